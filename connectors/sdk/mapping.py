@@ -1,0 +1,270 @@
+"""Declarative mapping from a source row (SQL columns or JSON paths) to a unified Record.
+
+Every connector shares this: `fields`, `keys`, `refs`, `id` and `updated_at` each name where
+the value comes from (`column`/`columns` for SQL, `path`/`paths` for JSON) and the transform
+steps it goes through. Values then get the model's type (a field error when they don't fit)
+and keys the model's normalizer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC as _UTC
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from connectors.sdk.transforms import Coded, apply_steps, check_step
+from federation.keys import normalize
+from federation.model.declaration import EntityDecl, ModelDecl
+from federation.records import EMPTY, Money, Record
+
+__all__ = ["EntityMapBase", "FieldMap", "Getter", "RecordMapper", "coerce"]
+
+Getter = Callable[[str], Any]
+
+
+class FieldMap(BaseModel):
+    """Where one value comes from: one or more columns/paths, or a constant, then transforms."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    origin: tuple[str, ...] = Field(
+        default=(), validation_alias=AliasChoices("column", "columns", "path", "paths")
+    )
+    value: Any = None
+    transform: tuple[Any, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            return {"column": data}
+        if isinstance(data, dict):
+            data = dict(data)
+            for name in ("column", "path", "columns", "paths"):
+                if isinstance(data.get(name), str):
+                    data[name] = (data[name],)
+        return data
+
+    @model_validator(mode="after")
+    def _has_origin(self) -> FieldMap:
+        if not self.origin and self.value is None:
+            raise ValueError("say where the value comes from: column/columns, path/paths or value")
+        return self
+
+    @field_validator("transform", mode="before")
+    @classmethod
+    def _steps(cls, value: Any) -> Any:
+        steps = value if isinstance(value, list | tuple) else [value]
+        for step in steps:
+            problem = check_step(step)
+            if problem:
+                raise ValueError(problem)
+        return tuple(steps)
+
+    def read(self, get: Getter) -> Any:
+        if not self.origin:
+            return apply_steps(self.value, self.transform)
+        raw = get(self.origin[0]) if len(self.origin) == 1 else [get(o) for o in self.origin]
+        return apply_steps(raw, self.transform)
+
+
+class EntityMapBase(BaseModel):
+    """The connector-independent part of mapping one entity."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: FieldMap
+    fields: dict[str, FieldMap] = Field(default_factory=dict)
+    keys: dict[str, FieldMap] = Field(default_factory=dict)
+    refs: dict[str, FieldMap] = Field(default_factory=dict)
+    updated_at: FieldMap | None = None
+
+
+class RecordMapper:
+    """Turns rows into Records for one (source, entity), checked against the model at start."""
+
+    def __init__(self, source: str, entity: str, mapping: EntityMapBase, model: ModelDecl, region: str) -> None:
+        self.source, self.entity, self.mapping, self.region = source, entity, mapping, region
+        self.decl = model.entities[entity]
+        self.model = model
+        self.problems = self._check(self.decl)
+
+    def _check(self, decl: EntityDecl) -> list[str]:
+        out = [f"fields.{f}: {self.entity} has no field '{f}' (valid: {', '.join(sorted(decl.fields))})"
+               for f in self.mapping.fields if f not in decl.fields]
+        out += [f"keys.{k}: {self.entity} has no key '{k}' (valid: {', '.join(sorted(decl.keys))})"
+                for k in self.mapping.keys if k not in decl.keys]
+        refs = {r.ref for r in decl.relations.values() if r.ref}
+        refs |= {r.backref for other in self.model.entities.values()
+                 for r in other.relations.values() if r.entity == self.entity and r.backref}
+        out += [f"refs.{r}: no relation uses a ref '{r}' for {self.entity} (valid: {', '.join(sorted(refs))})"
+                for r in self.mapping.refs if r not in refs]
+        return out
+
+    def to_record(self, get: Getter) -> Record:
+        local_id = _text(self.mapping.id.read(get))
+        fields: dict[str, Any] = {}
+        raw: dict[str, str] = {}
+        errors: dict[str, str] = {}
+        for name, spec in self.mapping.fields.items():
+            try:
+                value = spec.read(get)
+                if isinstance(value, Coded):
+                    raw[name] = value.raw
+                    value = value.value
+                fields[name] = coerce(self.model, self.decl.fields[name].type_ref.name,
+                                      self.decl.fields[name].type_ref.is_list, value)
+            except (ValueError, TypeError, ArithmeticError) as exc:
+                fields[name] = None
+                errors[name] = f"{self.entity} {self.source}:{local_id} field {name}: {exc}"
+        return Record(
+            entity=self.entity,
+            source=self.source,
+            local_id=local_id or "",
+            fields=fields,
+            keys=self._keys(get),
+            refs=self._refs(get),
+            updated_at=self._updated_at(get),
+            raw=raw or EMPTY,
+            errors=errors or EMPTY,
+        )
+
+    def _keys(self, get: Getter) -> dict[str, tuple[str, ...]]:
+        out: dict[str, tuple[str, ...]] = {}
+        for name, spec in self.mapping.keys.items():
+            try:
+                value = spec.read(get)
+            except (ValueError, TypeError):
+                continue
+            values = value if isinstance(value, list | tuple) else [value]
+            kind = self.decl.keys[name].normalize
+            normal = [n for v in values if (n := normalize(kind, v, self.region))]
+            if normal:
+                out[name] = tuple(dict.fromkeys(normal))
+        return out
+
+    def _refs(self, get: Getter) -> dict[str, str]:
+        out = {}
+        for name, spec in self.mapping.refs.items():
+            value = _text(spec.read(get))
+            if value:
+                out[name] = value
+        return out
+
+    def _updated_at(self, get: Getter) -> datetime | None:
+        if self.mapping.updated_at is None:
+            return None
+        try:
+            value = coerce(self.model, "DateTime", False, self.mapping.updated_at.read(get))
+        except (ValueError, TypeError):
+            return None
+        return value if isinstance(value, datetime) else None
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def coerce(model: ModelDecl, type_name: str, is_list: bool, value: Any) -> Any:
+    """Give `value` the model type; ValueError says what did not fit."""
+    if value is None or value == "":
+        return [] if is_list else None
+    if is_list:
+        values = value if isinstance(value, list | tuple) else [value]
+        return [c for v in values if (c := coerce(model, type_name, False, v)) is not None]
+    if type_name in model.enums:
+        text = str(value).strip().upper()
+        if text in model.enums[type_name]:
+            return text
+        if "UNKNOWN" in model.enums[type_name]:
+            return "UNKNOWN"
+        raise ValueError(f"'{value}' is not one of {type_name}: {', '.join(model.enums[type_name])}")
+    return _SCALAR[type_name](value)
+
+
+def _to_str(value: Any) -> str:
+    return str(value).strip() if not isinstance(value, str) else value
+
+
+def _to_int(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError(f"'{value}' is not an integer")
+    if isinstance(value, float | Decimal) and value != int(value):
+        raise ValueError(f"'{value}' is not an integer")
+    try:
+        return int(str(value).strip()) if isinstance(value, str) else int(value)
+    except ValueError:
+        raise ValueError(f"'{value}' is not an integer") from None
+
+
+def _to_float(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"'{value}' is not a number") from None
+
+
+def _to_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "y", "t"):
+        return True
+    if text in ("0", "false", "no", "n", "f"):
+        return False
+    raise ValueError(f"'{value}' is not a boolean")
+
+
+def _to_datetime(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=_UTC)
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"'{value}' is not an ISO date-time") from None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=_UTC)
+    raise ValueError(f"'{value}' is not a date-time")
+
+
+def _to_date(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ValueError(f"'{value}' is not an ISO date") from None
+
+
+def _to_money(value: Any) -> Money:
+    if isinstance(value, Money):
+        return value
+    raise ValueError(f"'{value}' is not money; map it with a money or money_minor transform")
+
+
+def _to_decimal(value: Any) -> Decimal:
+    try:
+        return Decimal(str(value).strip())
+    except ArithmeticError:
+        raise ValueError(f"'{value}' is not a decimal number") from None
+
+
+
+_SCALAR: Mapping[str, Callable[[Any], Any]] = {
+    "String": _to_str,
+    "ID": _to_str,
+    "Int": _to_int,
+    "Float": _to_float,
+    "Boolean": _to_bool,
+    "DateTime": _to_datetime,
+    "Date": _to_date,
+    "Money": _to_money,
+    "Decimal": _to_decimal,
+}

@@ -1,0 +1,210 @@
+"""Named value transforms for mappings: `strip`, `{date: YYYYMMDD}`, `{money_minor: GBP}`, …
+
+A step is a name (`strip`) or a one-key mapping (`{date: DD/MM/YYYY}`). A step raises
+ValueError with a message fit for a field error when the value does not fit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from federation.records import Money
+
+__all__ = ["TRANSFORMS", "Coded", "Step", "apply_steps", "check_step", "strptime_format"]
+
+Step = str | Mapping[str, Any]
+Transform = Callable[[Any, Any], Any]
+
+# Named formats legacy systems use, in the tokens people write in specs, mapped to strptime.
+_TOKENS = (("YYYY", "%Y"), ("YY", "%y"), ("MM", "%m"), ("DD", "%d"), ("HH", "%H"), ("mm", "%M"), ("ss", "%S"))
+
+
+@dataclass(frozen=True, slots=True)
+class Coded:
+    """An enum value decoded from a code table, keeping the source's raw text."""
+
+    value: str
+    raw: str
+
+
+def strptime_format(pattern: str) -> str:
+    """`DD/MM/YYYY HH:mm` → `%d/%m/%Y %H:%M`; ISO stays ISO."""
+    out = pattern
+    for token, directive in _TOKENS:
+        out = out.replace(token, directive)
+    return out
+
+
+def _text(value: Any, _: Any) -> Any:
+    return value if value is None else str(value)
+
+
+def _strip(value: Any, _: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+def _upper(value: Any, _: Any) -> Any:
+    return value.upper() if isinstance(value, str) else value
+
+
+def _lower(value: Any, _: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
+def _null_if(value: Any, arg: Any) -> Any:
+    blanks = arg if isinstance(arg, list) else [arg]
+    return None if value in blanks or (isinstance(value, str) and value.strip() in blanks) else value
+
+
+def _default(value: Any, arg: Any) -> Any:
+    return arg if value is None or value == "" else value
+
+
+def _join(value: Any, arg: Any) -> Any:
+    if not isinstance(value, list | tuple):
+        return value
+    parts = [str(v).strip() for v in value if v is not None and str(v).strip()]
+    return (arg if isinstance(arg, str) else " ").join(parts) or None
+
+
+def _split(value: Any, arg: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    return [part.strip() for part in value.split(arg or ",") if part.strip()]
+
+
+def _parse_datetime(text: str, pattern: str | None) -> datetime:
+    if not pattern or pattern.upper() == "ISO":
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return datetime.strptime(text, strptime_format(pattern))
+
+
+def _date(value: Any, arg: Any) -> Any:
+    if value is None or isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, datetime):
+        return value.date()
+    text = str(value).strip()
+    try:
+        return _parse_datetime(text, arg).date()
+    except ValueError:
+        raise ValueError(f"'{text}' is not a date in the format {arg or 'ISO'}") from None
+
+
+def _datetime(value: Any, arg: Any) -> Any:
+    """`{datetime: FORMAT}` or `{datetime: {format: F, tz: Europe/London}}`; naive → that zone."""
+    options = arg if isinstance(arg, Mapping) else {"format": arg}
+    zone = ZoneInfo(options.get("tz") or "UTC")
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        parsed = value
+    else:
+        text = " ".join(str(v).strip() for v in value) if isinstance(value, list) else str(value).strip()
+        try:
+            parsed = _parse_datetime(text, options.get("format"))
+        except ValueError:
+            raise ValueError(f"'{text}' is not a date-time in the format {options.get('format') or 'ISO'}") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
+
+
+def _epoch(value: Any, arg: Any) -> Any:
+    if value is None:
+        return None
+    try:
+        seconds = float(value) / (1000 if arg == "ms" else 1)
+    except (TypeError, ValueError):
+        raise ValueError(f"'{value}' is not an epoch timestamp") from None
+    return datetime.fromtimestamp(seconds, tz=UTC)
+
+
+def _decimal(value: Any) -> Decimal:
+    try:
+        return Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValueError(f"'{value}' is not a number") from None
+
+
+def _money(value: Any, arg: Any) -> Any:
+    return None if value is None or value == "" else Money(_decimal(value), str(arg))
+
+
+def _money_minor(value: Any, arg: Any) -> Any:
+    """Integer minor units (pence, cents) to Money: `{money_minor: GBP}`."""
+    if value is None or value == "":
+        return None
+    return Money(_decimal(value).scaleb(-2), str(arg))
+
+
+def _enum(value: Any, arg: Any) -> Any:
+    """Code table to enum, keeping the raw value: `{enum: {P: PROCESSING, C: CANCELLED}}`."""
+    if value is None:
+        return None
+    raw = str(value)
+    table = {str(k).strip().casefold(): v for k, v in dict(arg).items()}
+    decoded = table.get(raw.strip().casefold())
+    return Coded(str(decoded), raw) if decoded is not None else Coded(raw.strip().upper(), raw)
+
+
+def _int(value: Any, _: Any) -> Any:
+    if value is None or isinstance(value, int):
+        return value
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        raise ValueError(f"'{value}' is not an integer") from None
+
+
+def _last(value: Any, arg: Any) -> Any:
+    return None if value is None else str(value).strip()[-int(arg or 4):]
+
+
+TRANSFORMS: dict[str, Transform] = {
+    "text": _text,
+    "strip": _strip,
+    "upper": _upper,
+    "lower": _lower,
+    "null_if": _null_if,
+    "default": _default,
+    "join": _join,
+    "split": _split,
+    "date": _date,
+    "datetime": _datetime,
+    "epoch": _epoch,
+    "money": _money,
+    "money_minor": _money_minor,
+    "enum": _enum,
+    "int": _int,
+    "last": _last,
+}
+
+
+def check_step(step: Any) -> str | None:
+    """None when `step` is a valid transform step, else what is wrong with it."""
+    if isinstance(step, str):
+        name = step
+    elif isinstance(step, Mapping) and len(step) == 1:
+        name = next(iter(step))
+    else:
+        return "a transform step is a name or a mapping with one name, e.g. {date: YYYYMMDD}"
+    if name not in TRANSFORMS:
+        return f"unknown transform '{name}'; valid: {', '.join(TRANSFORMS)}"
+    return None
+
+
+def apply_steps(value: Any, steps: tuple[Step, ...]) -> Any:
+    """Run `value` through each step in order."""
+    for step in steps:
+        if isinstance(step, str):
+            value = TRANSFORMS[step](value, None)
+        else:
+            ((name, arg),) = step.items()
+            value = TRANSFORMS[name](value, arg)
+    return value
+
+

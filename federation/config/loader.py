@@ -1,0 +1,193 @@
+"""YAML + `${ENV}` → typed, validated config; every problem reported with file, path and fix."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TypeVar, get_args, get_origin
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from federation import registry
+from federation.config.models import Config, GatewaySettings, SourceSettings
+from federation.contract import Connector
+from federation.errors import ConfigError, ConfigProblem
+from federation.model.declaration import ModelDecl
+from federation.model.loader import builtin_model, check_model, merge_models
+
+__all__ = ["interpolate", "load_config", "parse_config"]
+
+M = TypeVar("M", bound=BaseModel)
+
+# ${NAME} or ${NAME:-default}. os.path.expandvars leaves unknown names as they are, which
+# would send a literal "${CRM_KEY}" to a source; a missing variable must be an error instead.
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_TOP = {"gateway", "model", "sources"}
+_COMMON = set(SourceSettings.model_fields) - {"options"}
+
+
+def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Config:
+    """Read, interpolate and validate the config at `path`; ConfigError lists every problem."""
+    file = Path(path)
+    try:
+        text = file.read_text("utf-8")
+    except OSError as exc:
+        raise ConfigError([ConfigProblem(str(file), "", f"cannot read the file: {exc.strerror}")]) from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError([ConfigProblem(str(file), where, f"not valid YAML: {exc}")]) from exc
+    return parse_config(data, file, os.environ if env is None else env)
+
+
+def parse_config(data: Any, file: Path, env: Mapping[str, str]) -> Config:
+    """Validate already-parsed YAML `data` that came from `file`."""
+    where = str(file)
+    if not isinstance(data, dict):
+        raise ConfigError([ConfigProblem(where, "", "the top level must be a mapping", ", ".join(sorted(_TOP)))])
+    problems: list[ConfigProblem] = []
+    data = interpolate(data, "", env, where, problems)
+    for extra in sorted(set(data) - _TOP):
+        problems.append(ConfigProblem(where, extra, "unknown section", ", ".join(sorted(_TOP))))
+    gateway = _validate(GatewaySettings, data.get("gateway") or {}, "gateway", where, problems)
+    model = _model(data.get("model") or {}, where, problems)
+    sources, options = _sources(data.get("sources"), where, problems)
+    if problems:
+        raise ConfigError(problems)
+    assert gateway is not None and model is not None
+    return Config(file=file, gateway=gateway, model=model, sources=sources, validated_options=options)
+
+
+def interpolate(value: Any, path: str, env: Mapping[str, str], where: str, problems: list[ConfigProblem]) -> Any:
+    """Replace `${NAME}` in every string; a missing variable without a default is a problem."""
+    if isinstance(value, dict):
+        return {k: interpolate(v, f"{path}.{k}" if path else str(k), env, where, problems) for k, v in value.items()}
+    if isinstance(value, list):
+        return [interpolate(v, f"{path}[{i}]", env, where, problems) for i, v in enumerate(value)]
+    if not isinstance(value, str) or "${" not in value:
+        return value
+
+    def substitute(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in env:
+            return env[name]
+        if default is not None:
+            return default
+        problems.append(ConfigProblem(where, path, f"environment variable {name} is not set",
+                                      f"export {name}=… or write ${{{name}:-default}}"))
+        return ""
+
+    return _VAR.sub(substitute, value)
+
+
+def _model(section: Any, where: str, problems: list[ConfigProblem]) -> ModelDecl | None:
+    if not isinstance(section, dict):
+        problems.append(ConfigProblem(where, "model", "must be a mapping with enums and entities"))
+        return None
+    try:
+        model = merge_models(builtin_model(), section)
+    except ValidationError as exc:
+        problems.extend(_pydantic_problems(exc, "model", where, ModelDecl))
+        return None
+    problems.extend(ConfigProblem(where, p, what, valid) for p, what, valid in check_model(model))
+    return model
+
+
+def _sources(section: Any, where: str, problems: list[ConfigProblem]) -> tuple[dict[str, SourceSettings], dict[str, Any]]:
+    sources: dict[str, SourceSettings] = {}
+    options: dict[str, Any] = {}
+    if not isinstance(section, dict) or not section:
+        problems.append(ConfigProblem(where, "sources", "at least one source is required"))
+        return sources, options
+    known = registry.available()
+    for name, raw in section.items():
+        path = f"sources.{name}"
+        if not isinstance(raw, dict):
+            problems.append(ConfigProblem(where, path, "must be a mapping with a 'type'"))
+            continue
+        common = {k: v for k, v in raw.items() if k in _COMMON}
+        settings = _validate(SourceSettings, common, path, where, problems)
+        if settings is None:
+            continue
+        if settings.type not in known:
+            problems.append(ConfigProblem(where, f"{path}.type", f"unknown connector type '{settings.type}'",
+                                          ", ".join(sorted(known))))
+            continue
+        cls = registry.load(settings.type)
+        validated = _connector_options(cls, {k: v for k, v in raw.items() if k not in _COMMON}, path, where, problems)
+        settings.options = {k: v for k, v in raw.items() if k not in _COMMON}
+        sources[name] = settings
+        options[name] = validated
+    return sources, options
+
+
+def _connector_options(cls: type[Connector], raw: dict[str, Any], path: str, where: str,
+                       problems: list[ConfigProblem]) -> Any:
+    try:
+        return cls.validate_options(raw)
+    except ValidationError as exc:
+        problems.extend(_pydantic_problems(exc, path, where, getattr(cls, "options_model", None)))
+    except ValueError as exc:
+        problems.append(ConfigProblem(where, path, str(exc)))
+    return None
+
+
+def _validate(cls: type[M], data: Any, path: str, where: str, problems: list[ConfigProblem]) -> M | None:
+    try:
+        return cls.model_validate(data)
+    except ValidationError as exc:
+        problems.extend(_pydantic_problems(exc, path, where, cls))
+        return None
+
+
+def _pydantic_problems(exc: ValidationError, prefix: str, where: str,
+                       root: type[BaseModel] | None = None) -> list[ConfigProblem]:
+    out = []
+    for error in exc.errors(include_url=False):
+        loc = ".".join(str(part) for part in error["loc"])
+        path = f"{prefix}.{loc}" if loc else prefix
+        message, valid = error["msg"], ""
+        if error["type"] == "extra_forbidden":
+            message = "unknown option"
+            valid = ", ".join(_fields_at(root, error["loc"][:-1]))
+        elif error["type"] in ("literal_error", "enum"):
+            valid = str(error.get("ctx", {}).get("expected", ""))
+        out.append(ConfigProblem(where, path, message, valid))
+    return out
+
+
+def _fields_at(root: type[BaseModel] | None, loc: tuple[Any, ...]) -> list[str]:
+    """The option names valid at `loc` inside `root`, found by walking the annotations."""
+    current: Any = root
+    for part in loc:
+        current = _step(current, part)
+        if current is None:
+            return []
+    while not (isinstance(current, type) and issubclass(current, BaseModel)):
+        current = _step(current, None)
+        if current is None:
+            return []
+    return sorted(f.alias or n for n, f in current.model_fields.items())
+
+
+def _step(current: Any, part: Any) -> Any:
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        by_alias = {f.alias or n: f for n, f in current.model_fields.items()}
+        field = by_alias.get(str(part)) or current.model_fields.get(str(part))
+        return field.annotation if field else None
+    for arg in get_args(current):
+        if arg is type(None):
+            continue
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            return arg if part is None else _step(arg, part)
+        inner = get_args(arg)
+        if inner:
+            return inner[-1]
+        if get_origin(current) in (dict, list, tuple) or str(get_origin(current)) == "typing.Union":
+            return arg if part is not None else None
+    return None

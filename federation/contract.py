@@ -1,0 +1,134 @@
+"""The connector contract, owned by the core: two batched verbs plus capabilities and lifecycle.
+
+Lookup keys are named by kind: `id` (the source's local id), `key:<name>` (a match key of the
+model, values already normalized) and `ref:<name>` (a same-source reference, a local id).
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from federation.model.declaration import ModelDecl
+from federation.records import Record
+
+__all__ = [
+    "OPS",
+    "Capabilities",
+    "Condition",
+    "Connector",
+    "ConnectorContext",
+    "EntityCapabilities",
+    "Health",
+    "Op",
+    "SearchRequest",
+    "SortKey",
+]
+
+Op = Literal["eq", "in", "gt", "gte", "lt", "lte", "prefix", "contains"]
+OPS: tuple[Op, ...] = ("eq", "in", "gt", "gte", "lt", "lte", "prefix", "contains")
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """`field op value` on a unified field or match key; string matches ignore case."""
+
+    field: str
+    op: Op
+    value: Any
+
+    def __post_init__(self) -> None:
+        if self.op not in OPS:
+            raise ValueError(f"unknown operator '{self.op}'; valid: {', '.join(OPS)}")
+
+
+@dataclass(frozen=True, slots=True)
+class SortKey:
+    field: str
+    descending: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SearchRequest:
+    """Filter, order and limit; a connector pushes down what its capabilities declare."""
+
+    conditions: tuple[Condition, ...] = ()
+    order: tuple[SortKey, ...] = ()
+    limit: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EntityCapabilities:
+    """What a source can do for one entity."""
+
+    lookups: frozenset[str] = frozenset()
+    filters: Mapping[str, frozenset[Op]] = field(default_factory=dict)
+    sortable: frozenset[str] = frozenset()
+    searchable: bool = True
+
+    def pushes(self, condition: Condition) -> bool:
+        return condition.op in self.filters.get(condition.field, frozenset())
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    entities: Mapping[str, EntityCapabilities]
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    ok: bool
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorContext:
+    """What the gateway gives a connector: the unified model, a folder for relative paths."""
+
+    model: ModelDecl
+    base_dir: Path
+    region: str = "GB"
+
+
+class Connector(abc.ABC):
+    """A source of records. Subclass `connectors.sdk.BaseConnector` rather than this."""
+
+    kind: ClassVar[str] = "custom"
+
+    def __init__(self, name: str, options: Any, context: ConnectorContext) -> None:
+        self.name = name
+        self.context = context
+
+    @classmethod
+    def validate_options(cls, options: Mapping[str, Any]) -> Any:
+        """Check this connector's options; raise pydantic.ValidationError or ValueError."""
+        return dict(options)
+
+    @abc.abstractmethod
+    async def lookup(self, entity: str, by: str, values: Sequence[str]) -> Sequence[Record]:
+        """Every record of `entity` whose `by` key is any of `values`, in one batched call."""
+
+    @abc.abstractmethod
+    async def search(self, entity: str, request: SearchRequest) -> Sequence[Record]:
+        """Records of `entity` matching the pushed-down part of `request` (the core re-checks)."""
+
+    @abc.abstractmethod
+    def capabilities(self) -> Capabilities:
+        """Which entities, lookups, filters and orders this source serves."""
+
+    def problems(self) -> list[str]:
+        """Mapping problems found against the model, as `path: what is wrong (valid: …)`."""
+        return []
+
+    async def open(self) -> None:
+        """Open pools and sessions; called once before the first request."""
+
+    async def health(self) -> Health:
+        """Probe the source cheaply."""
+        return Health(ok=True)
+
+    async def close(self) -> None:
+        """Release pools and sessions; safe to call twice."""

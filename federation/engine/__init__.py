@@ -1,0 +1,1 @@
+"""The engine: batched, concurrent fetch → identity → merge, per request."""

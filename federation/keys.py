@@ -1,0 +1,96 @@
+"""Match-key normalizers: pure functions from a messy source value to a comparable key.
+
+A normalizer returns None when the value cannot be a key (an empty string, a malformed email);
+`strict` callers (query arguments) get a ValueError that says why instead.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+
+import phonenumbers
+
+__all__ = [
+    "NORMALIZERS",
+    "Normalizer",
+    "digit_variants",
+    "normalize",
+    "normalize_code",
+    "normalize_email",
+    "normalize_phone",
+    "normalize_text",
+]
+
+Normalizer = Callable[[str, str], str | None]
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_NOT_ALNUM = re.compile(r"[^0-9A-Za-z]+")
+_SPACES = re.compile(r"\s+")
+
+
+def normalize_email(value: str, region: str = "") -> str | None:
+    """Lower-case and remove every space (`' Ann.Lee @Example.COM'` → `ann.lee@example.com`)."""
+    text = _SPACES.sub("", value).lower()
+    return text if _EMAIL.match(text) else None
+
+
+def normalize_phone(value: str, region: str = "GB") -> str | None:
+    """E.164 (`020-7946-0958` in GB → `+442079460958`); None when it is not a possible number."""
+    text = value.strip()
+    if not text:
+        return None
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    try:
+        number = phonenumbers.parse(text, region or None)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def digit_variants(e164: str, region: str = "GB") -> tuple[str, ...]:
+    """Digit strings a legacy column may hold for one number: international and national."""
+    number = phonenumbers.parse(e164, None)
+    national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    variants = {e164.lstrip("+"), re.sub(r"\D", "", national), str(number.national_number)}
+    return tuple(sorted(variants))
+
+
+def normalize_code(value: str, region: str = "") -> str | None:
+    """Upper-case letters and digits only (`bf 2025-0042` → `BF20250042`)."""
+    text = _NOT_ALNUM.sub("", value).upper()
+    return text or None
+
+
+def normalize_text(value: str, region: str = "") -> str | None:
+    """Case- and accent-insensitive text with single spaces (`'  Zoë  Smith'` → `zoe smith`)."""
+    decomposed = unicodedata.normalize("NFKD", value)
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    text = _SPACES.sub(" ", plain).strip().casefold()
+    return text or None
+
+
+def normalize_exact(value: str, region: str = "") -> str | None:
+    """Trimmed, otherwise unchanged."""
+    text = value.strip()
+    return text or None
+
+
+NORMALIZERS: dict[str, Normalizer] = {
+    "email": normalize_email,
+    "phone": normalize_phone,
+    "code": normalize_code,
+    "text": normalize_text,
+    "exact": normalize_exact,
+}
+
+
+def normalize(kind: str, value: object, region: str = "GB") -> str | None:
+    """Normalize `value` with the named normalizer; None for empty or impossible values."""
+    if value is None:
+        return None
+    return NORMALIZERS[kind](str(value), region)

@@ -1,0 +1,165 @@
+"""The unified model as data: entities, their fields, match keys, relations and merge rules.
+
+The built-in customer model (`customer.yaml`) is one such declaration; a config's `model:`
+section is merged on top of it. The GraphQL types are generated from this, never hand-written.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from federation.keys import NORMALIZERS
+
+__all__ = [
+    "SCALARS",
+    "EntityDecl",
+    "FieldDecl",
+    "KeyDecl",
+    "ModelDecl",
+    "RelationDecl",
+    "TimelineDecl",
+    "TypeRef",
+    "parse_type",
+]
+
+SCALARS = ("String", "Int", "Float", "Boolean", "ID", "DateTime", "Date", "Money", "Decimal")
+_TYPE = re.compile(r"^\s*(\[)?\s*([A-Za-z_][A-Za-z0-9_]*)\s*(!)?\s*(\])?\s*$")
+_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
+class TypeRef(BaseModel):
+    """A parsed field type: `String`, `[String]`, `PurchaseStatus`."""
+
+    model_config = ConfigDict(frozen=True)
+    name: str
+    is_list: bool = False
+
+
+def parse_type(text: str) -> TypeRef:
+    """Parse `T` or `[T]` (a trailing `!` is accepted and ignored: values may be missing)."""
+    match = _TYPE.match(text)
+    if not match or bool(match.group(1)) != bool(match.group(4)):
+        raise ValueError(f"'{text}' is not a type; write a name such as String or a list [String]")
+    return TypeRef(name=match.group(2), is_list=bool(match.group(1)))
+
+
+class _Closed(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+MergeRule = Literal["priority", "latest", "union"]
+
+
+class FieldDecl(_Closed):
+    """One unified field: its type and how values from several records combine."""
+
+    type: str
+    description: str = ""
+    merge: MergeRule | None = None
+    prefer: tuple[str, ...] = ()
+    raw_of: str | None = Field(default=None, alias="rawOf")
+    normalize: str | None = None
+
+    @field_validator("type")
+    @classmethod
+    def _check_type(cls, value: str) -> str:
+        parse_type(value)
+        return value
+
+    @field_validator("normalize")
+    @classmethod
+    def _check_normalize(cls, value: str | None) -> str | None:
+        if value is not None and value not in NORMALIZERS:
+            raise ValueError(f"unknown normalizer '{value}'; valid: {', '.join(NORMALIZERS)}")
+        return value
+
+    @cached_property
+    def type_ref(self) -> TypeRef:
+        return parse_type(self.type)
+
+    @property
+    def rule(self) -> MergeRule:
+        if self.merge:
+            return self.merge
+        return "union" if self.type_ref.is_list else "priority"
+
+
+class KeyDecl(_Closed):
+    """A match key: how its values are normalized and whether sharing one links records."""
+
+    normalize: str = "exact"
+    links: bool = False
+    description: str = ""
+
+    @field_validator("normalize")
+    @classmethod
+    def _check_normalize(cls, value: str) -> str:
+        if value not in NORMALIZERS:
+            raise ValueError(f"unknown normalizer '{value}'; valid: {', '.join(NORMALIZERS)}")
+        return value
+
+
+class RelationDecl(_Closed):
+    """A relation to another entity, found by same-source refs and/or shared keys.
+
+    `ref`: this record's ref of that name holds the other record's local id (same source).
+    `backref`: the other record's ref of that name holds this record's local id (same source).
+    `keys`: {this entity's key: the other entity's key}; matched across every source.
+    """
+
+    entity: str
+    many: bool = False
+    ref: str | None = None
+    backref: str | None = None
+    keys: dict[str, str] = Field(default_factory=dict)
+    description: str = ""
+
+
+class TimelineDecl(_Closed):
+    """How a record of this entity appears in a customer's timeline."""
+
+    at: str
+    kind: str
+    channel: str | None = None
+    summary: str = ""
+    direction: str | None = None
+    wait_seconds: str | None = Field(default=None, alias="waitSeconds")
+
+
+class FlagDecl(_Closed):
+    """A named warning raised when a relation holds at least `min` records matching `where`."""
+
+    relation: str
+    where: dict[str, str] = Field(default_factory=dict)
+    min: int = 2
+    message: str
+
+
+class EntityDecl(_Closed):
+    """One entity of the unified model."""
+
+    description: str = ""
+    fields: dict[str, FieldDecl] = Field(default_factory=dict)
+    keys: dict[str, KeyDecl] = Field(default_factory=dict)
+    relations: dict[str, RelationDecl] = Field(default_factory=dict)
+    timeline: TimelineDecl | None = None
+    timeline_from: tuple[str, ...] = Field(default=(), alias="timelineFrom")
+    flags: dict[str, FlagDecl] = Field(default_factory=dict)
+
+    @cached_property
+    def linking_keys(self) -> tuple[str, ...]:
+        return tuple(name for name, key in self.keys.items() if key.links)
+
+
+class ModelDecl(_Closed):
+    """The whole unified model: enums and entities."""
+
+    enums: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    entities: dict[str, EntityDecl] = Field(default_factory=dict)
+
+    def entity(self, name: str) -> EntityDecl:
+        return self.entities[name]

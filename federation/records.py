@@ -1,0 +1,86 @@
+"""The one primitive every source answers with: a record of one entity, with keys and provenance."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Any
+
+__all__ = ["EMPTY", "Money", "Record", "SourceRef", "parse_source_ref"]
+
+EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    """An exact amount in one currency (ISO 4217 code)."""
+
+    amount: Decimal
+    currency: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.amount, Decimal):
+            raise TypeError("Money.amount must be a Decimal")
+        if len(self.currency) != 3 or not self.currency.isalpha():
+            raise ValueError(f"Money.currency must be a 3-letter ISO code, got {self.currency!r}")
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency}"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRef:
+    """Where a record lives: `<source>:<localId>`."""
+
+    source: str
+    local_id: str
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.local_id}"
+
+
+def parse_source_ref(text: str) -> SourceRef | None:
+    """Split `"<source>:<localId>"`; None when the text has no source part."""
+    source, sep, local_id = text.strip().partition(":")
+    if not sep or not source or not local_id:
+        return None
+    return SourceRef(source, local_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One row of one entity from one source, already in unified names and types.
+
+    `keys` holds normalized match-key values (the only thing identity uses), `refs` the local ids
+    of related records in the same source, `raw` the source's own text for coded fields (enums),
+    and `errors` the fields whose source value could not be read (the rest of the record stands).
+    """
+
+    entity: str
+    source: str
+    local_id: str
+    fields: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
+    keys: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: EMPTY)
+    refs: Mapping[str, str] = field(default_factory=lambda: EMPTY)
+    updated_at: datetime | None = None
+    raw: Mapping[str, str] = field(default_factory=lambda: EMPTY)
+    errors: Mapping[str, str] = field(default_factory=lambda: EMPTY)
+
+    @property
+    def ref(self) -> SourceRef:
+        return SourceRef(self.source, self.local_id)
+
+    def __hash__(self) -> int:
+        return hash((self.entity, self.source, self.local_id))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Record):
+            return NotImplemented
+        return (self.entity, self.source, self.local_id) == (
+            other.entity,
+            other.source,
+            other.local_id,
+        )
