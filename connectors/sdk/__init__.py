@@ -2,7 +2,6 @@
 
 from connectors.sdk.base import BaseConnector, lookup_names
 from connectors.sdk.mapping import EntityMapBase, FieldMap, RecordMapper, coerce
-from federation.engine.residual import matches, sort_records
 from connectors.sdk.transforms import TRANSFORMS, Coded, apply_steps
 from federation.contract import (
     Capabilities,
@@ -14,6 +13,7 @@ from federation.contract import (
     SearchRequest,
     SortKey,
 )
+from federation.engine.residual import matches, sort_records
 from federation.errors import (
     SourceDataError,
     SourceError,

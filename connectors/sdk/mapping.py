@@ -40,7 +40,7 @@ class FieldMap(BaseModel):
     @classmethod
     def _shorthand(cls, data: Any) -> Any:
         if isinstance(data, str):
-            return {"column": data}
+            return {"column": (data,)}
         if isinstance(data, dict):
             data = dict(data)
             for name in ("column", "path", "columns", "paths"):

@@ -85,7 +85,7 @@ def _parse_datetime(text: str, pattern: str | None) -> datetime:
 
 
 def _date(value: Any, arg: Any) -> Any:
-    if value is None or isinstance(value, date) and not isinstance(value, datetime):
+    if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
         return value
     if isinstance(value, datetime):
         return value.date()
@@ -131,7 +131,16 @@ def _decimal(value: Any) -> Decimal:
 
 
 def _money(value: Any, arg: Any) -> Any:
-    return None if value is None or value == "" else Money(_decimal(value), str(arg))
+    """`{money: GBP}` on an amount, or plain `money` on [amount, currency] from two columns."""
+    if isinstance(value, list | tuple):
+        if len(value) != 2:
+            raise ValueError("money needs [amount, currency] or a currency argument")
+        value, arg = value[0], arg or (str(value[1]).strip() if value[1] else None)
+    if value is None or value == "":
+        return None
+    if not arg:
+        raise ValueError("money has no currency: give {money: GBP} or a currency column")
+    return Money(_decimal(value), str(arg).upper())
 
 
 def _money_minor(value: Any, arg: Any) -> Any:

@@ -98,7 +98,9 @@ def _model(section: Any, where: str, problems: list[ConfigProblem]) -> ModelDecl
     return model
 
 
-def _sources(section: Any, where: str, problems: list[ConfigProblem]) -> tuple[dict[str, SourceSettings], dict[str, Any]]:
+def _sources(
+    section: Any, where: str, problems: list[ConfigProblem]
+) -> tuple[dict[str, SourceSettings], dict[str, Any]]:
     sources: dict[str, SourceSettings] = {}
     options: dict[str, Any] = {}
     if not isinstance(section, dict) or not section:

@@ -93,6 +93,7 @@ class KeyDecl(_Closed):
 
     normalize: str = "exact"
     links: bool = False
+    shared: bool = Field(default=False, description="households or businesses share it: links only when names agree")
     description: str = ""
 
     @field_validator("normalize")
@@ -149,10 +150,15 @@ class EntityDecl(_Closed):
     timeline: TimelineDecl | None = None
     timeline_from: tuple[str, ...] = Field(default=(), alias="timelineFrom")
     flags: dict[str, FlagDecl] = Field(default_factory=dict)
+    name_field: str | None = Field(default=None, alias="nameField")
 
     @cached_property
     def linking_keys(self) -> tuple[str, ...]:
         return tuple(name for name, key in self.keys.items() if key.links)
+
+    @cached_property
+    def shared_keys(self) -> frozenset[str]:
+        return frozenset(name for name, key in self.keys.items() if key.links and key.shared)
 
 
 class ModelDecl(_Closed):

@@ -62,6 +62,8 @@ def _check_entity(
         if decl.raw_of and decl.raw_of not in entity.fields:
             out.append((f"{base}.fields.{field_name}.rawOf", f"no field '{decl.raw_of}'",
                         ", ".join(sorted(entity.fields))))
+    if entity.name_field and entity.name_field not in entity.fields:
+        out.append((f"{base}.nameField", f"no field '{entity.name_field}'", ", ".join(sorted(entity.fields))))
     for rel_name, rel in entity.relations.items():
         path = f"{base}.relations.{rel_name}"
         if rel_name in entity.fields:

@@ -1,0 +1,78 @@
+"""HTTP statuses and aiohttp exceptions mapped to Onepane's error tree, in one place.
+
+    aiohttp.ClientConnectorError, ServerDisconnectedError,
+      ClientOSError, ClientPayloadError            → SourceUnavailable
+    asyncio.TimeoutError, aiohttp timeouts         → SourceTimeout
+    HTTP 429, 503                                  → RetryLater(SourceUnavailable), .retry_after
+    HTTP other 5xx                                 → SourceUnavailable
+    HTTP 401, 403                                  → SourceError("authentication failed (HTTP 401)")
+    HTTP other 4xx, a non-JSON body                → SourceError
+
+Messages name the method, the configured endpoint template (never a URL with its query, so no
+secret or looked-up value leaks) and the status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+import aiohttp
+
+from connectors.sdk import SourceError, SourceTimeout, SourceUnavailable
+
+__all__ = ["RetryLater", "from_client_error", "from_status", "parse_retry_after"]
+
+
+class RetryLater(SourceUnavailable):
+    """The API said "too many requests" or "unavailable"; `retry_after` is its hint in seconds."""
+
+    def __init__(self, source: str, message: str, retry_after: float | None = None) -> None:
+        super().__init__(source, message)
+        self.retry_after = retry_after
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds from a `Retry-After` header (delta-seconds or an HTTP date); None when absent."""
+    if not value:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def from_status(source: str, status: int, where: str, retry_after: str | None) -> SourceError:
+    """The error for a non-2xx status; `where` is `METHOD /endpoint` without a query."""
+    if status in (429, 503):
+        seconds = parse_retry_after(retry_after)
+        hint = f"; retry after {seconds:g} s" if seconds is not None else ""
+        return RetryLater(source, f"HTTP {status} from {where}{hint}", seconds)
+    if status >= 500:
+        return SourceUnavailable(source, f"HTTP {status} from {where}")
+    if status in (401, 403):
+        return SourceError(source, f"authentication failed (HTTP {status}) on {where}")
+    return SourceError(source, f"HTTP {status} from {where}")
+
+
+def from_client_error(source: str, exc: BaseException, where: str) -> SourceError:
+    """The error for a transport failure; the cause is chained by the caller."""
+    if isinstance(exc, asyncio.TimeoutError | aiohttp.ServerTimeoutError):
+        return SourceTimeout(source, f"no answer in time from {where}")
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        reason = exc.os_error.strerror or type(exc.os_error).__name__
+        return SourceUnavailable(source, f"cannot connect for {where}: {reason}")
+    if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientOSError):
+        return SourceUnavailable(source, f"connection lost during {where}")
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return SourceUnavailable(source, f"truncated response from {where}")
+    if isinstance(exc, aiohttp.InvalidURL | aiohttp.TooManyRedirects):
+        return SourceError(source, f"{type(exc).__name__} for {where}")
+    return SourceUnavailable(source, f"{type(exc).__name__} during {where}")

@@ -1,0 +1,247 @@
+"""Generate strawberry types from the declared model: one GraphQL type per entity, generic resolvers."""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import string
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import strawberry
+
+from federation.api.context import engine_request
+from federation.api.types import Conflict, ConflictValue, Flag, MoneyType, SourceRecord, TimelineEntry
+from federation.engine.unified import Unified
+from federation.errors import SourceDataError
+from federation.model.declaration import EntityDecl, FieldDecl, ModelDecl, TypeRef
+from federation.records import Money
+
+__all__ = ["ModelTypes", "build_types", "display"]
+
+_SCALARS: dict[str, Any] = {
+    "String": str,
+    "Int": int,
+    "Float": float,
+    "Boolean": bool,
+    "ID": strawberry.ID,
+    "DateTime": datetime,
+    "Date": date,
+    "Money": MoneyType,
+    "Decimal": Decimal,
+}
+
+
+class ModelTypes:
+    """The generated GraphQL classes: entity name → type, enum name → Python Enum."""
+
+    def __init__(self, entities: dict[str, type], enums: dict[str, type[enum.Enum]]) -> None:
+        self.entities = entities
+        self.enums = enums
+
+
+def build_types(model: ModelDecl) -> ModelTypes:
+    """Create every entity type first, then fill in fields, so relations can point anywhere."""
+    enums = {name: _make_enum(name, values) for name, values in model.enums.items()}
+    classes: dict[str, type] = {name: type(name, (), {}) for name in model.entities}
+    for name, decl in model.entities.items():
+        _fill(classes[name], name, decl, model, classes, enums)
+        strawberry.type(classes[name], name=name, description=decl.description or None)
+    return ModelTypes(classes, enums)
+
+
+def _make_enum(name: str, values: tuple[str, ...]) -> type[enum.Enum]:
+    python_enum = enum.Enum(name, {v: v for v in values})  # type: ignore[misc]
+    return strawberry.enum(python_enum, name=name)
+
+
+def _graphql_type(ref: TypeRef, enums: dict[str, type[enum.Enum]]) -> Any:
+    base = enums[ref.name] if ref.name in enums else _SCALARS[ref.name]
+    return list[base] if ref.is_list else base | None  # type: ignore[valid-type]
+
+
+def _fill(cls: type, name: str, decl: EntityDecl, model: ModelDecl, classes: dict[str, type],
+          enums: dict[str, type[enum.Enum]]) -> None:
+    def add(field_name: str, resolver: Callable[..., Any], graphql_type: Any, description: str = "") -> None:
+        setattr(cls, f"f_{field_name}", strawberry.field(
+            resolver=resolver, graphql_type=graphql_type, name=field_name, description=description or None))
+
+    add("id", _resolve_id, strawberry.ID, "The gateway's id: the primary record's source:localId.")
+    add("source", _resolve_source, str, "The source of the primary record.")
+    for field_name, field in decl.fields.items():
+        convert = _converter(field.type_ref, enums)
+        add(field_name, _field_resolver(field_name, field, convert), _graphql_type(field.type_ref, enums),
+            field.description)
+    for rel_name, rel in decl.relations.items():
+        target = classes[rel.entity]
+        graphql_type = list[target] if rel.many else target | None  # type: ignore[valid-type]
+        add(rel_name, _relation_resolver(rel_name, rel.many), graphql_type, rel.description)
+    add("sourceRecords", _resolve_source_records, list[SourceRecord], "Every record behind this entity.")
+    add("conflicts", _resolve_conflicts, list[Conflict], "Fields whose sources disagree.")
+    if decl.flags:
+        add("flags", _flags_resolver(decl), list[Flag], "Warnings raised by the data.")
+    if decl.timeline_from:
+        add("timeline", _timeline_resolver(decl, model), list[TimelineEntry],
+            "Every dated event from every system, newest first.")
+
+
+# -- plain values -------------------------------------------------------------------------------
+
+
+def _converter(ref: TypeRef, enums: dict[str, type[enum.Enum]]) -> Callable[[Any], Any]:
+    if ref.name == "Money":
+        one: Callable[[Any], Any] = _money
+    elif ref.name in enums:
+        members = enums[ref.name]
+        one = lambda v: members[v]  # noqa: E731
+    else:
+        one = _identity
+    if ref.is_list:
+        return lambda values: [one(v) for v in values]
+    return one
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+_CENTS = Decimal("0.01")
+
+
+def _money(value: Money) -> MoneyType:
+    """At least two decimals, as money is written (a REAL 25 from SQLite reads 25.00)."""
+    amount = value.amount
+    exponent = amount.as_tuple().exponent
+    if isinstance(exponent, int) and exponent > -2:
+        amount = amount.quantize(_CENTS)
+    return MoneyType(amount=amount, currency=value.currency)
+
+
+def _field_resolver(name: str, field: FieldDecl, convert: Callable[[Any], Any]) -> Callable[..., Any]:
+    def resolve(root: Unified, info: strawberry.Info) -> Any:
+        value = root.values.get(name)
+        if (value is None or value == []) and name in root.field_errors:
+            primary = next(r for r in root.records if name in r.errors)
+            raise SourceDataError(primary.source, root.field_errors[name][0])
+        return None if value is None else convert(value)
+
+    return resolve
+
+
+def _resolve_id(root: Unified, info: strawberry.Info) -> str:
+    return root.id
+
+
+def _resolve_source(root: Unified, info: strawberry.Info) -> str:
+    return root.records[0].source
+
+
+def _resolve_source_records(root: Unified, info: strawberry.Info) -> list[SourceRecord]:
+    return [
+        SourceRecord(source=r.source, localId=r.local_id, entity=r.entity, updatedAt=r.updated_at,
+                     linkedBy=list(root.linked_by.get(r, ())))
+        for r in root.records
+    ]
+
+
+def _resolve_conflicts(root: Unified, info: strawberry.Info) -> list[Conflict]:
+    return [
+        Conflict(field=c.field, chosen=display(c.chosen), values=[
+            ConflictValue(value=display(v.value), source=v.source, localId=v.local_id, observedAt=v.observed_at)
+            for v in c.values])
+        for c in root.conflicts
+    ]
+
+
+def display(value: Any) -> str | None:
+    """A value as text for conflicts and summaries."""
+    if value is None:
+        return None
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)
+
+
+# -- relations ------------------------------------------------------------------------------------
+
+
+def _relation_resolver(name: str, many: bool) -> Callable[..., Any]:
+    async def resolve(root: Unified, info: strawberry.Info) -> Any:
+        units = await engine_request(info).related(root, name)
+        if many:
+            return units
+        return units[0] if units else None
+
+    return resolve
+
+
+def _flags_resolver(decl: EntityDecl) -> Callable[..., Any]:
+    async def resolve(root: Unified, info: strawberry.Info) -> list[Flag]:
+        request = engine_request(info)
+        flags = []
+        for code, flag in decl.flags.items():
+            related = await request.related(root, flag.relation)
+            hits = [u for u in related if all(display(u.values.get(f)) == v for f, v in flag.where.items())]
+            if len(hits) >= flag.min:
+                flags.append(Flag(code=code, message=flag.message.format(count=len(hits))))
+        return flags
+
+    return resolve
+
+
+class _Blank(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def _summary(template: str, unit: Unified) -> str:
+    values = _Blank({k: display(v) or "" for k, v in unit.values.items()})
+    return string.Formatter().vformat(template, (), values).strip(" :")
+
+
+def _timeline_resolver(decl: EntityDecl, model: ModelDecl) -> Callable[..., Any]:
+    async def resolve(root: Unified, info: strawberry.Info) -> list[TimelineEntry]:
+        request = engine_request(info)
+        routes = await asyncio.gather(*(_walk(request, root, route) for route in decl.timeline_from))
+        entries = [e for units in routes for u in units if (e := _entry(u, model)) is not None]
+        unique = {(e.kind, e.ref): e for e in entries}
+        return sorted(unique.values(), key=lambda e: e.at, reverse=True)
+
+    return resolve
+
+
+async def _walk(request: Any, root: Unified, route: str) -> list[Unified]:
+    units = [root]
+    for step in route.split("."):
+        batches = await asyncio.gather(*(request.related(u, step) for u in units))
+        units = list({id(u): u for batch in batches for u in batch}.values())
+    return units
+
+
+def _entry(unit: Unified, model: ModelDecl) -> TimelineEntry | None:
+    spec = model.entities[unit.entity].timeline
+    if spec is None:
+        return None
+    at = unit.values.get(spec.at)
+    if not isinstance(at, datetime):
+        return None
+    wait = unit.values.get(spec.wait_seconds) if spec.wait_seconds else None
+    return TimelineEntry(
+        at=at,
+        kind=spec.kind,
+        channel=_pick(unit, spec.channel),
+        direction=_pick(unit, spec.direction),
+        summary=_summary(spec.summary, unit) or None,
+        waitSeconds=wait if isinstance(wait, int) else None,
+        source=unit.records[0].source,
+        ref=unit.id,
+    )
+
+
+def _pick(unit: Unified, name: str | None) -> str | None:
+    """A field's value, or the text itself when the model names no such field (a constant)."""
+    if name is None:
+        return None
+    return display(unit.values.get(name)) if name in unit.values else name

@@ -1,0 +1,78 @@
+"""Schema extension: `extensions.sources`, source failures as errors, and error masking.
+
+A source that failed adds one error with `extensions.code` and `extensions.source` while the
+data of the other sources still comes back. Errors Onepane did not raise on purpose are masked
+to an incident id that the log carries; no stack trace, SQL text or secret reaches a client.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from federation.api.context import KEY
+from federation.engine.request import Request
+from federation.errors import OnepaneError, SourceError
+
+__all__ = ["SourcesExtension", "format_error"]
+
+log = logging.getLogger("federation.api")
+
+
+def format_error(error: GraphQLError) -> GraphQLError:
+    """Give our errors their code; mask anything unexpected."""
+    original = error.original_error
+    if original is None:
+        return error
+    if isinstance(original, OnepaneError):
+        extensions: dict[str, Any] = {**(error.extensions or {}), "code": original.code}
+        if isinstance(original, SourceError):
+            extensions["source"] = original.source
+        argument = getattr(original, "argument", None)
+        if argument:
+            extensions["argument"] = argument
+        return GraphQLError(str(original), error.nodes, error.source, error.positions, error.path,
+                            None, extensions)
+    incident = uuid.uuid4().hex[:12]
+    log.error("internal error (incident %s) at %s", incident, error.path, exc_info=original)
+    return GraphQLError(f"Internal error (incident {incident})", error.nodes, error.source,
+                        error.positions, error.path, None, {"code": "INTERNAL", "incident": incident})
+
+
+class SourcesExtension(SchemaExtension):
+    """Reports per-source accounting and turns source failures into GraphQL errors."""
+
+    def _request(self) -> Request | None:
+        context = self.execution_context.context
+        return context.get(KEY) if isinstance(context, dict) else None
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        request = self._request()
+        if result is None or request is None:
+            return
+        errors = [format_error(e) for e in (getattr(result, "errors", None) or [])]
+        reported = {(e.extensions or {}).get("source") for e in errors
+                    if (e.extensions or {}).get("code", "").startswith(("SOURCE_", "CIRCUIT"))}
+        for name, stats in request.stats.items():
+            for failure in stats.errors[:1]:
+                if name not in reported:
+                    errors.append(GraphQLError(str(failure), extensions={"code": failure.code, "source": name}))
+        result.errors = errors or None
+
+    def get_results(self) -> dict[str, Any]:
+        request = self._request()
+        if request is None:
+            return {}
+        sources = {}
+        for name in request.gateway.connectors:
+            stats = request.stats.get(name)
+            sources[name] = stats.as_json() if stats else {"calls": 0, "ms": 0.0, "cacheHits": 0,
+                                                           "records": 0, "ok": True, "error": None}
+        return {"sources": sources}

@@ -1,0 +1,262 @@
+"""The root query fields of the built-in contract; each resolver only asks the engine."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import strawberry
+
+from federation.api.build import ModelTypes
+from federation.api.context import engine_request
+from federation.api.cursor import decode_cursor, encode_cursor
+from federation.api.types import PageInfo, SourceInfo
+from federation.contract import Condition, SortKey
+from federation.engine.request import Request
+from federation.engine.residual import matches
+from federation.engine.unified import Unified
+from federation.errors import QueryError
+from federation.keys import normalize_code, normalize_email, normalize_phone
+from federation.records import parse_source_ref
+
+__all__ = ["NotFound", "build_query"]
+
+MAX_PAGE = 100
+
+
+class NotFound(QueryError):
+    code = "NOT_FOUND"
+
+
+def build_query(types: ModelTypes) -> type:
+    """The Query type: customer, customers, purchase(s), case, sources."""
+    customer, purchase, case = (types.entities[n] for n in ("Customer", "Purchase", "Case"))
+    connection = _connection_type(purchase)
+    purchase_filter = _purchase_filter(types)
+
+    async def resolve_customer(info: strawberry.Info, id: strawberry.ID) -> Any:
+        return await _get(engine_request(info), "Customer", str(id), "id")
+
+    async def resolve_purchase(info: strawberry.Info, id: strawberry.ID) -> Any:
+        return await _get(engine_request(info), "Purchase", str(id), "id")
+
+    async def resolve_case(info: strawberry.Info, id: strawberry.ID) -> Any:
+        return await _get(engine_request(info), "Case", str(id), "id")
+
+    async def resolve_customers(
+        info: strawberry.Info,
+        email: str | None = None,
+        phone: str | None = None,
+        name: str | None = None,
+        loyaltyNumber: str | None = None,
+        orderNumber: str | None = None,
+        sourceRef: str | None = None,
+    ) -> Any:
+        return await _customers(engine_request(info), email, phone, name, loyaltyNumber, orderNumber, sourceRef)
+
+    async def resolve_purchases(info: strawberry.Info, filter: Any = None, first: int = 20,
+                                after: str | None = None) -> Any:
+        units, has_next = await _purchases(engine_request(info), filter, first, after)
+        edges = [connection.edge(cursor=encode_cursor(u.values.get("placedAt"), u.id), node=u) for u in units]
+        end = edges[-1].cursor if edges else None
+        return connection.cls(edges=edges, nodes=units, pageInfo=PageInfo(hasNextPage=has_next, endCursor=end))
+
+    resolve_purchases.__annotations__["filter"] = purchase_filter | None
+
+    async def resolve_sources(info: strawberry.Info) -> list[SourceInfo]:
+        gateway = engine_request(info).gateway
+        health = await gateway.health()
+        return [
+            SourceInfo(name=name, kind=h["kind"], ok=h["ok"], detail=h["detail"] or None,
+                       entities=sorted(gateway.capabilities[name].entities), latencyMs=h["ms"])
+            for name, h in health.items()
+        ]
+
+    fields = {
+        "customer": _root(resolve_customer, customer | None,
+                          "A customer by the gateway's id or any source reference `source:localId`."),
+        "customers": _root(resolve_customers, list[customer],  # type: ignore[valid-type]
+                           "Unified customers matching every given argument (inputs are normalized)."),
+        "purchase": _root(resolve_purchase, purchase | None, "A purchase by id or source reference."),
+        "purchases": _root(resolve_purchases, connection.cls, "Purchases across every source, newest first."),
+        "case": _root(resolve_case, case | None, "A case by id or source reference."),
+        "sources": _root(resolve_sources, list[SourceInfo], "Every configured source and its health."),
+    }
+    return strawberry.type(type("Query", (), fields))
+
+
+def _root(resolver: Callable[..., Any], graphql_type: Any, description: str) -> Any:
+    return strawberry.field(resolver=resolver, graphql_type=graphql_type, description=description)
+
+
+class _Connection:
+    def __init__(self, cls: type, edge: type) -> None:
+        self.cls, self.edge = cls, edge
+
+
+def _connection_type(node: type) -> _Connection:
+    name = node.__name__
+    edge = strawberry.type(type(f"{name}Edge", (), {"__annotations__": {"cursor": str, "node": node}}))
+    cls = strawberry.type(type(f"{name}Connection", (), {
+        "__annotations__": {"edges": list[edge], "nodes": list[node], "pageInfo": PageInfo}}))  # type: ignore[valid-type]
+    return _Connection(cls, edge)
+
+
+def _purchase_filter(types: ModelTypes) -> type:
+    annotations = {
+        "cardLast4": str | None,
+        "placedFrom": datetime | None,
+        "placedTo": datetime | None,
+        "amount": Decimal | None,
+        "channel": types.enums["SalesChannel"] | None,
+        "source": str | None,
+        "customerId": strawberry.ID | None,
+    }
+    defaults = dict.fromkeys(annotations)
+    return strawberry.input(type("PurchaseFilter", (), {"__annotations__": annotations, **defaults}))
+
+
+async def _get(request: Request, entity: str, text: str, argument: str) -> Unified | None:
+    ref = parse_source_ref(text)
+    if ref is None:
+        raise QueryError(f"{argument}: '{text}' is not an id; write source:localId, e.g. crm:C-1001", argument)
+    if ref.source not in request.gateway.connectors:
+        valid = ", ".join(request.gateway.connectors)
+        raise NotFound(f"{argument}: no source '{ref.source}' (sources: {valid})", argument)
+    unit = await request.get(entity, ref)
+    if unit is None:
+        raise NotFound(f"{argument}: no {entity} '{text}'", argument)
+    return unit
+
+
+def _checked(argument: str, value: str, normalizer: Callable[[str, str], str | None], what: str,
+             region: str) -> str:
+    normal = normalizer(value, region)
+    if normal is None:
+        raise QueryError(f"{argument}: '{value}' is not {what}", argument)
+    return normal
+
+
+async def _customers(request: Request, email: str | None, phone: str | None, name: str | None,
+                     loyalty: str | None, order: str | None, source_ref: str | None) -> list[Unified]:
+    region = request.gateway.config.gateway.region
+    found: list[list[Unified]] = []
+    if email is not None:
+        found.append(await request.find("Customer", "email", [_checked("email", email, normalize_email,
+                                                                       "an email address", region)]))
+    if phone is not None:
+        found.append(await request.find("Customer", "phone", [_checked("phone", phone, normalize_phone,
+                                                                       "a phone number", region)]))
+    if loyalty is not None:
+        found.append(await request.find("Customer", "loyaltyNumber", [
+            _checked("loyaltyNumber", loyalty, normalize_code, "a loyalty number", region)]))
+    if name is not None:
+        if len(name.strip()) < 2:
+            raise QueryError("name: give at least two characters", "name")
+        found.append(await request.search("Customer", [Condition("name", "contains", name)], [], None))
+    if order is not None:
+        number = _checked("orderNumber", order, normalize_code, "an order number", region)
+        purchases = await request.find("Purchase", "orderNumber", [number])
+        found.append(await _related_all(request, purchases, "customer"))
+    if source_ref is not None:
+        found.append(await _customers_by_ref(request, source_ref))
+    if not found:
+        raise QueryError("customers: give at least one of email, phone, name, loyaltyNumber, orderNumber, sourceRef")
+    return _intersect(found)
+
+
+async def _related_all(request: Request, units: Sequence[Unified], relation: str) -> list[Unified]:
+    out: dict[int, Unified] = {}
+    for unit in units:
+        for related in await request.related(unit, relation):
+            out.setdefault(id(related), related)
+    return list(out.values())
+
+
+async def _customers_by_ref(request: Request, text: str) -> list[Unified]:
+    """A customer record's ref, or the ref of any record with a `customer` relation (a case)."""
+    unit = await _get(request, "Customer", text, "sourceRef") if _is_customer_ref(request, text) else None
+    if unit is not None:
+        return [unit]
+    ref = parse_source_ref(text)
+    assert ref is not None
+    for entity, decl in request.model.entities.items():
+        relation = decl.relations.get("customer")
+        if relation is None or relation.entity != "Customer":
+            continue
+        other = await request.get(entity, ref)
+        if other is not None:
+            return await request.related(other, "customer")
+    raise NotFound(f"sourceRef: no record '{text}' leads to a customer", "sourceRef")
+
+
+def _is_customer_ref(request: Request, text: str) -> bool:
+    ref = parse_source_ref(text)
+    if ref is None or ref.source not in request.gateway.connectors:
+        return True  # let _get produce the precise error
+    return "Customer" in request.gateway.capabilities[ref.source].entities
+
+
+def _intersect(groups: list[list[Unified]]) -> list[Unified]:
+    common = set.intersection(*({u.id for u in g} for g in groups))
+    return [u for u in groups[0] if u.id in common]
+
+
+def _purchase_conditions(flt: Any, region: str) -> list[Condition]:
+    if flt is None:
+        return []
+    out = []
+    if flt.cardLast4 is not None:
+        if not (len(flt.cardLast4) == 4 and flt.cardLast4.isdigit()):
+            raise QueryError(f"filter.cardLast4: '{flt.cardLast4}' is not four digits", "filter.cardLast4")
+        out.append(Condition("cardLast4", "eq", flt.cardLast4))
+    if flt.placedFrom is not None:
+        out.append(Condition("placedAt", "gte", _aware(flt.placedFrom)))
+    if flt.placedTo is not None:
+        out.append(Condition("placedAt", "lte", _aware(flt.placedTo)))
+    if flt.amount is not None:
+        out.append(Condition("total", "eq", flt.amount))
+    if flt.channel is not None:
+        out.append(Condition("channel", "eq", flt.channel.value))
+    return out
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _sort_key(unit: Unified) -> tuple[datetime, str]:
+    at = unit.values.get("placedAt")
+    return (at if isinstance(at, datetime) else datetime.min.replace(tzinfo=UTC), unit.id)
+
+
+async def _purchases(request: Request, flt: Any, first: int, after: str | None) -> tuple[list[Unified], bool]:
+    if not 1 <= first <= MAX_PAGE:
+        raise QueryError(f"first: must be between 1 and {MAX_PAGE}", "first")
+    conditions = _purchase_conditions(flt, request.gateway.config.gateway.region)
+    sources = None
+    if flt is not None and flt.source is not None:
+        if flt.source not in request.gateway.connectors:
+            raise QueryError(f"filter.source: no source '{flt.source}' (sources: "
+                             f"{', '.join(request.gateway.connectors)})", "filter.source")
+        sources = [flt.source]
+    cursor = decode_cursor(after) if after else None
+    if cursor and cursor[0]:
+        conditions.append(Condition("placedAt", "lte", cursor[0]))
+    if flt is not None and flt.customerId is not None:
+        owner = await _get(request, "Customer", str(flt.customerId), "filter.customerId")
+        assert owner is not None
+        units = [u for u in await request.related(owner, "purchases")
+                 if any(matches(r, conditions) for r in u.records)
+                 and (sources is None or any(r.source in sources for r in u.records))]
+    else:
+        order = [SortKey("placedAt", descending=True)]
+        # Keyset slack: rows sharing the cursor's timestamp are dropped below, so fetch a few more.
+        units = await request.search("Purchase", conditions, order, first + 21, sources)
+    units.sort(key=_sort_key, reverse=True)
+    if cursor is not None:
+        boundary = (cursor[0] or datetime.min.replace(tzinfo=UTC), cursor[1])
+        units = [u for u in units if _sort_key(u) < boundary]
+    return units[:first], len(units) > first

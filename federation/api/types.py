@@ -1,0 +1,85 @@
+"""GraphQL types every entity shares: money, provenance, conflicts, flags, timeline, paging."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+import strawberry
+
+__all__ = [
+    "Conflict",
+    "ConflictValue",
+    "Flag",
+    "MoneyType",
+    "PageInfo",
+    "SourceInfo",
+    "SourceRecord",
+    "TimelineEntry",
+]
+
+
+@strawberry.type(name="Money", description="An exact amount in one currency.")
+class MoneyType:
+    amount: Decimal
+    currency: str
+
+
+@strawberry.type(description="One source record behind a unified entity, and why it was linked.")
+class SourceRecord:
+    source: str
+    localId: str
+    entity: str
+    updatedAt: datetime | None
+    linkedBy: list[str] = strawberry.field(
+        description="The shared values that joined this record to the others; empty for a lone record."
+    )
+
+
+@strawberry.type(description="One source's value for a field the sources disagree on.")
+class ConflictValue:
+    value: str | None
+    source: str
+    localId: str
+    observedAt: datetime | None
+
+
+@strawberry.type(description="A field whose sources disagree: the chosen value and every value seen.")
+class Conflict:
+    field: str
+    chosen: str | None
+    values: list[ConflictValue]
+
+
+@strawberry.type(description="A warning the data raises, e.g. two deliveries for one order.")
+class Flag:
+    code: str
+    message: str
+
+
+@strawberry.type(description="One event in a customer's history, from any system, newest first.")
+class TimelineEntry:
+    at: datetime
+    kind: str
+    channel: str | None
+    direction: str | None
+    summary: str | None
+    waitSeconds: int | None
+    source: str
+    ref: str = strawberry.field(description="The record behind this entry, as source:localId.")
+
+
+@strawberry.type
+class PageInfo:
+    hasNextPage: bool
+    endCursor: str | None
+
+
+@strawberry.type(description="A configured source, its connector kind and its health right now.")
+class SourceInfo:
+    name: str
+    kind: str
+    ok: bool
+    detail: str | None
+    entities: list[str]
+    latencyMs: float

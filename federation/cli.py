@@ -1,0 +1,93 @@
+"""`federation demo | serve | check | schema`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from aiohttp import web
+from rich.console import Console
+from rich.table import Table
+
+from federation.config import load_config
+from federation.engine.gateway import Gateway
+from federation.errors import ConfigError
+
+__all__ = ["main"]
+
+console = Console(stderr=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="federation", description="Onepane: one customer across every system.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser("demo", help="build the demo legacy systems and serve the gateway over them")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--dir", type=Path, default=Path("onepane-demo"), help="working folder for the demo data")
+    serve = commands.add_parser("serve", help="serve the gateway for a config")
+    serve.add_argument("config", type=Path)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    check = commands.add_parser("check", help="validate a config and probe each source")
+    check.add_argument("config", type=Path)
+    schema = commands.add_parser("schema", help="print the GraphQL SDL (of the built-in model, or a config's)")
+    schema.add_argument("config", type=Path, nargs="?")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(_run(args) or 0)
+    except ConfigError as exc:
+        console.print(f"[red]config error[/red] ({len(exc.problems)} problem(s)):")
+        for problem in exc.problems:
+            console.print(f"  - {problem}", markup=False, highlight=False)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _run(args: argparse.Namespace) -> int | None:
+    if args.command == "schema":
+        from federation.api.schema import print_sdl
+        from federation.model import builtin_model
+
+        model = load_config(args.config).model if args.config else builtin_model()
+        sys.stdout.write(print_sdl(model))
+        return 0
+    if args.command == "check":
+        return asyncio.run(_check(args.config))
+    if args.command == "serve":
+        gateway = Gateway.from_config(load_config(args.config))
+        _serve(gateway, args.host, args.port)
+        return 0
+    from federation.demo.run import run_demo
+
+    return run_demo(args.dir, args.host, args.port)
+
+
+def _serve(gateway: Gateway, host: str, port: int) -> None:
+    from federation.server import create_app
+
+    console.print(f"GraphiQL: http://{host}:{port}/graphql")
+    web.run_app(create_app(gateway), host=host, port=port, print=None)
+
+
+async def _check(path: Path) -> int:
+    gateway = Gateway.from_config(load_config(path))
+    await gateway.start()
+    try:
+        health = await gateway.health()
+    finally:
+        await gateway.close()
+    table = Table(title=f"{path}: configuration is valid")
+    for column in ("source", "kind", "entities", "health", "ms"):
+        table.add_column(column)
+    for name, h in health.items():
+        entities = ", ".join(sorted(gateway.capabilities[name].entities))
+        status = "[green]ok[/green]" if h["ok"] else f"[red]down[/red] {h['detail']}"
+        table.add_row(name, h["kind"], entities, status, str(h["ms"]))
+    Console().print(table)
+    return 0 if all(h["ok"] for h in health.values()) else 1

@@ -1,0 +1,1 @@
+"""The demo legacy systems and the `federation demo` command."""

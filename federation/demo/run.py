@@ -1,0 +1,101 @@
+"""`federation demo`: build the demo legacy systems, start the CRM, serve the gateway over them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from aiohttp import web
+from rich.console import Console
+
+from federation.config import load_config
+from federation.demo.crm import serve_crm
+from federation.demo.data import build_demo
+from federation.engine.gateway import Gateway
+from federation.server import create_app
+
+__all__ = ["DemoHandle", "run_demo", "running_demo"]
+
+EXAMPLES = ("story1_preorder", "story2_store_purchase", "story3_double_delivery",
+            "story4_no_receipt", "story5_store_and_crm")
+
+
+@dataclass(frozen=True, slots=True)
+class DemoHandle:
+    url: str
+    folder: Path
+    crm_url: str
+    config: Path
+
+
+def demo_config_text() -> str:
+    """The demo's config, shipped in the package (config/demo.yaml in the repo points at it)."""
+    return resources.files("federation.demo").joinpath("demo.yaml").read_text("utf-8")
+
+
+@contextlib.asynccontextmanager
+async def running_demo(folder: Path, host: str = "127.0.0.1", port: int = 0,
+                       crm_port: int = 0) -> AsyncIterator[DemoHandle]:
+    """Build the data, start the CRM and the gateway; stop both on exit."""
+    files = build_demo(folder)
+    config_path = folder / "demo.yaml"
+    config_path.write_text(demo_config_text(), "utf-8")
+    api_key = secrets.token_urlsafe(18)
+    crm_runner, bound_crm = await serve_crm(files.crm, api_key, host="127.0.0.1", port=crm_port)
+    crm_url = f"http://127.0.0.1:{bound_crm}"
+    env = {**os.environ, "ONEPANE_CRM_URL": crm_url, "ONEPANE_CRM_API_KEY": api_key}
+    runner: web.AppRunner | None = None
+    try:
+        gateway = Gateway.from_config(load_config(config_path, env))
+        runner = web.AppRunner(create_app(gateway), access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        bound = runner.addresses[0][1]
+        yield DemoHandle(f"http://{host}:{bound}/graphql", folder, crm_url, config_path)
+    finally:
+        if runner is not None:
+            await runner.cleanup()
+        await crm_runner.cleanup()
+
+
+def run_demo(folder: Path, host: str, port: int) -> int:
+    """Serve until Ctrl-C."""
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve_forever(folder.resolve(), host, port))
+    return 0
+
+
+async def _serve_forever(folder: Path, host: str, port: int) -> None:
+    console = Console()
+    folder.mkdir(parents=True, exist_ok=True)
+    async with running_demo(folder, host, port) as demo:
+        examples = _copy_examples(folder)
+        console.print(f"[bold]Onepane demo[/bold]: legacy systems in {folder}, CRM at {demo.crm_url}")
+        console.print(f"GraphiQL: [bold]{demo.url}[/bold]")
+        console.print("Example queries, one per story (paste into GraphiQL):")
+        for path in examples:
+            console.print(f"  {path}")
+        console.print("Ctrl-C stops everything.")
+        await asyncio.Event().wait()
+
+
+def _copy_examples(folder: Path) -> list[Path]:
+    target = folder / "queries"
+    target.mkdir(exist_ok=True)
+    out = []
+    for name in EXAMPLES:
+        source = resources.files("federation.demo").joinpath(f"queries/{name}.graphql")
+        path = target / f"{name}.graphql"
+        path.write_text(source.read_text("utf-8"), "utf-8")
+        out.append(path)
+    return out
+
+
+__all__ += ["demo_config_text"]

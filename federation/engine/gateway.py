@@ -1,0 +1,95 @@
+"""The gateway: connectors built from config, opened and closed together, and their capabilities."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from federation import registry
+from federation.config.models import Config
+from federation.contract import Capabilities, Connector, ConnectorContext, EntityCapabilities, Health
+from federation.errors import ConfigError, ConfigProblem
+
+__all__ = ["Gateway"]
+
+log = logging.getLogger("federation.gateway")
+
+
+class Gateway:
+    """Owns the connectors for one config; one `Request` per GraphQL request uses them."""
+
+    def __init__(self, config: Config, connectors: Mapping[str, Connector]) -> None:
+        self.config = config
+        self.model = config.model
+        self.connectors = dict(connectors)
+        self.source_order = {name: i for i, name in enumerate(self.connectors)}
+        self.capabilities: dict[str, Capabilities] = {n: c.capabilities() for n, c in self.connectors.items()}
+        self.timeouts = {name: s.timeout for name, s in config.sources.items()}
+
+    @classmethod
+    def from_config(cls, config: Config) -> Gateway:
+        """Build every connector; mapping problems from all sources are reported together."""
+        context = ConnectorContext(model=config.model, base_dir=config.file.parent.resolve(),
+                                   region=config.gateway.region)
+        connectors: dict[str, Connector] = {}
+        problems: list[ConfigProblem] = []
+        for name, settings in config.sources.items():
+            connector = registry.load(settings.type)(name, config.validated_options[name], context)
+            for problem in connector.problems():
+                path, _, what = problem.partition(": ")
+                problems.append(ConfigProblem(str(config.file), f"sources.{name}.{path}", what))
+            connectors[name] = connector
+        if problems:
+            raise ConfigError(problems)
+        return cls(config, connectors)
+
+    def entity_caps(self, source: str, entity: str) -> EntityCapabilities | None:
+        return self.capabilities[source].entities.get(entity)
+
+    def sources_for(self, entity: str, by: str | None = None) -> list[str]:
+        """Sources that map `entity` (and can look it up `by`, when given), in priority order."""
+        out = []
+        for name in self.connectors:
+            caps = self.entity_caps(name, entity)
+            if caps is not None and (by is None or by in caps.lookups):
+                out.append(name)
+        return out
+
+    async def start(self) -> None:
+        await asyncio.gather(*(c.open() for c in self.connectors.values()))
+
+    async def close(self) -> None:
+        """Close every connector in reverse order; one failing close does not stop the others."""
+        failures = []
+        for name, connector in reversed(self.connectors.items()):
+            try:
+                await connector.close()
+            except Exception as exc:
+                failures.append(f"{name}: {type(exc).__name__}")
+        if failures:
+            log.warning("closing sources failed: %s", "; ".join(failures))
+
+    async def health(self) -> dict[str, dict[str, Any]]:
+        """Probe every source concurrently, each within its timeout."""
+        names = list(self.connectors)
+        results = await asyncio.gather(*(self._probe(n) for n in names))
+        return dict(zip(names, results, strict=True))
+
+    async def _probe(self, name: str) -> dict[str, Any]:
+        started = time.perf_counter()
+        try:
+            async with asyncio.timeout(self.timeouts[name]):
+                health = await self.connectors[name].health()
+        except TimeoutError:
+            health = Health(ok=False, detail="timed out")
+        except Exception as exc:
+            health = Health(ok=False, detail=str(exc) if hasattr(exc, "source") else type(exc).__name__)
+        return {
+            "ok": health.ok,
+            "detail": health.detail,
+            "kind": self.connectors[name].kind,
+            "ms": round((time.perf_counter() - started) * 1000, 1),
+        }

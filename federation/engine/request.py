@@ -1,0 +1,204 @@
+"""One request's execution: batched loaders, concurrent fan-out, identity, merge, relations."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+
+from federation.contract import Condition, SearchRequest, SortKey
+from federation.engine.gateway import Gateway
+from federation.engine.identity import cluster_records, linking_pairs
+from federation.engine.loader import BatchLoader
+from federation.engine.residual import matches, sort_records
+from federation.engine.stats import SourceStats
+from federation.engine.unified import Unified, merge
+from federation.errors import OnepaneError, SourceError, SourceTimeout
+from federation.model.declaration import RelationDecl
+from federation.records import Record, SourceRef
+
+__all__ = ["Request"]
+
+log = logging.getLogger("federation.request")
+
+
+class Request:
+    """State for one GraphQL request; never shared between requests."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+        self.model = gateway.model
+        self.stats: dict[str, SourceStats] = {}
+        self._loaders: dict[tuple[str, str, str], BatchLoader] = {}
+        self._units: dict[tuple[str, str, str], Unified] = {}
+
+    # -- source calls -------------------------------------------------------------------------
+
+    def _stats(self, source: str) -> SourceStats:
+        stats = self.stats.get(source)
+        if stats is None:
+            stats = self.stats[source] = SourceStats()
+        return stats
+
+    async def _call(self, source: str, what: str, call: asyncio.Future[Sequence[Record]] | object) -> list[Record]:
+        """Run one connector call within the source's timeout; a failure is recorded, not raised."""
+        stats = self._stats(source)
+        stats.calls += 1
+        started = time.perf_counter()
+        try:
+            async with asyncio.timeout(self.gateway.timeouts[source]):
+                records = list(await call)  # type: ignore[misc]
+        except SourceError as exc:
+            stats.errors.append(exc)
+            log.warning("%s failed: %s", what, exc)
+            return []
+        except TimeoutError:
+            stats.errors.append(SourceTimeout(source, f"no answer within {self.gateway.timeouts[source]} s"))
+            return []
+        except Exception:
+            incident = uuid.uuid4().hex[:12]
+            log.exception("%s raised unexpectedly (incident %s)", what, incident)
+            stats.errors.append(SourceError(source, f"internal connector error (incident {incident})"))
+            return []
+        finally:
+            stats.milliseconds += (time.perf_counter() - started) * 1000
+        stats.records += len(records)
+        return records
+
+    def _loader(self, source: str, entity: str, by: str) -> BatchLoader:
+        key = (source, entity, by)
+        loader = self._loaders.get(key)
+        if loader is None:
+            connector = self.gateway.connectors[source]
+
+            async def fetch(values: list[str]) -> Sequence[Record]:
+                what = f"{source}.lookup({entity}, {by}, {len(values)} values)"
+                return await self._call(source, what, connector.lookup(entity, by, values))
+
+            loader = self._loaders[key] = BatchLoader(by, fetch)
+        return loader
+
+    async def lookup(
+        self, entity: str, by: str, values: Iterable[str], sources: Iterable[str] | None = None
+    ) -> list[Record]:
+        """Records of `entity` whose `by` matches any value, from every able source at once."""
+        names = self.gateway.sources_for(entity, by) if sources is None else [
+            s for s in sources if by in getattr(self.gateway.entity_caps(s, entity), "lookups", ())]
+        futures = [self._loader(s, entity, by).load(v) for s in names for v in values]
+        results = await asyncio.gather(*futures)
+        return _dedupe(r for batch in results for r in batch)
+
+    # -- identity -----------------------------------------------------------------------------
+
+    async def unify(self, entity: str, seeds: Sequence[Record]) -> list[Unified]:
+        """Expand `seeds` by linking keys over the configured hops, cluster, merge."""
+        decl = self.model.entities[entity]
+        known = [self._units.get(_ukey(r)) for r in seeds]
+        if all(known):
+            return _dedupe_units(u for u in known if u is not None)
+        records = {_ukey(r): r for r in seeds}
+        asked: set[tuple[str, str]] = set()
+        frontier = [r for r in seeds if _ukey(r) not in self._units]
+        for _ in range(self.gateway.config.gateway.max_hops):
+            pairs = {p for r in frontier for p in linking_pairs(r, decl.linking_keys)} - asked
+            if not pairs:
+                break
+            asked |= pairs
+            batches = await asyncio.gather(*(self.lookup(entity, f"key:{k}", [v]) for k, v in pairs))
+            frontier = [r for batch in batches for r in batch if _ukey(r) not in records]
+            records.update((_ukey(r), r) for r in frontier)
+        for cluster in cluster_records(list(records.values()), decl.linking_keys, decl.shared_keys, decl.name_field):
+            unit = merge(decl, entity, cluster.records, cluster.linked_by, self.gateway.source_order)
+            for record in cluster.records:
+                self._units.setdefault(_ukey(record), unit)
+        return _dedupe_units(self._units[_ukey(r)] for r in seeds)
+
+    async def get(self, entity: str, ref: SourceRef) -> Unified | None:
+        """The unified entity that holds the record `ref`; None when no such record."""
+        if ref.source not in self.gateway.connectors:
+            return None
+        if "id" not in getattr(self.gateway.entity_caps(ref.source, entity), "lookups", ()):
+            return None
+        records = await self.lookup(entity, "id", [ref.local_id], [ref.source])
+        units = await self.unify(entity, records)
+        return units[0] if units else None
+
+    async def find(self, entity: str, key: str, values: Sequence[str]) -> list[Unified]:
+        """Unified entities with any of `values` for match key `key`."""
+        return await self.unify(entity, await self.lookup(entity, f"key:{key}", values))
+
+    # -- relations ----------------------------------------------------------------------------
+
+    async def related(self, parent: Unified, name: str) -> list[Unified]:
+        """The entities `parent`'s relation `name` points at (batched with sibling parents)."""
+        relation = self.model.entities[parent.entity].relations[name]
+        records = await asyncio.gather(*self._relation_loads(parent, relation))
+        units = await self.unify(relation.entity, _dedupe(r for batch in records for r in batch))
+        return self._ordered(relation.entity, units)
+
+    def _relation_loads(self, parent: Unified, relation: RelationDecl) -> list[asyncio.Future[list[Record]]]:
+        target = relation.entity
+        loads: list[asyncio.Future[list[Record]]] = []
+        if relation.backref:
+            by = f"ref:{relation.backref}"
+            for record in parent.records:
+                if record.source in self.gateway.sources_for(target, by):
+                    loads.append(self._loader(record.source, target, by).load(record.local_id))
+        if relation.ref:
+            for record in parent.records:
+                local = record.refs.get(relation.ref)
+                if local and record.source in self.gateway.sources_for(target, "id"):
+                    loads.append(self._loader(record.source, target, "id").load(local))
+        for mine, theirs in relation.keys.items():
+            by = f"key:{theirs}"
+            for value in parent.key_values(mine):
+                loads += [self._loader(s, target, by).load(value) for s in self.gateway.sources_for(target, by)]
+        return loads
+
+    def _ordered(self, entity: str, units: list[Unified]) -> list[Unified]:
+        timeline = self.model.entities[entity].timeline
+        if timeline is None:
+            return units
+        dated = [u for u in units if u.values.get(timeline.at) is not None]
+        undated = [u for u in units if u.values.get(timeline.at) is None]
+        return sorted(dated, key=lambda u: u.values[timeline.at], reverse=True) + undated
+
+    # -- search -------------------------------------------------------------------------------
+
+    async def search(self, entity: str, conditions: Sequence[Condition], order: Sequence[SortKey],
+                     limit: int | None, sources: Sequence[str] | None = None) -> list[Unified]:
+        """Search every able source concurrently, re-check in memory, unify, order, limit."""
+        cap = self.gateway.config.gateway.max_search_rows
+        request = SearchRequest(tuple(conditions), tuple(order), min(limit or cap, cap))
+        names = [s for s in self.gateway.sources_for(entity) if sources is None or s in sources]
+        names = [s for s in names if getattr(self.gateway.entity_caps(s, entity), "searchable", False)]
+        batches = await asyncio.gather(*(
+            self._call(s, f"{s}.search({entity})", self.gateway.connectors[s].search(entity, request))
+            for s in names))
+        found = sort_records([r for b in batches for r in b if matches(r, conditions)], order)
+        units = await self.unify(entity, found)
+        return units if limit is None else units[:limit]
+
+    # -- reporting ----------------------------------------------------------------------------
+
+    def failures(self) -> list[SourceError]:
+        return [e for s in self.stats.values() for e in s.errors]
+
+    def record_error(self, error: OnepaneError) -> None:
+        source = getattr(error, "source", None)
+        if isinstance(error, SourceError) and source:
+            self._stats(source).errors.append(error)
+
+
+def _ukey(record: Record) -> tuple[str, str, str]:
+    return (record.entity, record.source, record.local_id)
+
+
+def _dedupe(records: Iterable[Record]) -> list[Record]:
+    return list({_ukey(r): r for r in records}.values())
+
+
+def _dedupe_units(units: Iterable[Unified]) -> list[Unified]:
+    return list({id(u): u for u in units}.values())

@@ -1,0 +1,124 @@
+"""A unified entity: the records that are one real thing, merged field by field with conflicts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from federation.engine.residual import comparable
+from federation.keys import normalize
+from federation.model.declaration import EntityDecl, FieldDecl
+from federation.records import Record
+
+__all__ = ["ConflictValue", "FieldConflict", "Unified", "merge"]
+
+
+@dataclass(frozen=True, slots=True)
+class ConflictValue:
+    value: Any
+    source: str
+    local_id: str
+    observed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class FieldConflict:
+    """Sources disagree on a single-valued field: every value, its source and when."""
+
+    field: str
+    chosen: Any
+    values: tuple[ConflictValue, ...]
+
+
+@dataclass(slots=True)
+class Unified:
+    """Merged view of one entity; `records` in source-priority order, first one is primary."""
+
+    entity: str
+    id: str
+    records: tuple[Record, ...]
+    linked_by: Mapping[Record, tuple[str, ...]]
+    values: dict[str, Any]
+    conflicts: tuple[FieldConflict, ...]
+    field_errors: Mapping[str, tuple[str, ...]]
+
+    def key_values(self, key: str) -> list[str]:
+        """Every normalized value of a match key across the records, in order, deduplicated."""
+        return list(dict.fromkeys(v for r in self.records for v in r.keys.get(key, ())))
+
+
+def merge(decl: EntityDecl, entity: str, records: Sequence[Record], linked_by: Mapping[Record, tuple[str, ...]],
+          source_order: Mapping[str, int]) -> Unified:
+    """Apply each field's merge rule; single-valued disagreements become conflicts."""
+    ordered = tuple(sorted(records, key=lambda r: (source_order.get(r.source, 1 << 30), r.local_id)))
+    values: dict[str, Any] = {}
+    conflicts: list[FieldConflict] = []
+    errors: dict[str, tuple[str, ...]] = {}
+    for name, field in decl.fields.items():
+        if field.raw_of:
+            values[name] = _raw_values(ordered, field.raw_of)
+            continue
+        values[name], conflict = _merge_field(name, field, ordered)
+        if conflict:
+            conflicts.append(conflict)
+        failed = tuple(r.errors[name] for r in ordered if name in r.errors)
+        if failed:
+            errors[name] = failed
+    primary = ordered[0]
+    return Unified(entity, str(primary.ref), ordered, linked_by, values, tuple(conflicts), errors)
+
+
+def _raw_values(records: Sequence[Record], field: str) -> list[str]:
+    return list(dict.fromkeys(r.raw[field] for r in records if field in r.raw))
+
+
+def _merge_field(name: str, field: FieldDecl, records: Sequence[Record]) -> tuple[Any, FieldConflict | None]:
+    present = [r for r in records if r.fields.get(name) not in (None, [], "")]
+    if field.rule == "union":
+        return _union(name, field, present), None
+    if not present:
+        return None, None
+    chosen = _choose(name, field, present)
+    distinct = {_fingerprint(r.fields[name], field.normalize) for r in present}
+    if len(distinct) < 2:
+        return chosen.fields[name], None
+    values = tuple(ConflictValue(r.fields[name], r.source, r.local_id, r.updated_at) for r in present)
+    return chosen.fields[name], FieldConflict(name, chosen.fields[name], values)
+
+
+def _choose(name: str, field: FieldDecl, present: Sequence[Record]) -> Record:
+    if field.prefer:
+        rank = {s: i for i, s in enumerate(field.prefer)}
+        return min(present, key=lambda r: rank.get(r.source, len(rank)))
+    if field.rule == "latest":
+        dated = [r for r in present if r.updated_at is not None]
+        if dated:
+            return max(dated, key=lambda r: r.updated_at)  # type: ignore[arg-type,return-value]
+    return present[0]
+
+
+def _union(name: str, field: FieldDecl, present: Sequence[Record]) -> list[Any]:
+    seen: dict[Any, Any] = {}
+    for record in present:
+        value = record.fields[name]
+        for item in value if isinstance(value, list | tuple) else [value]:
+            key = normalize(field.normalize, item) if field.normalize and isinstance(item, str) else item
+            if key is not None and key not in seen:
+                canonical = field.normalize in _CANONICAL and isinstance(key, str)
+                seen[key] = key if canonical else (item.strip() if isinstance(item, str) else item)
+    return list(seen.values())
+
+
+_CANONICAL = frozenset({"email", "phone", "code"})
+
+
+def _fingerprint(value: Any, normalizer: str | None = None) -> Any:
+    """Equality that ignores case, accents and spacing in text, so "Zoë" and "zoe" agree;
+    a field with a normalizer compares normalized ("WEB-100231" and "web 100231" agree)."""
+    if isinstance(value, list | tuple):
+        return tuple(_fingerprint(v, normalizer) for v in value)
+    if normalizer and isinstance(value, str):
+        return normalize(normalizer, value) or value
+    return comparable(value)

@@ -1,0 +1,71 @@
+"""The aiohttp application: /graphql, /healthz, /readyz; the gateway's lifecycle in one cleanup_ctx."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+from aiohttp import web
+from strawberry.aiohttp.views import GraphQLView
+
+from federation.api.context import KEY
+from federation.api.schema import build_schema
+from federation.engine.gateway import Gateway
+from federation.engine.request import Request
+
+__all__ = ["GATEWAY", "create_app"]
+
+log = logging.getLogger("federation.server")
+GATEWAY = web.AppKey("gateway", Gateway)
+MAX_BODY = 1024 * 1024
+
+
+class OnepaneView(GraphQLView):
+    """Strawberry's aiohttp view with a fresh engine request per GraphQL request and orjson."""
+
+    def __init__(self, gateway: Gateway, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.gateway = gateway
+
+    async def get_context(self, request: web.Request, response: Any) -> Any:
+        return {KEY: Request(self.gateway), "request": request, "response": response}
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)
+
+
+def create_app(gateway: Gateway) -> web.Application:
+    """Wire the gateway into an aiohttp app; connectors open at startup and close at cleanup."""
+    app = web.Application(client_max_size=MAX_BODY)
+    app[GATEWAY] = gateway
+    schema = build_schema(gateway.model)
+    graphiql = "graphiql" if gateway.config.gateway.graphiql else None
+    view = OnepaneView(gateway, schema=schema, graphql_ide=graphiql)
+    app.router.add_route("*", "/graphql", view)
+    app.router.add_get("/healthz", _healthz)
+    app.router.add_get("/readyz", _readyz)
+    app.cleanup_ctx.append(_lifecycle)
+    return app
+
+
+async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
+    gateway = app[GATEWAY]
+    await gateway.start()
+    log.info("gateway started with sources: %s", ", ".join(gateway.connectors))
+    yield
+    await gateway.close()
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    """Liveness: the process answers. Sources are not probed here."""
+    return web.json_response({"status": "ok"})
+
+
+async def _readyz(request: web.Request) -> web.Response:
+    """Readiness per source; 503 when no source is healthy."""
+    health = await request.app[GATEWAY].health()
+    ready = any(h["ok"] for h in health.values())
+    body = {"status": "ready" if ready else "unavailable", "sources": health}
+    return web.json_response(body, status=200 if ready else 503, dumps=lambda o: orjson.dumps(o).decode())

@@ -1,0 +1,138 @@
+"""The engine against in-memory connectors: batching, hops, relations, partial failure."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from federation.config.models import Config, GatewaySettings, SourceSettings
+from federation.contract import Capabilities, Condition, Connector, EntityCapabilities, SearchRequest
+from federation.engine.gateway import Gateway
+from federation.engine.loader import index_records
+from federation.engine.request import Request
+from federation.errors import SourceUnavailable
+from federation.model import builtin_model
+from federation.records import Record
+
+MODEL = builtin_model()
+
+
+class Memory(Connector):
+    """A connector over a list of records that counts its calls and can be told to fail."""
+
+    kind = "memory"
+
+    def __init__(self, name: str, records: list[Record], *, fail: bool = False, delay: float = 0.0) -> None:
+        self.name, self.records, self.fail, self.delay = name, records, fail, delay
+        self.calls: list[tuple[str, str, tuple[str, ...]]] = []
+
+    async def lookup(self, entity: str, by: str, values: Sequence[str]) -> Sequence[Record]:
+        self.calls.append((entity, by, tuple(values)))
+        await asyncio.sleep(self.delay)
+        if self.fail:
+            raise SourceUnavailable(self.name, "connection refused")
+        mine = [r for r in self.records if r.entity == entity]
+        found = index_records(mine, by, values)
+        return [r for rs in found.values() for r in rs]
+
+    async def search(self, entity: str, request: SearchRequest) -> Sequence[Record]:
+        self.calls.append((entity, "search", ()))
+        return [r for r in self.records if r.entity == entity]
+
+    def capabilities(self) -> Capabilities:
+        entities: dict[str, set[str]] = {}
+        for r in self.records:
+            names = entities.setdefault(r.entity, {"id"})
+            names |= {f"key:{k}" for k in r.keys} | {f"ref:{k}" for k in r.refs}
+        return Capabilities({e: EntityCapabilities(lookups=frozenset(n)) for e, n in entities.items()})
+
+
+def gateway(*connectors: Memory, timeout: float = 1.0, max_hops: int = 3) -> Gateway:
+    config = Config(file=Path("test.yaml"), gateway=GatewaySettings(max_hops=max_hops), model=MODEL,
+                    sources={c.name: SourceSettings(type="memory", timeout=timeout) for c in connectors})
+    return Gateway(config, {c.name: c for c in connectors})
+
+
+def cust(source: str, local_id: str, **keys: str) -> Record:
+    return Record("Customer", source, local_id, fields={"name": f"N{local_id}"},
+                  keys={k: (v,) for k, v in keys.items()})
+
+
+def purchase(source: str, local_id: str, customer: str, **fields: Any) -> Record:
+    return Record("Purchase", source, local_id, fields=fields, refs={"customer": customer},
+                  keys={"orderNumber": (f"O{local_id}",)})
+
+
+async def test_identity_follows_keys_across_hops() -> None:
+    shop = Memory("shop", [cust("shop", "1", email="a@x.com")])
+    crm = Memory("crm", [cust("crm", "C1", email="a@x.com", loyaltyNumber="L1")])
+    pos = Memory("pos", [cust("pos", "P1", loyaltyNumber="L1", phone="+442079460958")])
+    (unit,) = await Request(gateway(shop, crm, pos)).find("Customer", "email", ["a@x.com"])
+    assert [str(r.ref) for r in unit.records] == ["shop:1", "crm:C1", "pos:P1"]
+
+
+async def test_hop_limit_is_respected() -> None:
+    shop = Memory("shop", [cust("shop", "1", email="a@x.com")])
+    crm = Memory("crm", [cust("crm", "C1", email="a@x.com", loyaltyNumber="L1")])
+    pos = Memory("pos", [cust("pos", "P1", loyaltyNumber="L1")])
+    (unit,) = await Request(gateway(shop, crm, pos, max_hops=0)).find("Customer", "email", ["a@x.com"])
+    assert {r.source for r in unit.records} == {"shop", "crm"}
+
+
+async def test_relations_of_many_parents_cost_one_call_per_source() -> None:
+    customers = [cust("shop", str(i), email=f"c{i}@x.com") for i in range(100)]
+    purchases = [purchase("shop", f"p{i}", str(i)) for i in range(100)]
+    shop = Memory("shop", customers + purchases)
+    request = Request(gateway(shop))
+    units = await request.search("Customer", [], [], None)
+    shop.calls.clear()
+    results = await asyncio.gather(*(request.related(u, "purchases") for u in units))
+    assert all(len(r) == 1 for r in results)
+    by_ref = [c for c in shop.calls if c[1] == "ref:customer"]
+    assert len(by_ref) == 1 and len(by_ref[0][2]) == 100
+
+
+async def test_failed_source_is_reported_and_the_rest_answers() -> None:
+    shop = Memory("shop", [cust("shop", "1", email="a@x.com")])
+    crm = Memory("crm", [cust("crm", "C1", email="a@x.com")], fail=True)
+    request = Request(gateway(shop, crm))
+    (unit,) = await request.find("Customer", "email", ["a@x.com"])
+    assert [r.source for r in unit.records] == ["shop"]
+    assert [e.code for e in request.failures()] == ["SOURCE_UNAVAILABLE"]
+
+
+async def test_hanging_source_times_out_within_its_budget() -> None:
+    shop = Memory("shop", [cust("shop", "1", email="a@x.com")])
+    slow = Memory("slow", [cust("slow", "S", email="a@x.com")], delay=5)
+    request = Request(gateway(shop, slow, timeout=0.2))
+    started = asyncio.get_running_loop().time()
+    (unit,) = await request.find("Customer", "email", ["a@x.com"])
+    assert asyncio.get_running_loop().time() - started < 1.0
+    assert [e.code for e in request.failures()] == ["SOURCE_TIMEOUT"]
+    assert unit.records[0].source == "shop"
+
+
+async def test_search_rechecks_every_condition_in_memory() -> None:
+    shop = Memory("shop", [purchase("shop", "1", "c", till="A"), purchase("shop", "2", "c", till="B")])
+    units = await Request(gateway(shop)).search("Purchase", [Condition("till", "eq", "b")], [], None)
+    assert [u.id for u in units] == ["shop:2"]
+
+
+async def test_unknown_record_gives_none() -> None:
+    from federation.records import SourceRef
+
+    shop = Memory("shop", [cust("shop", "1", email="a@x.com")])
+    assert await Request(gateway(shop)).get("Customer", SourceRef("shop", "404")) is None
+
+
+@pytest.mark.parametrize("by", ["id", "ref:customer", "key:orderNumber"])
+def test_index_records_puts_each_record_under_its_value(by: str) -> None:
+    records = [purchase("s", "1", "c1"), purchase("s", "2", "c2")]
+    values = {"id": ["1", "2"], "ref:customer": ["c1", "c2"], "key:orderNumber": ["O1", "O2"]}[by]
+    found = index_records(records, by, [*values, "missing"])
+    assert [r.local_id for r in found[values[0]]] == ["1"]
+    assert found["missing"] == []

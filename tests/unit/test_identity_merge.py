@@ -1,0 +1,103 @@
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from federation.engine.identity import cluster_records
+from federation.engine.unified import merge
+from federation.model import builtin_model
+from federation.records import Money, Record
+
+MODEL = builtin_model()
+ORDER = {"shop": 0, "pos": 1, "crm": 2}
+
+
+def customer(source: str, local_id: str, **keys: str) -> Record:
+    return Record("Customer", source, local_id, fields={"name": f"{source} name"},
+                  keys={k: (v,) for k, v in keys.items()})
+
+
+def test_records_sharing_a_linking_key_cluster_transitively() -> None:
+    shop = customer("shop", "1", email="ann@x.com")
+    crm = customer("crm", "C-9", email="ann@x.com", loyaltyNumber="L77")
+    pos = customer("pos", "0047", loyaltyNumber="L77")
+    stranger = customer("pos", "0099", loyaltyNumber="L12")
+    clusters = cluster_records([shop, crm, pos, stranger], MODEL.entity("Customer").linking_keys)
+    assert [sorted(r.local_id for r in c.records) for c in clusters] == [["0047", "1", "C-9"], ["0099"]]
+
+
+def test_every_link_says_why() -> None:
+    shop = customer("shop", "1", email="ann@x.com")
+    crm = customer("crm", "C-9", email="ann@x.com")
+    (cluster,) = cluster_records([shop, crm], ["email"])
+    assert cluster.linked_by[shop] == ("email = ann@x.com ~ crm:C-9",)
+
+
+def test_non_linking_keys_never_merge() -> None:
+    a = Record("Shipment", "dlv", "B1", keys={"orderNumber": ("BF1",)})
+    b = Record("Shipment", "dlv", "B2", keys={"orderNumber": ("BF1",)})
+    assert len(cluster_records([a, b], MODEL.entity("Shipment").linking_keys)) == 2
+
+
+def test_disagreement_is_kept_as_a_conflict_with_source_and_time() -> None:
+    t1, t2 = datetime(2025, 11, 1, tzinfo=UTC), datetime(2025, 11, 3, tzinfo=UTC)
+    shop = Record("Purchase", "shop", "7", fields={"status": "PROCESSING"}, updated_at=t1,
+                  raw={"status": "processing_in_warehouse"})
+    crm = Record("Purchase", "crm", "CASE-1", fields={"status": "CANCELLED"}, updated_at=t2,
+                 raw={"status": "cancelled_refunded"})
+    unit = merge(MODEL.entity("Purchase"), "Purchase", [shop, crm], {}, ORDER)
+    assert unit.values["status"] == "CANCELLED"  # merge rule: latest
+    assert unit.values["rawStatuses"] == ["processing_in_warehouse", "cancelled_refunded"]
+    (conflict,) = unit.conflicts
+    assert [(v.value, v.source, v.observed_at) for v in conflict.values] == [
+        ("PROCESSING", "shop", t1), ("CANCELLED", "crm", t2)]
+
+
+def test_same_value_in_other_spelling_is_no_conflict() -> None:
+    a = Record("Customer", "shop", "1", fields={"name": "Zoë Smith"})
+    b = Record("Customer", "crm", "2", fields={"name": "zoe  smith"})
+    unit = merge(MODEL.entity("Customer"), "Customer", [b, a], {}, ORDER)
+    assert unit.conflicts == ()
+    assert unit.values["name"] == "Zoë Smith"  # priority: shop is first in source order
+    assert unit.id == "shop:1"
+
+
+def test_lists_union_without_duplicates_in_canonical_form() -> None:
+    a = Record("Customer", "shop", "1", fields={"emails": [" Ann@X.com"], "phones": ["020 7946 0958"]})
+    b = Record("Customer", "crm", "2", fields={"emails": ["ann@x.com", "a2@y.org"], "phones": ["+442079460958"]})
+    unit = merge(MODEL.entity("Customer"), "Customer", [a, b], {}, ORDER)
+    assert unit.values["emails"] == ["ann@x.com", "a2@y.org"]
+    assert unit.values["phones"] == ["+442079460958"]
+
+
+def test_money_conflict_compares_amounts() -> None:
+    a = Record("Purchase", "shop", "1", fields={"total": Money(Decimal("10.00"), "GBP")})
+    b = Record("Purchase", "pos", "2", fields={"total": Money(Decimal("10.0"), "GBP")})
+    assert merge(MODEL.entity("Purchase"), "Purchase", [a, b], {}, ORDER).conflicts == ()
+
+
+def test_unreadable_field_is_reported_not_fatal() -> None:
+    a = Record("Purchase", "pos", "1", fields={"placedAt": None, "orderNumber": "X1"},
+               errors={"placedAt": "bad date"})
+    unit = merge(MODEL.entity("Purchase"), "Purchase", [a], {}, ORDER)
+    assert unit.values["orderNumber"] == "X1"
+    assert unit.field_errors == {"placedAt": ("bad date",)}
+
+
+def named(source: str, local_id: str, name: str, **keys: str) -> Record:
+    return Record("Customer", source, local_id, fields={"name": name}, keys={k: (v,) for k, v in keys.items()})
+
+
+def test_household_phone_alone_never_merges_different_people() -> None:
+    decl = MODEL.entity("Customer")
+    phone = "+442079460777"
+    records = [named("shop", "7", "Peter Wilson", phone=phone), named("shop", "8", "Mary Wilson", phone=phone),
+               named("pos", "6002", "PETER WILSON", phone=phone), named("crm", "C-1012", "Lucy Wilson", phone=phone)]
+    clusters = cluster_records(records, decl.linking_keys, decl.shared_keys, decl.name_field)
+    assert sorted(sorted(str(r.ref) for r in c.records) for c in clusters) == [
+        ["crm:C-1012"], ["pos:6002", "shop:7"], ["shop:8"]]
+
+
+def test_shared_phone_links_the_same_person_under_a_short_name() -> None:
+    decl = MODEL.entity("Customer")
+    records = [named("pos", "4711", "SAMUEL REID", phone="+447700900505"),
+               named("crm", "C-1005", "Sam Reid", phone="+447700900505")]
+    assert len(cluster_records(records, decl.linking_keys, decl.shared_keys, decl.name_field)) == 1
