@@ -198,7 +198,8 @@ class _Blank(dict[str, Any]):
 
 def _summary(template: str, unit: Unified) -> str:
     values = _Blank({k: display(v) or "" for k, v in unit.values.items()})
-    return string.Formatter().vformat(template, (), values).strip(" :")
+    text = string.Formatter().vformat(template, (), values)
+    return " ".join(text.split()).strip(" :,")
 
 
 def _timeline_resolver(decl: EntityDecl, model: ModelDecl) -> Callable[..., Any]:

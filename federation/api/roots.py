@@ -77,12 +77,12 @@ def build_query(types: ModelTypes) -> type:
     fields = {
         "customer": _root(resolve_customer, customer | None,
                           "A customer by the gateway's id or any source reference `source:localId`."),
-        "customers": _root(resolve_customers, list[customer],  # type: ignore[valid-type]
+        "customers": _root(resolve_customers, list[customer] | None,  # type: ignore[valid-type]
                            "Unified customers matching every given argument (inputs are normalized)."),
         "purchase": _root(resolve_purchase, purchase | None, "A purchase by id or source reference."),
-        "purchases": _root(resolve_purchases, connection.cls, "Purchases across every source, newest first."),
+        "purchases": _root(resolve_purchases, connection.cls | None, "Purchases across every source, newest first."),
         "case": _root(resolve_case, case | None, "A case by id or source reference."),
-        "sources": _root(resolve_sources, list[SourceInfo], "Every configured source and its health."),
+        "sources": _root(resolve_sources, list[SourceInfo] | None, "Every configured source and its health."),
     }
     return strawberry.type(type("Query", (), fields))
 
@@ -177,11 +177,13 @@ async def _related_all(request: Request, units: Sequence[Unified], relation: str
 
 async def _customers_by_ref(request: Request, text: str) -> list[Unified]:
     """A customer record's ref, or the ref of any record with a `customer` relation (a case)."""
-    unit = await _get(request, "Customer", text, "sourceRef") if _is_customer_ref(request, text) else None
+    ref = parse_source_ref(text)
+    if ref is None or ref.source not in request.gateway.connectors:
+        await _get(request, "Customer", text, "sourceRef")  # raises the precise error
+        return []
+    unit = await request.get("Customer", ref)
     if unit is not None:
         return [unit]
-    ref = parse_source_ref(text)
-    assert ref is not None
     for entity, decl in request.model.entities.items():
         relation = decl.relations.get("customer")
         if relation is None or relation.entity != "Customer":
@@ -190,13 +192,6 @@ async def _customers_by_ref(request: Request, text: str) -> list[Unified]:
         if other is not None:
             return await request.related(other, "customer")
     raise NotFound(f"sourceRef: no record '{text}' leads to a customer", "sourceRef")
-
-
-def _is_customer_ref(request: Request, text: str) -> bool:
-    ref = parse_source_ref(text)
-    if ref is None or ref.source not in request.gateway.connectors:
-        return True  # let _get produce the precise error
-    return "Customer" in request.gateway.capabilities[ref.source].entities
 
 
 def _intersect(groups: list[list[Unified]]) -> list[Unified]:

@@ -32,6 +32,7 @@ class DemoHandle:
     folder: Path
     crm_url: str
     config: Path
+    crm: web.AppRunner
 
 
 def demo_config_text() -> str:
@@ -58,7 +59,7 @@ async def running_demo(folder: Path, host: str = "127.0.0.1", port: int = 0,
         site = web.TCPSite(runner, host, port)
         await site.start()
         bound = runner.addresses[0][1]
-        yield DemoHandle(f"http://{host}:{bound}/graphql", folder, crm_url, config_path)
+        yield DemoHandle(f"http://{host}:{bound}/graphql", folder, crm_url, config_path, crm_runner)
     finally:
         if runner is not None:
             await runner.cleanup()

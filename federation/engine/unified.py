@@ -12,7 +12,10 @@ from federation.keys import normalize
 from federation.model.declaration import EntityDecl, FieldDecl
 from federation.records import Record
 
-__all__ = ["ConflictValue", "FieldConflict", "Unified", "merge"]
+__all__ = ["UNKNOWN", "ConflictValue", "FieldConflict", "Unified", "merge"]
+
+# An enum value a source's code table could not decode; any decoded value wins over it.
+UNKNOWN = "UNKNOWN"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +83,8 @@ def _merge_field(name: str, field: FieldDecl, records: Sequence[Record]) -> tupl
         return _union(name, field, present), None
     if not present:
         return None, None
-    chosen = _choose(name, field, present)
+    known = [r for r in present if r.fields[name] != UNKNOWN] or present
+    chosen = _choose(name, field, known)
     distinct = {_fingerprint(r.fields[name], field.normalize) for r in present}
     if len(distinct) < 2:
         return chosen.fields[name], None
