@@ -222,6 +222,23 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+async def _search_page(request: Request, conditions: list[Condition], first: int,
+                       cursor: tuple[datetime | None, str] | None, sources: list[str] | None) -> list[Unified]:
+    """Newest first by keyset; purchases whose date is unreadable come last, never lost."""
+    order = [SortKey("placedAt", descending=True)]
+    # Keyset slack: rows sharing the cursor's timestamp are dropped by the caller, so fetch a few more.
+    limit = first + 21
+    if cursor is None or cursor[0] is None:
+        return await request.search("Purchase", conditions, order, None if cursor else limit, sources)
+    dated = await request.search("Purchase", [*conditions, Condition("placedAt", "lte", cursor[0])], order,
+                                 limit, sources)
+    boundary = (cursor[0], cursor[1])
+    if sum(1 for u in dated if _sort_key(u) < boundary) > first:
+        return dated
+    everything = await request.search("Purchase", conditions, order, None, sources)
+    return dated + [u for u in everything if u.values.get("placedAt") is None]
+
+
 def _sort_key(unit: Unified) -> tuple[datetime, str]:
     at = unit.values.get("placedAt")
     return (at if isinstance(at, datetime) else datetime.min.replace(tzinfo=UTC), unit.id)
@@ -238,8 +255,6 @@ async def _purchases(request: Request, flt: Any, first: int, after: str | None) 
                              f"{', '.join(request.gateway.connectors)})", "filter.source")
         sources = [flt.source]
     cursor = decode_cursor(after) if after else None
-    if cursor and cursor[0]:
-        conditions.append(Condition("placedAt", "lte", cursor[0]))
     if flt is not None and flt.customerId is not None:
         owner = await _get(request, "Customer", str(flt.customerId), "filter.customerId")
         assert owner is not None
@@ -247,9 +262,7 @@ async def _purchases(request: Request, flt: Any, first: int, after: str | None) 
                  if any(matches(r, conditions) for r in u.records)
                  and (sources is None or any(r.source in sources for r in u.records))]
     else:
-        order = [SortKey("placedAt", descending=True)]
-        # Keyset slack: rows sharing the cursor's timestamp are dropped below, so fetch a few more.
-        units = await request.search("Purchase", conditions, order, first + 21, sources)
+        units = await _search_page(request, conditions, first, cursor, sources)
     units.sort(key=_sort_key, reverse=True)
     if cursor is not None:
         boundary = (cursor[0] or datetime.min.replace(tzinfo=UTC), cursor[1])

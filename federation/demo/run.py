@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import secrets
 from collections.abc import AsyncIterator
@@ -74,7 +75,8 @@ def run_demo(folder: Path, host: str, port: int) -> int:
 
 
 async def _serve_forever(folder: Path, host: str, port: int) -> None:
-    console = Console()
+    console = Console(soft_wrap=True)
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     folder.mkdir(parents=True, exist_ok=True)
     async with running_demo(folder, host, port) as demo:
         examples = _copy_examples(folder)

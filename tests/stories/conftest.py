@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import Future
 from pathlib import Path
@@ -11,7 +12,6 @@ from typing import Any
 
 import orjson
 import pytest
-import urllib.request
 
 from federation.demo.run import DemoHandle, running_demo
 
