@@ -16,6 +16,7 @@ from federation.engine.residual import matches, sort_records
 from federation.engine.stats import SourceStats
 from federation.engine.unified import Unified, merge
 from federation.errors import OnepaneError, SourceError, SourceTimeout
+from federation.keys import normalize
 from federation.model.declaration import RelationDecl
 from federation.records import Record, SourceRef
 
@@ -171,6 +172,7 @@ class Request:
                      limit: int | None, sources: Sequence[str] | None = None) -> list[Unified]:
         """Search every able source concurrently, re-check in memory, unify, order, limit."""
         cap = self.gateway.config.gateway.max_search_rows
+        conditions = [self._normalized(entity, c) for c in conditions]
         request = SearchRequest(tuple(conditions), tuple(order), min(limit or cap, cap))
         names = [s for s in self.gateway.sources_for(entity) if sources is None or s in sources]
         names = [s for s in names if getattr(self.gateway.entity_caps(s, entity), "searchable", False)]
@@ -180,6 +182,19 @@ class Request:
         found = sort_records([r for b in batches for r in b if matches(r, conditions)], order)
         units = await self.unify(entity, found)
         return units if limit is None else units[:limit]
+
+    def _normalized(self, entity: str, condition: Condition) -> Condition:
+        """A condition on a match key compares normalized values, as the keys are stored."""
+        decl = self.model.entities[entity]
+        key = decl.keys.get(condition.field)
+        if key is None or condition.field in decl.fields or condition.op not in ("eq", "in"):
+            return condition
+        region = self.gateway.config.gateway.region
+        values = condition.value if condition.op == "in" else [condition.value]
+        normal = [n for v in values if (n := normalize(key.normalize, v, region)) is not None]
+        if condition.op == "in":
+            return Condition(condition.field, "in", normal)
+        return Condition(condition.field, "eq", normal[0] if normal else "")
 
     # -- reporting ----------------------------------------------------------------------------
 

@@ -33,9 +33,25 @@ def comparable(value: Any) -> Any:
     return value
 
 
+class _NoMatch:
+    """A query value that cannot compare with the record's value: equal to nothing."""
+
+    def __eq__(self, other: object) -> bool:
+        return False
+
+    def __hash__(self) -> int:
+        return 0
+
+
+_NO_MATCH = _NoMatch()
+
+
 def _coerce_like(target: Any, value: Any) -> Any:
     if isinstance(target, Decimal) and not isinstance(value, Decimal):
-        return Decimal(str(value))
+        try:
+            return Decimal(str(value))
+        except ArithmeticError:
+            return _NO_MATCH
     if isinstance(target, datetime) and isinstance(value, date) and not isinstance(value, datetime):
         return datetime(value.year, value.month, value.day, tzinfo=target.tzinfo)
     return comparable(value)

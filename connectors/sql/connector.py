@@ -1,0 +1,311 @@
+"""SqlConnector: batched lookups and pushed-down searches over SQLite, PostgreSQL and MariaDB."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from connectors.sdk.base import BaseConnector
+from connectors.sdk.mapping import RecordMapper
+from connectors.sql import query
+from connectors.sql.config import SqlEntityMap, SqlOptions, resolve_url
+from connectors.sql.errors import missing_driver, translate
+from connectors.sql.plans import IdPlan, Plan, field_plan, id_plan, key_plan
+from federation.contract import (
+    Capabilities,
+    Condition,
+    ConnectorContext,
+    EntityCapabilities,
+    Health,
+    Op,
+    SearchRequest,
+)
+from federation.errors import SourceError
+from federation.keys import normalize, normalize_text
+from federation.records import Record
+
+__all__ = ["SqlConnector"]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# Bound parameters one statement may carry, per dialect (SQLite before 3.32 allowed 999).
+_PARAM_LIMIT = {
+    "sqlite": 32_766 if sqlite3.sqlite_version_info >= (3, 32) else 999,
+    "postgresql": 32_767,
+    "mysql": 65_535,
+    "mariadb": 65_535,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Entity:
+    """What SQL can do for one mapped entity, worked out once from the config."""
+
+    source: query.Source
+    ids: dict[str, IdPlan] = field(default_factory=dict)
+    keys: dict[str, tuple[Plan, str]] = field(default_factory=dict)
+    filters: dict[str, Plan | tuple[Plan, str]] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, mapper: RecordMapper) -> _Entity:
+        mapping = mapper.mapping
+        assert isinstance(mapping, SqlEntityMap)
+        out = cls(query.Source(mapping))
+        for name, spec in {"id": mapping.id, **{f"ref:{r}": s for r, s in mapping.refs.items()}}.items():
+            plan = id_plan(spec)
+            if plan is not None and (name == "id" or len(plan.columns) == 1):
+                out.ids[name] = plan
+        for name, spec in mapping.keys.items():
+            normalizer = mapper.decl.keys[name].normalize if name in mapper.decl.keys else "exact"
+            kplan = key_plan(spec, normalizer)
+            if kplan is not None:
+                out.keys[name] = (kplan, normalizer)
+                out.filters[name] = (kplan, normalizer)
+        for name, spec in mapping.fields.items():
+            out.filters.pop(name, None)  # a field shadows a key of the same name, as in the core
+            decl = mapper.decl.fields.get(name)
+            fplan = field_plan(spec, decl.type_ref.name, mapper.model) if decl else None
+            if fplan is not None:
+                out.filters[name] = fplan
+        return out
+
+    def capabilities(self) -> EntityCapabilities:
+        lookups = {*self.ids, *(f"key:{k}" for k in self.keys)}
+        filters: dict[str, frozenset[Op]] = {n: (p if isinstance(p, Plan) else p[0]).ops
+                                             for n, p in self.filters.items()}
+        sortable = {n for n, p in self.filters.items() if isinstance(p, Plan) and p.sortable}
+        return EntityCapabilities(lookups=frozenset(lookups), filters=filters, sortable=frozenset(sortable))
+
+
+class SqlConnector(BaseConnector):
+    """Reads legacy tables through SQLAlchemy Core; read-only, bound parameters only."""
+
+    kind = "sql"
+    options_model = SqlOptions
+
+    def __init__(self, name: str, options: Any, context: ConnectorContext) -> None:
+        super().__init__(name, options, context)
+        self.options: SqlOptions = options
+        self._engine: AsyncEngine | None = None
+        self._entities = {entity: _Entity.build(mapper) for entity, mapper in self.mappers.items()}
+        self._kinds: dict[str, Mapping[str, query.Kind]] = {}
+
+    # lifecycle
+
+    async def open(self) -> None:
+        self._require_engine()
+
+    async def close(self) -> None:
+        engine, self._engine = self._engine, None
+        if engine is not None:
+            await engine.dispose()
+
+    async def health(self) -> Health:
+        try:
+            await self._run(lambda conn: conn.execute(sa.text("SELECT 1")))
+        except SourceError as exc:
+            return Health(ok=False, detail=str(exc))
+        return Health(ok=True, detail="SELECT 1 answered")
+
+    def capabilities(self) -> Capabilities:
+        return Capabilities(entities={e: spec.capabilities() for e, spec in self._entities.items()})
+
+    # verbs
+
+    async def lookup(self, entity: str, by: str, values: Sequence[str]) -> Sequence[Record]:
+        spec = self._entity(entity)
+        wanted = list(dict.fromkeys(v for v in values if v))
+        if not wanted:
+            return []
+        clause, per_value = self._lookup_clause(spec, by)
+        dialect = self._require_engine().dialect.name
+        size = max(1, min(self.options.max_batch, _PARAM_LIMIT.get(dialect, 999) // per_value))
+
+        async def work(conn: AsyncConnection) -> list[Row[Any]]:
+            kinds = await self._kinds_for(conn, entity, spec)
+            rows: list[Row[Any]] = []
+            for chunk in _chunks(wanted, size):
+                result = await conn.execute(spec.source.select().where(clause(chunk, kinds)))
+                rows.extend(result.all())
+            return rows
+
+        records = self._records(entity, await self._run(work))
+        return [r for r in records if _found(r, by, set(wanted))]
+
+    async def search(self, entity: str, request: SearchRequest) -> Sequence[Record]:
+        spec = self._entity(entity)
+
+        async def work(conn: AsyncConnection) -> list[Row[Any]]:
+            kinds = await self._kinds_for(conn, entity, spec)
+            result = await conn.execute(self._search_statement(spec, kinds, request))
+            return list(result.all())
+
+        return self._records(entity, await self._run(work))
+
+    # statements
+
+    def _lookup_clause(self, spec: _Entity, by: str) -> tuple[Callable[[list[str], Mapping[str, query.Kind]],
+                                                                        query.Clause], int]:
+        if by in spec.ids:
+            plan = spec.ids[by]
+            cols = [spec.source.col(c) for c in plan.columns]
+            return (lambda chunk, kinds: query.id_clause(
+                plan, cols, query.column_kinds(kinds, plan.columns), chunk)), len(cols)
+        kind, _, name = by.partition(":")
+        if kind == "key" and name in spec.keys:
+            kplan, normalizer = spec.keys[name]
+            col = spec.source.col(kplan.column)
+            region = self.context.region
+            return (lambda chunk, kinds: query.key_clause(
+                kplan, normalizer, col, kinds.get(kplan.column), chunk, region)), 4 if kplan.style == "phone" else 1
+        valid = ", ".join(sorted(spec.capabilities().lookups))
+        raise SourceError(self.name, f"cannot look up by '{by}' (valid: {valid})")
+
+    def _search_statement(self, spec: _Entity, kinds: Mapping[str, query.Kind],
+                          request: SearchRequest) -> sa.Select[Any]:
+        clauses = [self._condition(spec, kinds, c) for c in request.conditions]
+        pushed = [c for c in clauses if c is not None]
+        stmt = spec.source.select().where(*pushed)
+        limit = self.options.max_rows
+        plans = [spec.filters.get(k.field) for k in request.order]
+        if len(pushed) == len(clauses) and all(isinstance(p, Plan) and p.sortable for p in plans):
+            for key, plan in zip(request.order, plans, strict=True):
+                assert isinstance(plan, Plan)
+                col = spec.source.col(plan.column)
+                stmt = stmt.order_by(*query.order_terms(plan, col, kinds.get(plan.column), key.descending))
+            if request.limit is not None:
+                limit = min(limit, request.limit)
+        return stmt.limit(limit)
+
+    def _condition(self, spec: _Entity, kinds: Mapping[str, query.Kind], condition: Condition) -> query.Clause | None:
+        plan = spec.filters.get(condition.field)
+        if plan is None:
+            return None
+        if isinstance(plan, Plan):
+            if condition.op not in plan.ops:
+                return None
+            return query.condition_clause(plan, spec.source.col(plan.column), kinds.get(plan.column), condition)
+        kplan, normalizer = plan
+        if condition.op not in kplan.ops:
+            return None
+        value = condition.value
+        values = list(value) if condition.op == "in" and isinstance(value, list | tuple) else [value]
+        # The core compares key conditions with already-normalized key values as text.
+        values = [v for v in values if isinstance(v, str) and _normal_form(normalizer, v, self.context.region)]
+        return query.key_clause(kplan, normalizer, spec.source.col(kplan.column), kinds.get(kplan.column),
+                                values, self.context.region)
+
+    # plumbing
+
+    def _entity(self, entity: str) -> _Entity:
+        try:
+            return self._entities[entity]
+        except KeyError:
+            valid = ", ".join(sorted(self._entities))
+            raise SourceError(self.name, f"does not serve {entity} (valid: {valid})") from None
+
+    def _records(self, entity: str, rows: list[Row[Any]]) -> list[Record]:
+        mapper = self.mappers[entity]
+        out: dict[str, Record] = {}
+        for row in rows:
+            values = row._mapping
+            record = mapper.to_record(values.__getitem__)
+            out.setdefault(record.local_id, record)
+        return list(out.values())
+
+    async def _kinds_for(self, conn: AsyncConnection, entity: str, spec: _Entity) -> Mapping[str, query.Kind]:
+        if entity not in self._kinds:
+            dialect = conn.dialect.name
+            if dialect == "sqlite":
+                self._kinds[entity] = {}
+            else:
+                result = await conn.execute(spec.source.probe())
+                self._kinds[entity] = query.kinds_of(dialect, result.cursor.description)
+                result.close()
+        return self._kinds[entity]
+
+    def _require_engine(self) -> AsyncEngine:
+        if self._engine is None:
+            self._engine = self._create_engine()
+        return self._engine
+
+    def _create_engine(self) -> AsyncEngine:
+        url = resolve_url(self.options.url, self.context.base_dir)
+        kwargs: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
+        if not (url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")):
+            kwargs["pool_size"] = self.options.pool_size
+        try:
+            engine = create_async_engine(url, **kwargs)
+        except ImportError as exc:
+            raise missing_driver(self.name, exc) from exc
+        except sa.exc.ArgumentError as exc:
+            raise SourceError(self.name, f"cannot use the database URL ({type(exc).__name__})") from None
+        event.listen(engine.sync_engine, "connect", self._on_connect)
+        return engine
+
+    def _on_connect(self, dbapi_connection: Any, _record: Any) -> None:
+        """Every new connection: read-only and a server-side statement timeout where supported."""
+        dialect = self._engine.dialect.name if self._engine else ""
+        seconds = self.options.statement_timeout
+        cursor = dbapi_connection.cursor()
+        try:
+            if dialect == "sqlite":
+                cursor.execute("PRAGMA query_only = ON")
+                return
+            if dialect == "postgresql":
+                cursor.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+                cursor.execute(f"SET statement_timeout = {int(seconds * 1000)}")
+            elif dialect in ("mysql", "mariadb"):
+                cursor.execute("SELECT VERSION()")
+                mariadb = "mariadb" in str(cursor.fetchone()[0]).lower()
+                cursor.execute(f"SET SESSION max_statement_time = {seconds:.3f}" if mariadb
+                               else f"SET SESSION max_execution_time = {int(seconds * 1000)}")
+                cursor.execute("SET SESSION TRANSACTION READ ONLY")
+            dbapi_connection.commit()
+        finally:
+            cursor.close()
+
+    async def _run(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """Run `work` on a pooled connection within the statement timeout; errors → our tree."""
+        engine = self._require_engine()
+        connecting = True
+        try:
+            async with asyncio.timeout(self.options.statement_timeout):
+                async with engine.connect() as conn:
+                    connecting = False
+                    return await work(conn)
+        except SourceError:
+            raise
+        except Exception as exc:
+            error = translate(self.name, exc, connecting=connecting, timeout=self.options.statement_timeout)
+            log.warning("%s", error)
+            raise error from exc
+
+
+def _chunks(values: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def _normal_form(normalizer: str, value: str, region: str) -> bool:
+    normal = normalize(normalizer, value, region)
+    return normal is not None and normalize_text(normal) == normalize_text(value)
+
+
+def _found(record: Record, by: str, wanted: set[str]) -> bool:
+    if by == "id":
+        return record.local_id in wanted
+    kind, _, name = by.partition(":")
+    if kind == "key":
+        return bool(wanted.intersection(record.keys.get(name, ())))
+    return record.refs.get(name) in wanted

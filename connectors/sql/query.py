@@ -1,0 +1,294 @@
+"""SQLAlchemy Core statements: the source selectable, lookup IN-lists and pushed-down conditions.
+
+Every value travels as a bound parameter. Column kinds (int, str, date, …) come from the
+driver's cursor description, so parameters get the type the database expects (PostgreSQL
+will not compare an integer column with a text parameter).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.expression import FromClause, Select
+
+from connectors.sql.config import SqlEntityMap
+from connectors.sql.plans import IdPlan, Plan
+from federation.contract import Condition
+from federation.keys import digit_variants, normalize
+from federation.records import Money
+
+__all__ = ["Kind", "Source", "condition_clause", "id_clause", "key_clause", "kinds_of", "order_terms"]
+
+Kind = str | None
+Clause = ColumnElement[Any]
+
+_PG = {16: "bool", 20: "int", 21: "int", 23: "int", 26: "int", 1700: "decimal", 700: "float",
+       701: "float", 1082: "date", 1114: "datetime", 1184: "datetimetz"}
+_MYSQL = {0: "decimal", 246: "decimal", 1: "int", 2: "int", 3: "int", 8: "int", 9: "int", 13: "int",
+          4: "float", 5: "float", 10: "date", 14: "date", 7: "datetime", 12: "datetime"}
+_PHONE_JUNK = (" ", "-", "(", ")", "+", ".")
+_CODE_JUNK = (" ", "-", "/", ".", "_")
+_FLOOR = {"gt": "gt", "gte": "gt", "lt": "lte", "lte": "lte"}
+
+
+def kinds_of(dialect: str, description: Sequence[Sequence[Any]] | None) -> dict[str, Kind]:
+    """Column name → kind from a DBAPI cursor description; None where the driver doesn't say."""
+    table = _PG if dialect == "postgresql" else _MYSQL if dialect in ("mysql", "mariadb") else None
+    if table is None or not description:
+        return {}
+    return {str(d[0]): table.get(d[1], "str") for d in description}
+
+
+class Source:
+    """The FROM of one entity (a table or a custom SELECT) and the columns its mapping reads."""
+
+    def __init__(self, mapping: SqlEntityMap) -> None:
+        specs = [mapping.id, *mapping.fields.values(), *mapping.keys.values(), *mapping.refs.values()]
+        if mapping.updated_at is not None:
+            specs.append(mapping.updated_at)
+        self.columns = tuple(dict.fromkeys(c for spec in specs for c in spec.origin))
+        cols: list[sa.ColumnClause[Any]] = [sa.column(c) for c in self.columns]
+        self.from_: FromClause
+        if mapping.table is not None:
+            schema, _, name = mapping.table.rpartition(".")
+            self.from_ = sa.table(name, *cols, schema=schema or None)
+        else:
+            assert mapping.select is not None
+            self.from_ = sa.text(mapping.select).columns(*cols).subquery("onepane_src")
+
+    def col(self, name: str) -> ColumnElement[Any]:
+        return self.from_.c[name]
+
+    def select(self) -> Select[Any]:
+        return sa.select(*(self.col(c) for c in self.columns)).select_from(self.from_)
+
+    def probe(self) -> Select[Any]:
+        """Zero rows, but a cursor description with every column's type."""
+        return self.select().where(sa.false())
+
+
+def _text(col: Clause, kind: Kind, trim: bool = True) -> Clause:
+    base = col if kind in (None, "str") else sa.cast(col, sa.String)
+    return sa.func.trim(base) if trim else base
+
+
+def _strip_chars(expr: Clause, chars: Iterable[str]) -> Clause:
+    for char in chars:
+        expr = sa.func.replace(expr, char, "")
+    return expr
+
+
+def _key_expr(plan: Plan, col: Clause, kind: Kind) -> Clause:
+    base = _text(col, kind)
+    match plan.style:
+        case "phone":
+            return _strip_chars(base, _PHONE_JUNK)
+        case "code":
+            return sa.func.upper(_strip_chars(base, _CODE_JUNK))
+        case "exact":
+            return base
+        case "enum":
+            return sa.func.upper(base)
+        case _:
+            return sa.func.lower(base)
+
+
+def key_candidates(plan: Plan, normalizer: str, value: Any, region: str) -> list[str]:
+    """The texts the key expression may equal for one (normalized or raw) key value."""
+    normal = normalize(normalizer, value, region)
+    if normal is None or not _storable(normal):
+        return []
+    if plan.style == "phone":
+        variants = digit_variants(normal, region)
+        return [*variants, "00" + normal.lstrip("+")]
+    return [normal]
+
+
+def key_clause(plan: Plan, normalizer: str, col: Clause, kind: Kind, values: Iterable[Any],
+               region: str) -> Clause:
+    candidates = list(dict.fromkeys(c for v in values for c in key_candidates(plan, normalizer, v, region)))
+    return _key_expr(plan, col, kind).in_(candidates) if candidates else sa.false()
+
+
+def _storable(value: object) -> bool:
+    """Text a column can hold: PostgreSQL rejects NUL and SQLite cuts LIKE patterns at it."""
+    return isinstance(value, str) and "\x00" not in value
+
+
+def _part(text: str, kind: Kind) -> Any:
+    """An id part as the column's type; ValueError when it cannot be one."""
+    if kind == "int":
+        return int(text)
+    if kind in ("decimal", "float"):
+        return Decimal(text)
+    if kind == "date":
+        return date.fromisoformat(text)
+    return text
+
+
+def id_clause(plan: IdPlan, cols: Sequence[Clause], kinds: Sequence[Kind], values: Iterable[str]) -> Clause:
+    """`<id expr> IN (…)`; a composite id is split on its separator and matched as a tuple."""
+    exprs = [_id_expr(plan, c, k) for c, k in zip(cols, kinds, strict=True)]
+    rows: list[tuple[Any, ...]] = []
+    for value in values:
+        parts = value.split(plan.sep) if plan.sep else [value]
+        if len(parts) != len(exprs) or not _storable(value):
+            continue
+        try:
+            rows.append(tuple(_part(p.strip(), k) for p, k in zip(parts, kinds, strict=True)))
+        except ValueError:
+            continue
+    if not rows:
+        return sa.false()
+    if len(exprs) == 1:
+        return exprs[0].in_([r[0] for r in rows])
+    return sa.tuple_(*exprs).in_(rows)
+
+
+def _id_expr(plan: IdPlan, col: Clause, kind: Kind) -> Clause:
+    if kind not in (None, "str"):
+        return col
+    expr = sa.func.trim(col) if plan.trim else col
+    return sa.func.upper(expr) if plan.case == "upper" else sa.func.lower(expr) if plan.case == "lower" else expr
+
+
+def field_expr(plan: Plan, col: Clause, kind: Kind) -> Clause:
+    """The SQL value a field's conditions and order compare."""
+    if plan.style == "text":
+        return sa.func.lower(_text(col, kind))
+    if plan.style == "enum":
+        return _key_expr(plan, col, kind)
+    if plan.style in ("date", "datetime") and kind in (None, "str"):
+        return sa.func.nullif(_text(col, kind, plan.trim), "")
+    return col
+
+
+def condition_clause(plan: Plan, col: Clause, kind: Kind, condition: Condition) -> Clause | None:
+    """The SQL for one condition, or None when this value cannot be pushed down exactly."""
+    expr = field_expr(plan, col, kind)
+    op, value = condition.op, condition.value
+    if plan.style == "enum":
+        return _enum_clause(plan, expr, value if op == "in" else [value])
+    if op == "in":
+        encoded = [_encode(plan, kind, v) for v in (value if isinstance(value, list | tuple) else [value])]
+        if any(e is None for e in encoded):
+            return None
+        params = [p for e in encoded if e is not None and e[1] for p in e[0]]
+        return expr.in_(params) if params else sa.false()
+    one = _encode(plan, kind, value)
+    if one is None:
+        return None
+    params, exact = one
+    if not params:
+        return sa.false()
+    if op in ("prefix", "contains"):
+        if plan.style != "text" or not isinstance(params[0], str):
+            return None
+        return expr.startswith(params[0], autoescape=True) if op == "prefix" else expr.contains(
+            params[0], autoescape=True)
+    if op == "eq":
+        return expr.in_(params) if exact and params else sa.false()
+    if len(params) != 1 or plan.style in ("text", "enum"):
+        return None
+    real_op = op if exact else _FLOOR[op]
+    return _compare(expr, real_op, params[0])
+
+
+def _compare(expr: Clause, op: str, param: Any) -> Clause:
+    compare = {"gt": expr.__gt__, "gte": expr.__ge__, "lt": expr.__lt__, "lte": expr.__le__}[op]
+    return compare(param)
+
+
+def order_terms(plan: Plan, col: Clause, kind: Kind, descending: bool) -> list[Clause]:
+    """Missing values last whatever the direction, as the core sorts."""
+    expr = field_expr(plan, col, kind)
+    return [sa.case((expr.is_(None), 1), else_=0), expr.desc() if descending else expr.asc()]
+
+
+def _encode(plan: Plan, kind: Kind, value: Any) -> tuple[list[Any], bool] | None:
+    """(candidate parameters, exact?) for one condition value; None when it cannot be pushed."""
+    if value is None:
+        return None
+    match plan.style:
+        case "text":
+            return ([" ".join(value.split()).lower()] if _storable(value) else []), True
+        case "number":
+            return _number(plan, kind, value)
+        case "date":
+            return _date(plan, kind, value)
+        case "datetime":
+            return _datetime(plan, kind, value)
+    return None
+
+
+def _enum_clause(plan: Plan, expr: Clause, values: Any) -> Clause | None:
+    """Codes that decode to the values; UNKNOWN is every non-empty code decoding to none of them."""
+    if not isinstance(values, list | tuple) or any(not isinstance(v, str) for v in values):
+        return None
+    wanted = {v.strip().upper() for v in values}
+    codes = [c for v in wanted for c in plan.codes.get(v, ())]
+    clauses: list[Clause] = [expr.in_(codes)] if codes else []
+    if "UNKNOWN" in wanted:
+        known = [c for cs in plan.codes.values() for c in cs]
+        clauses.append(sa.and_(expr.is_not(None), expr != "", expr.not_in(known)))
+    return sa.or_(*clauses) if clauses else sa.false()
+
+
+def _number(plan: Plan, kind: Kind, value: Any) -> tuple[list[Any], bool] | None:
+    if kind not in (None, "int", "decimal", "float") or isinstance(value, bool):
+        return None
+    try:
+        amount = (value.amount if isinstance(value, Money) else Decimal(str(value))) * plan.scale
+    except (InvalidOperation, ValueError):
+        return None
+    if not amount.is_finite():
+        return None
+    integral = amount == amount.to_integral_value()
+    if kind == "int":
+        return [math.floor(amount)], integral
+    if kind == "decimal":
+        return [amount], True
+    return [int(amount) if integral else float(amount)], True
+
+
+def _date(plan: Plan, kind: Kind, value: Any) -> tuple[list[Any], bool] | None:
+    if not isinstance(value, date) or isinstance(value, datetime):
+        return [], True  # the core compares a Date with nothing else
+    if kind == "date":
+        return [value], True
+    return _formatted(plan, kind, value.strftime(plan.fmt) if plan.fmt else None, True)
+
+
+def _datetime(plan: Plan, kind: Kind, value: Any) -> tuple[list[Any], bool] | None:
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        return [], True  # the core compares an aware DateTime with nothing else
+    if kind == "datetimetz":
+        return [value], True
+    local = value.astimezone(ZoneInfo(plan.tz or "UTC")).replace(tzinfo=None)
+    if kind == "datetime":
+        return [local], True
+    if not plan.fmt:
+        return None
+    text = local.strftime(plan.fmt)
+    return _formatted(plan, kind, text, datetime.strptime(text, plan.fmt) == local)
+
+
+def _formatted(plan: Plan, kind: Kind, text: str | None, exact: bool) -> tuple[list[Any], bool] | None:
+    if text is None:
+        return None
+    if kind in (None, "str"):
+        return [text], exact
+    if kind == "int" and text.isdigit():
+        return [int(text)], exact
+    return None
+
+
+def column_kinds(kinds: Mapping[str, Kind], names: Iterable[str]) -> list[Kind]:
+    return [kinds.get(n) for n in names]
