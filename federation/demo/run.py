@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import secrets
+import signal
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from importlib import resources
@@ -86,7 +87,20 @@ async def _serve_forever(folder: Path, host: str, port: int) -> None:
         for path in examples:
             console.print(f"  {path}")
         console.print("Ctrl-C stops everything.")
-        await asyncio.Event().wait()
+        await _until_stopped()
+
+
+async def _until_stopped() -> None:
+    """Wait for Ctrl-C or SIGTERM, handled explicitly: a shell may start us with SIGINT ignored."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
 
 
 def _copy_examples(folder: Path) -> list[Path]:
