@@ -80,8 +80,11 @@ async def _check(path: Path) -> int:
     await gateway.start()
     try:
         health = await gateway.health()
+        found = await asyncio.gather(*(c.verify() for c in gateway.connectors.values()))
     finally:
         await gateway.close()
+    problems = [f"{path}: sources.{name}.{p}" for name, ps in zip(gateway.connectors, found, strict=True)
+                for p in ps]
     table = Table(title=f"{path}: configuration is valid")
     for column in ("source", "kind", "entities", "health", "ms"):
         table.add_column(column)
@@ -90,4 +93,6 @@ async def _check(path: Path) -> int:
         status = "[green]ok[/green]" if h["ok"] else f"[red]down[/red] {h['detail']}"
         table.add_row(name, h["kind"], entities, status, str(h["ms"]))
     Console().print(table)
-    return 0 if all(h["ok"] for h in health.values()) else 1
+    for problem in problems:
+        console.print(f"[red]mapping problem[/red] {problem}", highlight=False)
+    return 0 if all(h["ok"] for h in health.values()) and not problems else 1

@@ -123,6 +123,13 @@ class Connector(abc.ABC):
         """Mapping problems found against the model, as `path: what is wrong (valid: …)`."""
         return []
 
+    async def verify(self) -> list[str]:
+        """Probe the live source against the mapping (tables, columns, endpoints exist).
+
+        Called by `federation check`; each problem as `path: what is wrong (valid: close matches)`.
+        """
+        return []
+
     async def open(self) -> None:
         """Open pools and sessions; called once before the first request."""
 

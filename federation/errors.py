@@ -83,10 +83,14 @@ class SourceError(OnepaneError):
 
 
 class SourceUnavailable(SourceError):
-    """The source could not be reached or asked us to come back later."""
+    """The source could not be reached or asked us to come back later (`retry_after` seconds)."""
 
     code = "SOURCE_UNAVAILABLE"
     retryable = True
+
+    def __init__(self, source: str, message: str, retry_after: float | None = None) -> None:
+        super().__init__(source, message)
+        self.retry_after = retry_after
 
 
 class SourceTimeout(SourceUnavailable, TimeoutError):

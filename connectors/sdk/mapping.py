@@ -118,7 +118,8 @@ class RecordMapper:
                                       self.decl.fields[name].type_ref.is_list, value)
             except (ValueError, TypeError, ArithmeticError) as exc:
                 fields[name] = None
-                errors[name] = f"{self.entity} {self.source}:{local_id} field {name}: {exc}"
+                origin = f" (from {', '.join(spec.origin)})" if spec.origin else ""
+                errors[name] = f"{self.entity} {self.source}:{local_id} field {name}{origin}: {exc}"
         return Record(
             entity=self.entity,
             source=self.source,
