@@ -18,7 +18,7 @@ from federation.errors import ConfigError
 
 __all__ = ["main"]
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 
 
 def main(argv: list[str] | None = None) -> int:

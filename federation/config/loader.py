@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from difflib import get_close_matches
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar, get_args, get_origin
@@ -155,8 +156,10 @@ def _pydantic_problems(exc: ValidationError, prefix: str, where: str,
         path = f"{prefix}.{loc}" if loc else prefix
         message, valid = error["msg"], ""
         if error["type"] == "extra_forbidden":
-            message = "unknown option"
-            valid = ", ".join(_fields_at(root, error["loc"][:-1]))
+            names = _fields_at(root, error["loc"][:-1])
+            close = get_close_matches(str(error["loc"][-1]), names, n=1)
+            message = f"unknown option (did you mean '{close[0]}'?)" if close else "unknown option"
+            valid = ", ".join(names)
         elif error["type"] in ("literal_error", "enum"):
             valid = str(error.get("ctx", {}).get("expected", ""))
         out.append(ConfigProblem(where, path, message, valid))
@@ -167,29 +170,39 @@ def _fields_at(root: type[BaseModel] | None, loc: tuple[Any, ...]) -> list[str]:
     """The option names valid at `loc` inside `root`, found by walking the annotations."""
     current: Any = root
     for part in loc:
-        current = _step(current, part)
+        current = _step(current, str(part))
         if current is None:
             return []
-    while not (isinstance(current, type) and issubclass(current, BaseModel)):
-        current = _step(current, None)
-        if current is None:
-            return []
-    return sorted(f.alias or n for n, f in current.model_fields.items())
+    names: set[str] = set()
+    for model in _models(current):
+        names |= {f.alias or n for n, f in model.model_fields.items()}
+    return sorted(names)
 
 
-def _step(current: Any, part: Any) -> Any:
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        by_alias = {f.alias or n: f for n, f in current.model_fields.items()}
-        field = by_alias.get(str(part)) or current.model_fields.get(str(part))
-        return field.annotation if field else None
-    for arg in get_args(current):
-        if arg is type(None):
-            continue
-        if isinstance(arg, type) and issubclass(arg, BaseModel):
-            return arg if part is None else _step(arg, part)
-        inner = get_args(arg)
-        if inner:
-            return inner[-1]
-        if get_origin(current) in (dict, list, tuple) or str(get_origin(current)) == "typing.Union":
-            return arg if part is not None else None
+def _models(annotation: Any) -> list[type[BaseModel]]:
+    """The pydantic models an annotation may hold (through Optional, unions, Annotated)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in get_args(annotation) for m in _models(arg)]
+
+
+def _step(current: Any, part: str) -> Any:
+    """The annotation one path step below `current`: a model field, a dict value, a list item."""
+    for model in _models(current) if not (get_origin(current) in (dict, list, tuple)) else []:
+        by_alias = {f.alias or n: f for n, f in model.model_fields.items()}
+        field = by_alias.get(part) or model.model_fields.get(part)
+        if field is not None:
+            return field.annotation
+    for model in _models(current):  # a tagged union's location names the tag: pick that model
+        tag = model.model_fields.get("type")
+        if tag is not None and part in get_args(tag.annotation):
+            return model
+    origin, args = get_origin(current), get_args(current)
+    if origin is dict and len(args) == 2:
+        return args[1]
+    if origin in (list, tuple) and args and part.isdigit():
+        return args[0]
+    for arg in args:
+        if get_origin(arg) in (dict, list, tuple):
+            return _step(arg, part)
     return None

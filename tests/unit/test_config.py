@@ -26,6 +26,11 @@ BAD_CONFIGS: list[tuple[dict[str, Any], list[str]]] = [
       "sources": {"a": BASE_SOURCE}},
      ["model.entities.Customer.relations.w.entity: unknown entity 'Warranty'", "Purchase"]),
     ({"sources": {"a": {**BASE_SOURCE, "timeout": -1}}}, ["sources.a.timeout"]),
+    ({"sources": {"a": {**BASE_SOURCE, "entities": {"Customer": {"tabel": "c", "id": "id"}}}}},
+     ["sources.a.entities.Customer.tabel: unknown option (did you mean 'table'?)", "select, table"]),
+    ({"sources": {"a": {"type": "rest", "base_url": "http://127.0.0.1:1", "entities": {"Customer": {
+        "path": "/c", "id": {"path": "id"}, "pagination": {"type": "page", "sise": 5}}}}}},
+     ["sources.a.entities.Customer.pagination.page.sise: unknown option (did you mean 'size'?)"]),
 ]
 
 
