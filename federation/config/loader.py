@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import re
-from difflib import get_close_matches
 from collections.abc import Mapping
+from difflib import get_close_matches
 from pathlib import Path
 from typing import Any, TypeVar, get_args, get_origin
 
@@ -188,7 +188,7 @@ def _models(annotation: Any) -> list[type[BaseModel]]:
 
 def _step(current: Any, part: str) -> Any:
     """The annotation one path step below `current`: a model field, a dict value, a list item."""
-    for model in _models(current) if not (get_origin(current) in (dict, list, tuple)) else []:
+    for model in _models(current) if get_origin(current) not in (dict, list, tuple) else []:
         by_alias = {f.alias or n: f for n, f in model.model_fields.items()}
         field = by_alias.get(part) or model.model_fields.get(part)
         if field is not None:
