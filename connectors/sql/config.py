@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import text
@@ -80,6 +81,7 @@ class SqlOptions(BaseModel):
     statement_timeout: float = Field(default=3.0, gt=0)
     max_batch: int = Field(default=500, ge=1, le=10_000)
     max_rows: int = Field(default=1000, ge=1)
+    text_pushdown: Literal["off", "casefold"] = "off"
     entities: dict[str, SqlEntityMap] = Field(default_factory=dict)
 
     @field_validator("url")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import functools
 import logging
 import sqlite3
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
@@ -20,6 +22,7 @@ from connectors.sql import query
 from connectors.sql.config import SqlEntityMap, SqlOptions, resolve_url
 from connectors.sql.errors import missing_driver, translate
 from connectors.sql.plans import IdPlan, Plan, field_plan, id_plan, key_plan
+from connectors.sql.verify import column_problems, select_columns, table_problems
 from federation.contract import (
     Capabilities,
     Condition,
@@ -37,6 +40,7 @@ __all__ = ["SqlConnector"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+_ClauseMaker = Callable[[list[str], Mapping[str, query.Kind], query.TextFold], query.Clause]
 
 # Bound parameters one statement may carry, per dialect (SQLite before 3.32 allowed 999).
 _PARAM_LIMIT = {
@@ -57,7 +61,8 @@ class _Entity:
     filters: dict[str, Plan | tuple[Plan, str]] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, mapper: RecordMapper) -> _Entity:
+    def build(cls, mapper: RecordMapper, text_pushdown: str) -> _Entity:
+        """Plans for what SQL compares exactly like the core; String text only when asked (casefold)."""
         mapping = mapper.mapping
         assert isinstance(mapping, SqlEntityMap)
         out = cls(query.Source(mapping))
@@ -68,14 +73,14 @@ class _Entity:
         for name, spec in mapping.keys.items():
             normalizer = mapper.decl.keys[name].normalize if name in mapper.decl.keys else "exact"
             kplan = key_plan(spec, normalizer)
-            if kplan is not None:
+            if kplan is not None and (kplan.style != "text" or text_pushdown == "casefold"):
                 out.keys[name] = (kplan, normalizer)
                 out.filters[name] = (kplan, normalizer)
         for name, spec in mapping.fields.items():
             out.filters.pop(name, None)  # a field shadows a key of the same name, as in the core
             decl = mapper.decl.fields.get(name)
             fplan = field_plan(spec, decl.type_ref.name, mapper.model) if decl else None
-            if fplan is not None:
+            if fplan is not None and (fplan.style != "text" or text_pushdown == "casefold"):
                 out.filters[name] = fplan
         return out
 
@@ -97,8 +102,10 @@ class SqlConnector(BaseConnector):
         super().__init__(name, options, context)
         self.options: SqlOptions = options
         self._engine: AsyncEngine | None = None
-        self._entities = {entity: _Entity.build(mapper) for entity, mapper in self.mappers.items()}
+        self._entities = {entity: _Entity.build(mapper, self.options.text_pushdown)
+                          for entity, mapper in self.mappers.items()}
         self._kinds: dict[str, Mapping[str, query.Kind]] = {}
+        self._fold: query.TextFold | None = None
 
     # lifecycle
 
@@ -120,6 +127,30 @@ class SqlConnector(BaseConnector):
     def capabilities(self) -> Capabilities:
         return Capabilities(entities={e: spec.capabilities() for e, spec in self._entities.items()})
 
+    async def verify(self) -> list[str]:
+        """Every mapped table, view and column checked against the live database."""
+        out: list[str] = []
+        for entity, mapper in self.mappers.items():
+            mapping = mapper.mapping
+            assert isinstance(mapping, SqlEntityMap)
+            try:
+                found = await self._run(functools.partial(self._verify_entity, mapping=mapping),
+                                        timeout=max(10.0, self.options.statement_timeout))
+            except SourceError as exc:
+                found = [f"{'table' if mapping.table else 'select'}: cannot check ({exc})"]
+            out += [f"entities.{entity}.{p}" for p in found]
+        return out
+
+    async def _verify_entity(self, conn: AsyncConnection, mapping: SqlEntityMap) -> list[str]:
+        exact_case = conn.dialect.name == "postgresql"
+        if mapping.table is not None:
+            return await conn.run_sync(table_problems, mapping)
+        assert mapping.select is not None
+        result = await conn.execute(select_columns(mapping.select))
+        columns = list(result.keys())
+        result.close()
+        return column_problems(mapping, "the custom select", columns, exact_case)
+
     # verbs
 
     async def lookup(self, entity: str, by: str, values: Sequence[str]) -> Sequence[Record]:
@@ -133,9 +164,10 @@ class SqlConnector(BaseConnector):
 
         async def work(conn: AsyncConnection) -> list[Row[Any]]:
             kinds = await self._kinds_for(conn, entity, spec)
+            fold = await self._fold_for(conn)
             rows: list[Row[Any]] = []
             for chunk in _chunks(wanted, size):
-                result = await conn.execute(spec.source.select().where(clause(chunk, kinds)))
+                result = await conn.execute(spec.source.select().where(clause(chunk, kinds, fold)))
                 rows.extend(result.all())
             return rows
 
@@ -147,33 +179,34 @@ class SqlConnector(BaseConnector):
 
         async def work(conn: AsyncConnection) -> list[Row[Any]]:
             kinds = await self._kinds_for(conn, entity, spec)
-            result = await conn.execute(self._search_statement(spec, kinds, request))
+            fold = await self._fold_for(conn)
+            result = await conn.execute(self._search_statement(spec, kinds, request, fold))
             return list(result.all())
 
         return self._records(entity, await self._run(work))
 
     # statements
 
-    def _lookup_clause(self, spec: _Entity, by: str) -> tuple[Callable[[list[str], Mapping[str, query.Kind]],
-                                                                        query.Clause], int]:
+    def _lookup_clause(self, spec: _Entity, by: str) -> tuple[_ClauseMaker, int]:
         if by in spec.ids:
             plan = spec.ids[by]
             cols = [spec.source.col(c) for c in plan.columns]
-            return (lambda chunk, kinds: query.id_clause(
+            return (lambda chunk, kinds, _fold: query.id_clause(
                 plan, cols, query.column_kinds(kinds, plan.columns), chunk)), len(cols)
         kind, _, name = by.partition(":")
         if kind == "key" and name in spec.keys:
             kplan, normalizer = spec.keys[name]
             col = spec.source.col(kplan.column)
             region = self.context.region
-            return (lambda chunk, kinds: query.key_clause(
-                kplan, normalizer, col, kinds.get(kplan.column), chunk, region)), 4 if kplan.style == "phone" else 1
+            per_value = 4 if kplan.style == "phone" else 1
+            return (lambda chunk, kinds, fold: query.key_clause(
+                kplan, normalizer, col, kinds.get(kplan.column), chunk, region, fold)), per_value
         valid = ", ".join(sorted(spec.capabilities().lookups))
         raise SourceError(self.name, f"cannot look up by '{by}' (valid: {valid})")
 
     def _search_statement(self, spec: _Entity, kinds: Mapping[str, query.Kind],
-                          request: SearchRequest) -> sa.Select[Any]:
-        clauses = [self._condition(spec, kinds, c) for c in request.conditions]
+                          request: SearchRequest, fold: query.TextFold) -> sa.Select[Any]:
+        clauses = [self._condition(spec, kinds, c, fold) for c in request.conditions]
         pushed = [c for c in clauses if c is not None]
         stmt = spec.source.select().where(*pushed)
         limit = self.options.max_rows
@@ -187,14 +220,15 @@ class SqlConnector(BaseConnector):
                 limit = min(limit, request.limit)
         return stmt.limit(limit)
 
-    def _condition(self, spec: _Entity, kinds: Mapping[str, query.Kind], condition: Condition) -> query.Clause | None:
+    def _condition(self, spec: _Entity, kinds: Mapping[str, query.Kind], condition: Condition,
+                   fold: query.TextFold) -> query.Clause | None:
         plan = spec.filters.get(condition.field)
         if plan is None:
             return None
         if isinstance(plan, Plan):
             if condition.op not in plan.ops:
                 return None
-            return query.condition_clause(plan, spec.source.col(plan.column), kinds.get(plan.column), condition)
+            return query.condition_clause(plan, spec.source.col(plan.column), kinds.get(plan.column), condition, fold)
         kplan, normalizer = plan
         if condition.op not in kplan.ops:
             return None
@@ -203,7 +237,7 @@ class SqlConnector(BaseConnector):
         # The core compares key conditions with already-normalized key values as text.
         values = [v for v in values if isinstance(v, str) and _normal_form(normalizer, v, self.context.region)]
         return query.key_clause(kplan, normalizer, spec.source.col(kplan.column), kinds.get(kplan.column),
-                                values, self.context.region)
+                                values, self.context.region, fold)
 
     # plumbing
 
@@ -220,6 +254,8 @@ class SqlConnector(BaseConnector):
         for row in rows:
             values = row._mapping
             record = mapper.to_record(values.__getitem__)
+            if record.errors:
+                record = _with_table(record, mapper)
             out.setdefault(record.local_id, record)
         return list(out.values())
 
@@ -233,6 +269,22 @@ class SqlConnector(BaseConnector):
                 self._kinds[entity] = query.kinds_of(dialect, result.cursor.description)
                 result.close()
         return self._kinds[entity]
+
+    async def _fold_for(self, conn: AsyncConnection) -> query.TextFold:
+        """Accent-insensitive where the database can be (SQLite function, installed unaccent)."""
+        if self._fold is None:
+            fold = query.LOWER
+            if conn.dialect.name == "sqlite":
+                fold = query.folded(sa.func.onepane_fold)
+            elif conn.dialect.name == "postgresql" and self.options.text_pushdown == "casefold":
+                schema = (await conn.execute(sa.text(
+                    "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace"
+                    " WHERE e.extname = 'unaccent'"))).scalar()
+                if schema is not None:
+                    unaccent = getattr(sa.func, str(schema)).unaccent
+                    fold = query.folded(lambda expr: sa.func.lower(unaccent(expr)))
+            self._fold = fold
+        return self._fold
 
     def _require_engine(self) -> AsyncEngine:
         if self._engine is None:
@@ -260,6 +312,7 @@ class SqlConnector(BaseConnector):
         cursor = dbapi_connection.cursor()
         try:
             if dialect == "sqlite":
+                dbapi_connection.create_function("onepane_fold", 1, query.sql_fold, deterministic=True)
                 cursor.execute("PRAGMA query_only = ON")
                 return
             if dialect == "postgresql":
@@ -275,12 +328,12 @@ class SqlConnector(BaseConnector):
         finally:
             cursor.close()
 
-    async def _run(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+    async def _run(self, work: Callable[[AsyncConnection], Awaitable[T]], timeout: float | None = None) -> T:
         """Run `work` on a pooled connection within the statement timeout; errors → our tree."""
         engine = self._require_engine()
         connecting = True
         try:
-            async with asyncio.timeout(self.options.statement_timeout):
+            async with asyncio.timeout(timeout or self.options.statement_timeout):
                 async with engine.connect() as conn:
                     connecting = False
                     return await work(conn)
@@ -290,6 +343,26 @@ class SqlConnector(BaseConnector):
             error = translate(self.name, exc, connecting=connecting, timeout=self.options.statement_timeout)
             log.warning("%s", error)
             raise error from exc
+
+
+def _with_table(record: Record, mapper: RecordMapper) -> Record:
+    """Field errors that also name the table (or custom select) the column was read from."""
+    mapping = mapper.mapping
+    assert isinstance(mapping, SqlEntityMap)
+    where = f"table {mapping.table}" if mapping.table is not None else "custom select"
+    errors = {}
+    for name, message in record.errors.items():
+        spec = mapping.fields.get(name)
+        origin = f" (from {', '.join(spec.origin)})" if spec is not None and spec.origin else ""
+        head = f"{record.entity} {record.source}:{record.local_id} field {name}{origin}: "
+        if spec is not None and spec.origin and message.startswith(head):
+            columns = ", ".join(spec.origin)
+            message = (f"{record.entity} {record.source}:{record.local_id} field {name} "
+                       f"(from {where}, column {columns}): {message[len(head):]}")
+        else:
+            message = f"{message} [{where}]"
+        errors[name] = message
+    return dataclasses.replace(record, errors=errors)
 
 
 def _chunks(values: list[str], size: int) -> Iterator[list[str]]:

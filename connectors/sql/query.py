@@ -8,7 +8,8 @@ will not compare an integer column with a text parameter).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -21,10 +22,11 @@ from sqlalchemy.sql.expression import FromClause, Select
 from connectors.sql.config import SqlEntityMap
 from connectors.sql.plans import IdPlan, Plan
 from federation.contract import Condition
-from federation.keys import digit_variants, normalize
+from federation.keys import digit_variants, normalize, normalize_text
 from federation.records import Money
 
-__all__ = ["Kind", "Source", "condition_clause", "id_clause", "key_clause", "kinds_of", "order_terms"]
+__all__ = ["LOWER", "Kind", "Source", "TextFold", "condition_clause", "id_clause", "key_clause", "kinds_of",
+           "order_terms", "sql_fold"]
 
 Kind = str | None
 Clause = ColumnElement[Any]
@@ -36,6 +38,38 @@ _MYSQL = {0: "decimal", 246: "decimal", 1: "int", 2: "int", 3: "int", 8: "int", 
 _PHONE_JUNK = (" ", "-", "(", ")", "+", ".")
 _CODE_JUNK = (" ", "-", "/", ".", "_")
 _FLOOR = {"gt": "gt", "gte": "gt", "lt": "lte", "lte": "lte"}
+
+
+def sql_fold(value: Any) -> str | None:
+    """The SQLite `onepane_fold()` function: exactly the core's text comparison form."""
+    if value is None:
+        return None
+    return normalize_text(value if isinstance(value, str) else str(value)) or ""
+
+
+@dataclass(frozen=True, slots=True)
+class TextFold:
+    """How a String column and a condition value are folded before they are compared."""
+
+    sql: Callable[[Clause], Clause]
+    value: Callable[[str], str]
+    accents: bool  # True when accents are ignored as the core ignores them
+
+
+def _lower_value(value: str) -> str:
+    return " ".join(value.split()).lower()
+
+
+def _folded_value(value: str) -> str:
+    return normalize_text(value) or ""
+
+
+LOWER = TextFold(sa.func.lower, _lower_value, False)
+
+
+def folded(sql: Callable[[Clause], Clause]) -> TextFold:
+    """A fold whose SQL side ignores accents (SQLite's onepane_fold, PostgreSQL's unaccent)."""
+    return TextFold(sql, _folded_value, True)
 
 
 def kinds_of(dialect: str, description: Sequence[Sequence[Any]] | None) -> dict[str, Kind]:
@@ -85,7 +119,7 @@ def _strip_chars(expr: Clause, chars: Iterable[str]) -> Clause:
     return expr
 
 
-def _key_expr(plan: Plan, col: Clause, kind: Kind) -> Clause:
+def _key_expr(plan: Plan, col: Clause, kind: Kind, fold: TextFold = LOWER) -> Clause:
     base = _text(col, kind)
     match plan.style:
         case "phone":
@@ -96,8 +130,10 @@ def _key_expr(plan: Plan, col: Clause, kind: Kind) -> Clause:
             return base
         case "enum":
             return sa.func.upper(base)
-        case _:
+        case "email":
             return sa.func.lower(base)
+        case _:
+            return fold.sql(base)
 
 
 def key_candidates(plan: Plan, normalizer: str, value: Any, region: str) -> list[str]:
@@ -112,9 +148,9 @@ def key_candidates(plan: Plan, normalizer: str, value: Any, region: str) -> list
 
 
 def key_clause(plan: Plan, normalizer: str, col: Clause, kind: Kind, values: Iterable[Any],
-               region: str) -> Clause:
+               region: str, fold: TextFold = LOWER) -> Clause:
     candidates = list(dict.fromkeys(c for v in values for c in key_candidates(plan, normalizer, v, region)))
-    return _key_expr(plan, col, kind).in_(candidates) if candidates else sa.false()
+    return _key_expr(plan, col, kind, fold).in_(candidates) if candidates else sa.false()
 
 
 def _storable(value: object) -> bool:
@@ -159,10 +195,10 @@ def _id_expr(plan: IdPlan, col: Clause, kind: Kind) -> Clause:
     return sa.func.upper(expr) if plan.case == "upper" else sa.func.lower(expr) if plan.case == "lower" else expr
 
 
-def field_expr(plan: Plan, col: Clause, kind: Kind) -> Clause:
+def field_expr(plan: Plan, col: Clause, kind: Kind, fold: TextFold = LOWER) -> Clause:
     """The SQL value a field's conditions and order compare."""
     if plan.style == "text":
-        return sa.func.lower(_text(col, kind))
+        return fold.sql(_text(col, kind))
     if plan.style == "enum":
         return _key_expr(plan, col, kind)
     if plan.style in ("date", "datetime") and kind in (None, "str"):
@@ -170,19 +206,20 @@ def field_expr(plan: Plan, col: Clause, kind: Kind) -> Clause:
     return col
 
 
-def condition_clause(plan: Plan, col: Clause, kind: Kind, condition: Condition) -> Clause | None:
+def condition_clause(plan: Plan, col: Clause, kind: Kind, condition: Condition,
+                     fold: TextFold = LOWER) -> Clause | None:
     """The SQL for one condition, or None when this value cannot be pushed down exactly."""
-    expr = field_expr(plan, col, kind)
+    expr = field_expr(plan, col, kind, fold)
     op, value = condition.op, condition.value
     if plan.style == "enum":
         return _enum_clause(plan, expr, value if op == "in" else [value])
     if op == "in":
-        encoded = [_encode(plan, kind, v) for v in (value if isinstance(value, list | tuple) else [value])]
+        encoded = [_encode(plan, kind, v, fold) for v in (value if isinstance(value, list | tuple) else [value])]
         if any(e is None for e in encoded):
             return None
         params = [p for e in encoded if e is not None and e[1] for p in e[0]]
         return expr.in_(params) if params else sa.false()
-    one = _encode(plan, kind, value)
+    one = _encode(plan, kind, value, fold)
     if one is None:
         return None
     params, exact = one
@@ -212,13 +249,15 @@ def order_terms(plan: Plan, col: Clause, kind: Kind, descending: bool) -> list[C
     return [sa.case((expr.is_(None), 1), else_=0), expr.desc() if descending else expr.asc()]
 
 
-def _encode(plan: Plan, kind: Kind, value: Any) -> tuple[list[Any], bool] | None:
+def _encode(plan: Plan, kind: Kind, value: Any, fold: TextFold = LOWER) -> tuple[list[Any], bool] | None:
     """(candidate parameters, exact?) for one condition value; None when it cannot be pushed."""
     if value is None:
         return None
     match plan.style:
         case "text":
-            return ([" ".join(value.split()).lower()] if _storable(value) else []), True
+            if not isinstance(value, str):
+                return None
+            return ([fold.value(value)] if _storable(value) else []), True
         case "number":
             return _number(plan, kind, value)
         case "date":
