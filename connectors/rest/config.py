@@ -22,6 +22,7 @@ __all__ = [
     "LookupsSpec",
     "NextUrlPagination",
     "NoPagination",
+    "OAuth2ClientCredentials",
     "OffsetPagination",
     "PagePagination",
     "Pagination",
@@ -83,7 +84,37 @@ class BasicAuthSpec(BaseModel):
     password: SecretStr
 
 
-Auth = Annotated[ApiKeyAuth | BearerAuth | BasicAuthSpec, Field(discriminator="type")]
+def _absolute_http(value: str) -> str:
+    url = URL(value)
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ValueError("must be an absolute http:// or https:// URL")
+    if url.user or url.password:
+        raise ValueError("must carry no credentials; use 'client_id' and 'client_secret'")
+    return value
+
+
+class OAuth2ClientCredentials(BaseModel):
+    """OAuth2 client-credentials grant: a bearer token from `token_url`, cached until expiry."""
+
+    model_config = _CLOSED
+    type: Literal["oauth2_client_credentials"]
+    token_url: str
+    client_id: str
+    client_secret: SecretStr
+    scope: str | None = None
+    audience: str | None = None
+    client_auth: Literal["body", "basic"] = "body"
+    refresh_margin: float = Field(default=30.0, ge=0)
+
+    @field_validator("token_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return _absolute_http(value)
+
+
+Auth = Annotated[
+    ApiKeyAuth | BearerAuth | BasicAuthSpec | OAuth2ClientCredentials, Field(discriminator="type")
+]
 
 
 class _Paged(BaseModel):
@@ -97,8 +128,17 @@ class NoPagination(_Paged):
     type: Literal["none"]
 
 
-class PagePagination(_Paged):
-    """`?page=N&size=S`; stops when a page returns fewer than `size` records."""
+class _Counted(_Paged):
+    total_path: str | None = None
+
+    @field_validator("total_path")
+    @classmethod
+    def _total(cls, value: str | None) -> str | None:
+        return value if value is None else check_jmespath(value)
+
+
+class PagePagination(_Counted):
+    """`?page=N&size=S`; stops at a short page, or once `total_path`'s count has been read."""
 
     type: Literal["page"]
     page_param: str = "page"
@@ -107,8 +147,8 @@ class PagePagination(_Paged):
     start: int = 1
 
 
-class OffsetPagination(_Paged):
-    """`?offset=N&limit=L`; stops when a page returns fewer than `limit` records."""
+class OffsetPagination(_Counted):
+    """`?offset=N&limit=L`; stops at a short page, or once `total_path`'s count has been read."""
 
     type: Literal["offset"]
     offset_param: str = "offset"
@@ -267,6 +307,7 @@ class RestOptions(BaseModel):
     read_timeout: float = Field(default=5.0, gt=0)
     max_concurrency: int = Field(default=8, ge=1)
     health_path: str | None = None
+    error_path: str | None = None
     entities: dict[str, RestEntityMap] = Field(default_factory=dict)
 
     @field_validator("base_url")
@@ -283,3 +324,8 @@ class RestOptions(BaseModel):
     @classmethod
     def _health(cls, value: str | None) -> str | None:
         return value if value is None else _check_path(value)
+
+    @field_validator("error_path")
+    @classmethod
+    def _error(cls, value: str | None) -> str | None:
+        return value if value is None else check_jmespath(value)

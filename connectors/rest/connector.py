@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import aclosing
+from dataclasses import replace
 from datetime import date
 from typing import Any, ClassVar
 
@@ -15,22 +16,34 @@ from jmespath.parser import ParsedResult
 from yarl import URL
 
 from connectors.rest.client import Params, Response, RestClient, endpoint_url
-from connectors.rest.config import LookupSpec, RestEntityMap, RestOptions
+from connectors.rest.config import (
+    LookupSpec,
+    OffsetPagination,
+    PagePagination,
+    Pagination,
+    RestEntityMap,
+    RestOptions,
+)
 from connectors.rest.pagination import make_paginator
 from connectors.sdk import (
     BaseConnector,
     Capabilities,
+    Coded,
     Condition,
     ConnectorContext,
     EntityCapabilities,
     Health,
+    Money,
     Record,
+    RecordMapper,
     SearchRequest,
     SourceError,
 )
 from federation.contract import Op
 
 __all__ = ["RestConnector"]
+
+Getter = Callable[[str], Any]
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +58,37 @@ def _param_value(value: Any) -> str:
     if isinstance(value, date):
         return value.isoformat()
     return str(value)
+
+
+def _shape_problem(value: Any, is_list: bool) -> str | None:
+    """Why a mapped JSON value cannot be one field value: an object, or an array out of place."""
+    if isinstance(value, Coded | Money) or value is None:
+        return None
+    if isinstance(value, dict):
+        return "got a JSON object"
+    if isinstance(value, list):
+        if not is_list:
+            return "got a JSON array"
+        if any(isinstance(item, dict | list) for item in value):
+            return "got an array of JSON objects or arrays"
+    return None
+
+
+def _smallest_page(pagination: Pagination) -> Params:
+    """Query parameters for a first page as small as the style allows (one record)."""
+    if isinstance(pagination, PagePagination):
+        return ((pagination.page_param, str(pagination.start)), (pagination.size_param, "1"))
+    if isinstance(pagination, OffsetPagination):
+        return ((pagination.offset_param, "0"), (pagination.limit_param, "1"))
+    return make_paginator(pagination).first()
+
+
+def _shape(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    return {bool: "a boolean", str: "a string", int: "a number", float: "a number"}.get(
+        type(value), "a value"
+    )
 
 
 def _unique(records: Iterable[Record]) -> list[Record]:
@@ -88,6 +132,35 @@ class RestConnector(BaseConnector):
             return Health(ok=False, detail=str(exc))
         ok = 200 <= status < 300 if path else status < 500 and status not in (401, 403, 429)
         return Health(ok=ok, detail=f"HTTP {status}")
+
+    async def verify(self) -> list[str]:
+        """Probe each entity's endpoint once: a first page of one record, mapped like a search."""
+        found = await asyncio.gather(*(self._probe(entity) for entity in self.mappers))
+        return [problem for problems in found for problem in problems]
+
+    async def _probe(self, entity: str) -> list[str]:
+        spec = self._mapping(entity)
+        at = f"entities.{entity}"
+        params = [*spec.query.items(), *spec.search.query.items(), *_smallest_page(spec.pagination)]
+        url = endpoint_url(self.options.base_url, spec.path)
+        try:
+            response = await self.client.request(
+                "GET", url, label=spec.path, params=params, missing_ok=True
+            )
+        except SourceError as exc:
+            said = str(exc).removeprefix(f"source '{self.name}': ")
+            return [f"{at}.path: {said}"]
+        if response.status == 404:
+            return [f"{at}.path: GET {spec.path} answered HTTP 404 (no such endpoint)"]
+        rows = self._compiled(spec.records).search(response.body)
+        if isinstance(rows, list | dict):
+            return []
+        body = response.body
+        valid = [k for k, v in body.items() if isinstance(v, list | dict)] if isinstance(
+            body, dict) else []
+        hint = f" (valid: {', '.join(valid[:8])})" if valid else ""
+        return [f"{at}.records: '{spec.records}' matched {_shape(rows)} in the answer of "
+                f"GET {spec.path}, not a list or object of records{hint}"]
 
     # capabilities
 
@@ -278,16 +351,40 @@ class RestConnector(BaseConnector):
         mapper = self.mappers[entity]
         out = []
         for row in rows:
+            get = self._getter(row)
             try:
-                record = mapper.to_record(self._getter(row))
+                record = mapper.to_record(get)
             except (ValueError, TypeError) as exc:
                 log.warning("source '%s' entity %s: record skipped: %s", self.name, entity, exc)
                 continue
             if record.local_id:
-                out.append(record)
+                out.append(self._shape_checked(mapper, record, get))
         return out
 
-    def _getter(self, row: Any) -> Callable[[str], Any]:
+    def _shape_checked(self, mapper: RecordMapper, record: Record, get: Getter) -> Record:
+        """A field whose JSON is an object (or an array where one value belongs) fails alone."""
+        errors: dict[str, str] = {}
+        for name, spec in mapper.mapping.fields.items():
+            if name in record.errors or not spec.origin:
+                continue
+            try:
+                value = spec.read(get)
+            except (ValueError, TypeError, ArithmeticError):
+                continue
+            type_ref = mapper.decl.fields[name].type_ref
+            problem = _shape_problem(value, type_ref.is_list)
+            if problem:
+                expected = f"[{type_ref.name}]" if type_ref.is_list else type_ref.name
+                errors[name] = (
+                    f"{record.entity} {self.name}:{record.local_id} field {name} "
+                    f"(from {', '.join(spec.origin)}): {problem} where {expected} is expected"
+                )
+        if not errors:
+            return record
+        fields = {**record.fields, **dict.fromkeys(errors)}
+        return replace(record, fields=fields, errors={**record.errors, **errors})
+
+    def _getter(self, row: Any) -> Getter:
         def get(expression: str) -> Any:
             try:
                 return self._compiled(expression).search(row)

@@ -26,11 +26,7 @@ __all__ = ["RetryLater", "from_client_error", "from_status", "parse_retry_after"
 
 
 class RetryLater(SourceUnavailable):
-    """The API said "too many requests" or "unavailable"; `retry_after` is its hint in seconds."""
-
-    def __init__(self, source: str, message: str, retry_after: float | None = None) -> None:
-        super().__init__(source, message)
-        self.retry_after = retry_after
+    """HTTP 429 or 503: the API asked to come back later (`retry_after`, from `Retry-After`)."""
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
@@ -49,17 +45,23 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
-def from_status(source: str, status: int, where: str, retry_after: str | None) -> SourceError:
-    """The error for a non-2xx status; `where` is `METHOD /endpoint` without a query."""
+def from_status(
+    source: str, status: int, where: str, retry_after: str | None, detail: str | None = None
+) -> SourceError:
+    """The error for a non-2xx status; `where` is `METHOD /endpoint` without a query.
+
+    `detail` is the API's own message, already quoted safely (see `client.quote_safely`).
+    """
+    said = f": {detail}" if detail else ""
     if status in (429, 503):
         seconds = parse_retry_after(retry_after)
         hint = f"; retry after {seconds:g} s" if seconds is not None else ""
-        return RetryLater(source, f"HTTP {status} from {where}{hint}", seconds)
+        return RetryLater(source, f"HTTP {status} from {where}{hint}{said}", seconds)
     if status >= 500:
-        return SourceUnavailable(source, f"HTTP {status} from {where}")
+        return SourceUnavailable(source, f"HTTP {status} from {where}{said}")
     if status in (401, 403):
-        return SourceError(source, f"authentication failed (HTTP {status}) on {where}")
-    return SourceError(source, f"HTTP {status} from {where}")
+        return SourceError(source, f"authentication failed (HTTP {status}) on {where}{said}")
+    return SourceError(source, f"HTTP {status} from {where}{said}")
 
 
 def from_client_error(source: str, exc: BaseException, where: str) -> SourceError:

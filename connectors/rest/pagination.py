@@ -55,18 +55,28 @@ class SinglePage(Paginator):
         return None
 
 
+def _read_all(total_path: str | None, body: Any, seen: int) -> bool:
+    """True when the body's total count (at `total_path`) says nothing is left to read."""
+    if total_path is None:
+        return False
+    total = jmespath.search(total_path, body)
+    return isinstance(total, int) and not isinstance(total, bool) and seen >= total
+
+
 class PageNumber(Paginator):
     spec: PagePagination
 
     def __init__(self, spec: PagePagination) -> None:
         super().__init__(spec)
         self.page = spec.start
+        self.seen = 0
 
     def first(self) -> Params:
         return ((self.spec.page_param, str(self.page)), (self.spec.size_param, str(self.spec.size)))
 
     def next(self, page: Response, count: int) -> NextPage | None:
-        if count < self.spec.size:
+        self.seen += count
+        if count < self.spec.size or _read_all(self.spec.total_path, page.body, self.seen):
             return None
         self.page += 1
         return NextPage(params=self.first())
@@ -87,6 +97,8 @@ class Offset(Paginator):
         if count < self.spec.limit:
             return None
         self.offset += count
+        if _read_all(self.spec.total_path, page.body, self.offset):
+            return None
         return NextPage(params=self.first())
 
 
