@@ -64,8 +64,8 @@ async def _healthz(request: web.Request) -> web.Response:
 
 
 async def _readyz(request: web.Request) -> web.Response:
-    """Readiness per source; 503 when no source is healthy."""
+    """Readiness per source with its breaker (state, recent error rate); 503 when none can serve."""
     health = await request.app[GATEWAY].health()
-    ready = any(h["ok"] for h in health.values())
+    ready = any(h["ok"] and h["breaker"]["state"] != "open" for h in health.values())
     body = {"status": "ready" if ready else "unavailable", "sources": health}
     return web.json_response(body, status=200 if ready else 503, dumps=lambda o: orjson.dumps(o).decode())

@@ -139,11 +139,13 @@ def _resolve_source(root: Unified, info: strawberry.Info) -> str:
 
 
 def _resolve_source_records(root: Unified, info: strawberry.Info) -> list[SourceRecord]:
-    return [
-        SourceRecord(source=r.source, localId=r.local_id, entity=r.entity, updatedAt=r.updated_at,
-                     linkedBy=list(root.linked_by.get(r, ())))
-        for r in root.records
-    ]
+    request = engine_request(info)
+    out = []
+    for r in root.records:
+        fresh = request.freshness(r)
+        out.append(SourceRecord(source=r.source, localId=r.local_id, entity=r.entity, updatedAt=r.updated_at,
+                                linkedBy=list(root.linked_by.get(r, ())), stale=fresh.stale, ageSeconds=fresh.age))
+    return out
 
 
 def _resolve_conflicts(root: Unified, info: strawberry.Info) -> list[Conflict]:

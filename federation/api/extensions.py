@@ -1,8 +1,10 @@
 """Schema extension: `extensions.sources`, source failures as errors, and error masking.
 
 A source that failed adds one error with `extensions.code` and `extensions.source` while the
-data of the other sources still comes back. Errors Onepane did not raise on purpose are masked
-to an incident id that the log carries; no stack trace, SQL text or secret reaches a client.
+data of the other sources still comes back; a failure that stale cached records covered is
+reported in `extensions.sources` only (`stale`, `error`), since its data did come back.
+Errors Onepane did not raise on purpose are masked to an incident id that the log carries;
+no stack trace, SQL text or secret reaches a client.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from strawberry.extensions import SchemaExtension
 
 from federation.api.context import KEY
 from federation.engine.request import Request
+from federation.engine.stats import SourceStats
 from federation.errors import OnepaneError, SourceError
 
 __all__ = ["SourcesExtension", "format_error"]
@@ -70,9 +73,9 @@ class SourcesExtension(SchemaExtension):
         request = self._request()
         if request is None:
             return {}
+        gateway = request.gateway
         sources = {}
-        for name in request.gateway.connectors:
-            stats = request.stats.get(name)
-            sources[name] = stats.as_json() if stats else {"calls": 0, "ms": 0.0, "cacheHits": 0,
-                                                           "records": 0, "ok": True, "error": None}
+        for name in gateway.connectors:
+            stats = request.stats.get(name) or SourceStats()
+            sources[name] = stats.as_json(gateway.guards[name].breaker.state.value)
         return {"sources": sources}

@@ -70,7 +70,9 @@ def build_query(types: ModelTypes) -> type:
         health = await gateway.health()
         return [
             SourceInfo(name=name, kind=h["kind"], ok=h["ok"], detail=h["detail"] or None,
-                       entities=sorted(gateway.capabilities[name].entities), latencyMs=h["ms"])
+                       entities=sorted(gateway.capabilities[name].entities), latencyMs=h["ms"],
+                       breaker=h["breaker"]["state"], errorRate=h["breaker"]["errorRate"],
+                       recentCalls=h["breaker"]["recentCalls"])
             for name, h in health.items()
         ]
 

@@ -34,6 +34,11 @@ class SourceRecord:
     linkedBy: list[str] = strawberry.field(
         description="The shared values that joined this record to the others; empty for a lone record."
     )
+    stale: bool = strawberry.field(
+        default=False,
+        description="Served from the cache because the source failed; older than its TTL.")
+    ageSeconds: float | None = strawberry.field(
+        default=None, description="Seconds since the record was fetched from its source; null when fetched live.")
 
 
 @strawberry.type(description="One source's value for a field the sources disagree on.")
@@ -83,3 +88,6 @@ class SourceInfo:
     detail: str | None
     entities: list[str]
     latencyMs: float
+    breaker: str = strawberry.field(description="Circuit breaker state: closed, open or half_open.")
+    errorRate: float = strawberry.field(description="Failed share of the breaker's recent calls, 0 to 1.")
+    recentCalls: int = strawberry.field(description="How many recent calls the error rate is over.")

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from federation.model.declaration import ModelDecl
 
-__all__ = ["Config", "GatewaySettings", "SourceSettings"]
+__all__ = ["BreakerSettings", "CacheSettings", "Config", "GatewaySettings", "GuardSettings", "SourceSettings"]
 
 
 class _Closed(BaseModel):
@@ -24,6 +24,36 @@ class GatewaySettings(_Closed):
     request_timeout: float = Field(default=10.0, gt=0, description="deadline for one request")
     max_search_rows: int = Field(default=1000, gt=0, description="rows a source may return to a search")
     graphiql: bool = True
+    redis_url: str | None = Field(default=None, description="shared second-level record cache, redis://host:port/db")
+
+
+class BreakerSettings(_Closed):
+    """Circuit breaker: opens at `failure_rate` over the last `window` calls (at least `min_calls`)."""
+
+    failure_rate: float = Field(default=0.5, gt=0, le=1)
+    window: int = Field(default=20, ge=1, le=1000)
+    min_calls: int = Field(default=10, ge=1)
+    open_seconds: float = Field(default=30.0, gt=0)
+    probes: int = Field(default=1, ge=1, le=10)
+
+
+class GuardSettings(_Closed):
+    """How calls to one source are guarded: retries, backoff, breaker, bulkhead, coalescing."""
+
+    retries: int = Field(default=2, ge=0, le=10, description="extra attempts for retryable errors")
+    backoff: float = Field(default=0.1, ge=0, description="seconds; full-jitter exponential multiplier")
+    backoff_max: float = Field(default=1.0, ge=0, description="seconds; cap of one backoff wait")
+    max_concurrent: int = Field(default=25, ge=1, description="bulkhead: concurrent calls; more fail fast")
+    coalesce: bool = Field(default=True, description="identical concurrent lookups share one call")
+    breaker: BreakerSettings = BreakerSettings()
+
+
+class CacheSettings(_Closed):
+    """Record cache for one source: fresh for `ttl` s, then served on error for `stale_if_error` s."""
+
+    ttl: float = Field(default=30.0, gt=0)
+    stale_if_error: float = Field(default=300.0, ge=0)
+    max_entries: int = Field(default=10_000, ge=1)
 
 
 class SourceSettings(_Closed):
@@ -32,6 +62,8 @@ class SourceSettings(_Closed):
     type: str
     description: str = ""
     timeout: float = Field(default=3.0, gt=0, description="seconds per call")
+    guard: GuardSettings = GuardSettings()
+    cache: CacheSettings | None = Field(default=None, description="record cache; off unless given")
     options: dict[str, Any] = Field(default_factory=dict)
 
 

@@ -9,9 +9,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from federation import registry
+from federation.cache import RecordCache, RedisCache
 from federation.config.models import Config
 from federation.contract import Capabilities, Connector, ConnectorContext, EntityCapabilities, Health
 from federation.errors import ConfigError, ConfigProblem
+from federation.resilience import SourceGuard
 
 __all__ = ["Gateway"]
 
@@ -28,6 +30,10 @@ class Gateway:
         self.source_order = {name: i for i, name in enumerate(self.connectors)}
         self.capabilities: dict[str, Capabilities] = {n: c.capabilities() for n, c in self.connectors.items()}
         self.timeouts = {name: s.timeout for name, s in config.sources.items()}
+        self.guards = {name: SourceGuard(name, s.timeout, s.guard) for name, s in config.sources.items()}
+        redis_url = config.gateway.redis_url
+        self.cache = RecordCache({n: s.cache for n, s in config.sources.items() if s.cache is not None},
+                                 RedisCache(redis_url) if redis_url else None)
 
     @classmethod
     def from_config(cls, config: Config) -> Gateway:
@@ -64,6 +70,10 @@ class Gateway:
     async def close(self) -> None:
         """Close every connector in reverse order; one failing close does not stop the others."""
         failures = []
+        try:
+            await self.cache.close()
+        except Exception as exc:
+            failures.append(f"cache: {type(exc).__name__}")
         for name, connector in reversed(self.connectors.items()):
             try:
                 await connector.close()
@@ -71,6 +81,12 @@ class Gateway:
                 failures.append(f"{name}: {type(exc).__name__}")
         if failures:
             log.warning("closing sources failed: %s", "; ".join(failures))
+
+    def breaker(self, name: str) -> dict[str, Any]:
+        """The source's breaker: state, failure rate over its recent calls, and how many calls."""
+        breaker = self.guards[name].breaker
+        return {"state": breaker.state.value, "errorRate": round(breaker.error_rate, 3),
+                "recentCalls": breaker.recent_calls}
 
     async def health(self) -> dict[str, dict[str, Any]]:
         """Probe every source concurrently, each within its timeout."""
@@ -92,4 +108,5 @@ class Gateway:
             "detail": health.detail,
             "kind": self.connectors[name].kind,
             "ms": round((time.perf_counter() - started) * 1000, 1),
+            "breaker": self.breaker(name),
         }

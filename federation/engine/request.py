@@ -5,24 +5,42 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
 
+from federation.cache import Entry
 from federation.contract import Condition, SearchRequest, SortKey
 from federation.engine.gateway import Gateway
 from federation.engine.identity import cluster_records, linking_pairs
-from federation.engine.loader import BatchLoader
+from federation.engine.loader import BatchLoader, index_records
 from federation.engine.residual import matches, sort_records
 from federation.engine.stats import SourceStats
 from federation.engine.unified import Unified, merge
-from federation.errors import OnepaneError, SourceError, SourceTimeout
+from federation.errors import OnepaneError, SourceError
 from federation.keys import normalize
 from federation.model.declaration import RelationDecl
 from federation.records import Record, SourceRef
+from federation.resilience import Deadline
 
-__all__ = ["Request"]
+__all__ = ["Freshness", "Request"]
 
 log = logging.getLogger("federation.request")
+Call = Callable[[], Awaitable[Sequence[Record]]]
+
+
+class Freshness:
+    """How old a record served in this request is: live (age None), cached, or stale."""
+
+    __slots__ = ("age", "stale")
+
+    def __init__(self, age: float | None, stale: bool) -> None:
+        self.age, self.stale = age, stale
+
+    @property
+    def rank(self) -> int:
+        return 0 if self.age is None else 2 if self.stale else 1
+
+
+LIVE = Freshness(None, False)
 
 
 class Request:
@@ -34,6 +52,8 @@ class Request:
         self.stats: dict[str, SourceStats] = {}
         self._loaders: dict[tuple[str, str, str], BatchLoader] = {}
         self._units: dict[tuple[str, str, str], Unified] = {}
+        self.deadline = Deadline(gateway.config.gateway.request_timeout)
+        self._freshness: dict[tuple[str, str, str], Freshness] = {}
 
     # -- source calls -------------------------------------------------------------------------
 
@@ -43,43 +63,87 @@ class Request:
             stats = self.stats[source] = SourceStats()
         return stats
 
-    async def _call(self, source: str, what: str, call: asyncio.Future[Sequence[Record]] | object) -> list[Record]:
-        """Run one connector call within the source's timeout; a failure is recorded, not raised."""
+    async def _call(self, source: str, what: str, call: Call, key: Hashable | None = None) -> list[Record]:
+        """One guarded connector call; a failure is recorded in the stats, not raised."""
+        records, error = await self._guarded(source, what, call, key)
+        if error is not None:
+            self._stats(source).errors.append(error)
+        return records
+
+    async def _guarded(self, source: str, what: str, call: Call,
+                       key: Hashable | None) -> tuple[list[Record], SourceError | None]:
         stats = self._stats(source)
         stats.calls += 1
         started = time.perf_counter()
         try:
-            async with asyncio.timeout(self.gateway.timeouts[source]):
-                records = list(await call)  # type: ignore[misc]
+            outcome = await self.gateway.guards[source].call(call, self.deadline, key)
         except SourceError as exc:
-            stats.errors.append(exc)
             log.warning("%s failed: %s", what, exc)
-            return []
-        except TimeoutError:
-            stats.errors.append(SourceTimeout(source, f"no answer within {self.gateway.timeouts[source]} s"))
-            return []
-        except Exception:
-            incident = uuid.uuid4().hex[:12]
-            log.exception("%s raised unexpectedly (incident %s)", what, incident)
-            stats.errors.append(SourceError(source, f"internal connector error (incident {incident})"))
-            return []
+            return [], exc
         finally:
             stats.milliseconds += (time.perf_counter() - started) * 1000
+        stats.attempts += outcome.attempts
+        stats.coalesced += outcome.joined
+        records = list(outcome.value)
         stats.records += len(records)
-        return records
+        for record in records:
+            self._note(record, LIVE)
+        return records, None
 
     def _loader(self, source: str, entity: str, by: str) -> BatchLoader:
         key = (source, entity, by)
         loader = self._loaders.get(key)
         if loader is None:
             connector = self.gateway.connectors[source]
+            cached = self.gateway.cache.enabled(source)
 
             async def fetch(values: list[str]) -> Sequence[Record]:
                 what = f"{source}.lookup({entity}, {by}, {len(values)} values)"
-                return await self._call(source, what, connector.lookup(entity, by, values))
+                if cached:
+                    return await self._cached_lookup(source, entity, by, values, what)
+                return await self._call(source, what, lambda: connector.lookup(entity, by, values),
+                                        ("lookup", entity, by, tuple(sorted(values))))
 
             loader = self._loaders[key] = BatchLoader(by, fetch)
         return loader
+
+    async def _cached_lookup(self, source: str, entity: str, by: str, values: list[str], what: str) -> list[Record]:
+        """Fresh cache hits, then one call for the rest; on failure, stale entries in their window."""
+        cache, stats = self.gateway.cache, self._stats(source)
+        hits = await cache.fresh(source, entity, by, values)
+        stats.cache_hits += len(hits)
+        records = self._served(hits, stale=False)
+        misses = [v for v in values if v not in hits]
+        if not misses:
+            return records
+        connector = self.gateway.connectors[source]
+        fetched, error = await self._guarded(source, what, lambda: connector.lookup(entity, by, misses),
+                                             ("lookup", entity, by, tuple(sorted(misses))))
+        if error is None:
+            await cache.store(source, entity, by, index_records(fetched, by, misses))
+            return records + fetched
+        stale = await cache.stale(source, entity, by, misses)
+        stats.stale += len(stale)
+        (stats.covered if len(stale) == len(misses) else stats.errors).append(error)
+        return records + self._served(stale, stale=True)
+
+    def _served(self, entries: Mapping[str, Entry], stale: bool) -> list[Record]:
+        out = []
+        for entry in entries.values():
+            freshness = Freshness(round(entry.age(), 3), stale)
+            for record in entry.records:
+                self._note(record, freshness)
+                out.append(record)
+        return out
+
+    def _note(self, record: Record, freshness: Freshness) -> None:
+        current = self._freshness.get(_ukey(record))
+        if current is None or freshness.rank < current.rank:
+            self._freshness[_ukey(record)] = freshness
+
+    def freshness(self, record: Record) -> Freshness:
+        """Live, cached or stale, for `sourceRecords { stale ageSeconds }`."""
+        return self._freshness.get(_ukey(record), LIVE)
 
     async def lookup(
         self, entity: str, by: str, values: Iterable[str], sources: Iterable[str] | None = None
@@ -176,12 +240,15 @@ class Request:
         request = SearchRequest(tuple(conditions), tuple(order), min(limit or cap, cap))
         names = [s for s in self.gateway.sources_for(entity) if sources is None or s in sources]
         names = [s for s in names if getattr(self.gateway.entity_caps(s, entity), "searchable", False)]
-        batches = await asyncio.gather(*(
-            self._call(s, f"{s}.search({entity})", self.gateway.connectors[s].search(entity, request))
-            for s in names))
+        batches = await asyncio.gather(*(self._search_one(s, entity, request) for s in names))
         found = sort_records([r for b in batches for r in b if matches(r, conditions)], order)
         units = await self.unify(entity, found)
         return units if limit is None else units[:limit]
+
+    async def _search_one(self, source: str, entity: str, request: SearchRequest) -> list[Record]:
+        connector = self.gateway.connectors[source]
+        return await self._call(source, f"{source}.search({entity})", lambda: connector.search(entity, request),
+                                ("search", entity, repr(request)))
 
     def _normalized(self, entity: str, condition: Condition) -> Condition:
         """A condition on a match key compares normalized values, as the keys are stored."""

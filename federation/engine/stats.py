@@ -15,16 +15,25 @@ class SourceStats:
     calls: int = 0
     milliseconds: float = 0.0
     cache_hits: int = 0
+    stale: int = 0
+    attempts: int = 0
+    coalesced: int = 0
     records: int = 0
     errors: list[SourceError] = field(default_factory=list)
+    covered: list[SourceError] = field(default_factory=list)  # failures answered from stale cache
 
-    def as_json(self) -> dict[str, Any]:
-        error = self.errors[0] if self.errors else None
+    def as_json(self, breaker: str = "closed") -> dict[str, Any]:
+        """`error` is the first failure, also one that stale records covered (`ok` stays true)."""
+        shown = self.errors[0] if self.errors else (self.covered[0] if self.covered else None)
         return {
             "calls": self.calls,
+            "attempts": self.attempts,
+            "coalesced": self.coalesced,
             "ms": round(self.milliseconds, 1),
             "cacheHits": self.cache_hits,
+            "stale": self.stale,
             "records": self.records,
-            "ok": error is None,
-            "error": None if error is None else {"code": error.code, "message": str(error)},
+            "ok": not self.errors,
+            "error": None if shown is None else {"code": shown.code, "message": str(shown)},
+            "breaker": breaker,
         }

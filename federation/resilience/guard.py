@@ -1,0 +1,107 @@
+"""One source's guard: breaker → bulkhead → timeout per attempt, retries around it, coalescing."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from federation.config.models import GuardSettings
+from federation.errors import QueryError, SourceError, SourceTimeout
+from federation.resilience.breaker import CircuitBreaker
+from federation.resilience.bulkhead import Bulkhead, BulkheadFull
+from federation.resilience.coalesce import Coalescer
+from federation.resilience.deadline import Deadline
+from federation.resilience.retry import retrying
+
+__all__ = ["Outcome", "SourceGuard"]
+
+log = logging.getLogger("federation.guard")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome(Generic[T]):
+    """A guarded call's value, how many attempts it took, and whether it joined another's call."""
+
+    value: T
+    attempts: int
+    joined: bool = False
+
+
+class SourceGuard:
+    """Shared by every request of a gateway: the breaker and the bulkhead see all traffic."""
+
+    def __init__(self, source: str, timeout: float, settings: GuardSettings) -> None:
+        self.source = source
+        self.timeout = timeout
+        self.settings = settings
+        self.breaker = CircuitBreaker(source, settings.breaker)
+        self.bulkhead = Bulkhead(source, settings.max_concurrent)
+        self._coalescer: Coalescer[Outcome[object]] = Coalescer()
+
+    async def call(self, factory: Callable[[], Awaitable[T]], deadline: Deadline,
+                   key: Hashable | None = None) -> Outcome[T]:
+        """Run `factory()` under the guard; identical `key`s in flight share one call."""
+        if key is None or not self.settings.coalesce:
+            return await self._retried(factory, deadline)
+        try:
+            async with asyncio.timeout(deadline.remaining):
+                shared, joined = await self._coalescer.run(key, lambda: self._retried(factory, deadline))
+        except TimeoutError as exc:
+            if isinstance(exc, SourceError):
+                raise
+            raise SourceTimeout(self.source, "no answer within the request deadline") from None
+        return Outcome(shared.value, shared.attempts, joined)  # type: ignore[arg-type]
+
+    async def _retried(self, factory: Callable[[], Awaitable[T]], deadline: Deadline) -> Outcome[T]:
+        attempts = 0
+        async for attempt in retrying(self.settings, deadline):
+            with attempt:
+                attempts += 1
+                return Outcome(await self._attempt(factory, deadline), attempts)
+        raise AssertionError("unreachable: tenacity reraises the last error")  # pragma: no cover
+
+    async def _attempt(self, factory: Callable[[], Awaitable[T]], deadline: Deadline) -> T:
+        self.breaker.acquire()
+        verdict = self.breaker.release
+        try:
+            with self.bulkhead.slot():
+                value = await self._timed(factory, deadline)
+            verdict = self.breaker.success
+            return value
+        except (QueryError, BulkheadFull):
+            raise
+        except _CutByDeadline:
+            raise SourceTimeout(self.source, "no answer within the request deadline") from None
+        except SourceError:
+            verdict = self.breaker.failure
+            raise
+        except Exception as exc:
+            verdict = self.breaker.failure
+            incident = uuid.uuid4().hex[:12]
+            log.error("%s: connector raised unexpectedly (incident %s)", self.source, incident, exc_info=exc)
+            raise SourceError(self.source, f"internal connector error (incident {incident})") from None
+        finally:
+            verdict()
+
+    async def _timed(self, factory: Callable[[], Awaitable[T]], deadline: Deadline) -> T:
+        budget = deadline.cap(self.timeout)
+        if budget <= 0:
+            raise _CutByDeadline
+        try:
+            async with asyncio.timeout(budget):
+                return await factory()
+        except SourceError:
+            raise
+        except TimeoutError:
+            if budget < self.timeout:
+                raise _CutByDeadline from None
+            raise SourceTimeout(self.source, f"no answer within {self.timeout:g} s") from None
+
+
+class _CutByDeadline(Exception):
+    """The request's deadline, not the source, ended the attempt: no verdict on the source."""

@@ -1,0 +1,58 @@
+"""Retry policy for source calls: retryable errors only, full jitter, `retry_after`, the deadline.
+
+tenacity's defaults retry forever on any exception without waiting; every choice is explicit here.
+"""
+
+from __future__ import annotations
+
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_random_exponential,
+)
+from tenacity.stop import stop_base
+from tenacity.wait import wait_base
+
+from federation.config.models import GuardSettings
+from federation.resilience.deadline import Deadline
+
+__all__ = ["retrying"]
+
+MIN_ATTEMPT = 0.01  # seconds: no retry when less than this would be left for the attempt
+
+
+def retrying(settings: GuardSettings, deadline: Deadline) -> AsyncRetrying:
+    """An `AsyncRetrying` for one guarded call under `deadline`."""
+    return AsyncRetrying(
+        stop=stop_after_attempt(settings.retries + 1) | _StopAtDeadline(deadline),
+        wait=_WaitRetryAfter(wait_random_exponential(multiplier=settings.backoff, max=settings.backoff_max)),
+        retry=retry_if_exception(lambda exc: bool(getattr(exc, "retryable", False))),
+        reraise=True,
+    )
+
+
+class _WaitRetryAfter(wait_base):
+    """The source's `retry_after` when it gave one, else the jittered backoff."""
+
+    def __init__(self, fallback: wait_base) -> None:
+        self.fallback = fallback
+
+    def __call__(self, retry_state: RetryCallState) -> float:
+        outcome = retry_state.outcome
+        exc = outcome.exception() if outcome is not None else None
+        retry_after = getattr(exc, "retry_after", None)
+        if isinstance(retry_after, int | float) and retry_after >= 0:
+            return float(retry_after)
+        return self.fallback(retry_state)
+
+
+class _StopAtDeadline(stop_base):
+    """Stop when the coming wait would leave no time for another attempt."""
+
+    def __init__(self, deadline: Deadline) -> None:
+        self.deadline = deadline
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return retry_state.upcoming_sleep + MIN_ATTEMPT >= self.deadline.remaining

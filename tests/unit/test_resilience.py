@@ -1,0 +1,231 @@
+"""The guard's parts alone: breaker, bulkhead, coalescing, retries under a deadline."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from federation.config.models import BreakerSettings, GuardSettings
+from federation.errors import CircuitOpen, QueryError, SourceError, SourceTimeout, SourceUnavailable
+from federation.resilience import BreakerState, Bulkhead, BulkheadFull, CircuitBreaker, Coalescer, Deadline
+from federation.resilience.guard import SourceGuard
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def breaker(clock: Clock, **settings: float) -> CircuitBreaker:
+    return CircuitBreaker("crm", BreakerSettings(**settings), clock)  # type: ignore[arg-type]
+
+
+def test_breaker_needs_min_calls_before_opening() -> None:
+    b = breaker(Clock())
+    for _ in range(9):
+        b.acquire()
+        b.failure()
+    assert b.state is BreakerState.CLOSED
+    b.acquire()
+    b.failure()
+    assert b.state is BreakerState.OPEN
+    with pytest.raises(CircuitOpen):
+        b.acquire()
+
+
+def test_breaker_opens_at_half_failures_over_the_window() -> None:
+    b = breaker(Clock())
+    for i in range(10):
+        b.acquire()
+        (b.failure if i % 2 else b.success)()
+    assert b.state is BreakerState.OPEN
+    assert b.error_rate == 0.5
+
+
+def test_breaker_stays_closed_below_the_rate() -> None:
+    b = breaker(Clock())
+    for i in range(40):
+        b.acquire()
+        (b.failure if i % 3 == 0 else b.success)()
+    assert b.state is BreakerState.CLOSED
+
+
+def test_half_open_lets_one_probe_and_closes_on_success() -> None:
+    clock = Clock()
+    b = breaker(clock, min_calls=2, window=2)
+    for _ in range(2):
+        b.acquire()
+        b.failure()
+    clock.now = 29.9
+    assert b.state is BreakerState.OPEN
+    clock.now = 30.0
+    assert b.state is BreakerState.HALF_OPEN
+    b.acquire()  # the probe
+    with pytest.raises(CircuitOpen):
+        b.acquire()  # a second caller while the probe is out
+    b.success()
+    assert b.state is BreakerState.CLOSED and b.error_rate == 0.0
+
+
+def test_failed_probe_reopens_for_another_period() -> None:
+    clock = Clock()
+    b = breaker(clock, min_calls=2, window=2)
+    for _ in range(2):
+        b.acquire()
+        b.failure()
+    clock.now = 30.0
+    b.acquire()
+    b.failure()
+    assert b.state is BreakerState.OPEN
+    clock.now = 59.0
+    assert b.state is BreakerState.OPEN
+    clock.now = 60.0
+    assert b.state is BreakerState.HALF_OPEN
+
+
+def test_released_probe_frees_the_slot() -> None:
+    clock = Clock()
+    b = breaker(clock, min_calls=1, window=1)
+    b.acquire()
+    b.failure()
+    clock.now = 31.0
+    b.acquire()
+    b.release()
+    b.acquire()  # the slot is free again
+
+
+def test_bulkhead_fails_fast_when_full() -> None:
+    bulkhead = Bulkhead("crm", 2)
+    with bulkhead.slot(), bulkhead.slot():
+        with pytest.raises(BulkheadFull) as caught, bulkhead.slot():
+            pass
+        assert caught.value.code == "SOURCE_UNAVAILABLE" and not caught.value.retryable
+    with bulkhead.slot():
+        assert bulkhead.active == 1
+
+
+async def test_coalescer_shares_one_call_and_survives_a_cancelled_waiter() -> None:
+    calls = 0
+
+    async def call() -> int:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0.05)
+        return 7
+
+    coalescer: Coalescer[int] = Coalescer()
+    first = asyncio.ensure_future(coalescer.run("k", call))
+    second = asyncio.ensure_future(coalescer.run("k", call))
+    await asyncio.sleep(0.01)
+    first.cancel()
+    assert await second == (7, True)
+    assert calls == 1 and len(coalescer) == 0
+
+
+def guard(retries: int = 2, timeout: float = 1.0, **breaker_settings: float) -> SourceGuard:
+    settings = GuardSettings(retries=retries, backoff=0.001, backoff_max=0.005,
+                             breaker=BreakerSettings(**breaker_settings))  # type: ignore[arg-type]
+    return SourceGuard("crm", timeout, settings)
+
+
+class Flaky:
+    """Fails `failures` times with `error`, then answers."""
+
+    def __init__(self, failures: int, error: Exception) -> None:
+        self.failures, self.error, self.calls = failures, error, 0
+
+    async def __call__(self) -> str:
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise self.error
+        return "ok"
+
+
+async def test_retryable_errors_are_retried_up_to_three_attempts() -> None:
+    flaky = Flaky(2, SourceUnavailable("crm", "HTTP 503"))
+    outcome = await guard().call(flaky, Deadline(5))
+    assert (outcome.value, outcome.attempts, flaky.calls) == ("ok", 3, 3)
+    flaky = Flaky(3, SourceUnavailable("crm", "HTTP 503"))
+    with pytest.raises(SourceUnavailable):
+        await guard().call(flaky, Deadline(5))
+    assert flaky.calls == 3
+
+
+@pytest.mark.parametrize("error", [SourceError("crm", "HTTP 500 not JSON"), QueryError("bad"),
+                                   CircuitOpen("crm", "open")])
+async def test_other_errors_are_not_retried(error: Exception) -> None:
+    flaky = Flaky(1, error)
+    with pytest.raises(type(error)):
+        await guard().call(flaky, Deadline(5))
+    assert flaky.calls == 1
+
+
+async def test_retry_after_is_honoured_but_capped_by_the_deadline() -> None:
+    flaky = Flaky(1, SourceUnavailable("crm", "HTTP 429", retry_after=0.2))
+    started = time.perf_counter()
+    assert (await guard().call(flaky, Deadline(5))).value == "ok"
+    assert 0.2 <= time.perf_counter() - started < 0.4
+    flaky = Flaky(1, SourceUnavailable("crm", "HTTP 429", retry_after=30))
+    started = time.perf_counter()
+    with pytest.raises(SourceUnavailable):
+        await guard().call(flaky, Deadline(1))
+    assert time.perf_counter() - started < 0.1 and flaky.calls == 1
+
+
+async def test_timeout_is_the_source_timeout_and_the_deadline_bounds_retries() -> None:
+    async def hang() -> str:
+        await asyncio.sleep(10)
+        return "late"
+
+    started = time.perf_counter()
+    with pytest.raises(SourceTimeout):
+        await guard(retries=5, timeout=0.1).call(hang, Deadline(0.35))
+    assert time.perf_counter() - started < 0.45
+
+
+async def test_client_errors_never_open_the_breaker() -> None:
+    g = guard(retries=0, min_calls=2, window=2)
+    for _ in range(10):
+        with pytest.raises(QueryError):
+            await g.call(Flaky(1, QueryError("bad argument")), Deadline(5))
+    assert g.breaker.state is BreakerState.CLOSED and g.breaker.recent_calls == 0
+
+
+async def test_open_breaker_fails_fast_without_calling() -> None:
+    g = guard(retries=0, min_calls=2, window=2)
+    for _ in range(2):
+        with pytest.raises(SourceUnavailable):
+            await g.call(Flaky(1, SourceUnavailable("crm", "refused")), Deadline(5))
+    flaky = Flaky(0, SourceUnavailable("crm", "unused"))
+    started = time.perf_counter()
+    with pytest.raises(CircuitOpen):
+        await g.call(flaky, Deadline(5))
+    assert flaky.calls == 0 and time.perf_counter() - started < 0.002
+
+
+async def test_unexpected_exceptions_become_masked_source_errors() -> None:
+    with pytest.raises(SourceError, match="incident") as caught:
+        await guard(retries=0).call(Flaky(1, KeyError("secret")), Deadline(5))
+    assert "secret" not in str(caught.value)
+
+
+async def test_full_bulkhead_is_not_retried_and_not_a_breaker_failure() -> None:
+    g = SourceGuard("crm", 1.0, GuardSettings(max_concurrent=1, coalesce=False))
+    gate = asyncio.Event()
+
+    async def slow() -> str:
+        await gate.wait()
+        return "ok"
+
+    first = asyncio.ensure_future(g.call(slow, Deadline(5)))
+    await asyncio.sleep(0)
+    with pytest.raises(BulkheadFull):
+        await g.call(slow, Deadline(5))
+    gate.set()
+    assert (await first).value == "ok"
+    assert g.breaker.recent_calls == 1 and g.breaker.error_rate == 0.0
