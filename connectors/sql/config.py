@@ -84,6 +84,11 @@ class SqlOptions(BaseModel):
     text_pushdown: Literal["off", "casefold"] = "off"
     entities: dict[str, SqlEntityMap] = Field(default_factory=dict)
 
+    @field_validator("text_pushdown", mode="before")
+    @classmethod
+    def _yaml_off(cls, value: object) -> object:
+        return "off" if value is False else value  # YAML 1.1 reads a bare `off` as false
+
     @field_validator("url")
     @classmethod
     def _database_url(cls, value: str) -> str:

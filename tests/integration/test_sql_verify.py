@@ -130,3 +130,18 @@ def test_federation_check_passes_a_correct_mapping(tmp_path: Path) -> None:
                           text=True, timeout=60, cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "mapping problem" not in done.stdout + done.stderr
+
+
+def test_text_pushdown_accepts_yaml_off_and_rejects_others() -> None:
+    import pydantic
+
+    raw = yaml.safe_load("url: sqlite:///x.db\ntext_pushdown: off\n")
+    assert SqlConnector.validate_options(raw).text_pushdown == "off"
+    raw = yaml.safe_load("url: sqlite:///x.db\ntext_pushdown: casefold\n")
+    assert SqlConnector.validate_options(raw).text_pushdown == "casefold"
+    try:
+        SqlConnector.validate_options({"url": "sqlite:///x.db", "text_pushdown": "unaccent"})
+    except pydantic.ValidationError as exc:
+        assert "'off' or 'casefold'" in str(exc)
+    else:
+        raise AssertionError("text_pushdown: unaccent was accepted")
