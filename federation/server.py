@@ -14,11 +14,14 @@ from federation.api.context import KEY
 from federation.api.schema import build_schema
 from federation.engine.gateway import Gateway
 from federation.engine.request import Request
+from federation.security import PRINCIPAL, AuditLog
+from federation.security.middleware import PRINCIPAL_KEY, security_middleware
 
 __all__ = ["GATEWAY", "create_app"]
 
 log = logging.getLogger("federation.server")
 GATEWAY = web.AppKey("gateway", Gateway)
+AUDIT = web.AppKey[AuditLog | None]("audit")
 MAX_BODY = 1024 * 1024
 
 
@@ -30,7 +33,8 @@ class OnepaneView(GraphQLView):
         self.gateway = gateway
 
     async def get_context(self, request: web.Request, response: Any) -> Any:
-        return {KEY: Request(self.gateway), "request": request, "response": response}
+        return {KEY: Request(self.gateway), PRINCIPAL: request.get(PRINCIPAL_KEY), "request": request,
+                "response": response}
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
@@ -38,9 +42,12 @@ class OnepaneView(GraphQLView):
 
 def create_app(gateway: Gateway) -> web.Application:
     """Wire the gateway into an aiohttp app; connectors open at startup and close at cleanup."""
-    app = web.Application(client_max_size=MAX_BODY)
+    security = gateway.config.security
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[security_middleware(security)])  # type: ignore[list-item]
     app[GATEWAY] = gateway
-    schema = build_schema(gateway.model)
+    audit = AuditLog(security.audit.path, security.audit.fsync) if security and security.audit else None
+    app[AUDIT] = audit
+    schema = build_schema(gateway.model, security, audit)
     graphiql = "graphiql" if gateway.config.gateway.graphiql else None
     view = OnepaneView(gateway, schema=schema, graphql_ide=graphiql)
     app.router.add_route("*", "/graphql", view)
@@ -52,10 +59,23 @@ def create_app(gateway: Gateway) -> web.Application:
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     gateway = app[GATEWAY]
+    _warn_open_access(gateway)
     await gateway.start()
     log.info("gateway started with sources: %s", ", ".join(gateway.connectors))
     yield
     await gateway.close()
+    audit = app[AUDIT]
+    if audit is not None:
+        audit.close()
+
+
+def _warn_open_access(gateway: Gateway) -> None:
+    security = gateway.config.security
+    if security is None:
+        log.warning("no security section in %s: anyone who reaches this port reads everything; "
+                    "declare api_keys/jwt and roles (see docs/security.md)", gateway.config.file)
+    elif security.anonymous_role:
+        log.warning("anonymous access is on: requests without credentials get role '%s'", security.anonymous_role)
 
 
 async def _healthz(request: web.Request) -> web.Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 import strawberry
@@ -15,6 +16,8 @@ from federation.api.extensions import SourcesExtension
 from federation.api.roots import build_query
 from federation.errors import OnepaneError
 from federation.model.declaration import ModelDecl
+from federation.security import AuditLog, FieldGuard, Policy, limit_extensions
+from federation.security.settings import LimitSettings, SecuritySettings
 
 __all__ = ["OnepaneSchema", "build_schema", "print_sdl"]
 
@@ -30,12 +33,20 @@ class OnepaneSchema(strawberry.Schema):
                 log.debug("resolver error at %s", error.path)
 
 
-def build_schema(model: ModelDecl, **kwargs: Any) -> OnepaneSchema:
-    """Generate the GraphQL schema from the declared model."""
+def build_schema(model: ModelDecl, security: SecuritySettings | None = None, audit: AuditLog | None = None,
+                 **kwargs: Any) -> OnepaneSchema:
+    """Generate the GraphQL schema from the declared model, with limits and the role layer."""
     types = build_types(model)
     query = build_query(types)
+    limits = security.limits if security else LimitSettings()
+    entities = frozenset(model.entities)
+    extensions: list[Any] = [SourcesExtension, *limit_extensions(limits, entities)]
+    if security is not None:
+        guarded = entities | {"Query"}
+        policies = {name: Policy(name, role, guarded) for name, role in security.roles.items()}
+        extensions.append(partial(FieldGuard, policies=policies, audit=audit))
     return OnepaneSchema(query=query, config=StrawberryConfig(auto_camel_case=False),
-                         extensions=[SourcesExtension], **kwargs)
+                         extensions=extensions, **kwargs)
 
 
 def print_sdl(model: ModelDecl) -> str:

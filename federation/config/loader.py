@@ -18,6 +18,7 @@ from federation.contract import Connector
 from federation.errors import ConfigError, ConfigProblem
 from federation.model.declaration import ModelDecl
 from federation.model.loader import builtin_model, check_model, merge_models
+from federation.security.settings import SecuritySettings
 
 __all__ = ["interpolate", "load_config", "parse_config"]
 
@@ -26,7 +27,7 @@ M = TypeVar("M", bound=BaseModel)
 # ${NAME} or ${NAME:-default}. os.path.expandvars leaves unknown names as they are, which
 # would send a literal "${CRM_KEY}" to a source; a missing variable must be an error instead.
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-_TOP = {"gateway", "model", "sources"}
+_TOP = {"gateway", "model", "security", "sources"}
 _COMMON = set(SourceSettings.model_fields) - {"options"}
 
 
@@ -58,10 +59,27 @@ def parse_config(data: Any, file: Path, env: Mapping[str, str]) -> Config:
     gateway = _validate(GatewaySettings, data.get("gateway") or {}, "gateway", where, problems)
     model = _model(data.get("model") or {}, where, problems)
     sources, options = _sources(data.get("sources"), where, problems)
+    security = None
+    if data.get("security") is not None:
+        security = _validate(SecuritySettings, _resolve_paths(data["security"], file.parent), "security", where,
+                             problems)
     if problems:
         raise ConfigError(problems)
     assert gateway is not None and model is not None
-    return Config(file=file, gateway=gateway, model=model, sources=sources, validated_options=options)
+    return Config(file=file, gateway=gateway, model=model, sources=sources, validated_options=options,
+                  security=security)
+
+
+def _resolve_paths(section: Any, base: Path) -> Any:
+    """Files named in `security:` are relative to the config file."""
+    if not isinstance(section, dict):
+        return section
+    out = dict(section)
+    for outer, inner in (("audit", "path"), ("jwt", "jwks_file"), ("limits", "persisted_queries")):
+        block = out.get(outer)
+        if isinstance(block, dict) and isinstance(block.get(inner), str):
+            out[outer] = {**block, inner: str((base / block[inner]).resolve())}
+    return out
 
 
 def interpolate(value: Any, path: str, env: Mapping[str, str], where: str, problems: list[ConfigProblem]) -> Any:

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from federation.model.declaration import ModelDecl
+from federation.security.settings import SecuritySettings
 
 __all__ = ["BreakerSettings", "CacheSettings", "Config", "GatewaySettings", "GuardSettings", "SourceSettings"]
 
@@ -75,4 +76,5 @@ class Config(_Closed):
     gateway: GatewaySettings = GatewaySettings()
     model: ModelDecl
     sources: dict[str, SourceSettings]
+    security: SecuritySettings | None = None
     validated_options: dict[str, Any] = Field(default_factory=dict)

@@ -43,12 +43,13 @@ def demo_config_text() -> str:
 
 
 @contextlib.asynccontextmanager
-async def running_demo(folder: Path, host: str = "127.0.0.1", port: int = 0,
-                       crm_port: int = 0) -> AsyncIterator[DemoHandle]:
-    """Build the data, start the CRM and the gateway; stop both on exit."""
+async def running_demo(folder: Path, host: str = "127.0.0.1", port: int = 0, crm_port: int = 0,
+                       config_text: str | None = None) -> AsyncIterator[DemoHandle]:
+    """Build the data, start the CRM and the gateway; stop both on exit (`config_text` replaces
+    the demo config, e.g. to add security in tests)."""
     files = build_demo(folder)
     config_path = folder / "demo.yaml"
-    config_path.write_text(demo_config_text(), "utf-8")
+    config_path.write_text(config_text or demo_config_text(), "utf-8")
     api_key = secrets.token_urlsafe(18)
     crm_runner, bound_crm = await serve_crm(files.crm, api_key, host="127.0.0.1", port=crm_port)
     crm_url = f"http://127.0.0.1:{bound_crm}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import Future
@@ -21,7 +22,8 @@ QUERIES = Path(__file__).resolve().parents[2] / "federation" / "demo" / "queries
 class LiveDemo:
     """`federation demo` in a background thread with its own event loop."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, config_text: str | None = None) -> None:
+        self.config_text = config_text
         self.loop = asyncio.new_event_loop()
         self._ready: Future[DemoHandle] = Future()
         self._stop = asyncio.Event()
@@ -31,7 +33,7 @@ class LiveDemo:
 
     async def _main(self, folder: Path) -> None:
         try:
-            async with running_demo(folder) as handle:
+            async with running_demo(folder, config_text=self.config_text) as handle:
                 self._ready.set_result(handle)
                 await self._stop.wait()
         except BaseException as exc:  # surface start-up failures to the test
@@ -47,14 +49,28 @@ class LiveDemo:
         self._thread.join(timeout=30)
 
 
-def post(url: str, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-    """POST a GraphQL document over HTTP; the decoded JSON body."""
-    body = orjson.dumps({"query": query, "variables": variables or {}})
-    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        assert response.status == 200
-        result: dict[str, Any] = orjson.loads(response.read())
-        return result
+def post(url: str, query: str, variables: dict[str, Any] | None = None,
+         headers: dict[str, str] | None = None) -> dict[str, Any]:
+    """POST a GraphQL document over HTTP; the decoded JSON body (200 expected)."""
+    status, result = post_raw(url, query, variables, headers)
+    assert status == 200, result
+    return result
+
+
+def post_raw(url: str, query: str, variables: dict[str, Any] | None = None,
+             headers: dict[str, str] | None = None, body: bytes | None = None) -> tuple[int, dict[str, Any]]:
+    """POST and return (status, decoded JSON body) whatever the status."""
+    data = body if body is not None else orjson.dumps({"query": query, "variables": variables or {}})
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, orjson.loads(response.read())
+    except urllib.error.HTTPError as error:
+        raw = error.read()
+        try:
+            return error.code, orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return error.code, {"raw": raw.decode("utf-8", "replace")}
 
 
 def story(name: str) -> str:

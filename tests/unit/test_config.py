@@ -13,7 +13,7 @@ BASE_SOURCE = {"type": "sql", "url": "sqlite+aiosqlite:///x.db",
 # (config, expected text in the error) — each error names the path and what would be valid.
 BAD_CONFIGS: list[tuple[dict[str, Any], list[str]]] = [
     ({"sources": {}}, ["sources: at least one source is required"]),
-    ({"source": {"a": BASE_SOURCE}}, ["source: unknown section (valid: gateway, model, sources)"]),
+    ({"source": {"a": BASE_SOURCE}}, ["source: unknown section (valid: gateway, model, security, sources)"]),
     ({"sources": {"a": {"type": "sqll"}}}, ["sources.a.type: unknown connector type 'sqll'", "valid:", "rest", "sql"]),
     ({"sources": {"a": {**BASE_SOURCE, "url": "${NOPE_NOT_SET}"}}},
      ["sources.a.url: environment variable NOPE_NOT_SET is not set"]),

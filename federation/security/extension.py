@@ -1,0 +1,114 @@
+"""The one layer where roles apply: every field resolution passes the caller's policy here.
+
+Denied fields are null (or `[]`) or a FORBIDDEN error, as the role says; masked fields are
+masked after they resolve. Because this wraps field resolution itself, a new field or entity
+(generated from the model) can never skip it. The same layer collects the audit entry.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any
+
+from graphql import GraphQLList, GraphQLNonNull, GraphQLResolveInfo
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry.extensions import SchemaExtension
+
+from federation.errors import QueryError
+from federation.security.audit import AuditEntry, AuditLog
+from federation.security.auth import Principal
+from federation.security.limits import document_hash
+from federation.security.masks import apply_mask
+from federation.security.policy import Decision, Policy
+
+__all__ = ["PRINCIPAL", "FieldGuard", "Forbidden"]
+
+PRINCIPAL = "principal"
+
+
+class Forbidden(QueryError):
+    """The caller's role may not read this field."""
+
+    code = "FORBIDDEN"
+
+    def __init__(self, type_name: str, field: str) -> None:
+        super().__init__(f"your role may not read {type_name}.{field}")
+
+
+def _empty(info: GraphQLResolveInfo[Any]) -> Any:
+    kind = info.return_type.of_type if isinstance(info.return_type, GraphQLNonNull) else info.return_type
+    return [] if isinstance(kind, GraphQLList) else None
+
+
+class FieldGuard(SchemaExtension):
+    """Applies the caller's role to every field; writes the audit entry before the answer leaves."""
+
+    def __init__(self, *, policies: Mapping[str, Policy], audit: AuditLog | None) -> None:
+        self.policies = policies
+        self.audit = audit
+        self._policy: Policy | None = None
+        self._entry: AuditEntry | None = None
+
+    def _principal(self) -> Principal | None:
+        context = self.execution_context.context
+        principal = context.get(PRINCIPAL) if isinstance(context, dict) else None
+        return principal if isinstance(principal, Principal) else None
+
+    async def on_operation(self) -> AsyncIterator[None]:
+        principal = self._principal()
+        self._policy = self.policies.get(principal.role) if principal else None
+        if self._policy is not None and not self._policy.settings.introspection:
+            rules = self.execution_context.validation_rules
+            self.execution_context.validation_rules = (*rules, NoSchemaIntrospectionCustomRule)
+        if self.audit is not None and principal is not None:
+            query = self.execution_context.query or ""
+            self._entry = AuditEntry(principal.name, principal.role, document_hash(query),
+                                     self.execution_context.operation_name)
+        yield
+        _add_codes(self.execution_context.result)
+        if self._entry is not None and self.audit is not None:
+            self._entry.errors = len(getattr(self.execution_context.result, "errors", None) or [])
+            await self.audit.append(self._entry)
+
+    def resolve(self, _next: Callable[..., Any], root: Any, info: GraphQLResolveInfo[Any], *args: Any,
+                **kwargs: Any) -> Any:
+        policy = self._policy
+        type_name, field = info.parent_type.name, info.field_name
+        if policy is None:  # no principal: the server never lets such a request through
+            raise Forbidden(type_name, field)
+        if self._entry is not None and not type_name.startswith("__"):
+            self._entry.fields.add(f"{type_name}.{field}")
+        decision = policy.decide(type_name, field)
+        if type_name == "ConflictValue" and field == "value" and decision.action == "allow":
+            decision = policy.decide(getattr(root, "entity", ""), getattr(root, "field", ""))
+        if decision.action == "deny":
+            if policy.settings.denied == "error":
+                raise Forbidden(type_name, field)
+            return _empty(info)
+        result = _next(root, info, *args, **kwargs)
+        if self._entry is not None and type_name == "Customer" and field == "id":
+            self._entry.customer_ids.add(str(result))
+        if decision.action == "mask":
+            return _masked(result, decision)
+        return result
+
+
+def _masked(result: Any, decision: Decision) -> Any:
+    assert decision.mask is not None
+    if inspect.isawaitable(result):
+        async def later() -> Any:
+            return apply_mask(decision.mask or "redact", await result)
+
+        return later()
+    return apply_mask(decision.mask, result)
+
+
+def _add_codes(result: Any) -> None:
+    """Parse and validation errors get the codes clients branch on."""
+    for error in getattr(result, "errors", None) or []:
+        if error.extensions and "code" in error.extensions:
+            continue
+        code = "GRAPHQL_PARSE_FAILED" if error.message.startswith("Syntax Error") else "GRAPHQL_VALIDATION_FAILED"
+        if error.path is None:
+            error.extensions = {**(error.extensions or {}), "code": code}

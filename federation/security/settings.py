@@ -1,0 +1,150 @@
+"""The `security:` section: who may call, what each role may read, limits, audit, rate limits."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from federation.security.masks import MASKS
+
+__all__ = [
+    "ApiKeySettings",
+    "AuditSettings",
+    "JwtSettings",
+    "LimitSettings",
+    "RateLimitSettings",
+    "RoleSettings",
+    "SecuritySettings",
+]
+
+_CLOSED = ConfigDict(extra="forbid")
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_PATTERN = re.compile(r"^(\*|[A-Za-z_][A-Za-z0-9_]*)\.(\*|[A-Za-z_][A-Za-z0-9_]*)$|^\*$")
+
+
+class ApiKeySettings(BaseModel):
+    """One API key, stored as the SHA-256 hex digest of the key (never the key itself)."""
+
+    model_config = _CLOSED
+    name: str
+    sha256: str
+    role: str
+
+    @field_validator("sha256")
+    @classmethod
+    def _digest(cls, value: str) -> str:
+        value = value.strip().lower()
+        if not _HEX64.match(value):
+            raise ValueError("must be the 64-character hex SHA-256 of the key: printf %s KEY | sha256sum")
+        return value
+
+
+class JwtSettings(BaseModel):
+    """Bearer JWTs: algorithms fixed here (never taken from the token), exp/aud/iss required."""
+
+    model_config = _CLOSED
+    algorithms: tuple[Literal["HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256"], ...] = ("RS256",)
+    secret: SecretStr | None = None
+    public_key: SecretStr | None = None
+    jwks_file: Path | None = None
+    audience: str
+    issuer: str
+    role_claim: str = "role"
+    leeway: float = Field(default=30, ge=0, le=300)
+
+    @model_validator(mode="after")
+    def _one_key(self) -> JwtSettings:
+        keys = [k for k in (self.secret, self.public_key, self.jwks_file) if k is not None]
+        if len(keys) != 1:
+            raise ValueError("give exactly one of secret (HS*), public_key (PEM) or jwks_file")
+        hmac = {a for a in self.algorithms if a.startswith("HS")}
+        if hmac and len(hmac) != len(self.algorithms):
+            raise ValueError("never mix HS* with RS*/ES* algorithms")
+        if hmac and self.secret is None:
+            raise ValueError("HS* algorithms need 'secret'")
+        if not hmac and self.secret is not None:
+            raise ValueError("'secret' is only for HS* algorithms")
+        return self
+
+
+class RoleSettings(BaseModel):
+    """What one role may read. Deny by default: only `allow` patterns (`Type.field`, `Type.*`, `*`)."""
+
+    model_config = _CLOSED
+    allow: tuple[str, ...] = ()
+    deny: tuple[str, ...] = ()
+    mask: dict[str, str] = Field(default_factory=dict)
+    denied: Literal["null", "error"] = "null"
+    introspection: bool = False
+
+    @field_validator("allow", "deny")
+    @classmethod
+    def _patterns(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        for value in values:
+            if not _PATTERN.match(value):
+                raise ValueError(f"'{value}' is not Type.field, Type.* or *")
+        return values
+
+    @field_validator("mask")
+    @classmethod
+    def _masks(cls, value: dict[str, str]) -> dict[str, str]:
+        for pattern, mask in value.items():
+            if not _PATTERN.match(pattern):
+                raise ValueError(f"'{pattern}' is not Type.field")
+            if mask not in MASKS:
+                raise ValueError(f"unknown mask '{mask}' for {pattern}; valid: {', '.join(MASKS)}")
+        return value
+
+
+class LimitSettings(BaseModel):
+    """Query limits, checked before any source is called."""
+
+    model_config = _CLOSED
+    max_depth: int = Field(default=8, ge=1)
+    max_aliases: int = Field(default=30, ge=0)
+    max_tokens: int = Field(default=2000, ge=10)
+    max_document_chars: int = Field(default=15000, ge=100)
+    max_cost: int = Field(default=5000, ge=1)
+    assumed_list_size: int = Field(default=5, ge=1)
+    introspection: bool = True
+    persisted_queries: Path | None = Field(default=None, description="folder of allowed .graphql documents")
+
+
+class AuditSettings(BaseModel):
+    """Append-only JSONL audit of data access, fsynced before the response is sent."""
+
+    model_config = _CLOSED
+    path: Path
+    fsync: bool = True
+
+
+class RateLimitSettings(BaseModel):
+    """Token bucket per principal."""
+
+    model_config = _CLOSED
+    rate: float = Field(default=20, gt=0, description="requests per second refilled")
+    burst: int = Field(default=40, ge=1)
+
+
+class SecuritySettings(BaseModel):
+    """The whole `security:` section. Without it, the gateway refuses every request."""
+
+    model_config = _CLOSED
+    anonymous_role: str | None = Field(default=None, description="role for requests without credentials")
+    api_keys: tuple[ApiKeySettings, ...] = ()
+    jwt: JwtSettings | None = None
+    roles: dict[str, RoleSettings] = Field(default_factory=dict)
+    limits: LimitSettings = LimitSettings()
+    audit: AuditSettings | None = None
+    rate_limit: RateLimitSettings | None = None
+
+    @model_validator(mode="after")
+    def _roles_exist(self) -> SecuritySettings:
+        named = [k.role for k in self.api_keys] + ([self.anonymous_role] if self.anonymous_role else [])
+        unknown = sorted({r for r in named if r not in self.roles})
+        if unknown:
+            raise ValueError(f"unknown role(s) {', '.join(unknown)}; declared roles: {', '.join(self.roles) or 'none'}")
+        return self
