@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 import jmespath
 from jmespath.exceptions import JMESPathError
 from jmespath.parser import ParsedResult
+from jmespath.visitor import TreeInterpreter
 from yarl import URL
 
 from connectors.rest.client import Params, Response, RestClient, endpoint_url
@@ -299,7 +300,9 @@ class RestConnector(BaseConnector):
             rows = self._rows(spec, response, label, records)
             for row in rows:
                 yield row
-            step = paginator.next(response, len(rows))
+            # A filtered records path (`data[?order_ref]`) keeps fewer rows than the page held;
+            # paging must count what the page held, or a full page looks like the last one.
+            step = paginator.next(response, self._page_count(records or spec.records, response, len(rows)))
             if step is None:
                 return
             if number == spec.pagination.max_pages:
@@ -392,6 +395,14 @@ class RestConnector(BaseConnector):
                 return None
 
         return get
+
+    def _page_count(self, path: str, response: Response, kept: int) -> int:
+        """How many items the page held before a filter projection dropped some."""
+        parsed = self._compiled(path).parsed
+        if parsed.get("type") != "filter_projection" or response.body is None:
+            return kept
+        base = TreeInterpreter().visit(parsed["children"][0], response.body)
+        return len(base) if isinstance(base, list) else kept
 
     def _compiled(self, expression: str) -> ParsedResult:
         compiled = self._exprs.get(expression)

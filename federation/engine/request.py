@@ -15,7 +15,7 @@ from federation.engine.loader import BatchLoader, index_records
 from federation.engine.residual import matches, sort_records
 from federation.engine.stats import SourceStats
 from federation.engine.unified import Unified, merge
-from federation.errors import OnepaneError, SourceError
+from federation.errors import CircuitOpen, OnepaneError, SourceError, SourceUnavailable
 from federation.keys import normalize
 from federation.model.declaration import RelationDecl
 from federation.records import Record, SourceRef
@@ -54,6 +54,7 @@ class Request:
         self._units: dict[tuple[str, str, str], Unified] = {}
         self.deadline = Deadline(gateway.config.gateway.request_timeout)
         self._freshness: dict[tuple[str, str, str], Freshness] = {}
+        self._down: dict[str, SourceError] = {}
 
     # -- source calls -------------------------------------------------------------------------
 
@@ -73,12 +74,18 @@ class Request:
     async def _guarded(self, source: str, what: str, call: Call,
                        key: Hashable | None) -> tuple[list[Record], SourceError | None]:
         stats = self._stats(source)
+        down = self._down.get(source)
+        if down is not None:  # this request already waited on the source once; don't wait again
+            return [], down
         stats.calls += 1
         started = time.perf_counter()
         try:
             outcome = await self.gateway.guards[source].call(call, self.deadline, key)
         except SourceError as exc:
             log.warning("%s failed: %s", what, exc)
+            stats.attempts += getattr(exc, "attempts", 0)
+            if isinstance(exc, SourceUnavailable | CircuitOpen):
+                self._down[source] = exc
             return [], exc
         finally:
             stats.milliseconds += (time.perf_counter() - started) * 1000

@@ -59,10 +59,14 @@ class SourceGuard:
 
     async def _retried(self, factory: Callable[[], Awaitable[T]], deadline: Deadline) -> Outcome[T]:
         attempts = 0
-        async for attempt in retrying(self.settings, deadline):
-            with attempt:
-                attempts += 1
-                return Outcome(await self._attempt(factory, deadline), attempts)
+        try:
+            async for attempt in retrying(self.settings, deadline):
+                with attempt:
+                    attempts += 1
+                    return Outcome(await self._attempt(factory, deadline), attempts)
+        except SourceError as exc:
+            exc.attempts = attempts  # type: ignore[attr-defined]  # for extensions.sources
+            raise
         raise AssertionError("unreachable: tenacity reraises the last error")  # pragma: no cover
 
     async def _attempt(self, factory: Callable[[], Awaitable[T]], deadline: Deadline) -> T:

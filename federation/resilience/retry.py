@@ -28,9 +28,14 @@ def retrying(settings: GuardSettings, deadline: Deadline) -> AsyncRetrying:
     return AsyncRetrying(
         stop=stop_after_attempt(settings.retries + 1) | _StopAtDeadline(deadline),
         wait=_WaitRetryAfter(wait_random_exponential(multiplier=settings.backoff, max=settings.backoff_max)),
-        retry=retry_if_exception(lambda exc: bool(getattr(exc, "retryable", False))),
+        retry=retry_if_exception(_worth_retrying),
         reraise=True,
     )
+
+
+def _worth_retrying(exc: BaseException) -> bool:
+    """Retryable errors, except a timeout: the source already had its whole timeout."""
+    return bool(getattr(exc, "retryable", False)) and not isinstance(exc, TimeoutError)
 
 
 class _WaitRetryAfter(wait_base):

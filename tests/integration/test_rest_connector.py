@@ -590,3 +590,16 @@ async def test_health_and_capabilities(tmp_path: Path) -> None:
             assert (await api.health()).detail == "HTTP 500"
     assert caps["Customer"].lookups == frozenset({"id"}) and caps["Customer"].searchable
     assert caps["Purchase"].lookups == frozenset() and caps["Purchase"].filters == {}
+
+
+async def test_filtered_records_path_still_pages_to_the_end(tmp_path: Path) -> None:
+    """`data[?…]` keeps few rows of a full page: paging must count the page, not the rows kept."""
+    app = erp()
+    options = erp_options("", pagination={"type": "page", "page_param": "page", "size_param": "size", "size": 40})
+    async with serve(app) as base:
+        options["base_url"] = base
+        options["entities"]["Customer"]["records"] = "data[?id == `1` || id == `250`]"
+        async with source(tmp_path, options) as api:
+            records = await api.search("Customer", SearchRequest())
+    assert sorted(int(r.local_id) for r in records) == [1, 250]
+    assert len(app[LOG]) == 7
