@@ -1,4 +1,4 @@
-"""One source's guard: breaker → bulkhead → timeout per attempt, retries around it, coalescing."""
+"""One source's guard: coalescing → breaker → retries → bulkhead and timeout per attempt."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from federation.config.models import GuardSettings
-from federation.errors import QueryError, SourceError, SourceTimeout
+from federation.errors import OnepaneError, QueryError, SourceError, SourceTimeout
 from federation.resilience.breaker import CircuitBreaker
 from federation.resilience.bulkhead import Bulkhead, BulkheadFull
 from federation.resilience.coalesce import Coalescer
 from federation.resilience.deadline import Deadline
 from federation.resilience.retry import retrying
 
-__all__ = ["Outcome", "SourceGuard"]
+__all__ = ["DeadlinePassed", "Outcome", "SourceGuard"]
 
 log = logging.getLogger("federation.guard")
 T = TypeVar("T")
@@ -54,48 +54,45 @@ class SourceGuard:
         except TimeoutError as exc:
             if isinstance(exc, SourceError):
                 raise
-            raise SourceTimeout(self.source, "no answer within the request deadline") from None
+            raise DeadlinePassed(self.source, "no answer within the request deadline") from None
         return Outcome(shared.value, shared.attempts, joined)  # type: ignore[arg-type]
 
     async def _retried(self, factory: Callable[[], Awaitable[T]], deadline: Deadline) -> Outcome[T]:
+        """One call, as the breaker sees it: its verdict comes after the retries, not per attempt."""
+        self.breaker.acquire()
+        verdict = self.breaker.release
         attempts = 0
         try:
             async for attempt in retrying(self.settings, deadline):
                 with attempt:
                     attempts += 1
-                    return Outcome(await self._attempt(factory, deadline), attempts)
+                    value = await self._attempt(factory, deadline)
+            verdict = self.breaker.success
+            return Outcome(value, attempts)
+        except (QueryError, BulkheadFull, DeadlinePassed):
+            raise
         except SourceError as exc:
+            verdict = self.breaker.failure
             exc.attempts = attempts  # type: ignore[attr-defined]  # for extensions.sources
             raise
-        raise AssertionError("unreachable: tenacity reraises the last error")  # pragma: no cover
+        finally:
+            verdict()
 
     async def _attempt(self, factory: Callable[[], Awaitable[T]], deadline: Deadline) -> T:
-        self.breaker.acquire()
-        verdict = self.breaker.release
         try:
             with self.bulkhead.slot():
-                value = await self._timed(factory, deadline)
-            verdict = self.breaker.success
-            return value
-        except (QueryError, BulkheadFull):
-            raise
-        except _CutByDeadline:
-            raise SourceTimeout(self.source, "no answer within the request deadline") from None
-        except SourceError:
-            verdict = self.breaker.failure
+                return await self._timed(factory, deadline)
+        except OnepaneError:
             raise
         except Exception as exc:
-            verdict = self.breaker.failure
             incident = uuid.uuid4().hex[:12]
             log.error("%s: connector raised unexpectedly (incident %s)", self.source, incident, exc_info=exc)
             raise SourceError(self.source, f"internal connector error (incident {incident})") from None
-        finally:
-            verdict()
 
     async def _timed(self, factory: Callable[[], Awaitable[T]], deadline: Deadline) -> T:
         budget = deadline.cap(self.timeout)
         if budget <= 0:
-            raise _CutByDeadline
+            raise DeadlinePassed(self.source, "no answer within the request deadline")
         try:
             async with asyncio.timeout(budget):
                 return await factory()
@@ -103,9 +100,9 @@ class SourceGuard:
             raise
         except TimeoutError:
             if budget < self.timeout:
-                raise _CutByDeadline from None
+                raise DeadlinePassed(self.source, "no answer within the request deadline") from None
             raise SourceTimeout(self.source, f"no answer within {self.timeout:g} s") from None
 
 
-class _CutByDeadline(Exception):
-    """The request's deadline, not the source, ended the attempt: no verdict on the source."""
+class DeadlinePassed(SourceTimeout):
+    """The request's deadline, not the source, ended the call: no verdict on the source."""

@@ -246,3 +246,14 @@ async def test_full_bulkhead_is_not_retried_and_not_a_breaker_failure() -> None:
     gate.set()
     assert (await first).value == "ok"
     assert g.breaker.recent_calls == 1 and g.breaker.error_rate == 0.0
+
+
+async def test_the_breaker_judges_calls_after_their_retries() -> None:
+    g = guard(retries=2, min_calls=4, window=4)
+    for _ in range(6):
+        assert (await g.call(Flaky(2, SourceUnavailable("crm", "HTTP 503")), Deadline(5))).attempts == 3
+    assert state(g.breaker) is BreakerState.CLOSED and g.breaker.error_rate == 0.0
+    for _ in range(2):  # two failed calls of the last four: 50%
+        with pytest.raises(SourceUnavailable):
+            await g.call(Flaky(3, SourceUnavailable("crm", "HTTP 503")), Deadline(5))
+    assert state(g.breaker) is BreakerState.OPEN
