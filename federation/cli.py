@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from pathlib import Path
 
-from aiohttp import web
 from rich.console import Console
 from rich.table import Table
 
@@ -32,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("config", type=Path)
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                       help="processes sharing the port (default: the number of cores)")
     check = commands.add_parser("check", help="validate a config and probe each source")
     check.add_argument("config", type=Path)
     schema = commands.add_parser("schema", help="print the GraphQL SDL (of the built-in model, or a config's)")
@@ -60,19 +62,16 @@ def _run(args: argparse.Namespace) -> int | None:
     if args.command == "check":
         return asyncio.run(_check(args.config))
     if args.command == "serve":
-        gateway = Gateway.from_config(load_config(args.config))
-        _serve(gateway, args.host, args.port)
+        from federation.ops.workers import serve, serve_workers
+
+        console.print(f"GraphiQL: http://{args.host}:{args.port}/graphql")
+        if args.workers > 1:
+            return serve_workers(args.config, args.host, args.port, args.workers)
+        serve(args.config, args.host, args.port)
         return 0
     from federation.demo.run import run_demo
 
     return run_demo(args.dir, args.host, args.port)
-
-
-def _serve(gateway: Gateway, host: str, port: int) -> None:
-    from federation.server import create_app
-
-    console.print(f"GraphiQL: http://{host}:{port}/graphql")
-    web.run_app(create_app(gateway), host=host, port=port, print=None)
 
 
 async def _check(path: Path) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -14,6 +15,7 @@ from federation.api.context import KEY
 from federation.api.schema import build_schema
 from federation.engine.gateway import Gateway
 from federation.engine.request import Request
+from federation.ops import metrics
 from federation.security import PRINCIPAL, AuditLog
 from federation.security.middleware import PRINCIPAL_KEY, security_middleware
 
@@ -43,7 +45,10 @@ class OnepaneView(GraphQLView):
 def create_app(gateway: Gateway) -> web.Application:
     """Wire the gateway into an aiohttp app; connectors open at startup and close at cleanup."""
     security = gateway.config.security
-    app = web.Application(client_max_size=MAX_BODY, middlewares=[security_middleware(security)])  # type: ignore[list-item]
+    middlewares = [security_middleware(security)]
+    if os.environ.get("ONEPANE_WORKER"):
+        middlewares.insert(0, _worker_header(os.environ["ONEPANE_WORKER"]))
+    app = web.Application(client_max_size=MAX_BODY, middlewares=middlewares)  # type: ignore[arg-type]
     app[GATEWAY] = gateway
     audit = AuditLog(security.audit.path, security.audit.fsync) if security and security.audit else None
     app[AUDIT] = audit
@@ -53,6 +58,7 @@ def create_app(gateway: Gateway) -> web.Application:
     app.router.add_route("*", "/graphql", view)
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/readyz", _readyz)
+    app.router.add_get("/metrics", _metrics)
     app.cleanup_ctx.append(_lifecycle)
     return app
 
@@ -81,6 +87,29 @@ def _warn_open_access(gateway: Gateway) -> None:
 async def _healthz(request: web.Request) -> web.Response:
     """Liveness: the process answers. Sources are not probed here."""
     return web.json_response({"status": "ok"})
+
+
+def _worker_header(number: str) -> Any:
+    """Which worker answered (`X-Onepane-Worker`), when several share the port."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+        response: web.StreamResponse = await handler(request)
+        response.headers["X-Onepane-Worker"] = number
+        return response
+
+    return middleware
+
+
+_BREAKER_LEVEL = {"closed": 0, "half_open": 1, "open": 2}
+
+
+async def _metrics(request: web.Request) -> web.Response:
+    """Prometheus text format; summed over every worker process."""
+    for source, guard in request.app[GATEWAY].guards.items():
+        metrics.BREAKER_STATE.labels(source).set(_BREAKER_LEVEL.get(str(guard.breaker.state), 0))
+        metrics.IN_FLIGHT.labels(source).set(guard.bulkhead.active)
+    return web.Response(body=metrics.render(), headers={"Content-Type": metrics.CONTENT_TYPE})
 
 
 async def _readyz(request: web.Request) -> web.Response:

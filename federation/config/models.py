@@ -26,6 +26,7 @@ class GatewaySettings(_Closed):
     max_search_rows: int = Field(default=1000, gt=0, description="rows a source may return to a search")
     graphiql: bool = True
     redis_url: str | None = Field(default=None, description="shared second-level record cache, redis://host:port/db")
+    tracing_otlp_endpoint: str | None = Field(default=None, description="export OpenTelemetry spans (OTLP/HTTP)")
 
 
 class BreakerSettings(_Closed):

@@ -18,6 +18,8 @@ from federation.engine.unified import Unified, merge
 from federation.errors import CircuitOpen, OnepaneError, SourceError, SourceUnavailable
 from federation.keys import normalize
 from federation.model.declaration import RelationDecl
+from federation.ops import metrics
+from federation.ops.tracing import tracer
 from federation.records import Record, SourceRef
 from federation.resilience import Deadline
 
@@ -80,15 +82,21 @@ class Request:
         stats.calls += 1
         started = time.perf_counter()
         try:
-            outcome = await self.gateway.guards[source].call(call, self.deadline, key)
+            with tracer.start_as_current_span("source.call", attributes={"onepane.source": source,
+                                                                         "onepane.call": what}):
+                outcome = await self.gateway.guards[source].call(call, self.deadline, key)
         except SourceError as exc:
             log.warning("%s failed: %s", what, exc)
             stats.attempts += getattr(exc, "attempts", 0)
             if isinstance(exc, SourceUnavailable | CircuitOpen):
                 self._down[source] = exc
+            metrics.SOURCE_CALLS.labels(source, exc.code).inc()
             return [], exc
         finally:
-            stats.milliseconds += (time.perf_counter() - started) * 1000
+            elapsed = time.perf_counter() - started
+            stats.milliseconds += elapsed * 1000
+            metrics.SOURCE_SECONDS.labels(source).observe(elapsed)
+        metrics.SOURCE_CALLS.labels(source, "ok").inc()
         stats.attempts += outcome.attempts
         stats.coalesced += outcome.joined
         records = list(outcome.value)
@@ -119,6 +127,8 @@ class Request:
         cache, stats = self.gateway.cache, self._stats(source)
         hits = await cache.fresh(source, entity, by, values)
         stats.cache_hits += len(hits)
+        metrics.CACHE.labels(source, "hit").inc(len(hits))
+        metrics.CACHE.labels(source, "miss").inc(len(values) - len(hits))
         records = self._served(hits, stale=False)
         misses = [v for v in values if v not in hits]
         if not misses:
@@ -131,6 +141,7 @@ class Request:
             return records + fetched
         stale = await cache.stale(source, entity, by, misses)
         stats.stale += len(stale)
+        metrics.CACHE.labels(source, "stale").inc(len(stale))
         (stats.covered if len(stale) == len(misses) else stats.errors).append(error)
         return records + self._served(stale, stale=True)
 

@@ -18,7 +18,7 @@ __all__ = ["PRINCIPAL_KEY", "security_middleware"]
 log = logging.getLogger("federation.security")
 PRINCIPAL_KEY = web.RequestKey("principal", Principal)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-OPEN_PATHS = frozenset({"/healthz", "/readyz"})
+OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> web.Response:

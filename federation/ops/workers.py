@@ -1,0 +1,74 @@
+"""`federation serve --workers N`: N processes accept on one port (SO_REUSEPORT).
+
+Each worker builds its own Gateway (connector pools, breakers, in-process cache and rate-limit
+buckets are per process, as they must be); the Redis cache level is shared when configured.
+Metrics from all workers are summed through prometheus multiprocess mode.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import sys
+import tempfile
+from pathlib import Path
+from types import FrameType
+
+from aiohttp import web
+
+from federation.config import load_config
+from federation.engine.gateway import Gateway
+
+__all__ = ["serve", "serve_workers"]
+
+log = logging.getLogger("federation.workers")
+
+
+def serve(config_path: Path, host: str, port: int, reuse_port: bool = False) -> None:
+    """Serve one gateway process until SIGINT/SIGTERM."""
+    from federation.ops.tracing import configure_tracing
+    from federation.server import create_app
+
+    config = load_config(config_path)
+    configure_tracing(config.gateway.tracing_otlp_endpoint)
+    gateway = Gateway.from_config(config)
+    web.run_app(create_app(gateway), host=host, port=port, reuse_port=reuse_port, print=None, access_log=None)
+
+
+def _worker(config_path: str, host: str, port: int, number: int) -> None:
+    os.environ["ONEPANE_WORKER"] = str(number)
+    logging.basicConfig(level=logging.INFO, format=f"%(levelname)s worker {os.getpid()} %(name)s: %(message)s")
+    serve(Path(config_path), host, port, reuse_port=True)
+
+
+def serve_workers(config_path: Path, host: str, port: int, workers: int) -> int:
+    """Start `workers` processes on one port and stop them all on SIGINT/SIGTERM."""
+    if port == 0:
+        raise ValueError("--workers needs a fixed --port: each worker would bind its own random port")
+    load_config(config_path)  # fail here, once, with the config's errors, before forking
+    metrics_dir = tempfile.mkdtemp(prefix="onepane-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    context = multiprocessing.get_context("spawn")
+    processes = [context.Process(target=_worker, args=(str(config_path), host, port, n + 1), daemon=False)
+                 for n in range(workers)]
+    for process in processes:
+        process.start()
+    log.info("started %d workers on %s:%d (pids %s)", workers, host, port, ", ".join(str(p.pid) for p in processes))
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        for process in processes:
+            if process.is_alive() and process.pid:
+                os.kill(process.pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    codes = []
+    for process in processes:
+        process.join()
+        codes.append(process.exitcode or 0)
+    failed = [c for c in codes if c not in (0, -signal.SIGTERM)]
+    if failed:
+        print(f"{len(failed)} worker(s) failed", file=sys.stderr)
+    return 1 if failed else 0

@@ -1,0 +1,73 @@
+"""`federation serve --workers 2`: two processes on one port sharing the Redis record cache."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import orjson
+import yaml
+
+from federation.demo.data import build_demo
+from federation.demo.run import demo_config_text
+from tests.conftest import require_service
+
+QUERY = '{ customers(email: "ann.lee@example.com") { id name } }'
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def ask(url: str) -> tuple[str, dict[str, object]]:
+    """One request on a fresh connection: (the worker that answered, the body)."""
+    body = orjson.dumps({"query": QUERY})
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json",
+                                                              "Connection": "close"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.headers["X-Onepane-Worker"], orjson.loads(response.read())
+
+
+def test_a_record_cached_by_one_worker_is_served_by_the_other(tmp_path: Path) -> None:
+    require_service("127.0.0.1", 6379, "Redis")
+    build_demo(tmp_path)
+    source = f"shop_{uuid.uuid4().hex[:8]}"  # a fresh key space in the shared Redis
+    config = yaml.safe_load(demo_config_text())
+    config["gateway"]["redis_url"] = "redis://127.0.0.1:6379/0"
+    config["sources"] = {source: {**config["sources"]["shop"], "cache": {"ttl": 120}}}
+    config["model"] = {}
+    (tmp_path / "gateway.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "federation", "serve", str(tmp_path / "gateway.yaml"),
+                                "--port", str(port), "--workers", "2"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ})
+    url = f"http://127.0.0.1:{port}/graphql"
+    try:
+        deadline = time.monotonic() + 30
+        answers: list[tuple[str, dict[str, object]]] = []
+        while time.monotonic() < deadline and len({w for w, _ in answers}) < 2:
+            try:
+                answers.append(ask(url))
+            except OSError:
+                time.sleep(0.1)
+        workers = [w for w, _ in answers]
+        assert set(workers) == {"1", "2"}, workers
+        first, second = workers[0], next(w for w in workers if w != workers[0])
+        stats = [body["extensions"]["sources"][source] for w, body in answers]  # type: ignore[index]
+        assert stats[0]["calls"] >= 1  # the first worker asked the database and filled the cache
+        served_by_second = [s for (w, _), s in zip(answers, stats, strict=True) if w == second]
+        assert served_by_second[0]["calls"] == 0 and served_by_second[0]["cacheHits"] >= 1, (first, stats)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=20)
+    assert code == 0, process.stderr.read().decode() if process.stderr else ""
