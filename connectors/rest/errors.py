@@ -15,6 +15,7 @@ secret or looked-up value leaks) and the status.
 from __future__ import annotations
 
 import asyncio
+import os
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
@@ -69,7 +70,9 @@ def from_client_error(source: str, exc: BaseException, where: str) -> SourceErro
     if isinstance(exc, asyncio.TimeoutError | aiohttp.ServerTimeoutError):
         return SourceTimeout(source, f"no answer in time from {where}")
     if isinstance(exc, aiohttp.ClientConnectorError):
-        reason = exc.os_error.strerror or type(exc.os_error).__name__
+        # strerror carries the address ("Connect call failed ('10.0.0.7', 443)"): name the errno only.
+        errno = exc.os_error.errno
+        reason = os.strerror(errno) if errno else type(exc.os_error).__name__
         return SourceUnavailable(source, f"cannot connect for {where}: {reason}")
     if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientOSError):
         return SourceUnavailable(source, f"connection lost during {where}")

@@ -603,3 +603,14 @@ async def test_filtered_records_path_still_pages_to_the_end(tmp_path: Path) -> N
             records = await api.search("Customer", SearchRequest())
     assert sorted(int(r.local_id) for r in records) == [1, 250]
     assert len(app[LOG]) == 7
+
+
+async def test_refused_connection_names_no_address(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    async with source(tmp_path, erp_options(f"http://127.0.0.1:{port}")) as api:
+        with pytest.raises(SourceUnavailable) as caught:
+            await api.lookup("Customer", "id", ["1"])
+    assert "Connection refused" in str(caught.value)
+    assert "127.0.0.1" not in str(caught.value) and str(port) not in str(caught.value)
