@@ -13,6 +13,7 @@ from strawberry.aiohttp.views import GraphQLView
 
 from federation.api.context import KEY
 from federation.api.schema import build_schema
+from federation.console import setup_console
 from federation.engine.gateway import Gateway
 from federation.engine.request import Request
 from federation.ops import metrics
@@ -58,6 +59,7 @@ def create_app(gateway: Gateway) -> web.Application:
     app.router.add_route("*", "/graphql", view)
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/readyz", _readyz)
+    setup_console(app)
     app.router.add_get("/metrics", _metrics)
     app.cleanup_ctx.append(_lifecycle)
     return app
