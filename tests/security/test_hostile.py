@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import pytest
 
-from tests.security.conftest import api_key
-from tests.stories.conftest import LiveDemo, post, post_raw
+from tests.security.conftest import SECURITY, api_key, secured_config
+from tests.stories.conftest import LiveDemo, post, post_raw, story
 
 
 def fragment_cycle() -> str:
@@ -76,3 +77,19 @@ def test_injection_payloads_in_every_argument_are_data(secured: LiveDemo, payloa
     # the server is as responsive as before
     assert post(secured.handle.url, '{ customer(id: "crm:C-1001") { name } }',
                 headers=api_key("admin"))["data"]["customer"]["name"] == "Ann Lee"
+
+
+def test_persisted_query_allow_list_accepts_only_listed_documents(tmp_path: Path) -> None:
+    allowed = tmp_path / "allowed"
+    allowed.mkdir()
+    (allowed / "story1.graphql").write_text(story("story1_preorder"))
+    security = {**SECURITY, "audit": None, "limits": {"persisted_queries": str(allowed)}}
+    live = LiveDemo(tmp_path / "demo", secured_config(security))
+    try:
+        reformatted = "\n\n# same document, other spacing\n" + story("story1_preorder").replace("\n  ", "\n      ")
+        assert post(live.handle.url, reformatted, headers=api_key("admin")).get("errors") is None
+        body = post(live.handle.url, '{ customer(id: "crm:C-1001") { name } }', headers=api_key("admin"))
+        assert body["data"] is None
+        assert body["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_ALLOWED"
+    finally:
+        live.close()
