@@ -103,25 +103,46 @@ fragment ConsoleCustomer on Customer {
     return { status: response.status, json: json || {} };
   }
 
-  // possibleMatches is optional: ask the schema once whether it exists and what it carries.
+  // possibleMatches (and the linkRecords / unlinkRecords decisions) are optional: ask the schema
+  // once whether they exist and what they carry. A role without introspection simply sees none.
   let matchesSelection = null;
+  let canDecide = false;
   async function possibleMatchesSelection() {
     if (matchesSelection !== null) return matchesSelection;
     matchesSelection = "";
+    canDecide = false;
     try {
       const unwrap = "type { name kind ofType { name kind ofType { name kind ofType { name } } } }";
-      const first = await graphql({ query: `{ __type(name: "Customer") { fields { name ${unwrap} } } }` });
-      const field = (first.json.data?.__type?.fields || []).find((f) => f.name === "possibleMatches");
+      const first = await graphql({ query: `{ customer: __type(name: "Customer") { fields { name ${unwrap} } }
+  mutation: __type(name: "Mutation") { fields { name } } }` });
+      const mutations = new Set((first.json.data?.mutation?.fields || []).map((f) => f.name));
+      canDecide = mutations.has("linkRecords") && mutations.has("unlinkRecords");
+      const field = (first.json.data?.customer?.fields || []).find((f) => f.name === "possibleMatches");
       if (!field) return matchesSelection;
       let type = field.type;
       while (type && !type.name) type = type.ofType;
       const second = await graphql({ query: `{ __type(name: ${JSON.stringify(type.name)}) { fields { name } } }` });
       const names = new Set((second.json.data?.__type?.fields || []).map((f) => f.name));
       const parts = ["score", "reasons"].filter((n) => names.has(n));
-      if (names.has("customer")) parts.push("customer { id name sourceRecords { source localId } }");
+      if (names.has("customer")) parts.push("customer { id name emails phones sourceRecords { source localId } }");
       if (parts.length) matchesSelection = `possibleMatches { ${parts.join(" ")} }`;
     } catch { matchesSelection = ""; }
     return matchesSelection;
+  }
+
+  // Confirm or reject a possible match: one mutation under the agent's own credentials.
+  async function decide(kind, a, b, reason) {
+    const field = kind === "link" ? "linkRecords" : "unlinkRecords";
+    const { status, json } = await graphql({
+      query: `mutation ConsoleDecide($a: ID!, $b: ID!, $reason: String!) {
+  ${field}(a: $a, b: $b, reason: $reason) { kind principal createdAt } }`,
+      variables: { a, b, reason },
+    });
+    const error = (json.errors || [])[0];
+    if (status >= 400 || error || !json.data?.[field]) {
+      throw new Error(error ? error.message : `the gateway answered ${status}`);
+    }
+    return json.data[field];
   }
 
   // ---------------------------------------------------------------- DOM helpers (text only)
@@ -265,7 +286,7 @@ fragment ConsoleCustomer on Customer {
       el("header", { class: "who" }, el("h2", null, c.name || "(no name)"), facts, badges));
     const conflicts = renderConflicts(c);
     if (conflicts) body.append(conflicts);
-    if (c.possibleMatches && c.possibleMatches.length) body.append(renderMatches(c.possibleMatches));
+    if (c.possibleMatches && c.possibleMatches.length) body.append(renderMatches(c.possibleMatches, c));
     const main = el("div", { class: "columns" }, renderTimeline(c.timeline || []),
       el("div", { class: "side" }, renderPurchases(c.purchases || [], highlight), renderCases(c.cases || [])));
     body.append(main);
@@ -290,18 +311,41 @@ fragment ConsoleCustomer on Customer {
     return section("conflicts", "Systems disagree", list);
   }
 
-  function renderMatches(matches) {
-    const list = el("ul");
+  function renderMatches(matches, customer) {
+    const list = el("ul", { class: "match-list" });
     for (const m of matches) {
       const who = m.customer;
-      list.append(el("li", null,
+      const item = el("li", { class: "match" },
         who ? el("button", { type: "button", class: "linkish", on: { click: () => search(who.id) } },
           `${who.name || who.id} (${who.id})`) : "candidate",
-        m.score !== undefined ? ` score ${Number(m.score).toFixed(2)}` : "",
-        m.reasons && m.reasons.length ? el("span", { class: "why" }, ` — ${m.reasons.join("; ")}`) : ""));
+        m.score !== undefined && m.score !== null ? el("span", { class: "score" }, ` score ${Number(m.score).toFixed(2)}`) : "",
+        m.reasons && m.reasons.length ? el("span", { class: "why" }, m.reasons.join("; ")) : "");
+      if (who && canDecide) item.append(decisionForm(customer, who));
+      list.append(item);
     }
     return section("matches", "Possible matches to confirm", el("p", { class: "muted" },
       "Not linked automatically: check with the customer before treating these as the same person."), list);
+  }
+
+  function decisionForm(customer, who) {
+    const label = `Reason for the decision about ${who.name || who.id}`;
+    const reason = el("input", { type: "text", class: "reason", "aria-label": label, placeholder: "Reason (required)" });
+    const said = el("p", { class: "decided", role: "status" });
+    const act = (kind) => async () => {
+      if (!reason.value.trim()) { said.textContent = "Give a reason first: it is stored and audited."; reason.focus(); return; }
+      said.textContent = "Saving…";
+      try {
+        const done = await decide(kind, customer.id, who.id, reason.value.trim());
+        said.textContent = kind === "link" ? `Linked by ${done.principal}. Searching again…`
+          : `Recorded as not the same person by ${done.principal}.`;
+        if (kind === "link") search(customer.id);
+      } catch (error) {
+        said.textContent = `Not saved: ${error.message}`;
+      }
+    };
+    return el("div", { class: "decide" }, reason,
+      el("button", { type: "button", on: { click: act("link") } }, "Same person"),
+      el("button", { type: "button", on: { click: act("never") } }, "Not the same"), said);
   }
 
   const CHANNEL_NAMES = { WEB: "web", STORE: "store", DELIVERY: "delivery", EMAIL: "email", CHAT: "chat",

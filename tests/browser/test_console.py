@@ -234,3 +234,103 @@ def test_source_stopped_strip_names_it_and_the_rest_renders(browser: Any, crm_do
         shot(page, "crm-down-partial")
     finally:
         context.close()
+
+
+def _customer(cid: str, name: str, **extra: Any) -> dict[str, Any]:
+    return {"id": cid, "name": name, "emails": [], "phones": [], "addresses": [], "loyaltyNumbers": [],
+            "sourceRecords": [{"source": cid.split(":")[0], "localId": cid.split(":")[1], "linkedBy": [],
+                               "stale": False, "ageSeconds": None}],
+            "conflicts": [], "purchases": [], "cases": [], "timeline": [], **extra}
+
+
+def test_possible_matches_confirmed_with_a_reason(page: Any) -> None:
+    """The gateway's schema offers possibleMatches and linkRecords (identity rules configured): the
+    console asks the schema, shows the candidates and sends the agent's decision as one mutation."""
+    sent: list[dict[str, Any]] = []
+    match = {"customer": _customer("pos:00009001", "Ann Leigh"), "score": 0.87,
+             "reasons": ["name ann lee ~ ann leigh (jaro-winkler 0.91)", "same postcode"]}
+
+    def answer(route: Any) -> None:
+        body = orjson.loads(route.request.post_data)
+        query = body["query"]
+        sent.append(body)
+        if '__type(name: "Customer")' in query:
+            wrapped = {"kind": "NON_NULL", "name": None, "ofType": {"kind": "LIST", "name": None, "ofType": {
+                "kind": "NON_NULL", "name": None, "ofType": {"name": "CustomerPossibleMatch"}}}}
+            data: dict[str, Any] = {"customer": {"fields": [{"name": "id", "type": {"name": "ID"}},
+                                                            {"name": "possibleMatches", "type": wrapped}]},
+                                    "mutation": {"fields": [{"name": "linkRecords"}, {"name": "unlinkRecords"}]}}
+        elif '__type(name: "CustomerPossibleMatch")' in query:
+            data = {"__type": {"fields": [{"name": "customer"}, {"name": "score"}, {"name": "reasons"}]}}
+        elif "ConsoleDecide" in query:
+            data = {"linkRecords": {"kind": "link", "principal": "agent-ui", "createdAt": "2025-12-05T10:00:00+00:00"}}
+        else:
+            assert "possibleMatches { score reasons customer {" in query
+            data = {"r0": [_customer("shop:1", "Ann Lee", possibleMatches=[match])]}
+        route.fulfill(status=200, content_type="application/json", body=orjson.dumps({"data": data}))
+
+    page.route("**/graphql", answer)
+    search(page, "ann.lee@example.com")
+    panel = page.get_by_role("region", name="Possible matches to confirm")
+    assert "Ann Leigh (pos:00009001)" in panel.inner_text() and "score 0.87" in panel.inner_text()
+    assert "same postcode" in panel.inner_text()
+    panel.get_by_role("button", name="Same person").click()
+    assert "Give a reason first" in panel.inner_text()
+    assert page.evaluate("document.activeElement.getAttribute('aria-label')") == \
+        "Reason for the decision about Ann Leigh"
+    page.keyboard.type("Customer confirmed both addresses on the phone")
+    with page.expect_request(lambda r: "ConsoleSearch" in (r.post_data or "")):
+        panel.get_by_role("button", name="Same person").click()
+    page.wait_for_function(DONE, timeout=15_000)
+    decisions = [b for b in sent if "ConsoleDecide" in b["query"]]
+    assert len(decisions) == 1 and "linkRecords(a: $a, b: $b, reason: $reason)" in decisions[0]["query"]
+    assert decisions[0]["variables"] == {"a": "shop:1", "b": "pos:00009001",
+                                         "reason": "Customer confirmed both addresses on the phone"}
+    assert sent[-1]["variables"] == {"t0": "shop:1"}, "after linking, the console looks the customer up again"
+    shot(page, "possible-matches")
+
+
+AGENT_KEY = "console-agent-key-for-tests"
+
+
+@pytest.fixture(scope="module")
+def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDemo]:
+    """The demo with no anonymous access: an API key for a masked contact-centre role."""
+    import hashlib
+
+    from federation.demo.run import demo_config_text
+
+    digest = hashlib.sha256(AGENT_KEY.encode()).hexdigest()
+    config = demo_config_text().replace("  anonymous_role: demo\n", (
+        f"  api_keys:\n    - {{name: agent-ui, sha256: {digest}, role: agent}}\n"
+        "  anonymous_role: null\n"))
+    config = config.replace("    demo: {allow: [\"*\"], introspection: true}\n", (
+        "    agent:\n      allow: [\"*\"]\n      deny: [Query.sources]\n"
+        "      mask: {Customer.emails: email, SourceRecord.linkedBy: contacts}\n"))
+    assert "agent-ui" in config and "role: agent" in config
+    demo = LiveDemo(tmp_path_factory.mktemp("console-secured"), config)
+    yield demo
+    demo.close()
+
+
+def test_console_is_public_but_its_queries_use_the_agents_key(browser: Any, secured: LiveDemo) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB", timezone_id="Europe/London")
+    try:
+        page = context.new_page()
+        response = page.goto(console_url(secured))
+        assert response.status == 200 and "no-cache" in response.headers["cache-control"]
+        assert "default-src 'none'" in response.headers["content-security-policy"]
+        search(page, "ann.lee@example.com")
+        assert "Not authorised" in page.locator(".notice.error").inner_text()
+        assert page.evaluate("document.activeElement.id") == "apikey"
+        page.keyboard.type(AGENT_KEY)
+        page.keyboard.press("Enter")  # back to the search box
+        page.keyboard.press("Enter")
+        page.wait_for_function(DONE, timeout=15_000)
+        assert page.locator(".who h2").inner_text() == "Ann Lee"
+        facts = page.locator(".who .facts").inner_text()
+        assert "a***@example.com" in facts and "ann.lee@example.com" not in facts, "the role's mask applies"
+        assert "ann.lee@example.com" not in page.locator(".badges").inner_text()
+        assert page.locator(".purchase").count() == 2
+    finally:
+        context.close()
