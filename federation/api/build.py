@@ -19,7 +19,7 @@ from federation.errors import SourceDataError
 from federation.model.declaration import EntityDecl, FieldDecl, ModelDecl, TypeRef
 from federation.records import Money
 
-__all__ = ["ModelTypes", "build_types", "display"]
+__all__ = ["ModelTypes", "build_types", "display", "scalar_or_enum"]
 
 _SCALARS: dict[str, Any] = {
     "String": str,
@@ -57,8 +57,13 @@ def _make_enum(name: str, values: tuple[str, ...]) -> type[enum.Enum]:
     return strawberry.enum(python_enum, name=name)
 
 
+def scalar_or_enum(name: str, enums: dict[str, type[enum.Enum]]) -> Any:
+    """The Python type strawberry maps to the model's type `name`."""
+    return enums[name] if name in enums else _SCALARS[name]
+
+
 def _graphql_type(ref: TypeRef, enums: dict[str, type[enum.Enum]]) -> Any:
-    base = enums[ref.name] if ref.name in enums else _SCALARS[ref.name]
+    base = scalar_or_enum(ref.name, enums)
     return list[base] if ref.is_list else base | None  # type: ignore[valid-type]
 
 
@@ -68,7 +73,8 @@ def _fill(cls: type, name: str, decl: EntityDecl, model: ModelDecl, classes: dic
         setattr(cls, f"f_{field_name}", strawberry.field(
             resolver=resolver, graphql_type=graphql_type, name=field_name, description=description or None))
 
-    add("id", _resolve_id, strawberry.ID, "The gateway's id: the primary record's source:localId.")
+    if "id" not in decl.fields:  # an entity may declare its own `id` (e.g. Int) to serve a contract
+        add("id", _resolve_id, strawberry.ID, "The gateway's id: the primary record's source:localId.")
     add("source", _resolve_source, str, "The source of the primary record.")
     for field_name, field in decl.fields.items():
         convert = _converter(field.type_ref, enums)

@@ -12,6 +12,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from federation.api.build import build_types
+from federation.api.declared import with_declared_roots
 from federation.api.extensions import SourcesExtension
 from federation.api.roots import build_query
 from federation.errors import OnepaneError
@@ -38,7 +39,7 @@ def build_schema(model: ModelDecl, security: SecuritySettings | None = None, aud
                  **kwargs: Any) -> OnepaneSchema:
     """Generate the GraphQL schema from the declared model, with limits and the role layer."""
     types = build_types(model)
-    query = build_query(types)
+    query = with_declared_roots(build_query(types), model, types)
     limits = security.limits if security else LimitSettings()
     entities = frozenset(model.entities)
     extensions: list[Any] = [OpsExtension, SourcesExtension, *limit_extensions(limits, entities)]

@@ -17,7 +17,7 @@ from federation.config.models import Config, GatewaySettings, SourceSettings
 from federation.contract import Connector
 from federation.errors import ConfigError, ConfigProblem
 from federation.model.declaration import ModelDecl
-from federation.model.loader import builtin_model, check_model, merge_models
+from federation.model.loader import builtin_model, check_model, check_overlay, merge_models
 from federation.security.settings import SecuritySettings
 
 __all__ = ["interpolate", "load_config", "parse_config"]
@@ -39,12 +39,35 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
     except OSError as exc:
         raise ConfigError([ConfigProblem(str(file), "", f"cannot read the file: {exc.strerror}")]) from exc
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass
+    except _DuplicateKey as exc:
+        raise ConfigError([ConfigProblem(str(file), exc.path, exc.problem, "each key once per mapping")]) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise ConfigError([ConfigProblem(str(file), where, f"not valid YAML: {exc}")]) from exc
     return parse_config(data, file, os.environ if env is None else env)
+
+
+class _DuplicateKey(yaml.YAMLError):
+    def __init__(self, path: str, problem: str) -> None:
+        super().__init__(problem)
+        self.path, self.problem = path, problem
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """Safe YAML that refuses a key written twice in one mapping (plain YAML keeps the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise _DuplicateKey(f"line {line}", f"duplicate key '{key}' (first written at line {seen[key]}); "
+                                    "YAML would silently keep only the last one")
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
 
 
 def parse_config(data: Any, file: Path, env: Mapping[str, str]) -> Config:
@@ -63,6 +86,8 @@ def parse_config(data: Any, file: Path, env: Mapping[str, str]) -> Config:
     if data.get("security") is not None:
         security = _validate(SecuritySettings, _resolve_paths(data["security"], file.parent), "security", where,
                              problems)
+    if model is not None:
+        problems.extend(_provided(model, data.get("model") or {}, data.get("sources"), where))
     if problems:
         raise ConfigError(problems)
     assert gateway is not None and model is not None
@@ -113,8 +138,34 @@ def _model(section: Any, where: str, problems: list[ConfigProblem]) -> ModelDecl
     except ValidationError as exc:
         problems.extend(_pydantic_problems(exc, "model", where, ModelDecl))
         return None
-    problems.extend(ConfigProblem(where, p, what, valid) for p, what, valid in check_model(model))
+    found = check_overlay(builtin_model(), section) + check_model(model)
+    problems.extend(ConfigProblem(where, p, what, valid) for p, what, valid in found)
     return model
+
+
+def _provided(model: ModelDecl, section: dict[str, Any], sources: Any, where: str) -> list[ConfigProblem]:
+    """A relation or root the config declares must lead to an entity some source maps."""
+    if not isinstance(sources, dict):
+        return []
+    mapped: set[str] = set()
+    for raw in sources.values():
+        entities = raw.get("entities") if isinstance(raw, dict) else None
+        if not isinstance(entities, dict):
+            return []  # a connector without `entities:` maps we cannot see; its capabilities decide
+        mapped |= set(entities)
+    valid = ", ".join(sorted(mapped)) or "none mapped"
+    out = []
+    for name, entity in (section.get("entities") or {}).items():
+        for rel_name, rel in ((entity or {}).get("relations") or {}).items() if isinstance(entity, dict) else ():
+            target = rel.get("entity") if isinstance(rel, dict) else None
+            if target in model.entities and target not in mapped:
+                out.append(ConfigProblem(where, f"model.entities.{name}.relations.{rel_name}.entity",
+                                         f"no source maps {target}, so this relation can never resolve", valid))
+    for name, root in model.roots.items():
+        if root.entity in model.entities and root.entity not in mapped:
+            out.append(ConfigProblem(where, f"model.roots.{name}.entity",
+                                     f"no source maps {root.entity}, so this root can never answer", valid))
+    return out
 
 
 def _sources(

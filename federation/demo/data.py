@@ -8,7 +8,9 @@ randomness; base "now" = 2025-12-05T10:00:00Z):
                  integer pence, one-letter status codes);
 - `delivery.db`  the delivery system (its own spelling of order numbers, DD/MM/YYYY slots,
                  epoch-second event times);
-- `crm.json`     the CRM / helpdesk, served over HTTP by `federation.demo.crm`.
+- `crm.json`     the CRM / helpdesk, served over HTTP by `federation.demo.crm`;
+- `warranty.db`  an extended-warranty provider, added by configuration alone (docs/model.md):
+                 DD.MM.YYYY dates, one-letter plan and status codes, premiums in cents.
 
 Stories (see /work/shared/STORIES.md) and the values to query them with
 ======================================================================
@@ -107,6 +109,7 @@ class DemoFiles:
     pos: Path
     delivery: Path
     crm: Path
+    warranty: Path
 
 
 # Values tests and example queries use (see the module docstring for the narrative).
@@ -853,6 +856,58 @@ def _build_crm(path: Path) -> None:
 
 
 # --------------------------------------------------------------------------------------------
+# warranty.db: the extended-warranty provider (a model the built-in one does not have)
+# --------------------------------------------------------------------------------------------
+
+WARRANTY_SCHEMA = """
+CREATE TABLE policies (
+    policy_no TEXT PRIMARY KEY,
+    holder_email TEXT,
+    holder_phone TEXT,
+    order_ref TEXT,
+    product TEXT NOT NULL,
+    serial_no TEXT,
+    plan TEXT NOT NULL,
+    start_date TEXT,
+    end_date TEXT,
+    status TEXT NOT NULL,
+    premium_cents INTEGER,
+    currency TEXT NOT NULL,
+    updated TEXT NOT NULL
+);
+CREATE INDEX ix_policies_email ON policies(holder_email);
+CREATE INDEX ix_policies_phone ON policies(holder_phone);
+CREATE INDEX ix_policies_order ON policies(order_ref);
+"""
+
+# policy_no, email, phone, order_ref, product, serial, plan (E extended, A accidental damage),
+# start, end (DD.MM.YYYY), status (A active, X expired, C cancelled), premium cents, currency, updated
+POLICIES: list[tuple[Any, ...]] = [
+    # Story 6: Zoë's washer and dryer (story 3's order) each got a 3-year cover at the till;
+    # the provider knows her only by phone, in its own format, and the order in its own spelling.
+    ("WP-88410", None, "020 7946 0311", "bf20250042", "Washing machine 9kg", "WM9-55120-ZH", "E",
+     "28.11.2025", "27.11.2028", "A", 12900, "GBP", "2025-11-28T11:20:00Z"),
+    ("WP-88411", None, "020 7946 0311", "bf20250042", "Tumble dryer 8kg", "TD8-77031-ZH", "A",
+     "28.11.2025", "27.11.2027", "A", 8900, "GBP", "2025-11-28T11:20:00Z"),
+    # Background: Noah's headphones cover ran out; Peter Wilson cancelled his.
+    ("WP-71002", "noah.evans@example.net", None, None, "Bluetooth headphones", "HP-BT-0093", "A",
+     "01.03.2024", "28.02.2025", "X", 1500, "GBP", "2025-03-01T00:00:00Z"),
+    ("WP-80517", "P.Wilson@Example.com", None, None, "Fridge freezer", "FF-60-1182", "E",
+     "20.11.2025", "19.11.2028", "C", 11900, "GBP", "2025-11-25T09:00:00Z"),
+]
+
+
+def _build_warranty(path: Path) -> None:
+    con = sqlite3.connect(path)
+    try:
+        con.executescript(WARRANTY_SCHEMA)
+        con.executemany("INSERT INTO policies VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", POLICIES)
+        con.commit()
+    finally:
+        con.close()
+
+
+# --------------------------------------------------------------------------------------------
 
 
 def _remove(paths: Iterable[Path]) -> None:
@@ -862,7 +917,7 @@ def _remove(paths: Iterable[Path]) -> None:
 
 
 def build_demo(folder: Path) -> DemoFiles:
-    """(Re)create the four demo systems in `folder`; the same bytes on every call."""
+    """(Re)create the five demo systems in `folder`; the same bytes on every call."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     files = DemoFiles(
@@ -871,10 +926,12 @@ def build_demo(folder: Path) -> DemoFiles:
         pos=folder / "pos.db",
         delivery=folder / "delivery.db",
         crm=folder / "crm.json",
+        warranty=folder / "warranty.db",
     )
-    _remove((files.shop, files.pos, files.delivery, files.crm))
+    _remove((files.shop, files.pos, files.delivery, files.crm, files.warranty))
     _build_shop(files.shop)
     _build_pos(files.pos)
     _build_delivery(files.delivery)
     _build_crm(files.crm)
+    _build_warranty(files.warranty)
     return files

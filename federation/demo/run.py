@@ -25,7 +25,7 @@ from federation.server import create_app
 __all__ = ["DemoHandle", "run_demo", "running_demo"]
 
 EXAMPLES = ("story1_preorder", "story2_store_purchase", "story3_double_delivery",
-            "story4_no_receipt", "story5_store_and_crm")
+            "story4_no_receipt", "story5_store_and_crm", "story6_warranties")
 
 
 @dataclass(frozen=True, slots=True)

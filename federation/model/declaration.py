@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from functools import cached_property
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -21,6 +21,8 @@ __all__ = [
     "KeyDecl",
     "ModelDecl",
     "RelationDecl",
+    "RootArgDecl",
+    "RootDecl",
     "TimelineDecl",
     "TypeRef",
     "parse_type",
@@ -161,11 +163,56 @@ class EntityDecl(_Closed):
         return frozenset(name for name, key in self.keys.items() if key.links and key.shared)
 
 
+RootOp = Literal["eq", "in", "gt", "gte", "lt", "lte", "prefix", "contains"]
+
+
+class RootArgDecl(_Closed):
+    """One argument of a declared list root: `field op value`, pushed down to the sources."""
+
+    field: str
+    op: RootOp = "eq"
+    type: str | None = Field(default=None, description="defaults to the field's type (a list for `in`)")
+    description: str = ""
+
+    @field_validator("type")
+    @classmethod
+    def _check_type(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_type(value)
+        return value
+
+
+class RootDecl(_Closed):
+    """A root query field the config declares: a list, a lookup `by` id or key, or a constant.
+
+    `posts: {entity: Post, list: true, args: {userId: {field: userId}}}` lists every Post the
+    sources hold (filtered by the arguments given); `post: {entity: Post, by: id}` finds one by
+    its id; `greet: {type: "String!", value: "Hello World!"}` always answers the value.
+    """
+
+    entity: str | None = None
+    many: bool = Field(default=False, alias="list")
+    by: str | None = None
+    args: dict[str, RootArgDecl] = Field(default_factory=dict)
+    order: tuple[str, ...] = Field(default=(), description="fields to sort by; '-field' sorts descending")
+    type: str | None = None
+    value: Any = None
+    description: str = ""
+
+    @field_validator("type")
+    @classmethod
+    def _check_type(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_type(value)
+        return value
+
+
 class ModelDecl(_Closed):
-    """The whole unified model: enums and entities."""
+    """The whole unified model: enums, entities and the root fields a config declares."""
 
     enums: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     entities: dict[str, EntityDecl] = Field(default_factory=dict)
+    roots: dict[str, RootDecl] = Field(default_factory=dict)
 
     def entity(self, name: str) -> EntityDecl:
         return self.entities[name]

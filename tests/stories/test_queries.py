@@ -79,4 +79,4 @@ def test_health_and_readiness(demo: LiveDemo) -> None:
     with urllib.request.urlopen(base + "/readyz", timeout=10) as response:
         ready = orjson.loads(response.read())
     assert ready["status"] == "ready"
-    assert set(ready["sources"]) == {"shop", "pos", "delivery", "crm"}
+    assert set(ready["sources"]) == {"shop", "pos", "delivery", "crm", "warranty"}

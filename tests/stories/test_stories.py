@@ -7,7 +7,7 @@ from typing import Any
 
 from tests.stories.conftest import LiveDemo, post, story
 
-ALL_SOURCES = {"shop", "pos", "delivery", "crm"}
+ALL_SOURCES = {"shop", "pos", "delivery", "crm", "warranty"}
 
 
 def answer(demo: LiveDemo, name: str) -> dict[str, Any]:
