@@ -13,6 +13,7 @@ from typing import Any
 import strawberry
 
 from federation.api.context import engine_request
+from federation.api.identity import possible_matches_field
 from federation.api.types import Conflict, ConflictValue, Flag, MoneyType, SourceRecord, TimelineEntry
 from federation.engine.unified import Unified
 from federation.errors import SourceDataError
@@ -86,6 +87,8 @@ def _fill(cls: type, name: str, decl: EntityDecl, model: ModelDecl, classes: dic
         add(rel_name, _relation_resolver(rel_name, rel.many), graphql_type, rel.description)
     add("sourceRecords", _resolve_source_records, list[SourceRecord], "Every record behind this entity.")
     add("conflicts", _resolve_conflicts, list[Conflict], "Fields whose sources disagree.")
+    if decl.identity is not None and decl.identity.rules:
+        add("possibleMatches", *possible_matches_field(name, cls))
     if decl.flags:
         add("flags", _flags_resolver(decl), list[Flag], "Warnings raised by the data.")
     if decl.timeline_from:

@@ -14,6 +14,7 @@ from strawberry.types import ExecutionContext
 from federation.api.build import build_types
 from federation.api.declared import with_declared_roots
 from federation.api.extensions import SourcesExtension
+from federation.api.identity import build_mutation
 from federation.api.roots import build_query
 from federation.errors import OnepaneError
 from federation.model.declaration import ModelDecl
@@ -44,10 +45,11 @@ def build_schema(model: ModelDecl, security: SecuritySettings | None = None, aud
     entities = frozenset(model.entities)
     extensions: list[Any] = [OpsExtension, SourcesExtension, *limit_extensions(limits, entities)]
     if security is not None:
-        guarded = entities | {"Query"}
+        guarded = entities | {"Query", "Mutation"}
         policies = {name: Policy(name, role, guarded) for name, role in security.roles.items()}
         extensions.append(partial(FieldGuard, policies=policies, audit=audit))
-    return OnepaneSchema(query=query, config=StrawberryConfig(auto_camel_case=False),
+    return OnepaneSchema(query=query, mutation=build_mutation(model),
+                         config=StrawberryConfig(auto_camel_case=False),
                          extensions=extensions, **kwargs)
 
 

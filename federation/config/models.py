@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from federation.identity.overrides import IdentitySettings
 from federation.model.declaration import ModelDecl
 from federation.security.settings import SecuritySettings
 
@@ -26,6 +27,7 @@ class GatewaySettings(_Closed):
     max_search_rows: int = Field(default=1000, gt=0, description="rows a source may return to a search")
     graphiql: bool = True
     redis_url: str | None = Field(default=None, description="shared second-level record cache, redis://host:port/db")
+    identity: IdentitySettings = Field(default_factory=IdentitySettings, description="override store")
     tracing_otlp_endpoint: str | None = Field(default=None, description="export OpenTelemetry spans (OTLP/HTTP)")
 
 

@@ -13,6 +13,8 @@ from federation.cache import RecordCache, RedisCache
 from federation.config.models import Config
 from federation.contract import Capabilities, Connector, ConnectorContext, EntityCapabilities, Health
 from federation.errors import ConfigError, ConfigProblem
+from federation.identity.matching import blocking_problems
+from federation.identity.overrides import OverrideStore
 from federation.resilience import SourceGuard
 
 __all__ = ["Gateway"]
@@ -32,6 +34,7 @@ class Gateway:
         self.timeouts = {name: s.timeout for name, s in config.sources.items()}
         self.guards = {name: SourceGuard(name, s.timeout, s.guard) for name, s in config.sources.items()}
         redis_url = config.gateway.redis_url
+        self.overrides = OverrideStore(config.gateway.identity.overrides, config.file.parent.resolve())
         self.cache = RecordCache({n: s.cache for n, s in config.sources.items() if s.cache is not None},
                                  RedisCache(redis_url) if redis_url else None)
 
@@ -48,6 +51,9 @@ class Gateway:
                 path, _, what = problem.partition(": ")
                 problems.append(ConfigProblem(str(config.file), f"sources.{name}.{path}", what))
             connectors[name] = connector
+        capabilities = {name: c.capabilities() for name, c in connectors.items()}
+        problems += [ConfigProblem(str(config.file), path, what, valid)
+                     for path, what, valid in blocking_problems(config.model, capabilities)]
         if problems:
             raise ConfigError(problems)
         return cls(config, connectors)

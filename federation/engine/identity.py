@@ -1,9 +1,19 @@
-"""Clustering records of one entity by shared linking keys, with the reason for every link."""
+"""Clustering records of one entity by shared linking keys, with the reason for every link.
+
+Evidence is applied strongest first, and never against a never-link:
+1. must-link overrides (`joins`), 2. linking keys, 3. shared-risk keys (a household phone),
+4. fuzzy auto-links (`scored`). A union that would put both records of a never-link pair in one
+cluster is refused, so "never" beats any key. A shared key joins two clusters only when every
+named record of one agrees with every named record of the other, so a record without a name
+cannot bridge two family members; and a shared value held by people whose names disagree
+links nobody without a name.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from itertools import combinations
 
 from rapidfuzz import fuzz
@@ -11,9 +21,18 @@ from rapidfuzz import fuzz
 from federation.keys import normalize_text
 from federation.records import Record
 
-__all__ = ["Cluster", "cluster_records", "linking_pairs", "names_agree"]
+__all__ = ["Cluster", "Edge", "cluster_records", "linking_pairs", "names_agree"]
 
 Pair = tuple[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """Evidence that two records are one thing, with its reason (`override by ann: …`)."""
+
+    a: Record
+    b: Record
+    reason: str
 
 
 def linking_pairs(record: Record, linking_keys: Sequence[str]) -> list[Pair]:
@@ -31,22 +50,43 @@ class Cluster:
         self.linked_by = linked_by
 
 
-class _UnionFind:
-    def __init__(self) -> None:
-        self.parent: dict[int, int] = {}
+class _Sets:
+    """Union-find whose unions respect never-link pairs and, when asked, name agreement."""
+
+    def __init__(self, records: Sequence[Record], name_field: str | None,
+                 never: dict[int, set[int]]) -> None:
+        self.parent = list(range(len(records)))
+        self.members: dict[int, set[int]] = {i: {i} for i in range(len(records))}
+        self.records, self.name_field, self.never = records, name_field, never
+        self.named = {i for i, r in enumerate(records) if _name(r, name_field)}
 
     def find(self, i: int) -> int:
         root = i
-        while self.parent.get(root, root) != root:
+        while self.parent[root] != root:
             root = self.parent[root]
-        while self.parent.get(i, i) != root:
+        while self.parent[i] != root:
             self.parent[i], i = root, self.parent[i]
         return root
 
-    def union(self, a: int, b: int) -> None:
+    def union(self, a: int, b: int, names: bool = False) -> bool:
+        """Join the sets of `a` and `b`; False (nothing joined) when a rule forbids it."""
         ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)
+        if ra == rb:
+            return True
+        left, right = self.members[ra], self.members[rb]
+        if any(self.never.get(i, set()) & right for i in left):
+            return False
+        if names and not self._names_fit(left, right):
+            return False
+        low, high = min(ra, rb), max(ra, rb)
+        self.parent[high] = low
+        self.members[low] = left | right
+        del self.members[high]
+        return True
+
+    def _names_fit(self, left: set[int], right: set[int]) -> bool:
+        return all(names_agree(self.records[x], self.records[y], self.name_field)
+                   for x in left & self.named for y in right & self.named)
 
 
 def names_agree(a: Record, b: Record, name_field: str | None) -> bool:
@@ -65,19 +105,24 @@ def names_agree(a: Record, b: Record, name_field: str | None) -> bool:
     return bool(fuzz.token_set_ratio(" ".join(left), " ".join(right)) >= 90)
 
 
-def _name(record: Record, field: str) -> list[str]:
-    value = record.fields.get(field)
+def _name(record: Record, field: str | None) -> list[str]:
+    value = record.fields.get(field) if field else None
     text = normalize_text(value) if isinstance(value, str) else None
     return text.split() if text else []
 
 
 def cluster_records(records: Sequence[Record], linking_keys: Sequence[str], shared_keys: frozenset[str] = frozenset(),
-                    name_field: str | None = None) -> list[Cluster]:
-    """Union-find over shared linking values; clusters in order of their first record.
-
-    A `shared` key (a household phone) links two records only when their names agree, so
-    family members who share a phone stay separate people.
-    """
+                    name_field: str | None = None, *, joins: Sequence[Edge] = (), scored: Sequence[Edge] = (),
+                    never: Iterable[tuple[Record, Record]] = ()) -> list[Cluster]:
+    """Union-find over overrides, shared linking values and scored links; clusters in order of first record."""
+    index = {r: i for i, r in enumerate(records)}
+    forbidden: dict[int, set[int]] = defaultdict(set)
+    for a, b in never:
+        if a in index and b in index:
+            forbidden[index[a]].add(index[b])
+            forbidden[index[b]].add(index[a])
+    sets = _Sets(records, name_field, forbidden)
+    applied = [e for e in joins if e.a in index and e.b in index and sets.union(index[e.a], index[e.b])]
     holders: dict[Pair, list[int]] = defaultdict(list)
     pairs_of: list[list[Pair]] = []
     for i, record in enumerate(records):
@@ -85,24 +130,41 @@ def cluster_records(records: Sequence[Record], linking_keys: Sequence[str], shar
         pairs_of.append(pairs)
         for pair in pairs:
             holders[pair].append(i)
-    sets = _UnionFind()
     for (key, _), members in holders.items():
-        if key in shared_keys:
-            for x, y in combinations(members, 2):
-                if names_agree(records[x], records[y], name_field):
-                    sets.union(x, y)
-        else:
+        if key not in shared_keys:
             for other in members[1:]:
                 sets.union(members[0], other)
+    for (key, _), members in holders.items():
+        if key in shared_keys:
+            _join_shared(sets, members)
+    applied += [e for e in scored if e.a in index and e.b in index and sets.union(index[e.a], index[e.b])]
     groups: dict[int, list[int]] = defaultdict(list)
     for i in range(len(records)):
         groups[sets.find(i)].append(i)
     clusters = []
     for members in groups.values():
         inside = set(members)
-        linked = {records[i]: _reasons(i, pairs_of[i], holders, records, inside) for i in members}
+        linked = {records[i]: _reasons(i, pairs_of[i], holders, records, inside)
+                  + _edge_reasons(records[i], applied) for i in members}
         clusters.append(Cluster([records[i] for i in members], linked))
     return clusters
+
+
+def _join_shared(sets: _Sets, members: list[int]) -> None:
+    """Name-agreeing holders join; nameless holders join only when the named ones all agree."""
+    named = [i for i in members if i in sets.named]
+    contested = any(not names_agree(sets.records[x], sets.records[y], sets.name_field)
+                    for x, y in combinations(named, 2))
+    for x, y in combinations(named, 2):
+        if names_agree(sets.records[x], sets.records[y], sets.name_field):
+            sets.union(x, y, names=True)
+    if contested:
+        return
+    nameless = [i for i in members if i not in sets.named]
+    anchor = named[0] if named else (nameless[0] if nameless else None)
+    for i in nameless:
+        if anchor is not None and i != anchor:
+            sets.union(anchor, i, names=True)
 
 
 def _reasons(i: int, pairs: Iterable[Pair], holders: dict[Pair, list[int]],
@@ -113,4 +175,14 @@ def _reasons(i: int, pairs: Iterable[Pair], holders: dict[Pair, list[int]],
         others = [str(records[j].ref) for j in holders[(key, value)] if j != i and j in inside]
         if others:
             out.append(f"{key} = {value} ~ {', '.join(others)}")
+    return tuple(out)
+
+
+def _edge_reasons(record: Record, applied: Sequence[Edge]) -> tuple[str, ...]:
+    out = []
+    for edge in applied:
+        if edge.a == record:
+            out.append(f"{edge.reason} ~ {edge.b.ref}")
+        elif edge.b == record:
+            out.append(f"{edge.reason} ~ {edge.a.ref}")
     return tuple(out)

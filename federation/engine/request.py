@@ -10,20 +10,23 @@ from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Se
 from federation.cache import Entry
 from federation.contract import Condition, SearchRequest, SortKey
 from federation.engine.gateway import Gateway
-from federation.engine.identity import cluster_records, linking_pairs
+from federation.engine.identity import Cluster, Edge, cluster_records, linking_pairs
 from federation.engine.loader import BatchLoader, index_records
 from federation.engine.residual import matches, sort_records
 from federation.engine.stats import SourceStats
 from federation.engine.unified import Unified, merge
 from federation.errors import CircuitOpen, OnepaneError, SourceError, SourceUnavailable
+from federation.identity.matching import BlockQuery, Match, block_queries, can_filter, scored_pairs
+from federation.identity.overrides import Overrides
+from federation.identity.rules import IdentityDecl
 from federation.keys import normalize
 from federation.model.declaration import RelationDecl
 from federation.ops import metrics
 from federation.ops.tracing import tracer
-from federation.records import Record, SourceRef
+from federation.records import Record, SourceRef, parse_source_ref
 from federation.resilience import Deadline
 
-__all__ = ["Freshness", "Request"]
+__all__ = ["Freshness", "PossibleMatch", "Request"]
 
 log = logging.getLogger("federation.request")
 Call = Callable[[], Awaitable[Sequence[Record]]]
@@ -45,6 +48,15 @@ class Freshness:
 LIVE = Freshness(None, False)
 
 
+class PossibleMatch:
+    """Another unified entity a fuzzy rule scored as maybe the same, and why."""
+
+    __slots__ = ("reasons", "score", "unit")
+
+    def __init__(self, unit: Unified, score: float, reasons: tuple[str, ...]) -> None:
+        self.unit, self.score, self.reasons = unit, score, reasons
+
+
 class Request:
     """State for one GraphQL request; never shared between requests."""
 
@@ -57,6 +69,7 @@ class Request:
         self.deadline = Deadline(gateway.config.gateway.request_timeout)
         self._freshness: dict[tuple[str, str, str], Freshness] = {}
         self._down: dict[str, SourceError] = {}
+        self._possible: dict[int, dict[int, PossibleMatch]] = {}
 
     # -- source calls -------------------------------------------------------------------------
 
@@ -176,27 +189,126 @@ class Request:
     # -- identity -----------------------------------------------------------------------------
 
     async def unify(self, entity: str, seeds: Sequence[Record]) -> list[Unified]:
-        """Expand `seeds` by linking keys over the configured hops, cluster, merge."""
+        """Expand `seeds` over the configured hops, add fuzzy candidates, cluster, merge.
+
+        Overrides apply before clustering (never-link beats any key, must-link joins); fuzzy
+        pairs at or above a rule's `link` join only where the rule says `autoLink`, the rest
+        at or above `suggest` become `possible_matches` of the unified entity.
+        """
         decl = self.model.entities[entity]
         known = [self._units.get(_ukey(r)) for r in seeds]
         if all(known):
             return _dedupe_units(u for u in known if u is not None)
-        records = {_ukey(r): r for r in seeds}
+        overrides = await self.gateway.overrides.snapshot()
+        records = await self._expand(entity, seeds, overrides, {})
+        mine = list(records.values())
+        matches: list[Match] = []
+        if decl.identity is not None and decl.identity.rules:
+            found = await self._candidates(entity, decl.identity, mine)
+            first = scored_pairs(decl.identity, decl, mine, [r for r in found if _ukey(r) not in records])
+            near = [r for m in first for r in (m.a, m.b) if _ukey(r) not in records]
+            everything = {**records, **await self._expand(entity, near, overrides, records)}
+            matches = scored_pairs(decl.identity, decl, mine, list(everything.values()))
+        else:
+            everything = records
+        clusters = self._cluster(entity, list(everything.values()), overrides, matches)
+        units: dict[Record, Unified] = {}
+        for cluster in clusters:
+            unit = merge(decl, entity, cluster.records, cluster.linked_by, self.gateway.source_order)
+            units.update(dict.fromkeys(cluster.records, unit))
+            if any(_ukey(r) in records for r in cluster.records):
+                for record in cluster.records:
+                    self._units.setdefault(_ukey(record), unit)
+        self._suggest(units, matches, overrides)
+        return _dedupe_units(self._units[_ukey(r)] for r in seeds)
+
+    async def _expand(self, entity: str, seeds: Iterable[Record], overrides: Overrides,
+                      have: Mapping[tuple[str, str, str], Record]) -> dict[tuple[str, str, str], Record]:
+        """`seeds` plus every record their linking keys and must-link overrides reach within the hops."""
+        decl = self.model.entities[entity]
+        records = {_ukey(r): r for r in seeds if _ukey(r) not in have}
         asked: set[tuple[str, str]] = set()
-        frontier = [r for r in seeds if _ukey(r) not in self._units]
+        frontier = [r for r in records.values() if _ukey(r) not in self._units]
         for _ in range(self.gateway.config.gateway.max_hops):
             pairs = {p for r in frontier for p in linking_pairs(r, decl.linking_keys)} - asked
-            if not pairs:
+            partners = {o.b if o.a == str(r.ref) else o.a for r in frontier for o in overrides.of(entity, str(r.ref))
+                        if o.kind == "link"}
+            refs = [ref for p in partners if (ref := parse_source_ref(p)) is not None
+                    and (entity, ref.source, ref.local_id) not in records and ref.source in self.gateway.connectors]
+            if not pairs and not refs:
                 break
             asked |= pairs
-            batches = await asyncio.gather(*(self.lookup(entity, f"key:{k}", [v]) for k, v in pairs))
-            frontier = [r for batch in batches for r in batch if _ukey(r) not in records]
+            batches = await asyncio.gather(*(self.lookup(entity, f"key:{k}", [v]) for k, v in pairs),
+                                           *(self.lookup(entity, "id", [ref.local_id], [ref.source]) for ref in refs))
+            frontier = [r for batch in batches for r in batch if _ukey(r) not in records and _ukey(r) not in have]
             records.update((_ukey(r), r) for r in frontier)
-        for cluster in cluster_records(list(records.values()), decl.linking_keys, decl.shared_keys, decl.name_field):
-            unit = merge(decl, entity, cluster.records, cluster.linked_by, self.gateway.source_order)
-            for record in cluster.records:
-                self._units.setdefault(_ukey(record), unit)
-        return _dedupe_units(self._units[_ukey(r)] for r in seeds)
+        return records
+
+    async def _candidates(self, entity: str, identity: IdentityDecl, records: Sequence[Record]) -> list[Record]:
+        """Records sharing a blocking value: batched lookups by key, or one pushed-down search per source."""
+        decl = self.model.entities[entity]
+        calls: list[Awaitable[list[Record]]] = []
+        for query in block_queries(identity, decl, records):
+            for source in self.gateway.sources_for(entity):
+                how = can_filter(self.gateway.entity_caps(source, entity), query.parts)
+                if how == "lookup":
+                    calls.append(self._block_lookup(source, entity, query))
+                elif how == "search":
+                    calls.append(self._block_search(source, entity, query))
+        batches = await asyncio.gather(*calls)
+        return _dedupe(r for batch in batches for r in batch)
+
+    async def _block_lookup(self, source: str, entity: str, query: BlockQuery) -> list[Record]:
+        loader = self._loader(source, entity, f"key:{query.parts[0]}")
+        found = await asyncio.gather(*(loader.load(str(v)) for v in query.values[0]))
+        return [r for batch in found if len(batch) <= query.max_block for r in batch]
+
+    async def _block_search(self, source: str, entity: str, query: BlockQuery) -> list[Record]:
+        conditions = query.conditions()
+        request = SearchRequest(tuple(conditions), (), self.gateway.config.gateway.max_search_rows)
+        found = [r for r in await self._search_one(source, entity, request) if matches(r, conditions)]
+        return found if len(found) <= query.max_block * max(len(v) for v in query.values) else []
+
+    def _cluster(self, entity: str, records: list[Record], overrides: Overrides,
+                 found: Sequence[Match]) -> list[Cluster]:
+        decl = self.model.entities[entity]
+        by_ref = {str(r.ref): r for r in records}
+        joins: list[Edge] = []
+        never: list[tuple[Record, Record]] = []
+        for record in records:
+            for o in overrides.of(entity, str(record.ref)):
+                a, b = by_ref.get(o.a), by_ref.get(o.b)
+                if a is None or b is None or a != record:
+                    continue
+                if o.kind == "link":
+                    joins.append(Edge(a, b, o.label()))
+                else:
+                    never.append((a, b))
+        scored = [Edge(m.a, m.b, m.score.explain()) for m in found if m.links]
+        return cluster_records(records, decl.linking_keys, decl.shared_keys, decl.name_field,
+                               joins=joins, scored=scored, never=never)
+
+    def _suggest(self, units: Mapping[Record, Unified], found: Sequence[Match], overrides: Overrides) -> None:
+        """Pairs that did not link become possible matches of each side's unified entity (best score kept)."""
+        for m in found:
+            left, right = units.get(m.a), units.get(m.b)
+            if left is None or right is None or left is right:
+                continue
+            if any(o.kind == "never" and {o.a, o.b} == {str(m.a.ref), str(m.b.ref)}
+                   for o in overrides.of(m.a.entity, str(m.a.ref))):
+                continue
+            for unit, other in ((left, right), (right, left)):
+                if self._units.get(_ukey(unit.records[0])) is not unit:
+                    continue
+                listed = self._possible.setdefault(id(unit), {})
+                if id(other) not in listed or listed[id(other)].score < m.score.value:
+                    listed[id(other)] = PossibleMatch(other, m.score.value, (m.score.explain(),))
+
+    async def possible_matches(self, unit: Unified) -> list[PossibleMatch]:
+        """Entities a fuzzy rule scored between `suggest` and `link` (or above, without autoLink), best first."""
+        if self._units.get(_ukey(unit.records[0])) is not unit:
+            unit = (await self.unify(unit.entity, list(unit.records)))[0]
+        return sorted(self._possible.get(id(unit), {}).values(), key=lambda p: -p.score)
 
     async def get(self, entity: str, ref: SourceRef) -> Unified | None:
         """The unified entity that holds the record `ref`; None when no such record."""

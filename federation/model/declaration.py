@@ -10,8 +10,9 @@ import re
 from functools import cached_property
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from federation.identity.rules import IdentityDecl
 from federation.keys import NORMALIZERS
 
 __all__ = [
@@ -153,6 +154,14 @@ class EntityDecl(_Closed):
     timeline_from: tuple[str, ...] = Field(default=(), alias="timelineFrom")
     flags: dict[str, FlagDecl] = Field(default_factory=dict)
     name_field: str | None = Field(default=None, alias="nameField")
+    identity: IdentityDecl | None = Field(default=None, description="fuzzy matching rules (docs/identity.md)")
+
+    @model_validator(mode="after")
+    def _check_identity(self) -> EntityDecl:
+        problems = self.identity.problems(set(self.fields), set(self.keys)) if self.identity else []
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
     @cached_property
     def linking_keys(self) -> tuple[str, ...]:

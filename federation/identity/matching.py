@@ -1,0 +1,160 @@
+"""Fuzzy candidates: blocking values, which sources can filter on them, scored pairs.
+
+The engine (`Request.unify`) fetches candidates that share a blocking value with the records
+it has, scores every pair that shares one, auto-links pairs at or above `link` where the rule
+says `autoLink`, and offers the rest at or above `suggest` as possible matches.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from itertools import product
+from typing import Any
+
+from federation.contract import Capabilities, Condition
+from federation.identity.rules import IdentityDecl, RuleDecl
+from federation.identity.scoring import Score, date_variants, score_pair, values_of
+from federation.keys import normalize_text
+from federation.model.declaration import EntityDecl, ModelDecl
+from federation.records import Record
+
+__all__ = [
+    "BlockQuery",
+    "Match",
+    "block_queries",
+    "block_signatures",
+    "blocking_problems",
+    "can_filter",
+    "scored_pairs",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """Two records a rule scored at or above its `suggest` threshold."""
+
+    a: Record
+    b: Record
+    score: Score
+    rule: RuleDecl
+
+    @property
+    def links(self) -> bool:
+        return self.rule.auto_link and self.score.value >= self.rule.link
+
+
+@dataclass(frozen=True, slots=True)
+class BlockQuery:
+    """One blocking key to ask the sources about: its parts and, per part, every value wanted."""
+
+    rule: str
+    parts: tuple[str, ...]
+    values: tuple[tuple[Any, ...], ...]
+    max_block: int
+
+    def conditions(self) -> list[Condition]:
+        return [Condition(part, "in", list(values)) for part, values in zip(self.parts, self.values, strict=True)]
+
+
+def _part_values(record: Record, part: str, decl: EntityDecl) -> list[Any]:
+    values = values_of(record, part) if part in decl.fields else list(record.keys.get(part, ()))
+    field = decl.fields.get(part)
+    if (field is not None and field.type_ref.name == "Date") or any(isinstance(v, date) for v in values):
+        return date_variants(values)
+    return values
+
+
+def _token(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    return normalize_text(value) if isinstance(value, str) else value
+
+
+def block_signatures(record: Record, name: str, rule: RuleDecl, decl: EntityDecl) -> set[tuple[Any, ...]]:
+    """The blocks a record falls in for one rule: (rule, block number, value per part)."""
+    out: set[tuple[Any, ...]] = set()
+    for i, block in enumerate(rule.blocking):
+        per_part = [[_token(v) for v in _part_values(record, p, decl)] for p in block]
+        out |= {(name, i, *combo) for combo in product(*per_part)}
+    return out
+
+
+def block_queries(identity: IdentityDecl, decl: EntityDecl, records: Sequence[Record]) -> list[BlockQuery]:
+    """One query per (rule, blocking key), holding every record's values at once (one call per source)."""
+    out = []
+    for name, rule in identity.rules.items():
+        for block in rule.blocking:
+            wanted: list[dict[Any, None]] = [{} for _ in block]
+            for record in records:
+                per_part = [_part_values(record, p, decl) for p in block]
+                if all(per_part):
+                    for seen, values in zip(wanted, per_part, strict=True):
+                        seen.update(dict.fromkeys(values))
+            if all(wanted):
+                out.append(BlockQuery(name, tuple(block), tuple(tuple(w) for w in wanted), rule.max_block))
+    return out
+
+
+def can_filter(caps: Any, parts: Sequence[str]) -> str | None:
+    """How a source can fetch a block: 'lookup' (one key), 'search' (every part pushed), or None."""
+    if caps is None:
+        return None
+    if len(parts) == 1 and f"key:{parts[0]}" in caps.lookups:
+        return "lookup"
+    if caps.searchable and all(caps.pushes(Condition(p, "in", [])) for p in parts):
+        return "search"
+    return None
+
+
+def scored_pairs(identity: IdentityDecl, decl: EntityDecl, mine: Sequence[Record],
+                 others: Sequence[Record]) -> list[Match]:
+    """Every pair (one of `mine`, any record) sharing a block, scored; those at or above `suggest`."""
+    mine_set = set(mine)
+    everything = list(dict.fromkeys([*mine, *others]))
+    out: list[Match] = []
+    for name, rule in identity.rules.items():
+        buckets: dict[tuple[Any, ...], list[Record]] = defaultdict(list)
+        for record in everything:
+            for signature in block_signatures(record, name, rule, decl):
+                buckets[signature].append(record)
+        seen: set[tuple[Record, Record]] = set()
+        for members in buckets.values():
+            if len(members) > rule.max_block:
+                continue
+            for x in members:
+                if x not in mine_set:
+                    continue
+                for y in members:
+                    pair = (x, y) if (x.source, x.local_id) <= (y.source, y.local_id) else (y, x)
+                    if x == y or pair in seen:
+                        continue
+                    seen.add(pair)
+                    score = score_pair(name, rule, *pair)
+                    if score.value >= rule.suggest:
+                        out.append(Match(pair[0], pair[1], score, rule))
+    return sorted(out, key=lambda m: -m.score.value)
+
+
+def blocking_problems(model: ModelDecl, capabilities: Mapping[str, Capabilities]) -> list[tuple[str, str, str]]:
+    """Blocking keys no source can filter on, as (path, problem, valid choices)."""
+    out = []
+    for entity, decl in model.entities.items():
+        if decl.identity is None:
+            continue
+        caps = [c.entities.get(entity) for c in capabilities.values()]
+        filterable = sorted(_filterable(caps, decl))
+        for name, rule in decl.identity.rules.items():
+            for i, block in enumerate(rule.blocking):
+                if not any(can_filter(c, block) for c in caps):
+                    out.append((f"model.entities.{entity}.identity.rules.{name}.blocking[{i}]",
+                                f"no source can filter {entity} on {' + '.join(block)}",
+                                ", ".join(filterable) or "nothing: map a key or a pushable field"))
+    return out
+
+
+def _filterable(caps: Iterable[Any], decl: EntityDecl) -> set[str]:
+    names = set(decl.fields) | set(decl.keys)
+    return {n for c in caps if c is not None for n in names if can_filter(c, [n])}
