@@ -469,7 +469,7 @@ fragment ConsoleCustomer on Customer {
       blocks.push(el("p", { class: "notice empty" }, el("strong", null, "Nothing matched: "), `we tried ${tried} in ${where}.`,
         " Check the spelling, or try another identifier: an email, a phone, an order number, a loyalty number, a source",
         " reference such as pos:00004711, or a card's last four digits with the date."));
-      setStatus(`Nothing matched ${search.term}.`);
+      setStatus(`Nothing matched “${search.term}”.`);
       results.replaceChildren(...blocks);
       return;
     }
