@@ -36,6 +36,15 @@ def main(argv: list[str] | None = None) -> int:
                        help="processes sharing the port (default: the number of cores)")
     check = commands.add_parser("check", help="validate a config and probe each source")
     check.add_argument("config", type=Path)
+    query = commands.add_parser("query", help="run a .graphql file and print JSON, CSV or a table")
+    query.add_argument("file", type=Path)
+    query.add_argument("--var", action="append", default=[], metavar="NAME=VALUE", help="a variable (JSON or text)")
+    query.add_argument("--format", choices=("json", "csv", "table"), default="table")
+    query.add_argument("--url", help="a running gateway (default http://127.0.0.1:8000/graphql; "
+                                     "API key from ONEPANE_API_KEY)")
+    query.add_argument("--config", type=Path, help="run the gateway in this process over this config instead")
+    query.add_argument("--role", help="with --config: the role whose policy applies")
+    query.add_argument("--output", "-o", type=Path, help="write to this file instead of stdout")
     schema = commands.add_parser("schema", help="print the GraphQL SDL (of the built-in model, or a config's)")
     schema.add_argument("config", type=Path, nargs="?")
     args = parser.parse_args(argv)
@@ -59,6 +68,10 @@ def _run(args: argparse.Namespace) -> int | None:
         model = load_config(args.config).model if args.config else builtin_model()
         sys.stdout.write(print_sdl(model))
         return 0
+    if args.command == "query":
+        from federation.analyst.query import main_query
+
+        return main_query(args.file, args.var, args.format, args.url, args.config, args.role, args.output)
     if args.command == "check":
         return asyncio.run(_check(args.config))
     if args.command == "serve":
