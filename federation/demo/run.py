@@ -84,6 +84,7 @@ async def _serve_forever(folder: Path, host: str, port: int) -> None:
         examples = _copy_examples(folder)
         console.print(f"[bold]Onepane demo[/bold]: legacy systems in {folder}, CRM at {demo.crm_url}")
         console.print(f"GraphiQL: [bold]{demo.url}[/bold]")
+        console.print(f"Agent console: [bold]{demo.url.removesuffix('/graphql')}/console/[/bold]")
         console.print("Example queries, one per story (paste into GraphiQL):")
         for path in examples:
             console.print(f"  {path}")
