@@ -12,6 +12,7 @@ import strawberry
 from federation.api.build import ModelTypes
 from federation.api.context import engine_request
 from federation.api.cursor import decode_cursor, encode_cursor
+from federation.api.stats import PurchaseGroupBy, PurchaseStats, purchase_stats
 from federation.api.types import PageInfo, SourceInfo
 from federation.contract import Condition, SortKey
 from federation.engine.request import Request
@@ -65,6 +66,14 @@ def build_query(types: ModelTypes) -> type:
 
     resolve_purchases.__annotations__["filter"] = purchase_filter | None
 
+    async def resolve_purchase_stats(info: strawberry.Info, groupBy: PurchaseGroupBy,
+                                     filter: Any = None, top: int | None = None) -> PurchaseStats:
+        request = engine_request(info)
+        units = await _purchases_in_scope(request, filter)
+        return await purchase_stats(request, units, groupBy, top)
+
+    resolve_purchase_stats.__annotations__["filter"] = purchase_filter | None
+
     async def resolve_sources(info: strawberry.Info) -> list[SourceInfo]:
         gateway = engine_request(info).gateway
         health = await gateway.health()
@@ -84,6 +93,9 @@ def build_query(types: ModelTypes) -> type:
         "purchase": _root(resolve_purchase, purchase | None, "A purchase by id or source reference."),
         "purchases": _root(resolve_purchases, connection.cls | None, "Purchases across every source, newest first."),
         "case": _root(resolve_case, case | None, "A case by id or source reference."),
+        "purchaseStats": _root(resolve_purchase_stats, PurchaseStats | None,
+                               "Purchases across every source grouped by channel, source, day, store or "
+                               "customer, with count and totals; `top` keeps ties at the cut."),
         "sources": _root(resolve_sources, list[SourceInfo] | None, "Every configured source and its health."),
     }
     return strawberry.type(type("Query", (), fields))
@@ -224,6 +236,34 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+async def _customer_purchases(request: Request, flt: Any, conditions: list[Condition],
+                              sources: list[str] | None) -> list[Unified]:
+    owner = await _get(request, "Customer", str(flt.customerId), "filter.customerId")
+    assert owner is not None
+    return [u for u in await request.related(owner, "purchases")
+            if any(matches(r, conditions) for r in u.records)
+            and (sources is None or any(r.source in sources for r in u.records))]
+
+
+async def _purchases_in_scope(request: Request, flt: Any) -> list[Unified]:
+    """Every purchase the filter selects (one customer's, or a search of every source)."""
+    conditions, sources = _filter_scope(request, flt)
+    if flt is not None and flt.customerId is not None:
+        return await _customer_purchases(request, flt, conditions, sources)
+    return await request.search("Purchase", conditions, [], None, sources)
+
+
+def _filter_scope(request: Request, flt: Any) -> tuple[list[Condition], list[str] | None]:
+    """The filter's conditions, and the one source it names (None: every source)."""
+    conditions = _purchase_conditions(flt, request.gateway.config.gateway.region)
+    if flt is None or flt.source is None:
+        return conditions, None
+    if flt.source not in request.gateway.connectors:
+        raise QueryError(f"filter.source: no source '{flt.source}' (sources: "
+                         f"{', '.join(request.gateway.connectors)})", "filter.source")
+    return conditions, [flt.source]
+
+
 async def _search_page(request: Request, conditions: list[Condition], first: int,
                        cursor: tuple[datetime | None, str] | None, sources: list[str] | None) -> list[Unified]:
     """Newest first by keyset; purchases whose date is unreadable come last, never lost."""
@@ -249,20 +289,10 @@ def _sort_key(unit: Unified) -> tuple[datetime, str]:
 async def _purchases(request: Request, flt: Any, first: int, after: str | None) -> tuple[list[Unified], bool]:
     if not 1 <= first <= MAX_PAGE:
         raise QueryError(f"first: must be between 1 and {MAX_PAGE}", "first")
-    conditions = _purchase_conditions(flt, request.gateway.config.gateway.region)
-    sources = None
-    if flt is not None and flt.source is not None:
-        if flt.source not in request.gateway.connectors:
-            raise QueryError(f"filter.source: no source '{flt.source}' (sources: "
-                             f"{', '.join(request.gateway.connectors)})", "filter.source")
-        sources = [flt.source]
+    conditions, sources = _filter_scope(request, flt)
     cursor = decode_cursor(after) if after else None
     if flt is not None and flt.customerId is not None:
-        owner = await _get(request, "Customer", str(flt.customerId), "filter.customerId")
-        assert owner is not None
-        units = [u for u in await request.related(owner, "purchases")
-                 if any(matches(r, conditions) for r in u.records)
-                 and (sources is None or any(r.source in sources for r in u.records))]
+        units = await _customer_purchases(request, flt, conditions, sources)
     else:
         units = await _search_page(request, conditions, first, cursor, sources)
     units.sort(key=_sort_key, reverse=True)
