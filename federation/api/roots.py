@@ -35,6 +35,7 @@ def build_query(types: ModelTypes) -> type:
     """The Query type: customer, customers, purchase(s), case, sources."""
     customer, purchase, case = (types.entities[n] for n in ("Customer", "Purchase", "Case"))
     connection = _connection_type(purchase)
+    customer_connection = _connection_type(customer, counted=True)
     purchase_filter = _purchase_filter(types)
 
     async def resolve_customer(info: strawberry.Info, id: strawberry.ID) -> Any:
@@ -74,6 +75,21 @@ def build_query(types: ModelTypes) -> type:
 
     resolve_purchase_stats.__annotations__["filter"] = purchase_filter | None
 
+    async def resolve_customer_list(info: strawberry.Info, first: int = 20, after: str | None = None) -> Any:
+        request = engine_request(info)
+        units, total, truncated = await _all_customers(request)
+        start = 0
+        if after is not None:
+            _, last_id = decode_cursor(after)
+            start = next((i + 1 for i, u in enumerate(units) if u.id == last_id), len(units))
+        if not 1 <= first <= MAX_PAGE:
+            raise QueryError(f"first: must be between 1 and {MAX_PAGE}", "first")
+        page = units[start:start + first]
+        edges = [customer_connection.edge(cursor=encode_cursor(None, u.id), node=u) for u in page]
+        info_ = PageInfo(hasNextPage=start + first < len(units), endCursor=edges[-1].cursor if edges else None)
+        return customer_connection.cls(edges=edges, nodes=page, pageInfo=info_, totalCount=total,
+                                       truncated=truncated)
+
     async def resolve_sources(info: strawberry.Info) -> list[SourceInfo]:
         gateway = engine_request(info).gateway
         health = await gateway.health()
@@ -93,6 +109,8 @@ def build_query(types: ModelTypes) -> type:
         "purchase": _root(resolve_purchase, purchase | None, "A purchase by id or source reference."),
         "purchases": _root(resolve_purchases, connection.cls | None, "Purchases across every source, newest first."),
         "case": _root(resolve_case, case | None, "A case by id or source reference."),
+        "customerList": _root(resolve_customer_list, customer_connection.cls | None,
+                              "Every unified customer across every source, by id, with the total count."),
         "purchaseStats": _root(resolve_purchase_stats, PurchaseStats | None,
                                "Purchases across every source grouped by channel, source, day, store or "
                                "customer, with count and totals; `top` keeps ties at the cut."),
@@ -110,11 +128,13 @@ class _Connection:
         self.cls, self.edge = cls, edge
 
 
-def _connection_type(node: type) -> _Connection:
+def _connection_type(node: type, counted: bool = False) -> _Connection:
     name = node.__name__
     edge = strawberry.type(type(f"{name}Edge", (), {"__annotations__": {"cursor": str, "node": node}}))
-    cls = strawberry.type(type(f"{name}Connection", (), {
-        "__annotations__": {"edges": list[edge], "nodes": list[node], "pageInfo": PageInfo}}))  # type: ignore[valid-type]
+    annotations: dict[str, Any] = {"edges": list[edge], "nodes": list[node], "pageInfo": PageInfo}  # type: ignore[valid-type]
+    if counted:
+        annotations |= {"totalCount": int, "truncated": bool}
+    cls = strawberry.type(type(f"{name}Connection", (), {"__annotations__": annotations}))
     return _Connection(cls, edge)
 
 
@@ -251,6 +271,15 @@ async def _purchases_in_scope(request: Request, flt: Any) -> list[Unified]:
     if flt is not None and flt.customerId is not None:
         return await _customer_purchases(request, flt, conditions, sources)
     return await request.search("Purchase", conditions, [], None, sources)
+
+
+async def _all_customers(request: Request) -> tuple[list[Unified], int, bool]:
+    """Every customer record of every source, unified once, in id order (bounded per source)."""
+    units = await request.search("Customer", [], [], None)
+    units.sort(key=lambda u: u.id)
+    cap = request.gateway.config.gateway.max_search_rows
+    truncated = any(s.records >= cap for s in request.stats.values())
+    return units, len(units), truncated
 
 
 def _filter_scope(request: Request, flt: Any) -> tuple[list[Condition], list[str] | None]:

@@ -80,3 +80,23 @@ def test_health_and_readiness(demo: LiveDemo) -> None:
         ready = orjson.loads(response.read())
     assert ready["status"] == "ready"
     assert set(ready["sources"]) == {"shop", "pos", "delivery", "crm", "warranty"}
+
+
+def test_customer_list_pages_through_every_unified_customer_once(demo: LiveDemo) -> None:
+    query = """query($after: String) { customerList(first: 7, after: $after) {
+        totalCount truncated nodes { id sourceRecords { source localId } } pageInfo { hasNextPage endCursor } } }"""
+    seen: list[str] = []
+    refs: list[str] = []
+    after = None
+    total = None
+    for _ in range(20):
+        page = post(demo.handle.url, query, {"after": after})["data"]["customerList"]
+        total = page["totalCount"]
+        seen += [n["id"] for n in page["nodes"]]
+        refs += [f"{r['source']}:{r['localId']}" for n in page["nodes"] for r in n["sourceRecords"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert len(seen) == len(set(seen)) == total
+    assert len(refs) == len(set(refs))  # no source record belongs to two customers
+    assert "shop:1" in seen and page["truncated"] is False
