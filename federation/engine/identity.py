@@ -18,6 +18,7 @@ from itertools import combinations
 
 from rapidfuzz import fuzz
 
+from federation.identity.scoring import first_names_agree
 from federation.keys import normalize_text
 from federation.records import Record
 
@@ -92,15 +93,17 @@ class _Sets:
 def names_agree(a: Record, b: Record, name_field: str | None) -> bool:
     """False only when both records name someone and the names clearly differ.
 
-    Same surname and same first initial agree ("Sam Reid" ~ "SAMUEL REID"); otherwise the
-    accent- and case-free names must be near-identical (rapidfuzz token-set ratio >= 90).
+    Same surname and compatible first names agree: one a prefix or initial of the other
+    ("Sam Reid" ~ "SAMUEL REID"), a nickname ("Bill" ~ "William") or a typo (Jaro-Winkler >= 0.9),
+    but not merely the same initial ("James Smith" and "Jennifer Smith" share a landline, not a
+    life). Otherwise the accent- and case-free names must be near-identical (token-set ratio >= 90).
     """
     if name_field is None:
         return True
     left, right = _name(a, name_field), _name(b, name_field)
     if not left or not right:
         return True
-    if left[-1] == right[-1] and left[0][0] == right[0][0]:
+    if left[-1] == right[-1] and first_names_agree(left[0], right[0]):
         return True
     return bool(fuzz.token_set_ratio(" ".join(left), " ".join(right)) >= 90)
 

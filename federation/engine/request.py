@@ -200,15 +200,20 @@ class Request:
         if all(known):
             return _dedupe_units(u for u in known if u is not None)
         overrides = await self.gateway.overrides.snapshot()
+        fuzzy = decl.identity if decl.identity is not None and decl.identity.rules else None
+        # The seeds' blocking values are asked while the keys expand; the rest's afterwards.
+        early = asyncio.ensure_future(self._candidates(entity, fuzzy, seeds)) if fuzzy else None
         records = await self._expand(entity, seeds, overrides, {})
         mine = list(records.values())
         matches: list[Match] = []
-        if decl.identity is not None and decl.identity.rules:
-            found = await self._candidates(entity, decl.identity, mine)
-            first = scored_pairs(decl.identity, decl, mine, [r for r in found if _ukey(r) not in records])
+        if fuzzy is not None and early is not None:
+            asked = set(seeds)
+            later = await self._candidates(entity, fuzzy, [r for r in mine if r not in asked])
+            found = _dedupe([*await early, *later])
+            first = scored_pairs(fuzzy, decl, mine, [r for r in found if _ukey(r) not in records])
             near = [r for m in first for r in (m.a, m.b) if _ukey(r) not in records]
             everything = {**records, **await self._expand(entity, near, overrides, records)}
-            matches = scored_pairs(decl.identity, decl, mine, list(everything.values()))
+            matches = scored_pairs(fuzzy, decl, mine, list(everything.values()))
         else:
             everything = records
         clusters = self._cluster(entity, list(everything.values()), overrides, matches)

@@ -19,7 +19,7 @@ from federation.identity.rules import RuleDecl
 from federation.keys import normalize_text
 from federation.records import Record
 
-__all__ = ["Comparison", "Score", "compare", "parse_date", "score_pair", "values_of"]
+__all__ = ["Comparison", "Score", "compare", "first_names_agree", "parse_date", "score_pair", "values_of"]
 
 # Short forms of first names (both directions are checked).
 _NICKNAMES = {
@@ -141,6 +141,13 @@ def _first_name(a: str, b: str) -> float:
     if (len(a) == 1 or len(b) == 1) and a[0] == b[0]:
         return 0.85
     return float(JaroWinkler.similarity(a, b))
+
+
+def first_names_agree(a: str, b: str) -> bool:
+    """Normalized first names that may be one person's: prefix or initial, nickname, or a typo."""
+    if a.startswith(b) or b.startswith(a):
+        return True
+    return _first_name(a, b) >= 0.9
 
 
 def parse_date(value: Any) -> date | None:

@@ -185,3 +185,13 @@ def test_a_blocking_key_no_source_can_filter_on_is_a_problem() -> None:
     problems = blocking_problems(FUZZY, caps)
     assert ("model.entities.Customer.identity.rules.person.blocking[0]",
             "no source can filter Customer on dateOfBirth", "email") in problems
+
+
+def test_the_same_initial_is_not_the_same_person_on_a_shared_landline() -> None:
+    james, jennifer = named("shop", "1", "James Smith", phone=PHONE), named("crm", "C1", "Jennifer Smith", phone=PHONE)
+    sam, samuel = named("pos", "4711", "SAMUEL REID", phone="+447700900505"), named("crm", "C5", "Sam Reid",
+                                                                                 phone="+447700900505")
+    bill, william = named("shop", "9", "Bill Turner", phone="+447700900506"), named("crm", "C9", "William Turner",
+                                                                                  phone="+447700900506")
+    assert groups([james, jennifer, sam, samuel, bill, william]) == [
+        ["crm:C1"], ["crm:C5", "pos:4711"], ["crm:C9", "shop:9"], ["shop:1"]]
