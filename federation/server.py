@@ -5,13 +5,16 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import AsyncIterator
+from functools import partial
 from typing import Any
 
 import orjson
 from aiohttp import web
 from strawberry.aiohttp.views import GraphQLView
+from strawberry.extensions import ParserCache, ValidationCache
 
 from federation.api.context import KEY
+from federation.api.fastpath import FastPath, Learn
 from federation.api.schema import build_schema
 from federation.console import setup_console
 from federation.engine.gateway import Gateway
@@ -29,11 +32,23 @@ MAX_BODY = 1024 * 1024
 
 
 class OnepaneView(GraphQLView):
-    """Strawberry's aiohttp view with a fresh engine request per GraphQL request and orjson."""
+    """Strawberry's aiohttp view with a fresh engine request per GraphQL request and orjson.
 
-    def __init__(self, gateway: Gateway, **kwargs: Any) -> None:
+    With `fast`, a POSTed document strawberry has validated before and the compiled path can
+    answer skips graphql-core's per-field execution (federation/api/fastpath.py).
+    """
+
+    def __init__(self, gateway: Gateway, fast: FastPath | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.gateway = gateway
+        self.fast = fast
+
+    async def __call__(self, request: web.Request) -> web.StreamResponse:
+        if self.fast is not None and request.method == "POST" and request.content_type == "application/json":
+            response = await self.fast.answer(request, request.get(PRINCIPAL_KEY))
+            if response is not None:
+                return response
+        return await super().__call__(request)
 
     async def get_context(self, request: web.Request, response: Any) -> Any:
         return {KEY: Request(self.gateway), PRINCIPAL: request.get(PRINCIPAL_KEY), "request": request,
@@ -54,8 +69,12 @@ def create_app(gateway: Gateway) -> web.Application:
     audit = AuditLog(security.audit.path, security.audit.fsync) if security and security.audit else None
     app[AUDIT] = audit
     schema = build_schema(gateway.model, security, audit)
+    fast = FastPath(gateway, schema._schema, security, audit) if gateway.config.gateway.compiled_plans else None
+    # Parse and validation results are kept per document text (validation per rule set, so per role).
+    learn = [partial(Learn, fast)] if fast is not None else []
+    schema.extensions = (*schema.extensions, ParserCache, ValidationCache, *learn)
     graphiql = "graphiql" if gateway.config.gateway.graphiql else None
-    view = OnepaneView(gateway, schema=schema, graphql_ide=graphiql)
+    view = OnepaneView(gateway, fast, schema=schema, graphql_ide=graphiql)
     app.router.add_route("*", "/graphql", view)
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/readyz", _readyz)

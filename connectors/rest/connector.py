@@ -111,6 +111,7 @@ class RestConnector(BaseConnector):
         super().__init__(name, options, context)
         self.client = RestClient(name, options)
         self._exprs: dict[str, ParsedResult] = {}
+        self._plain: dict[str, str] = {}  # expressions that are one bare key, e.g. `name`
         for mapping in options.entities.values():
             lookups = [s.records for _, s in self._lookups(mapping) if s.records]
             for expression in {mapping.records, *lookups, *mapping.expressions()}:
@@ -389,6 +390,9 @@ class RestConnector(BaseConnector):
 
     def _getter(self, row: Any) -> Getter:
         def get(expression: str) -> Any:
+            name = self._plain.get(expression)
+            if name is not None:  # a bare key: what JMESPath answers, without its interpreter
+                return row.get(name) if isinstance(row, dict) else None
             try:
                 return self._compiled(expression).search(row)
             except JMESPathError:
@@ -408,6 +412,8 @@ class RestConnector(BaseConnector):
         compiled = self._exprs.get(expression)
         if compiled is None:
             compiled = self._exprs[expression] = jmespath.compile(expression)
+            if compiled.parsed.get("type") == "field":
+                self._plain[expression] = compiled.parsed["value"]
         return compiled
 
     def _mapping(self, entity: str) -> RestEntityMap:

@@ -22,7 +22,7 @@ from federation.engine.request import Request
 from federation.engine.stats import SourceStats
 from federation.errors import OnepaneError, SourceError
 
-__all__ = ["SourcesExtension", "format_error"]
+__all__ = ["SourcesExtension", "format_error", "sources_json"]
 
 log = logging.getLogger("federation.api")
 
@@ -71,11 +71,16 @@ class SourcesExtension(SchemaExtension):
 
     def get_results(self) -> dict[str, Any]:
         request = self._request()
-        if request is None:
-            return {}
-        gateway = request.gateway
-        sources = {}
-        for name in gateway.connectors:
-            stats = request.stats.get(name) or SourceStats()
-            sources[name] = stats.as_json(gateway.guards[name].breaker.state.value)
-        return {"sources": sources}
+        return {} if request is None else sources_json(request)
+
+
+def sources_json(request: Request) -> dict[str, Any]:
+    """`{"sources": {...}}` for the response's extensions; empty when `gateway.response_extensions` is off."""
+    gateway = request.gateway
+    if not gateway.config.gateway.response_extensions:
+        return {}
+    sources = {}
+    for name in gateway.connectors:
+        stats = request.stats.get(name) or SourceStats()
+        sources[name] = stats.as_json(gateway.guards[name].breaker.state.value)
+    return {"sources": sources}

@@ -29,6 +29,8 @@ class GatewaySettings(_Closed):
     redis_url: str | None = Field(default=None, description="shared second-level record cache, redis://host:port/db")
     identity: IdentitySettings = Field(default_factory=IdentitySettings, description="override store")
     tracing_otlp_endpoint: str | None = Field(default=None, description="export OpenTelemetry spans (OTLP/HTTP)")
+    response_extensions: bool = Field(default=True, description="add `extensions.sources` to every answer")
+    compiled_plans: bool = Field(default=True, description="answer plain-data queries without per-field resolvers")
 
 
 class BreakerSettings(_Closed):

@@ -7,6 +7,7 @@ Metrics from all workers are summed through prometheus multiprocess mode.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import multiprocessing
 import os
@@ -34,7 +35,19 @@ def serve(config_path: Path, host: str, port: int, reuse_port: bool = False) -> 
     config = load_config(config_path)
     configure_tracing(config.gateway.tracing_otlp_endpoint)
     gateway = Gateway.from_config(config)
-    web.run_app(create_app(gateway), host=host, port=port, reuse_port=reuse_port, print=None, access_log=None)
+    web.run_app(create_app(gateway), host=host, port=port, reuse_port=reuse_port, print=None, access_log=None,
+                loop=_event_loop())
+
+
+def _event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop when installed (`pip install onepane[speed]`) unless ONEPANE_LOOP=asyncio."""
+    if os.environ.get("ONEPANE_LOOP") == "asyncio":
+        return asyncio.new_event_loop()
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
 
 
 def _worker(config_path: str, host: str, port: int, number: int) -> None:

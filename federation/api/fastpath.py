@@ -1,0 +1,344 @@
+"""A compiled execution path for validated documents over plain entity data.
+
+graphql-core calls one resolver per field of every record (and strawberry wraps each call).
+For a document whose selections are plain fields and relations of the generated entity types,
+declared list roots and constants, this module compiles a plan once per document text and then,
+per request, fetches level by level through the same engine `Request` (same batch loaders,
+coalescing, stats and `extensions.sources`) and builds the response dicts directly.
+
+It answers only what it can answer exactly as the strawberry path would:
+- a document strawberry has already parsed, validated and begun to execute once (so every
+  limit, cost rule and allow-list check has passed for that text);
+- a single query operation without variables, fragments or directives;
+- a caller whose role reads everything unmasked, and no audit log;
+- values that need no conversion beyond the scalar's own serializer.
+Anything else, or any error while resolving (a field error, a value that does not serialize),
+goes to the strawberry path, which then runs the request from the start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from aiohttp import web
+from graphql import (
+    FieldNode,
+    GraphQLError,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLScalarType,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    OperationType,
+    parse,
+)
+from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType as StrawberryOperation
+
+from federation.api.extensions import sources_json
+from federation.contract import SortKey
+from federation.engine.gateway import Gateway
+from federation.engine.request import Request
+from federation.engine.unified import Unified
+from federation.model.declaration import ModelDecl
+from federation.ops.extension import _label
+from federation.ops.metrics import REQUEST_SECONDS, REQUESTS
+from federation.ops.tracing import tracer
+from federation.security import AuditLog, Policy
+from federation.security.auth import Principal
+from federation.security.settings import SecuritySettings
+
+__all__ = ["FastPath", "Plan"]
+
+_MAX_DOCUMENTS = 1000
+_PLAIN: dict[str, type] = {"Int": int, "Float": float, "String": str, "Boolean": bool, "ID": str}
+
+
+class Unsupported(Exception):
+    """The document (or this answer) is not one the compiled path reproduces exactly."""
+
+
+# -- plans ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Scalar:
+    key: str
+    name: str
+    kind: type
+    serialize: Callable[[Any], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Relation:
+    key: str
+    name: str
+    many: bool
+    fields: tuple[Scalar | Relation, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ListRoot:
+    key: str
+    entity: str
+    order: tuple[SortKey, ...]
+    fields: tuple[Scalar | Relation, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ConstantRoot:
+    key: str
+    value: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A compiled query: its root fields in document order."""
+
+    roots: tuple[ListRoot | ConstantRoot, ...]
+    operation: str | None
+
+
+def compile_plan(query: str, operation_name: str | None, schema: GraphQLSchema, model: ModelDecl) -> Plan:
+    """The plan for a validated document, or Unsupported."""
+    document = parse(query)
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if len(document.definitions) != 1 or len(operations) != 1:
+        raise Unsupported("one operation, no fragments")
+    op = operations[0]
+    name = op.name.value if op.name else None
+    if op.operation != OperationType.QUERY or op.variable_definitions or op.directives:
+        raise Unsupported("a query without variables or directives")
+    if operation_name is not None and operation_name != name:
+        raise Unsupported("operation name")
+    query_type = schema.query_type
+    assert query_type is not None
+    roots = tuple(_root(node, query_type, schema, model) for node in _fields(op))
+    if len({r.key for r in roots}) != len(roots):
+        raise Unsupported("repeated response keys are merged by graphql-core")
+    return Plan(roots, name)
+
+
+def _fields(node: Any) -> Iterator[FieldNode]:
+    for selection in node.selection_set.selections:
+        if not isinstance(selection, FieldNode) or selection.directives:
+            raise Unsupported("fragments and directives")
+        yield selection
+
+
+def _key(node: FieldNode) -> str:
+    return node.alias.value if node.alias else node.name.value
+
+
+def _root(node: FieldNode, query_type: GraphQLObjectType, schema: GraphQLSchema,
+          model: ModelDecl) -> ListRoot | ConstantRoot:
+    name = node.name.value
+    declared = model.roots.get(name)
+    field = query_type.fields.get(name)
+    if declared is None or field is None or node.arguments:
+        raise Unsupported(f"root {name}")
+    if declared.entity is None:
+        if node.selection_set is not None or declared.value is None:
+            raise Unsupported("constant")
+        kind = _named(field.type)
+        if not isinstance(kind, GraphQLScalarType) or kind.name not in _PLAIN:
+            raise Unsupported("constant type")
+        return ConstantRoot(_key(node), kind.serialize(declared.value))
+    if not declared.many or declared.by is not None:
+        raise Unsupported("lookups")
+    order = tuple(SortKey(item.lstrip("-"), descending=item.startswith("-")) for item in declared.order)
+    return ListRoot(_key(node), declared.entity, order, _selection(node, declared.entity, model, schema))
+
+
+def _named(kind: Any) -> Any:
+    while isinstance(kind, GraphQLNonNull | GraphQLList):
+        kind = kind.of_type
+    return kind
+
+
+def _selection(node: FieldNode, entity: str, model: ModelDecl, schema: GraphQLSchema) -> tuple[Scalar | Relation, ...]:
+    decl = model.entities[entity]
+    out: list[Scalar | Relation] = []
+    for child in _fields(node):
+        name = child.name.value
+        if child.arguments:
+            raise Unsupported("arguments")
+        if name in decl.relations:
+            rel = decl.relations[name]
+            out.append(Relation(_key(child), name, rel.many, _selection(child, rel.entity, model, schema)))
+            continue
+        field = decl.fields.get(name)
+        if field is None or field.type_ref.is_list or child.selection_set is not None:
+            raise Unsupported(f"{entity}.{name}")
+        kind = field.type_ref.name
+        if kind not in _PLAIN:
+            raise Unsupported(f"{entity}.{name}: {kind}")
+        scalar = schema.type_map[kind]
+        assert isinstance(scalar, GraphQLScalarType)
+        out.append(Scalar(_key(child), name, _PLAIN[kind], scalar.serialize))
+    if len({f.key for f in out}) != len(out):
+        raise Unsupported("repeated response keys")
+    return tuple(out)
+
+
+# -- execution ------------------------------------------------------------------------------------
+
+
+async def execute(plan: Plan, request: Request) -> dict[str, Any]:
+    """`data` for the plan; Unsupported when an answer needs the strawberry path."""
+    values = await asyncio.gather(*(_run_root(root, request) for root in plan.roots))
+    return {root.key: value for root, value in zip(plan.roots, values, strict=True)}
+
+
+async def _run_root(root: ListRoot | ConstantRoot, request: Request) -> Any:
+    if isinstance(root, ConstantRoot):
+        return root.value
+    units = await request.search(root.entity, [], root.order, None)
+    return await _objects(units, root.fields, request)
+
+
+async def _objects(units: list[Unified], fields: tuple[Scalar | Relation, ...], request: Request) -> list[Any]:
+    """One dict per unit; relations are fetched for the whole level at once (one batch)."""
+    unique = list({id(u): u for u in units}.values())
+    built = {id(u): _scalars(u, fields) for u in unique}
+    relations = [f for f in fields if isinstance(f, Relation)]
+    if relations:
+        await asyncio.gather(*(_relation(rel, unique, built, request) for rel in relations))
+    return [built[id(u)] for u in units]
+
+
+async def _relation(rel: Relation, parents: list[Unified], built: Mapping[int, dict[str, Any]],
+                    request: Request) -> None:
+    found = await asyncio.gather(*(request.related(p, rel.name) for p in parents))
+    children = [u for units in found for u in units]
+    dicts = dict(zip(map(id, children), await _objects(children, rel.fields, request), strict=True))
+    for parent, units in zip(parents, found, strict=True):
+        if rel.many:
+            built[id(parent)][rel.key] = [dicts[id(u)] for u in units]
+        else:
+            built[id(parent)][rel.key] = dicts[id(units[0])] if units else None
+
+
+def _scalars(unit: Unified, fields: tuple[Scalar | Relation, ...]) -> dict[str, Any]:
+    values = unit.values
+    out: dict[str, Any] = {}
+    for field in fields:
+        if isinstance(field, Relation):
+            out[field.key] = None  # keeps the document's key order; filled by _relation
+            continue
+        value = values.get(field.name)
+        if value is None:
+            if field.name in unit.field_errors:
+                raise Unsupported("a field error")
+        elif type(value) is not field.kind:
+            try:
+                value = field.serialize(value)
+            except Exception as exc:
+                raise Unsupported("a value that does not serialize") from exc
+        out[field.key] = value
+    return out
+
+
+# -- the gate: which requests take the compiled path ----------------------------------------------
+
+
+class Learn(SchemaExtension):
+    """Marks a document as validated once strawberry starts executing it (every check passed)."""
+
+    def __init__(self, fast: FastPath) -> None:
+        self.fast = fast
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        if context.query is not None and context.operation_type == StrawberryOperation.QUERY:
+            self.fast.learn(context.query, context.operation_name)
+        yield
+
+
+class FastPath:
+    """Compiled plans per validated document, and the answer for requests that can use one."""
+
+    def __init__(self, gateway: Gateway, schema: GraphQLSchema, security: SecuritySettings | None,
+                 audit: AuditLog | None) -> None:
+        self.gateway = gateway
+        self.schema = schema
+        self.secured = security is not None
+        self.audited = audit is not None
+        roles = security.roles if security is not None else {}
+        self.open_roles = frozenset(n for n, r in roles.items() if Policy(n, r, frozenset()).unrestricted)
+        self._validated: set[tuple[str, str | None]] = set()
+        self._plans: dict[tuple[str, str | None], Plan | None] = {}
+
+    def learn(self, query: str, operation_name: str | None) -> None:
+        if len(self._validated) >= _MAX_DOCUMENTS:
+            self._validated.clear()
+        self._validated.add((query, operation_name))
+
+    def plan(self, query: str, operation_name: str | None) -> Plan | None:
+        key = (query, operation_name)
+        if key in self._plans:
+            return self._plans[key]
+        if key not in self._validated:
+            return None
+        try:
+            plan: Plan | None = compile_plan(query, operation_name, self.schema, self.gateway.model)
+        except (Unsupported, GraphQLError):
+            plan = None
+        if len(self._plans) >= _MAX_DOCUMENTS:
+            self._plans.clear()
+        self._plans[key] = plan
+        return plan
+
+    def allowed(self, principal: Any) -> bool:
+        if self.audited:
+            return False
+        if not self.secured:
+            return True
+        return isinstance(principal, Principal) and principal.role in self.open_roles
+
+    async def answer(self, request: web.Request, principal: Any) -> web.Response | None:
+        """The response, or None when the strawberry path must answer."""
+        try:
+            body = orjson.loads(await request.read())
+        except Exception:
+            return None
+        if not isinstance(body, dict) or not isinstance(query := body.get("query"), str) or body.get("variables"):
+            return None
+        operation_name = body.get("operationName")
+        if operation_name is not None and not isinstance(operation_name, str):
+            return None
+        plan = self.plan(query, operation_name)
+        if plan is None or not self.allowed(principal):
+            return None
+        return await self._run(plan)
+
+    async def _run(self, plan: Plan) -> web.Response | None:
+        started = time.perf_counter()
+        engine = Request(self.gateway)
+        with tracer.start_as_current_span("graphql.request") as span:
+            try:
+                data = await execute(plan, engine)
+            except Unsupported:
+                return None
+            errors = [GraphQLError(str(failure), extensions={"code": failure.code, "source": name})
+                      for name, stats in engine.stats.items() for failure in stats.errors[:1]]
+            name = _label(plan.operation)
+            outcome = "ok" if not errors else "partial"
+            span.set_attribute("graphql.operation.name", name)
+            span.set_attribute("onepane.outcome", outcome)
+            span.set_attribute("onepane.compiled", True)
+        answer: dict[str, Any] = {"data": data}
+        if errors:
+            answer["errors"] = [e.formatted for e in errors]
+        extensions = sources_json(engine)
+        if extensions:
+            answer["extensions"] = extensions
+        REQUESTS.labels(name, outcome).inc()
+        REQUEST_SECONDS.labels(name).observe(time.perf_counter() - started)
+        return web.Response(body=orjson.dumps(answer), content_type="application/json", charset="utf-8")

@@ -1,0 +1,165 @@
+"""The compiled path (federation/api/fastpath.py) answers byte for byte as the strawberry path does:
+the same documents through both, on the graphql-benchmarks contract and on the demo's sources."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import orjson
+import pytest
+import yaml
+from aiohttp import web
+
+from federation.api.fastpath import FastPath
+from federation.config import load_config
+from federation.demo.crm import serve_crm
+from federation.demo.data import build_demo
+from federation.demo.run import demo_config_text
+from federation.engine.gateway import Gateway
+from federation.server import OnepaneView, create_app
+from tests.integration.test_contract_graphql_benchmarks import CONFIG, LOG, build, serve, upstream
+
+PEER = Path(__file__).resolve().parents[2] / "benchmarks" / "peers" / "onepane" / "onepane.yaml"
+
+COMPILED = [
+    "{posts{id,userId,title,user{id,name,email}}}",
+    "{posts{title}}",
+    "{greet}",
+    "{ a: posts { t: title id } g: greet b: users { id name posts { id title } } }",
+    "query Named { users { email posts { userId user { username } } } }",
+    "{posts{id body user{id phone website posts{id}}}}",
+]
+FALLBACK = [
+    "{post(id: 3){title user{name}}}",
+    "{posts(userId: 2){title}}",
+    "{posts{...on Post{title}}}",
+    "{posts{id @include(if: true)}}",
+    "{posts{id source sourceRecords{source localId}}}",
+    "query Q($u: Int) { posts(userId: $u) { id } }",
+    "{posts{id} posts{title}}",
+    "{ postz { id } }",
+]
+
+
+def _view(app: web.Application) -> OnepaneView:
+    for route in app.router.routes():
+        if isinstance(route.handler, OnepaneView):
+            return route.handler
+    raise AssertionError("no GraphQL view")
+
+
+async def _post(session: aiohttp.ClientSession, url: str, query: str, name: str | None = None) -> bytes:
+    body = {"operationName": name, "variables": {}, "query": query}
+    async with session.post(url, data=orjson.dumps(body), headers={"Content-Type": "application/json"}) as r:
+        assert r.status == 200
+        assert r.content_type == "application/json"
+        return await r.read()
+
+
+def _timeless(raw: bytes) -> bytes:
+    """The answer with `extensions.sources.*.ms` zeroed: wall time is the one field that may differ."""
+    answer = orjson.loads(raw)
+    for stats in (answer.get("extensions") or {}).get("sources", {}).values():
+        stats["ms"] = 0
+    return orjson.dumps(answer)
+
+
+async def _both(app: web.Application, url: str, query: str, name: str | None = None) -> tuple[bytes, bytes, bool]:
+    """(strawberry's answer, the compiled path's answer, whether a plan was used); caches warm for both."""
+    view = _view(app)
+    fast = view.fast
+    assert isinstance(fast, FastPath)
+    async with aiohttp.ClientSession() as session:
+        view.fast = None
+        await _post(session, url, query, name)
+        view.fast = fast
+        slow = await _post(session, url, query, name)  # strawberry again; now the document is known
+        fast_answer = await _post(session, url, query, name)
+    return slow, fast_answer, fast.plan(query, name) is not None
+
+
+@asynccontextmanager
+async def _gateway(config: Path, env: dict[str, str]) -> AsyncIterator[tuple[web.Application, str]]:
+    app = create_app(Gateway.from_config(load_config(config, env)))
+    async with serve(app) as url:
+        yield app, url + "/graphql"
+
+
+@pytest.mark.parametrize("config", [CONFIG, PEER], ids=["example", "peer"])
+async def test_the_benchmark_contract_answers_the_same_bytes_both_ways(config: Path) -> None:
+    posts, users = build()
+    data = upstream(posts, users)
+    async with serve(data) as base, _gateway(config, {"UPSTREAM": base}) as (app, url):
+        for query in COMPILED + FALLBACK:
+            name = "Named" if query.startswith("query Named") else None
+            slow, fast, compiled = await _both(app, url, query, name)
+            assert _timeless(fast) == _timeless(slow), query
+            assert compiled == (query in COMPILED), query
+            if config == PEER:
+                assert fast == slow and b'"sources"' not in fast  # no timing to differ: exact bytes
+
+
+async def test_a_failed_source_reports_the_same_errors_both_ways(tmp_path: Path) -> None:
+    posts, users = build()
+    data = upstream(posts, users)
+
+    @web.middleware
+    async def users_down(request: web.Request, handler: Any) -> web.StreamResponse:
+        if request.path.startswith("/users"):
+            return web.json_response({"message": "down"}, status=503)
+        return await handler(request)
+
+    data.middlewares.append(users_down)
+    config = yaml.safe_load(CONFIG.read_text("utf-8"))
+    config["sources"]["upstream"]["guard"] = {"retries": 0}
+    path = tmp_path / "down.yaml"
+    path.write_text(yaml.safe_dump(config), "utf-8")
+    async with serve(data) as base, _gateway(path, {"UPSTREAM": base}) as (app, url):
+        slow, fast, compiled = await _both(app, url, "{posts{id,title,user{id,name}}}")
+        assert compiled
+        assert _timeless(fast) == _timeless(slow)
+        assert orjson.loads(fast)["errors"][0]["extensions"]["code"].startswith("SOURCE")
+
+
+async def test_one_connection_makes_two_upstream_calls_with_the_peer_config() -> None:
+    posts, users = build()
+    data = upstream(posts, users)
+    async with serve(data) as base, _gateway(PEER, {"UPSTREAM": base}) as (app, url):
+        query = "{posts{id,userId,title,user{id,name,email}}}"
+        await _both(app, url, query)
+        data[LOG].clear()
+        async with aiohttp.ClientSession() as session:
+            await _post(session, url, query)
+        assert sorted(c.split("?")[0] for c in data[LOG]) == ["/posts", "/users"]
+
+
+DEMO_QUERIES = [
+    "{ warranties { policyNumber } }",
+    "{ warranties { policyNumber status endsOn customer { name email } } }",
+    '{ warranty(policyNumber: "W-1001") { policyNumber } }',
+]
+
+
+async def test_the_demo_answers_the_same_both_ways(tmp_path: Path) -> None:
+    files = build_demo(tmp_path)
+    config = tmp_path / "demo.yaml"
+    config.write_text(demo_config_text(), "utf-8")
+    key = secrets.token_urlsafe(18)
+    crm, port = await serve_crm(files.crm, key, host="127.0.0.1", port=0)
+    env = {"ONEPANE_CRM_URL": f"http://127.0.0.1:{port}", "ONEPANE_CRM_API_KEY": key}
+    try:
+        async with _gateway(config, env) as (app, url):
+            queries = [*DEMO_QUERIES, *(p.read_text("utf-8") for p in sorted(
+                (Path(__file__).resolve().parents[2] / "federation" / "demo" / "queries").glob("*.graphql")))]
+            for query in queries:
+                slow, fast, _ = await _both(app, url, query)
+                assert _timeless(fast) == _timeless(slow), query
+            _, _, compiled = await _both(app, url, DEMO_QUERIES[0])
+            assert compiled
+    finally:
+        await crm.cleanup()
