@@ -265,6 +265,7 @@ def config(urls: dict[str, str], fuzzy: bool) -> dict[str, Any]:
     keys = {"email": "email", "phone": "phone", "dob": "dob", "postcode": "postcode"}
     return {
         "gateway": {"region": "GB", "max_hops": 3, "graphiql": False},
+        "security": {"anonymous_role": "bench", "roles": {"bench": {"allow": ["*"]}}},
         "model": {"entities": {"Customer": customer}},
         "sources": {
             "shop": {"type": "sql", "url": urls["shop"], "entities": {"Customer": {

@@ -88,6 +88,7 @@ def crm_app(delay: float) -> web.Application:
 
 CONFIG = """
 gateway: {{region: GB}}
+security: {{anonymous_role: bench, roles: {{bench: {{allow: ["*"]}}}}}}
 sources:
   crm:
     type: rest

@@ -67,6 +67,7 @@ CREATE INDEX {table}_customer ON {table} (customer_id);
 
 CONFIG = """
 gateway: {{region: GB}}
+security: {{anonymous_role: bench, roles: {{bench: {{allow: ["*"]}}}}}}
 sources:
   shop:
     type: sql

@@ -13,6 +13,7 @@ from aiohttp import web
 from strawberry.aiohttp.views import GraphQLView
 from strawberry.extensions import ParserCache, ValidationCache
 
+from federation.api.codes import with_codes
 from federation.api.context import KEY
 from federation.api.fastpath import FastPath, Learn
 from federation.api.schema import build_schema
@@ -53,6 +54,11 @@ class OnepaneView(GraphQLView):
     async def get_context(self, request: web.Request, response: Any) -> Any:
         return {KEY: Request(self.gateway), PRINCIPAL: request.get(PRINCIPAL_KEY), "request": request,
                 "response": response}
+
+    async def process_result(self, request: web.Request, result: Any) -> Any:
+        response = await super().process_result(request, result)
+        with_codes(response.get("errors"))
+        return response
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
@@ -99,8 +105,8 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
 def _warn_open_access(gateway: Gateway) -> None:
     security = gateway.config.security
     if security is None:
-        log.warning("no security section in %s: anyone who reaches this port reads everything; "
-                    "declare api_keys/jwt and roles (see docs/security.md)", gateway.config.file)
+        log.error("no security section in %s: every request is refused (401); declare api_keys or jwt with "
+                  "roles, or anonymous_role for open access (see docs/security.md)", gateway.config.file)
     elif security.anonymous_role:
         log.warning("anonymous access is on: requests without credentials get role '%s'", security.anonymous_role)
 

@@ -19,7 +19,8 @@ from federation.api.roots import build_query
 from federation.errors import OnepaneError
 from federation.model.declaration import ModelDecl
 from federation.ops.extension import OpsExtension
-from federation.security import AuditLog, FieldGuard, Policy, limit_extensions
+from federation.security import AuditLog, Policy, limit_extensions
+from federation.security.extension import role_extension
 from federation.security.settings import LimitSettings, SecuritySettings
 
 __all__ = ["OnepaneSchema", "build_schema", "print_sdl"]
@@ -47,7 +48,7 @@ def build_schema(model: ModelDecl, security: SecuritySettings | None = None, aud
     if security is not None:
         guarded = entities | {"Query", "Mutation"}
         policies = {name: Policy(name, role, guarded) for name, role in security.roles.items()}
-        extensions.append(partial(FieldGuard, policies=policies, audit=audit))
+        extensions.append(partial(role_extension(policies, audit), policies=policies, audit=audit))
     return OnepaneSchema(query=query, mutation=build_mutation(model),
                          config=StrawberryConfig(auto_camel_case=False),
                          extensions=extensions, **kwargs)

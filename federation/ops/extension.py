@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator
 
-from opentelemetry import trace
+from opentelemetry import context, trace
 from strawberry.extensions import SchemaExtension
 
 from federation.ops.metrics import REQUEST_SECONDS, REQUESTS
 from federation.ops.tracing import tracer
 
 __all__ = ["OpsExtension"]
-
 
 _MAX_NAMES = 200
 _seen: set[str] = set()
@@ -32,28 +32,47 @@ def _label(name: str | None) -> str:
 
 
 class OpsExtension(SchemaExtension):
-    """`onepane_requests_total{operation,outcome}`, latency, and the request's span tree."""
+    """`onepane_requests_total{operation,outcome}`, latency, and the request's span tree.
+
+    Spans are started and ended by hand rather than with `start_as_current_span` around the
+    `yield`: strawberry closes a hook's generator when parsing fails, and a context manager
+    unwinding inside that close would detach the span's context from the wrong Context.
+    """
 
     def on_operation(self) -> Iterator[None]:
         started = time.perf_counter()
-        with tracer.start_as_current_span("graphql.request") as span:
+        span = tracer.start_span("graphql.request")
+        token = context.attach(trace.set_span_in_context(span))
+        try:
             yield
-            name = _label(self.execution_context.operation_name)
-            result = self.execution_context.result
-            errors = getattr(result, "errors", None) or []
-            data = getattr(result, "data", None)
-            outcome = "ok" if not errors else ("partial" if data else "error")
-            span.set_attribute("graphql.operation.name", name)
-            span.set_attribute("onepane.outcome", outcome)
-            if outcome == "error":
-                span.set_status(trace.StatusCode.ERROR)
+        finally:
+            with contextlib.suppress(ValueError):  # closed from another Context: the span still ends
+                context.detach(token)
+            self._finish(span, started)
+
+    def _finish(self, span: trace.Span, started: float) -> None:
+        name = _label(self.execution_context.operation_name)
+        result = self.execution_context.result
+        errors = getattr(result, "errors", None) or []
+        outcome = "ok" if not errors else ("partial" if getattr(result, "data", None) else "error")
+        span.set_attribute("graphql.operation.name", name)
+        span.set_attribute("onepane.outcome", outcome)
+        if outcome == "error":
+            span.set_status(trace.StatusCode.ERROR)
+        span.end()
         REQUESTS.labels(name, outcome).inc()
         REQUEST_SECONDS.labels(name).observe(time.perf_counter() - started)
 
     def on_parse(self) -> Iterator[None]:
-        with tracer.start_as_current_span("graphql.parse"):
+        span = tracer.start_span("graphql.parse")
+        try:
             yield
+        finally:
+            span.end()
 
     def on_validate(self) -> Iterator[None]:
-        with tracer.start_as_current_span("graphql.validate"):
+        span = tracer.start_span("graphql.validate")
+        try:
             yield
+        finally:
+            span.end()

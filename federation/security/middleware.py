@@ -30,20 +30,18 @@ Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
 
 
 def security_middleware(settings: SecuritySettings | None) -> Middleware:
-    """Without a `security:` section every request is anonymous with full access (logged at start)."""
+    """Without a `security:` section every request is refused: access is never open by accident."""
     authenticator = Authenticator(settings) if settings else None
     limit = settings.rate_limit if settings else None
     buckets = TokenBuckets(limit.rate, limit.burst) if limit else None
     roles = set(settings.roles) if settings else set()
-    open_access = Principal("anonymous", "*", "anonymous")
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path in OPEN_PATHS:
             return await handler(request)
         if authenticator is None:
-            request[PRINCIPAL_KEY] = open_access
-            return await handler(request)
+            return _error(401, "UNAUTHENTICATED", "unauthorized", {"WWW-Authenticate": 'Bearer realm="onepane"'})
         try:
             principal = authenticator.authenticate(request.headers)
             if principal.role not in roles:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
@@ -18,6 +18,7 @@ __all__ = [
     "RateLimitSettings",
     "RoleSettings",
     "SecuritySettings",
+    "open_access",
 ]
 
 _CLOSED = ConfigDict(extra="forbid")
@@ -127,6 +128,11 @@ class RateLimitSettings(BaseModel):
     model_config = _CLOSED
     rate: float = Field(default=20, gt=0, description="requests per second refilled")
     burst: int = Field(default=40, ge=1)
+
+
+def open_access(role: str = "open") -> dict[str, Any]:
+    """A `security:` section giving anonymous callers full access: for demos and benchmarks only."""
+    return {"anonymous_role": role, "roles": {role: {"allow": ["*"]}}}
 
 
 class SecuritySettings(BaseModel):

@@ -105,3 +105,19 @@ def test_health_endpoints_need_no_credentials(secured: LiveDemo) -> None:
     base = secured.handle.url.removesuffix("/graphql")
     with urllib.request.urlopen(base + "/healthz", timeout=10) as response:
         assert response.status == 200
+
+
+def test_a_config_without_security_refuses_every_request(tmp_path: Path) -> None:
+    import yaml
+
+    from federation.demo.run import demo_config_text
+
+    config = yaml.safe_load(demo_config_text())
+    del config["security"]
+    live = LiveDemo(tmp_path, yaml.safe_dump(config))
+    try:
+        status, body = post_raw(live.handle.url, QUERY)
+        assert status == 401 and body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        assert post_raw(live.handle.url, QUERY, headers=api_key("admin"))[0] == 401
+    finally:
+        live.close()
