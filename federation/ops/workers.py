@@ -47,7 +47,8 @@ def _event_loop() -> asyncio.AbstractEventLoop:
         import uvloop
     except ImportError:
         return asyncio.new_event_loop()
-    return uvloop.new_event_loop()
+    loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()  # typed here: uvloop is an optional extra
+    return loop
 
 
 def _worker(config_path: str, host: str, port: int, number: int) -> None:
