@@ -13,6 +13,7 @@ from aiohttp import web
 from strawberry.aiohttp.views import GraphQLView
 from strawberry.extensions import ParserCache, ValidationCache
 
+from federation.agents import setup_agents
 from federation.api.codes import with_codes
 from federation.api.context import KEY
 from federation.api.fastpath import FastPath, Learn
@@ -87,6 +88,7 @@ def create_app(gateway: Gateway) -> web.Application:
     setup_console(app)
     app.router.add_get("/metrics", _metrics)
     app.cleanup_ctx.append(_lifecycle)
+    setup_agents(app, gateway, schema)  # /mcp; after _lifecycle so it stops before the gateway closes
     return app
 
 

@@ -1,0 +1,219 @@
+"""The MCP server: four approved tools, each one persisted GraphQL document run under the caller's principal.
+
+A tool never builds GraphQL: it checks its arguments, runs its own document from `queries/`
+through the gateway's schema (so the role layer, masks, limits and audit apply exactly as on
+/graphql) and folds the answer into compact JSON with the sources that answered and what is missing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Annotated, Any
+
+import orjson
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import Field
+from strawberry import Schema
+
+from federation.agents import arguments as check
+from federation.agents.result import compact, source_report, summarize_errors
+from federation.api.codes import with_codes
+from federation.api.context import KEY
+from federation.engine.gateway import Gateway
+from federation.engine.request import Request
+from federation.security import PRINCIPAL, Principal
+
+__all__ = ["DOCUMENTS", "PRINCIPAL_SCOPE", "ToolRunner", "build_server"]
+
+PRINCIPAL_SCOPE = "onepane.principal"  # ASGI scope key the bridge fills from the authenticated aiohttp request
+MAX_CANDIDATES = 10
+MAX_PURCHASES = 10
+DOCUMENTS = {name: resources.files(__package__).joinpath(f"queries/{name}.graphql").read_text("utf-8")
+             for name in ("find_customer", "customer_360", "find_purchase", "customer_timeline")}
+OPERATIONS = {"find_customer": "AgentFindCustomer", "customer_360": "AgentCustomer360",
+              "find_purchase": "AgentFindPurchase", "customer_timeline": "AgentCustomerTimeline"}
+READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
+
+
+@dataclass
+class Outcome:
+    """One document's answer, already folded: data, the source report, errors and missing pieces."""
+
+    data: Any
+    sources: dict[str, Any]
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+    def asked(self) -> str:
+        names = [*self.sources.get("answered", ()), *self.sources.get("stale", ()), *self.sources.get("failed", {})]
+        return ", ".join(names) or "no source"
+
+    def result(self, body: dict[str, Any]) -> CallToolResult:
+        payload = compact({**body, "sources": self.sources, "missing": self.missing, "errors": self.errors})
+        text = orjson.dumps(payload).decode()
+        return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=payload,
+                              is_error=self.failed)
+
+    @property
+    def failed(self) -> bool:
+        """No data at all, or errors and every root field null (e.g. FORBIDDEN for this role)."""
+        real = [e for e in self.errors if e.get("code") != "NOT_FOUND"]  # nothing matched is an answer
+        return self.data is None or bool(real and all(v is None for v in self.data.values()))
+
+
+class ToolRunner:
+    """Runs a tool's persisted document through the gateway's schema, as /graphql would."""
+
+    def __init__(self, gateway: Gateway, schema: Schema) -> None:
+        self.gateway, self.schema = gateway, schema
+
+    async def run(self, tool: str, variables: dict[str, Any], principal: Principal) -> Outcome:
+        request = Request(self.gateway)
+        result = await self.schema.execute(DOCUMENTS[tool], variables, operation_name=OPERATIONS[tool],
+                                           context_value={KEY: request, PRINCIPAL: principal})
+        sources = (result.extensions or {}).get("sources")
+        if sources is None:  # response_extensions off: the same accounting, straight from the request
+            sources = {name: stats.as_json() for name, stats in request.stats.items()}
+        formatted = [e.formatted for e in result.errors or ()]
+        with_codes(formatted)  # parse and validation codes, as /graphql adds them
+        errors, missing = summarize_errors(formatted)
+        return Outcome(result.data, source_report(sources), errors, missing)
+
+
+def _principal(ctx: Context) -> Principal:
+    scope = getattr(ctx.request_context.request, "scope", None) or {}
+    principal = scope.get(PRINCIPAL_SCOPE)
+    if not isinstance(principal, Principal):  # only reachable if the server is mounted without the bridge
+        raise ToolError("unauthenticated: this endpoint needs the gateway's credentials")
+    return principal
+
+
+Text = Annotated[str | None, Field(description="exact value; case and spacing are normalized")]
+
+
+def build_server(runner: ToolRunner) -> MCPServer:
+    """The MCP server with the approved tools; nothing else (no resources, no prompts)."""
+    server: MCPServer = _without_logging_setup(lambda: MCPServer(
+        "onepane", version="0.1.0",
+        instructions="Customer data joined across every legacy system. Find the customer first (find_customer "
+                     "or find_purchase), then read customer_360 or customer_timeline with the id it returns. "
+                     "Each result says which sources answered and what is missing."))
+
+    @server.tool(annotations=READ_ONLY, structured_output=False)
+    async def find_customer(ctx: Context, email: Text = None, phone: Text = None, name: Text = None,
+                            loyalty_number: Text = None, order_number: Text = None,
+                            source_ref: Annotated[str | None, Field(description='a record, e.g. "crm:C-1001"')] = None,
+                            ) -> CallToolResult:
+        """Find unified customers matching every identifier given (at least one); a short list with ids."""
+        given = {"email": email, "phone": phone, "name": name, "loyaltyNumber": loyalty_number,
+                 "orderNumber": order_number, "sourceRef": source_ref}
+        variables = {key: check.text(arg, value) for (key, value), arg in zip(
+            given.items(), ("email", "phone", "name", "loyalty_number", "order_number", "source_ref"), strict=True)}
+        variables = {k: v for k, v in variables.items() if v is not None}
+        if not variables:
+            raise ToolError("give at least one of email, phone, name, loyalty_number, order_number, source_ref")
+        outcome = await runner.run("find_customer", variables, _principal(ctx))
+        found = [_candidate(c) for c in (outcome.data or {}).get("customers") or ()]
+        tried = ", ".join(f'{k} "{v}"' for k, v in variables.items())
+        body: dict[str, Any] = {"found": len(found), "customers": found[:MAX_CANDIDATES]}
+        if not found and not outcome.failed:
+            body["message"] = (f"nothing matched: tried {tried} in {outcome.asked()}; try another identifier "
+                               "(email, phone, order number, loyalty number, a source reference) or find_purchase")
+        elif len(found) > 1:
+            body["ambiguous"] = True
+            body["message"] = (f"{len(found)} customers match {tried}; ask for another identifier or pass one id "
+                               "to customer_360" + (f" (first {MAX_CANDIDATES} shown)" if len(found) > MAX_CANDIDATES
+                                                    else ""))
+        return outcome.result(body)
+
+    @server.tool(annotations=READ_ONLY, structured_output=False)
+    async def customer_360(ctx: Context, customer_id: Annotated[str, Field(
+            description='the id find_customer returned, or any source reference, e.g. "shop:1"')]) -> CallToolResult:
+        """One customer as every system knows them: records and why they were linked, conflicts, purchases
+        with items, payments and deliveries, and cases."""
+        ident = check.customer_id(customer_id)
+        outcome = await runner.run("customer_360", {"id": ident}, _principal(ctx))
+        return outcome.result(_one_customer(outcome, ident, lambda customer: {"customer": customer}))
+
+    @server.tool(annotations=READ_ONLY, structured_output=False)
+    async def find_purchase(ctx: Context,
+                            card_last4: Annotated[str, Field(description='last four card digits, e.g. "4417"')],
+                            placed_from: Annotated[str, Field(description="window start, ISO 8601 (UTC if no "
+                                                                          "offset) or a date")],
+                            placed_to: Annotated[str, Field(description="window end, ISO 8601 or a date (inclusive)")],
+                            amount: Annotated[str | float | None, Field(description='exact total, e.g. "89.99"')]
+                            = None) -> CallToolResult:
+        """Purchases paid with a card ending in these digits inside a time window (at most 31 days), with their
+        customer."""
+        digits = check.last4(card_last4)
+        start = check.instant("placed_from", placed_from)
+        end = check.instant("placed_to", placed_to, end_of_day=True)
+        check.window(start, end)
+        total = check.amount(amount)
+        variables = {"cardLast4": digits, "placedFrom": start.isoformat(), "placedTo": end.isoformat(),
+                     "amount": None if total is None else str(total), "first": MAX_PURCHASES}
+        outcome = await runner.run("find_purchase", variables, _principal(ctx))
+        page = (outcome.data or {}).get("purchases") or {}
+        nodes = list(page.get("nodes") or [])
+        body: dict[str, Any] = {"found": len(nodes), "purchases": nodes,
+                                "more": bool((page.get("pageInfo") or {}).get("hasNextPage")) or None}
+        if not nodes and not outcome.failed:
+            money = f" for {total}" if total is not None else ""
+            body["message"] = (f"nothing matched: no purchase{money} with a card ending {digits} between "
+                               f"{start.isoformat()} and {end.isoformat()} in {outcome.asked()}; check the time "
+                               "zone, widen the window or leave out the amount")
+        return outcome.result(body)
+
+    @server.tool(annotations=READ_ONLY, structured_output=False)
+    async def customer_timeline(ctx: Context, customer_id: Annotated[str, Field(
+            description='the id find_customer returned, e.g. "shop:1"')],
+            limit: Annotated[int, Field(ge=1, le=200, description="newest entries to return")] = 50,
+            ) -> CallToolResult:
+        """Every dated event for one customer from every system, newest first: purchases, deliveries, emails,
+        chats, calls, social messages, cases, with how long the customer waited."""
+        ident = check.customer_id(customer_id)
+        outcome = await runner.run("customer_timeline", {"id": ident}, _principal(ctx))
+
+        def shape(customer: dict[str, Any]) -> dict[str, Any]:
+            entries = list(customer.get("timeline") or [])
+            return {"customer": {"id": customer.get("id"), "name": customer.get("name")}, "entries": len(entries),
+                    "timeline": entries[:limit], "truncated": len(entries) > limit or None}
+
+        return outcome.result(_one_customer(outcome, ident, shape))
+
+    return server
+
+
+def _without_logging_setup(build: Callable[[], MCPServer]) -> MCPServer:
+    """MCPServer() calls logging.basicConfig (a Rich handler at INFO on the root logger); the gateway's
+    logging belongs to `federation serve`, so whatever the constructor adds to the root logger is undone."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        return build()
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+
+
+def _candidate(customer: dict[str, Any]) -> dict[str, Any]:
+    """A short candidate: the source records as `source:localId` refs (customer_360 says why they link)."""
+    records = customer.pop("sourceRecords", None) or ()
+    return {**customer, "records": [f"{r['source']}:{r['localId']}" for r in records]}
+
+
+def _one_customer(outcome: Outcome, ident: str, shape: Any) -> dict[str, Any]:
+    customer = (outcome.data or {}).get("customer")
+    if customer:
+        body: dict[str, Any] = shape(customer)
+        return body
+    if outcome.failed:
+        return {}
+    reason = next((e["message"] for e in outcome.errors if e.get("code") == "NOT_FOUND"), None)
+    return {"found": 0, "message": f"no customer with id {ident!r} in {outcome.asked()}"
+                                   + (f" ({reason})" if reason else "") + "; find_customer returns ids"}
