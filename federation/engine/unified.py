@@ -55,6 +55,8 @@ class Unified:
 def merge(decl: EntityDecl, entity: str, records: Sequence[Record], linked_by: Mapping[Record, tuple[str, ...]],
           source_order: Mapping[str, int]) -> Unified:
     """Apply each field's merge rule; single-valued disagreements become conflicts."""
+    if len(records) == 1:
+        return _single(decl, entity, records[0], linked_by)
     ordered = tuple(sorted(records, key=lambda r: (source_order.get(r.source, 1 << 30), r.local_id)))
     values: dict[str, Any] = {}
     conflicts: list[FieldConflict] = []
@@ -71,6 +73,26 @@ def merge(decl: EntityDecl, entity: str, records: Sequence[Record], linked_by: M
             errors[name] = failed
     primary = ordered[0]
     return Unified(entity, str(primary.ref), ordered, linked_by, values, tuple(conflicts), errors)
+
+
+def _single(decl: EntityDecl, entity: str, record: Record, linked_by: Mapping[Record, tuple[str, ...]]) -> Unified:
+    """One record is its own answer: the same values `merge` gives, without comparing anything
+    (most entities of most answers come from one source; this is the hot path)."""
+    values: dict[str, Any] = {}
+    fields = record.fields
+    for name, field in decl.fields.items():
+        if field.raw_of:
+            raw = record.raw.get(field.raw_of)
+            values[name] = [] if raw is None else [raw]
+            continue
+        value = fields.get(name)
+        present = value not in (None, [], "")
+        if field.rule == "union":
+            values[name] = _union(name, field, [record]) if present else []
+        else:
+            values[name] = value if present else None
+    errors = {n: (m,) for n, m in record.errors.items() if n in decl.fields} if record.errors else {}
+    return Unified(entity, str(record.ref), (record,), linked_by, values, (), errors)
 
 
 def _raw_values(records: Sequence[Record], field: str) -> list[str]:

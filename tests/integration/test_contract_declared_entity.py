@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from federation.security.settings import open_access
 from tests.integration.test_contract_graphql_benchmarks import ask, gateway
 from tests.unit.test_model_config import GOOD
 
@@ -34,6 +35,7 @@ def config(tmp_path: Path) -> Path:
     data["sources"]["db"]["url"] = "sqlite+aiosqlite:///blog.db"
     entities["Customer"] = {"table": "users", "id": "id", "fields": {"name": "name", "emails": "email",
                                                                      "supportRep": "rep"}, "keys": {"email": "email"}}
+    data["security"] = open_access()
     path = tmp_path / "blog.yaml"
     path.write_text(yaml.safe_dump(data), "utf-8")
     return path

@@ -101,3 +101,19 @@ def test_shared_phone_links_the_same_person_under_a_short_name() -> None:
     records = [named("pos", "4711", "SAMUEL REID", phone="+447700900505"),
                named("crm", "C-1005", "Sam Reid", phone="+447700900505")]
     assert len(cluster_records(records, decl.linking_keys, decl.shared_keys, decl.name_field)) == 1
+
+
+def test_one_record_merges_exactly_as_the_general_rules_would() -> None:
+    from federation.engine import unified
+
+    record = Record("Purchase", "pos", "9", fields={"status": "COMPLETED", "orderNumber": "", "total": None,
+                                                   "channel": "STORE"},
+                    raw={"status": "C"}, errors={"placedAt": "bad date"})
+    fast = merge(MODEL.entity("Purchase"), "Purchase", [record], {}, ORDER)
+    slow = unified.merge(MODEL.entity("Purchase"), "Purchase", [record, record], {}, ORDER)  # two: general path
+    assert fast.values == slow.values
+    assert fast.field_errors == {"placedAt": ("bad date",)}
+    assert fast.conflicts == () and fast.id == "pos:9"
+    customer = Record("Customer", "crm", "C", fields={"emails": [" A@X.com", "a@x.com"], "name": "Ann"})
+    one = merge(MODEL.entity("Customer"), "Customer", [customer], {}, ORDER)
+    assert one.values["emails"] == ["a@x.com"] and one.values["name"] == "Ann"
