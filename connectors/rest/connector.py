@@ -6,7 +6,6 @@ import asyncio
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import aclosing
-from dataclasses import replace
 from datetime import date
 from typing import Any, ClassVar
 
@@ -29,14 +28,11 @@ from connectors.rest.pagination import make_paginator
 from connectors.sdk import (
     BaseConnector,
     Capabilities,
-    Coded,
     Condition,
     ConnectorContext,
     EntityCapabilities,
     Health,
-    Money,
     Record,
-    RecordMapper,
     SearchRequest,
     SourceError,
 )
@@ -59,20 +55,6 @@ def _param_value(value: Any) -> str:
     if isinstance(value, date):
         return value.isoformat()
     return str(value)
-
-
-def _shape_problem(value: Any, is_list: bool) -> str | None:
-    """Why a mapped JSON value cannot be one field value: an object, or an array out of place."""
-    if isinstance(value, Coded | Money) or value is None:
-        return None
-    if isinstance(value, dict):
-        return "got a JSON object"
-    if isinstance(value, list):
-        if not is_list:
-            return "got a JSON array"
-        if any(isinstance(item, dict | list) for item in value):
-            return "got an array of JSON objects or arrays"
-    return None
 
 
 def _smallest_page(pagination: Pagination) -> Params:
@@ -362,31 +344,8 @@ class RestConnector(BaseConnector):
                 log.warning("source '%s' entity %s: record skipped: %s", self.name, entity, exc)
                 continue
             if record.local_id:
-                out.append(self._shape_checked(mapper, record, get))
+                out.append(record)  # a value of the wrong JSON shape is already that field's error
         return out
-
-    def _shape_checked(self, mapper: RecordMapper, record: Record, get: Getter) -> Record:
-        """A field whose JSON is an object (or an array where one value belongs) fails alone."""
-        errors: dict[str, str] = {}
-        for name, spec in mapper.mapping.fields.items():
-            if name in record.errors or not spec.origin:
-                continue
-            try:
-                value = spec.read(get)
-            except (ValueError, TypeError, ArithmeticError):
-                continue
-            type_ref = mapper.decl.fields[name].type_ref
-            problem = _shape_problem(value, type_ref.is_list)
-            if problem:
-                expected = f"[{type_ref.name}]" if type_ref.is_list else type_ref.name
-                errors[name] = (
-                    f"{record.entity} {self.name}:{record.local_id} field {name} "
-                    f"(from {', '.join(spec.origin)}): {problem} where {expected} is expected"
-                )
-        if not errors:
-            return record
-        fields = {**record.fields, **dict.fromkeys(errors)}
-        return replace(record, fields=fields, errors={**record.errors, **errors})
 
     def _getter(self, row: Any) -> Getter:
         def get(expression: str) -> Any:

@@ -68,7 +68,7 @@ class FieldMap(BaseModel):
         if not self.origin:
             return apply_steps(self.value, self.transform)
         raw = get(self.origin[0]) if len(self.origin) == 1 else [get(o) for o in self.origin]
-        return apply_steps(raw, self.transform)
+        return apply_steps(raw, self.transform) if self.transform else raw
 
 
 class EntityMapBase(BaseModel):
@@ -177,7 +177,13 @@ def coerce(model: ModelDecl, type_name: str, is_list: bool, value: Any) -> Any:
         return [] if is_list else None
     if is_list:
         values = value if isinstance(value, list | tuple) else [value]
+        if any(isinstance(v, dict | list | tuple) for v in values):
+            raise ValueError(f"got an array of JSON objects or arrays where [{type_name}] is expected")
         return [c for v in values if (c := coerce(model, type_name, False, v)) is not None]
+    if isinstance(value, dict):  # JSON sources: a nested object where one value belongs
+        raise ValueError(f"got a JSON object where {type_name} is expected")
+    if isinstance(value, list | tuple):
+        raise ValueError(f"got a JSON array where {type_name} is expected")
     if type_name in model.enums:
         text = str(value).strip().upper()
         if text in model.enums[type_name]:

@@ -338,6 +338,24 @@ class Request:
         units = await self.unify(relation.entity, _dedupe(r for batch in records for r in batch))
         return self._ordered(relation.entity, units)
 
+    async def related_many(self, parents: Sequence[Unified], name: str) -> list[list[Unified]]:
+        """`related` for a whole level of parents at once: every load in one batch, the children
+        unified together once, then handed back to the parent each came from."""
+        if not parents:
+            return []
+        relation = self.model.entities[parents[0].entity].relations[name]
+        per_parent = [self._relation_loads(p, relation) for p in parents]
+        results = await asyncio.gather(*(f for loads in per_parent for f in loads))
+        grouped: list[list[Record]] = []
+        start = 0
+        for loads in per_parent:
+            grouped.append(_dedupe(r for batch in results[start:start + len(loads)] for r in batch))
+            start += len(loads)
+        await self.unify(relation.entity, _dedupe(r for records in grouped for r in records))
+        units = self._units
+        return [self._ordered(relation.entity, _dedupe_units(units[_ukey(r)] for r in records if _ukey(r) in units))
+                for records in grouped]
+
     def _relation_loads(self, parent: Unified, relation: RelationDecl) -> list[asyncio.Future[list[Record]]]:
         target = relation.entity
         loads: list[asyncio.Future[list[Record]]] = []

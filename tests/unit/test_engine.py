@@ -136,3 +136,19 @@ def test_index_records_puts_each_record_under_its_value(by: str) -> None:
     found = index_records(records, by, [*values, "missing"])
     assert [r.local_id for r in found[values[0]]] == ["1"]
     assert found["missing"] == []
+
+
+async def test_related_many_answers_what_related_answers_per_parent() -> None:
+    customers = [cust("shop", str(i), email=f"c{i}@x.com") for i in range(20)]
+    purchases = [purchase("shop", f"p{i}", str(i % 7)) for i in range(30)]
+    shop = Memory("shop", customers + purchases)
+    one_by_one = Request(gateway(shop))
+    parents = await one_by_one.search("Customer", [], [], None)
+    expected = [[u.id for u in await one_by_one.related(p, "purchases")] for p in parents]
+    batched = Request(gateway(shop))
+    level = await batched.search("Customer", [], [], None)
+    shop.calls.clear()
+    got = [[u.id for u in units] for units in await batched.related_many(level, "purchases")]
+    assert got == expected
+    # one batched call for the level's relation, one for the identity hop over the purchases found
+    assert [c[1] for c in shop.calls] == ["ref:customer", "key:orderNumber"]
