@@ -237,7 +237,7 @@ class Request:
         for _ in range(self.gateway.config.gateway.max_hops):
             pairs = {p for r in frontier for p in linking_pairs(r, decl.linking_keys)} - asked
             partners = {o.b if o.a == str(r.ref) else o.a for r in frontier for o in overrides.of(entity, str(r.ref))
-                        if o.kind == "link"}
+                        if o.kind == "link"} if overrides.about(entity) else set()
             refs = [ref for p in partners if (ref := parse_source_ref(p)) is not None
                     and (entity, ref.source, ref.local_id) not in records and ref.source in self.gateway.connectors]
             if not pairs and not refs:
@@ -277,10 +277,10 @@ class Request:
     def _cluster(self, entity: str, records: list[Record], overrides: Overrides,
                  found: Sequence[Match]) -> list[Cluster]:
         decl = self.model.entities[entity]
-        by_ref = {str(r.ref): r for r in records}
         joins: list[Edge] = []
         never: list[tuple[Record, Record]] = []
-        for record in records:
+        by_ref = {str(r.ref): r for r in records} if overrides.about(entity) else {}
+        for record in records if by_ref else ():
             for o in overrides.of(entity, str(record.ref)):
                 a, b = by_ref.get(o.a), by_ref.get(o.b)
                 if a is None or b is None or a != record:

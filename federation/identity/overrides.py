@@ -108,8 +108,14 @@ class Overrides:
                 self.by_record.setdefault((row.entity, row.a), []).append(row)
                 self.by_record.setdefault((row.entity, row.b), []).append(row)
 
+        self.entities = frozenset(entity for entity, _ in self.by_record)
+
     def of(self, entity: str, ref: str) -> list[Override]:
         return self.by_record.get((entity, ref), [])
+
+    def about(self, entity: str) -> bool:
+        """True when any decision names a record of `entity` (else callers skip the work)."""
+        return entity in self.entities
 
 
 def _pair(a: str, b: str) -> tuple[str, str]:
