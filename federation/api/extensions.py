@@ -21,6 +21,7 @@ from federation.api.context import KEY
 from federation.engine.request import Request
 from federation.engine.stats import SourceStats
 from federation.errors import OnepaneError, SourceError
+from federation.errors_log import log_incident
 
 __all__ = ["SourcesExtension", "format_error", "sources_json"]
 
@@ -42,7 +43,7 @@ def format_error(error: GraphQLError) -> GraphQLError:
         return GraphQLError(str(original), error.nodes, error.source, error.positions, error.path,
                             None, extensions)
     incident = uuid.uuid4().hex[:12]
-    log.error("internal error (incident %s) at %s", incident, error.path, exc_info=original)
+    log_incident(log, f"internal error at {error.path}", incident, original)
     return GraphQLError(f"Internal error (incident {incident})", error.nodes, error.source,
                         error.positions, error.path, None, {"code": "INTERNAL", "incident": incident})
 

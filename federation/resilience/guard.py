@@ -11,6 +11,7 @@ from typing import Generic, TypeVar
 
 from federation.config.models import GuardSettings
 from federation.errors import OnepaneError, QueryError, SourceError, SourceTimeout
+from federation.errors_log import log_incident
 from federation.resilience.breaker import CircuitBreaker
 from federation.resilience.bulkhead import Bulkhead, BulkheadFull
 from federation.resilience.coalesce import Coalescer
@@ -86,7 +87,7 @@ class SourceGuard:
             raise
         except Exception as exc:
             incident = uuid.uuid4().hex[:12]
-            log.error("%s: connector raised unexpectedly (incident %s)", self.source, incident, exc_info=exc)
+            log_incident(log, f"{self.source}: connector raised unexpectedly", incident, exc)
             raise SourceError(self.source, f"internal connector error (incident {incident})") from None
 
     async def _timed(self, factory: Callable[[], Awaitable[T]], deadline: Deadline) -> T:

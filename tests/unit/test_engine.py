@@ -152,3 +152,21 @@ async def test_related_many_answers_what_related_answers_per_parent() -> None:
     assert got == expected
     # one batched call for the level's relation, one for the identity hop over the purchases found
     assert [c[1] for c in shop.calls] == ["ref:customer", "key:orderNumber"]
+
+
+async def test_an_unexpected_connector_error_is_logged_by_incident_without_its_message(
+        caplog: pytest.LogCaptureFixture) -> None:
+    class Leaky(Memory):
+        async def lookup(self, entity: str, by: str, values: Sequence[str]) -> Sequence[Record]:
+            raise RuntimeError("SELECT * FROM users WHERE password = 'hunter2' -- postgresql://u:pw@db")
+
+    shop = Memory("shop", [cust("shop", "1", email="a@x.com")])
+    request = Request(gateway(shop, Leaky("crm", [cust("crm", "C", email="a@x.com")])))
+    (unit,) = await request.find("Customer", "email", ["a@x.com"])
+    assert [r.source for r in unit.records] == ["shop"]
+    (failure,) = request.failures()
+    assert failure.code == "SOURCE_ERROR" and "incident" in str(failure) and "hunter2" not in str(failure)
+    incident = str(failure).split("incident ")[1].rstrip(")")
+    logged = "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
+    assert incident in logged and "RuntimeError" in logged
+    assert "hunter2" not in logged and "SELECT" not in logged and "pw@db" not in logged
