@@ -118,6 +118,10 @@ def cluster_records(records: Sequence[Record], linking_keys: Sequence[str], shar
                     name_field: str | None = None, *, joins: Sequence[Edge] = (), scored: Sequence[Edge] = (),
                     never: Iterable[tuple[Record, Record]] = ()) -> list[Cluster]:
     """Union-find over overrides, shared linking values and scored links; clusters in order of first record."""
+    if not joins and not scored and not any(r.keys.get(k) for r in records for k in linking_keys):
+        # Nothing can link (no shared key values, no overrides, no scored pairs): one record per
+        # cluster, with nothing to explain. The common case for child entities; skip union-find.
+        return [Cluster([r], {r: ()}) for r in records]
     index = {r: i for i, r in enumerate(records)}
     forbidden: dict[int, set[int]] = defaultdict(set)
     for a, b in never:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from cachetools import LRUCache
+
 from federation.engine.residual import comparable
 from federation.keys import normalize
 from federation.model.declaration import EntityDecl, FieldDecl
@@ -77,7 +79,25 @@ def merge(decl: EntityDecl, entity: str, records: Sequence[Record], linked_by: M
 
 def _single(decl: EntityDecl, entity: str, record: Record, linked_by: Mapping[Record, tuple[str, ...]]) -> Unified:
     """One record is its own answer: the same values `merge` gives, without comparing anything
-    (most entities of most answers come from one source; this is the hot path)."""
+    (most entities of most answers come from one source; this is the hot path). Coalesced calls
+    hand the same Record objects to concurrent requests, so the result is remembered per record
+    while the record lives (a unit never changes once built)."""
+    if not linked_by.get(record):
+        cached = _SINGLES.get(id(record))
+        if cached is not None and cached[0] is record and cached[1].entity == entity:
+            return cached[1]
+    unit = _build_single(decl, entity, record, linked_by)
+    if not linked_by.get(record):
+        _SINGLES[id(record)] = (record, unit)
+    return unit
+
+
+# id(record) → (record, unit); holding the record keeps its id from being reused while cached.
+_SINGLES: LRUCache[int, tuple[Record, Unified]] = LRUCache(maxsize=50_000)
+
+
+def _build_single(decl: EntityDecl, entity: str, record: Record,
+                  linked_by: Mapping[Record, tuple[str, ...]]) -> Unified:
     values: dict[str, Any] = {}
     fields = record.fields
     for name, field in decl.fields.items():

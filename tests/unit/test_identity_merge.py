@@ -117,3 +117,19 @@ def test_one_record_merges_exactly_as_the_general_rules_would() -> None:
     customer = Record("Customer", "crm", "C", fields={"emails": [" A@X.com", "a@x.com"], "name": "Ann"})
     one = merge(MODEL.entity("Customer"), "Customer", [customer], {}, ORDER)
     assert one.values["emails"] == ["a@x.com"] and one.values["name"] == "Ann"
+
+
+def test_a_lone_record_is_merged_once_and_reused_while_it_lives() -> None:
+    record = Record("Product", "shop", "SKU-1", fields={"name": "Kettle"})
+    first = merge(MODEL.entity("Product"), "Product", [record], {record: ()}, ORDER)
+    again = merge(MODEL.entity("Product"), "Product", [record], {record: ()}, ORDER)
+    other = merge(MODEL.entity("Product"), "Product", [Record("Product", "shop", "SKU-1", fields={"name": "Pan"})],
+                  {}, ORDER)
+    assert again is first and other is not first and other.values["name"] == "Pan"
+
+
+def test_records_that_cannot_link_are_their_own_clusters_without_union_find() -> None:
+    items = [Record("LineItem", "shop", str(i), keys={"sku": ("S1",)}) for i in range(3)]  # sku does not link
+    clusters = cluster_records(items, MODEL.entity("LineItem").linking_keys)
+    assert [[r.local_id for r in c.records] for c in clusters] == [["0"], ["1"], ["2"]]
+    assert all(c.linked_by[c.records[0]] == () for c in clusters)
