@@ -93,7 +93,7 @@ def _single(decl: EntityDecl, entity: str, record: Record, linked_by: Mapping[Re
 
 
 # id(record) → (record, unit); holding the record keeps its id from being reused while cached.
-_SINGLES: LRUCache[int, tuple[Record, Unified]] = LRUCache(maxsize=50_000)
+_SINGLES: LRUCache[int, tuple[Record, Unified]] = LRUCache(maxsize=4_096)  # small: memory stays flat
 
 
 def _build_single(decl: EntityDecl, entity: str, record: Record,
