@@ -16,11 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.metadata
-import os
-import platform
 import statistics
-import subprocess
 import tempfile
 import time
 from collections import Counter
@@ -29,6 +25,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from machine import git_commit, machine_line, versions
 
 from federation.config import load_config
 from federation.engine.gateway import Gateway
@@ -193,22 +190,9 @@ async def _runs(client: aiohttp.ClientSession, url: str, name: str, document: st
 
 
 def machine() -> list[str]:
-    cpu = platform.processor() or "unknown"
-    try:
-        lines = Path("/proc/cpuinfo").read_text().splitlines()
-        cpu = next(line.split(":", 1)[1].strip() for line in lines if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    versions = ", ".join(f"{p} {importlib.metadata.version(p)}"
-                         for p in ("aiohttp", "strawberry-graphql", "jmespath", "orjson"))
-    try:
-        commit = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True,
-                                cwd=Path(__file__).parent, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        commit = "unknown"
-    return [f"- Machine: {cpu}, {os.cpu_count()} CPUs, {platform.platform()}",
-            f"- Code: git {commit} (`-dirty`: measured on a working tree with uncommitted changes)",
-            f"- Python {platform.python_version()} ({platform.python_implementation()}); {versions}"]
+    return [machine_line(),
+            f"- Code: git {git_commit()} (`-dirty`: measured on a working tree with uncommitted changes)",
+            f"- {versions(('aiohttp', 'strawberry-graphql', 'jmespath', 'orjson'))}"]
 
 
 def report(results: dict[str, Any], runs: int, delay_ms: float) -> str:

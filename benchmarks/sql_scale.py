@@ -20,12 +20,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.metadata
-import os
-import platform
 import random
 import statistics
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -34,6 +30,7 @@ from typing import Any
 import aiohttp
 import asyncpg
 from aiohttp import web
+from machine import git_commit, machine_line, versions
 from sqlalchemy import event
 
 from federation.config import load_config
@@ -182,23 +179,10 @@ def check(body: dict[str, Any], email: str) -> None:
 
 
 def machine(pg_version: str) -> list[str]:
-    cpu = platform.processor() or "unknown"
-    try:
-        lines = Path("/proc/cpuinfo").read_text().splitlines()
-        cpu = next(line.split(":", 1)[1].strip() for line in lines if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    versions = ", ".join(f"{p} {importlib.metadata.version(p)}"
-                         for p in ("sqlalchemy", "asyncpg", "aiohttp", "strawberry-graphql"))
-    try:
-        commit = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True,
-                                cwd=Path(__file__).parent, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        commit = "unknown"
-    return [f"- Machine: {cpu}, {os.cpu_count()} CPUs, {platform.platform()}",
+    return [machine_line(),
             f"- PostgreSQL {pg_version} on 127.0.0.1 (same machine), default settings",
-            f"- Python {platform.python_version()}; {versions}",
-            f"- Code: git {commit} (`-dirty`: measured on a working tree with uncommitted changes)"]
+            f"- {versions(('sqlalchemy', 'asyncpg', 'aiohttp', 'strawberry-graphql'))}",
+            f"- Code: git {git_commit()} (`-dirty`: measured on a working tree with uncommitted changes)"]
 
 
 def report(rounds: list[dict[str, dict[str, Any]]], queries: int, build_s: float, pg_version: str) -> str:
