@@ -68,19 +68,20 @@ class Record:
     updated_at: datetime | None = None
     raw: Mapping[str, str] = field(default_factory=lambda: EMPTY)
     errors: Mapping[str, str] = field(default_factory=lambda: EMPTY)
+    # (entity, source, local_id): identity of the record, computed once (the engine keys on it a lot).
+    uid: tuple[str, str, str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "uid", (self.entity, self.source, self.local_id))
 
     @property
     def ref(self) -> SourceRef:
         return SourceRef(self.source, self.local_id)
 
     def __hash__(self) -> int:
-        return hash((self.entity, self.source, self.local_id))
+        return hash(self.uid)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Record):
             return NotImplemented
-        return (self.entity, self.source, self.local_id) == (
-            other.entity,
-            other.source,
-            other.local_id,
-        )
+        return self.uid == other.uid

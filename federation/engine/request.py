@@ -428,7 +428,7 @@ class Request:
 
 
 def _ukey(record: Record) -> tuple[str, str, str]:
-    return (record.entity, record.source, record.local_id)
+    return record.uid
 
 
 def _dedupe(records: Iterable[Record]) -> list[Record]:

@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from cachetools import LRUCache
-
 from federation.engine.residual import comparable
 from federation.keys import normalize
 from federation.model.declaration import EntityDecl, FieldDecl
@@ -83,17 +81,20 @@ def _single(decl: EntityDecl, entity: str, record: Record, linked_by: Mapping[Re
     hand the same Record objects to concurrent requests, so the result is remembered per record
     while the record lives (a unit never changes once built)."""
     if not linked_by.get(record):
-        cached = _SINGLES.get(id(record))
+        cached = _SINGLES.get(id(record))  # a plain dict: this lookup runs once per record per request
         if cached is not None and cached[0] is record and cached[1].entity == entity:
             return cached[1]
     unit = _build_single(decl, entity, record, linked_by)
     if not linked_by.get(record):
+        if len(_SINGLES) >= _SINGLES_MAX:  # bounded: start over rather than track recency per hit
+            _SINGLES.clear()
         _SINGLES[id(record)] = (record, unit)
     return unit
 
 
 # id(record) → (record, unit); holding the record keeps its id from being reused while cached.
-_SINGLES: LRUCache[int, tuple[Record, Unified]] = LRUCache(maxsize=4_096)  # small: memory stays flat
+_SINGLES: dict[int, tuple[Record, Unified]] = {}
+_SINGLES_MAX = 4_096  # small: memory stays flat
 
 
 def _build_single(decl: EntityDecl, entity: str, record: Record,
