@@ -168,13 +168,13 @@ class Request:
         return out
 
     def _note(self, record: Record, freshness: Freshness) -> None:
-        current = self._freshness.get(_ukey(record))
+        current = self._freshness.get(record.uid)
         if current is None or freshness.rank < current.rank:
-            self._freshness[_ukey(record)] = freshness
+            self._freshness[record.uid] = freshness
 
     def freshness(self, record: Record) -> Freshness:
         """Live, cached or stale, for `sourceRecords { stale ageSeconds }`."""
-        return self._freshness.get(_ukey(record), LIVE)
+        return self._freshness.get(record.uid, LIVE)
 
     async def lookup(
         self, entity: str, by: str, values: Iterable[str], sources: Iterable[str] | None = None
@@ -196,7 +196,7 @@ class Request:
         at or above `suggest` become `possible_matches` of the unified entity.
         """
         decl = self.model.entities[entity]
-        known = [self._units.get(_ukey(r)) for r in seeds]
+        known = [self._units.get(r.uid) for r in seeds]
         if all(known):
             return _dedupe_units(u for u in known if u is not None)
         overrides = await self.gateway.overrides.snapshot()
@@ -210,8 +210,8 @@ class Request:
             asked = set(seeds)
             later = await self._candidates(entity, fuzzy, [r for r in mine if r not in asked])
             found = _dedupe([*await early, *later])
-            first = scored_pairs(fuzzy, decl, mine, [r for r in found if _ukey(r) not in records])
-            near = [r for m in first for r in (m.a, m.b) if _ukey(r) not in records]
+            first = scored_pairs(fuzzy, decl, mine, [r for r in found if r.uid not in records])
+            near = [r for m in first for r in (m.a, m.b) if r.uid not in records]
             everything = {**records, **await self._expand(entity, near, overrides, records)}
             matches = scored_pairs(fuzzy, decl, mine, list(everything.values()))
         else:
@@ -221,19 +221,19 @@ class Request:
         for cluster in clusters:
             unit = merge(decl, entity, cluster.records, cluster.linked_by, self.gateway.source_order)
             units.update(dict.fromkeys(cluster.records, unit))
-            if any(_ukey(r) in records for r in cluster.records):
+            if any(r.uid in records for r in cluster.records):
                 for record in cluster.records:
-                    self._units.setdefault(_ukey(record), unit)
+                    self._units.setdefault(record.uid, unit)
         self._suggest(units, matches, overrides)
-        return _dedupe_units(self._units[_ukey(r)] for r in seeds)
+        return _dedupe_units(self._units[r.uid] for r in seeds)
 
     async def _expand(self, entity: str, seeds: Iterable[Record], overrides: Overrides,
                       have: Mapping[tuple[str, str, str], Record]) -> dict[tuple[str, str, str], Record]:
         """`seeds` plus every record their linking keys and must-link overrides reach within the hops."""
         decl = self.model.entities[entity]
-        records = {_ukey(r): r for r in seeds if _ukey(r) not in have}
+        records = {r.uid: r for r in seeds if r.uid not in have}
         asked: set[tuple[str, str]] = set()
-        frontier = [r for r in records.values() if _ukey(r) not in self._units]
+        frontier = [r for r in records.values() if r.uid not in self._units]
         for _ in range(self.gateway.config.gateway.max_hops):
             pairs = {p for r in frontier for p in linking_pairs(r, decl.linking_keys)} - asked
             partners = {o.b if o.a == str(r.ref) else o.a for r in frontier for o in overrides.of(entity, str(r.ref))
@@ -245,8 +245,8 @@ class Request:
             asked |= pairs
             batches = await asyncio.gather(*(self.lookup(entity, f"key:{k}", [v]) for k, v in pairs),
                                            *(self.lookup(entity, "id", [ref.local_id], [ref.source]) for ref in refs))
-            frontier = [r for batch in batches for r in batch if _ukey(r) not in records and _ukey(r) not in have]
-            records.update((_ukey(r), r) for r in frontier)
+            frontier = [r for batch in batches for r in batch if r.uid not in records and r.uid not in have]
+            records.update((r.uid, r) for r in frontier)
         return records
 
     async def _candidates(self, entity: str, identity: IdentityDecl, records: Sequence[Record]) -> list[Record]:
@@ -353,7 +353,7 @@ class Request:
             start += len(loads)
         await self.unify(relation.entity, _dedupe(r for records in grouped for r in records))
         units = self._units
-        return [self._ordered(relation.entity, _dedupe_units(units[_ukey(r)] for r in records if _ukey(r) in units))
+        return [self._ordered(relation.entity, _dedupe_units(units[r.uid] for r in records if r.uid in units))
                 for records in grouped]
 
     def _relation_loads(self, parent: Unified, relation: RelationDecl) -> list[asyncio.Future[list[Record]]]:
@@ -432,7 +432,7 @@ def _ukey(record: Record) -> tuple[str, str, str]:
 
 
 def _dedupe(records: Iterable[Record]) -> list[Record]:
-    return list({_ukey(r): r for r in records}.values())
+    return list({r.uid: r for r in records}.values())
 
 
 def _dedupe_units(units: Iterable[Unified]) -> list[Unified]:

@@ -92,8 +92,9 @@ def sort_records(records: Sequence[Record], order: Sequence[SortKey]) -> list[Re
     """Stable sort; missing values last whatever the direction."""
     out = list(records)
     for key in reversed(order):
-        present = [r for r in out if field_values(r, key.field)]
-        missing = [r for r in out if not field_values(r, key.field)]
-        present.sort(key=lambda r: comparable(field_values(r, key.field)[0]), reverse=key.descending)
-        out = present + missing
+        firsts = [(field_values(r, key.field)[:1], r) for r in out]  # each record's value read once
+        present = [(comparable(v[0]), r) for v, r in firsts if v]
+        missing = [r for v, r in firsts if not v]
+        present.sort(key=lambda pair: pair[0], reverse=key.descending)
+        out = [r for _, r in present] + missing
     return out
