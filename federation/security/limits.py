@@ -128,10 +128,13 @@ def limit_extensions(limits: LimitSettings, entities: frozenset[str]) -> list[Ca
     rules: list[type[ASTValidationRule]] = [_cost_rule(limits.max_cost, limits.assumed_list_size, entities)]
     if not limits.introspection:
         rules.append(NoSchemaIntrospectionCustomRule)
+    # The depth and alias limiters build a new rule class in every instance, and strawberry makes
+    # an extension instance per request: the validation cache (keyed on the rule classes) would
+    # then miss every time. Build their rules once and add them with the others.
+    rules = [*QueryDepthLimiter(max_depth=limits.max_depth).validation_rules,
+             *MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules, *rules]
     return [
         partial(DocumentLimits, limits.max_document_chars, allowed),
         partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
-        partial(QueryDepthLimiter, max_depth=limits.max_depth),
-        partial(MaxAliasesLimiter, max_alias_count=limits.max_aliases),
         partial(AddValidationRules, rules),
     ]

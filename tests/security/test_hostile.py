@@ -93,3 +93,21 @@ def test_persisted_query_allow_list_accepts_only_listed_documents(tmp_path: Path
         assert body["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_ALLOWED"
     finally:
         live.close()
+
+
+def test_depth_and_alias_limits_still_apply_and_validation_is_cached() -> None:
+    from graphql import parse, validate
+
+    from federation.api.schema import build_schema
+    from federation.model import builtin_model
+    from federation.security.limits import limit_extensions
+    from federation.security.settings import LimitSettings
+
+    factories = limit_extensions(LimitSettings(max_depth=3, max_aliases=2), frozenset(builtin_model().entities))
+    first, second = factories[-1](), factories[-1]()  # two requests' AddValidationRules
+    assert first.validation_rules == second.validation_rules  # same classes: the cache can hit
+    schema = build_schema(builtin_model())._schema
+    deep = parse('{ customers(email: "a@b.co") { purchases { customer { purchases { id } } } } }')
+    aliased = parse("{ a: __typename b: __typename c: __typename }")
+    assert any("depth" in e.message for e in validate(schema, deep, first.validation_rules))
+    assert any("aliases" in e.message for e in validate(schema, aliased, first.validation_rules))
