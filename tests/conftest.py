@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
-__all__ = ["require_service"]
+__all__ = ["free_port", "require_service", "serve_app"]
 
 
 def require_service(host: str, port: int, name: str = "") -> None:
@@ -26,3 +29,22 @@ def require_service(host: str, port: int, name: str = "") -> None:
 def require_service_fixture() -> Callable[[str, int, str], None]:
     """The `require_service(host, port, name)` helper as a fixture."""
     return require_service
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on right now (for servers started as subprocesses)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@asynccontextmanager
+async def serve_app(app: web.Application) -> AsyncIterator[str]:
+    """Serve a real aiohttp app on 127.0.0.1 at a free port; its base URL."""
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        yield str(server.make_url("")).rstrip("/")
+    finally:
+        await server.close()

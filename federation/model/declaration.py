@@ -42,6 +42,13 @@ class TypeRef(BaseModel):
     is_list: bool = False
 
 
+def _optional_type(value: str | None) -> str | None:
+    """A `type:` that may be absent; when given, it must parse."""
+    if value is not None:
+        parse_type(value)
+    return value
+
+
 def parse_type(text: str) -> TypeRef:
     """Parse `T` or `[T]` (a trailing `!` is accepted and ignored: values may be missing)."""
     match = _TYPE.match(text)
@@ -186,9 +193,7 @@ class RootArgDecl(_Closed):
     @field_validator("type")
     @classmethod
     def _check_type(cls, value: str | None) -> str | None:
-        if value is not None:
-            parse_type(value)
-        return value
+        return _optional_type(value)
 
 
 class RootDecl(_Closed):
@@ -211,9 +216,7 @@ class RootDecl(_Closed):
     @field_validator("type")
     @classmethod
     def _check_type(cls, value: str | None) -> str | None:
-        if value is not None:
-            parse_type(value)
-        return value
+        return _optional_type(value)
 
 
 class ModelDecl(_Closed):

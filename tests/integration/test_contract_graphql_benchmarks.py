@@ -14,12 +14,12 @@ import aiohttp
 import orjson
 import yaml
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from federation.api.schema import print_sdl
 from federation.config import load_config
 from federation.engine.gateway import Gateway
 from federation.server import create_app
+from tests.conftest import serve_app as serve
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "examples" / "graphql-benchmarks.yaml"
@@ -124,14 +124,6 @@ def upstream(posts: list[dict[str, Any]], users: list[dict[str, Any]]) -> web.Ap
     return app
 
 
-@asynccontextmanager
-async def serve(app: web.Application) -> AsyncIterator[str]:
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield str(server.make_url("")).rstrip("/")
-    finally:
-        await server.close()
 
 
 @asynccontextmanager

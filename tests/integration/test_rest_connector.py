@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from connectors.rest import RestConnector, RetryLater
 from connectors.sdk import (
@@ -28,6 +27,7 @@ from connectors.sdk import (
     matches,
 )
 from federation.model import builtin_model
+from tests.conftest import serve_app as serve
 
 KEY = "s3cret-k3y"
 LOG = web.AppKey("log", list)
@@ -51,14 +51,6 @@ def calls(app: web.Application, path: str) -> list[tuple[str, str, str]]:
     return [c for c in app[LOG] if c[1].startswith(path)]
 
 
-@asynccontextmanager
-async def serve(app: web.Application) -> AsyncIterator[str]:
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield str(server.make_url("")).rstrip("/")
-    finally:
-        await server.close()
 
 
 @asynccontextmanager

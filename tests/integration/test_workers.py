@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,16 +16,11 @@ import yaml
 
 from federation.demo.data import build_demo
 from federation.demo.run import demo_config_text
-from tests.conftest import require_service
+from tests.conftest import free_port, require_service
 
 QUERY = '{ customers(email: "ann.lee@example.com") { id name } }'
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def ask(url: str) -> tuple[str, dict[str, object]]:

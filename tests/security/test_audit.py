@@ -15,15 +15,9 @@ import yaml
 from federation.demo.data import build_demo
 from federation.demo.run import demo_config_text
 from federation.security import AuditLog
+from tests.conftest import free_port
 from tests.security.conftest import SECURITY, api_key
 from tests.stories.conftest import post
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def test_entry_survives_a_kill_right_after_the_answer(tmp_path: Path) -> None:

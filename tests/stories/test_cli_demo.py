@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from tests.conftest import free_port
 from tests.stories.conftest import post, story
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def test_demo_command_serves_the_stories_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
