@@ -2,6 +2,9 @@
 
 Lookup keys are named by kind: `id` (the source's local id), `key:<name>` (a match key of the
 model, values already normalized) and `ref:<name>` (a same-source reference, a local id).
+
+One optional verb, `aggregate`, counts and totals records in the source; the engine calls it only
+where it has proved no record of that source could be unified with another (engine/aggregate.py).
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from federation.records import Record
 
 __all__ = [
     "OPS",
+    "AggregateRequest",
+    "AggregateRow",
     "Capabilities",
     "Condition",
     "Connector",
@@ -61,13 +66,45 @@ class SearchRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class AggregateRequest:
+    """Count the records matching every condition and total one Money field, per group.
+
+    `group` names what the rows are grouped by: `""` (one group), a unified field (`channel`),
+    `day:<DateTime field>` (its date, in the value's own zone) or `ref:<name>` (a same-source ref).
+    """
+
+    conditions: tuple[Condition, ...]
+    group: str
+    total: str
+
+
+@dataclass(frozen=True, slots=True)
+class AggregateRow:
+    """Records sharing one group value (as their records would carry it), and their total.
+
+    A group may come back in several rows (one per currency, say); the engine adds them up.
+    """
+
+    group: Any
+    count: int
+    total: Any = None  # Money, or None when none of these records has a total
+
+
+@dataclass(frozen=True, slots=True)
 class EntityCapabilities:
-    """What a source can do for one entity."""
+    """What a source can do for one entity.
+
+    `keys`: the match keys its records can carry (None: unknown, any). `aggregates` and `sums`:
+    the groups and Money fields `aggregate` serves.
+    """
 
     lookups: frozenset[str] = frozenset()
     filters: Mapping[str, frozenset[Op]] = field(default_factory=dict)
     sortable: frozenset[str] = frozenset()
     searchable: bool = True
+    keys: frozenset[str] | None = None
+    aggregates: frozenset[str] = frozenset()
+    sums: frozenset[str] = frozenset()
 
     def pushes(self, condition: Condition) -> bool:
         return condition.op in self.filters.get(condition.field, frozenset())
@@ -119,6 +156,15 @@ class Connector(abc.ABC):
     def capabilities(self) -> Capabilities:
         """Which entities, lookups, filters and orders this source serves."""
 
+    async def aggregate(self, entity: str, request: AggregateRequest) -> Sequence[AggregateRow] | None:
+        """Counts and totals of `entity`'s records per group, or None to be searched instead.
+
+        Optional. The rows must equal what grouping the records `search` would return (one per
+        local id, every condition applied as the core applies it) gives; answer None whenever the
+        source cannot be sure of that this time. Capabilities declare the groups and sums served.
+        """
+        return None
+
     def problems(self) -> list[str]:
         """Mapping problems found against the model, as `path: what is wrong (valid: …)`."""
         return []
@@ -127,6 +173,13 @@ class Connector(abc.ABC):
         """Probe the live source against the mapping (tables, columns, endpoints exist).
 
         Called by `federation check`; each problem as `path: what is wrong (valid: close matches)`.
+        """
+        return []
+
+    async def index_advice(self) -> list[str]:
+        """Statements (or notes) for the source's owner that would make every lookup an index search.
+
+        Printed by `federation indexes`; never run by Onepane. Sources without indexes say nothing.
         """
         return []
 

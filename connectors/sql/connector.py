@@ -19,11 +19,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from connectors.sdk.base import BaseConnector
 from connectors.sdk.mapping import RecordMapper
 from connectors.sql import query
+from connectors.sql.aggregate import build as build_aggregate
+from connectors.sql.aggregate import groups_served, sums_served
 from connectors.sql.config import SqlEntityMap, SqlOptions, resolve_url
 from connectors.sql.errors import missing_driver, translate
 from connectors.sql.plans import IdPlan, Plan, field_plan, id_plan, key_plan
 from connectors.sql.verify import column_problems, select_columns, table_problems
 from federation.contract import (
+    AggregateRequest,
+    AggregateRow,
     Capabilities,
     Condition,
     ConnectorContext,
@@ -125,7 +129,10 @@ class SqlConnector(BaseConnector):
         return Health(ok=True, detail="SELECT 1 answered")
 
     def capabilities(self) -> Capabilities:
-        return Capabilities(entities={e: spec.capabilities() for e, spec in self._entities.items()})
+        return Capabilities(entities={e: dataclasses.replace(
+            spec.capabilities(), keys=frozenset(self.mappers[e].mapping.keys),
+            aggregates=groups_served(self.mappers[e]), sums=sums_served(self.mappers[e]))
+            for e, spec in self._entities.items()})
 
     async def verify(self) -> list[str]:
         """Every mapped table, view and column checked against the live database."""
@@ -184,6 +191,22 @@ class SqlConnector(BaseConnector):
             return list(result.all())
 
         return self._records(entity, await self._run(work))
+
+    async def aggregate(self, entity: str, request: AggregateRequest) -> Sequence[AggregateRow] | None:
+        """One GROUP BY statement; None when it could differ from grouping the records (aggregate.py)."""
+        spec = self._entity(entity)
+
+        async def work(conn: AsyncConnection) -> list[AggregateRow] | None:
+            kinds = await self._kinds_for(conn, entity, spec)
+            fold = await self._fold_for(conn)
+            plan = build_aggregate(self.mappers[entity], spec.source, spec.filters, request, kinds,
+                                   conn.dialect.name, fold, self.options.max_rows)
+            if plan is None:
+                return None
+            result = await conn.execute(plan.statement)
+            return plan.rows(list(result.all()))
+
+        return await self._run(work)
 
     # statements
 

@@ -12,7 +12,7 @@ import strawberry
 from federation.api.build import ModelTypes
 from federation.api.context import engine_request
 from federation.api.cursor import decode_cursor, encode_cursor
-from federation.api.stats import PurchaseGroupBy, PurchaseStats, purchase_stats
+from federation.api.stats import PurchaseGroupBy, PurchaseStats, check_top, purchase_stats, searched_and_pushed
 from federation.api.types import PageInfo, SourceInfo
 from federation.contract import Condition, SortKey
 from federation.engine.request import Request
@@ -70,8 +70,12 @@ def build_query(types: ModelTypes) -> type:
     async def resolve_purchase_stats(info: strawberry.Info, groupBy: PurchaseGroupBy,
                                      filter: Any = None, top: int | None = None) -> PurchaseStats:
         request = engine_request(info)
-        units = await _purchases_in_scope(request, filter)
-        return await purchase_stats(request, units, groupBy, top)
+        check_top(top)
+        if filter is not None and filter.customerId is not None:
+            return await purchase_stats(request, await _purchases_in_scope(request, filter), groupBy, top)
+        conditions, sources = _filter_scope(request, filter)
+        units, partials = await searched_and_pushed(request, conditions, sources, groupBy)
+        return await purchase_stats(request, units, groupBy, top, partials)
 
     resolve_purchase_stats.__annotations__["filter"] = purchase_filter | None
 

@@ -1,0 +1,89 @@
+"""Aggregates a source computes itself, where the engine has proved it would never merge its records.
+
+The engine unifies the records of one entity in `Request.unify`: union-find over shared values of
+the entity's *linking* keys (`keys: {k: {links: true}}`, shared-risk ones included), must-link
+overrides, and fuzzy identity rules with `autoLink`; hop expansion asks sources only by linking
+keys and by the ids overrides name. A record that carries no linking key, is named by no must-link
+override and is not scored by any fuzzy rule is therefore always a cluster of its own: the engine
+counts it exactly once, under its own field values, and never folds it into another source's
+record (nor another into it). So a source's matching records may be counted and totalled by the
+source itself (`Connector.aggregate`) exactly when, for the entity:
+
+1. the source declares which match keys its records carry (`EntityCapabilities.keys` not None)
+   and none of them is a linking key — keys a source does not map never appear on its records,
+   and a linking key it does map could tie two of its records, or one to another source's, so
+   the rule does not depend on what other sources map;
+2. the entity has no fuzzy identity rules;
+3. no must-link override names a record of that source (read from the request's snapshot);
+4. the source declares the grouping and the Money field in `aggregates` / `sums`.
+
+Never-link overrides only split clusters, and a lone record has nothing to split. Groupings that
+need identity (the purchase's customer) are never pushed: the caller decides which groupings it
+asks for; a `ref:` group's relation is resolved by the engine from the ref values (see stats).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+
+from federation.contract import AggregateRequest, AggregateRow
+from federation.engine.request import Request
+from federation.errors import CircuitOpen, SourceError, SourceUnavailable
+from federation.identity.overrides import Overrides
+from federation.ops import metrics
+
+__all__ = ["aggregate", "pushable"]
+
+log = logging.getLogger("federation.aggregate")
+
+
+def pushable(request: Request, overrides: Overrides, entity: str, source: str, group: str, total: str) -> bool:
+    """True when `source` may count and total `entity` itself: the rule in the module docstring."""
+    decl = request.model.entities[entity]
+    caps = request.gateway.entity_caps(source, entity)
+    if caps is None or not caps.searchable or group not in caps.aggregates or total not in caps.sums:
+        return False
+    if caps.keys is None or caps.keys & set(decl.linking_keys):
+        return False
+    if decl.identity is not None and decl.identity.rules:
+        return False
+    if not overrides.about(entity):
+        return True
+    prefix = f"{source}:"
+    return not any(o.kind == "link" for (e, ref), rows in overrides.by_record.items()
+                   if e == entity and ref.startswith(prefix) for o in rows)
+
+
+async def aggregate(request: Request, source: str, entity: str,
+                    wanted: AggregateRequest) -> Sequence[AggregateRow] | None:
+    """One guarded `aggregate` call, counted in the source's stats; None: search the source instead.
+
+    A failure is logged, not recorded: the search that replaces it records its own outcome (and a
+    source found down is not waited on again).
+    """
+    if source in request._down:
+        return None
+    stats = request._stats(source)
+    stats.calls += 1
+    connector = request.gateway.connectors[source]
+    started = time.perf_counter()
+    try:
+        outcome = await request.gateway.guards[source].call(lambda: connector.aggregate(entity, wanted),
+                                                            request.deadline, ("aggregate", entity, repr(wanted)))
+    except SourceError as exc:
+        log.warning("%s.aggregate(%s) failed: %s", source, entity, exc)
+        stats.attempts += getattr(exc, "attempts", 0)
+        if isinstance(exc, SourceUnavailable | CircuitOpen):
+            request._down[source] = exc
+        metrics.SOURCE_CALLS.labels(source, exc.code).inc()
+        return None
+    finally:
+        elapsed = time.perf_counter() - started
+        stats.milliseconds += elapsed * 1000
+        metrics.SOURCE_SECONDS.labels(source).observe(elapsed)
+    metrics.SOURCE_CALLS.labels(source, "ok").inc()
+    stats.attempts += outcome.attempts
+    stats.coalesced += outcome.joined
+    return outcome.value
