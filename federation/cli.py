@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from federation.config import load_config
@@ -36,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
                        help="processes sharing the port (default: the number of cores)")
     check = commands.add_parser("check", help="validate a config and probe each source")
     check.add_argument("config", type=Path)
+    indexes = commands.add_parser("indexes", help="print the indexes each source needs for its lookups (runs nothing)")
+    indexes.add_argument("config", type=Path)
     query = commands.add_parser("query", help="run a .graphql file and print JSON, CSV or a table")
     query.add_argument("file", type=Path)
     query.add_argument("--var", action="append", default=[], metavar="NAME=VALUE", help="a variable (JSON or text)")
@@ -74,6 +77,8 @@ def _run(args: argparse.Namespace) -> int | None:
         return main_query(args.file, args.var, args.format, args.url, args.config, args.role, args.output)
     if args.command == "check":
         return asyncio.run(_check(args.config))
+    if args.command == "indexes":
+        return asyncio.run(_indexes(args.config))
     if args.command == "serve":
         from federation.ops.workers import serve, serve_workers
 
@@ -85,6 +90,27 @@ def _run(args: argparse.Namespace) -> int | None:
     from federation.demo.run import run_demo
 
     return run_demo(args.dir, args.host, args.port)
+
+
+async def _indexes(path: Path) -> int:
+    """Each source's index advice as SQL a DBA can read and run; sources that need none say so."""
+    gateway = Gateway.from_config(load_config(path))
+    await gateway.start()
+    try:
+        advice = await asyncio.gather(*(c.index_advice() for c in gateway.connectors.values()),
+                                      return_exceptions=True)
+    finally:
+        await gateway.close()
+    failed = 0
+    for (name, connector), found in zip(gateway.connectors.items(), advice, strict=True):
+        print(f"-- source '{name}' ({connector.kind})")
+        if isinstance(found, BaseException):
+            failed += 1
+            console.print(f"[red]cannot advise[/red] source '{name}': {escape(str(found))}", highlight=False)
+            continue
+        print("\n".join(found) if found else "-- nothing to index: its lookups need no database index")
+        print()
+    return 1 if failed else 0
 
 
 async def _check(path: Path) -> int:

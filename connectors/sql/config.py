@@ -52,6 +52,11 @@ class SqlEntityMap(EntityMapBase):
 
     table: str | None = None
     select: str | None = None
+    # Lookup (`id`, `ref:<name>`, `key:<name>`) → a column that already holds the comparison form
+    # the connector would compute (a generated column with an index, as `federation indexes`
+    # proposes): the lookup compares it as stored, so a plain index serves it. For engines
+    # without expression indexes (MariaDB) this is the only way a normalizing lookup is indexed.
+    lookup_columns: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("select")
     @classmethod
@@ -69,6 +74,16 @@ class SqlEntityMap(EntityMapBase):
     def _one_origin(self) -> SqlEntityMap:
         if (self.table is None) == (self.select is None):
             raise ValueError("give exactly one of table or select")
+        return self
+
+    @model_validator(mode="after")
+    def _known_lookups(self) -> SqlEntityMap:
+        valid = ["id", *(f"ref:{r}" for r in self.refs), *(f"key:{k}" for k in self.keys)]
+        for name, column in self.lookup_columns.items():
+            if name not in valid:
+                raise ValueError(f"lookup_columns: '{name}' is not a lookup of this entity (valid: {', '.join(valid)})")
+            if not column.strip():
+                raise ValueError(f"lookup_columns.{name}: give a column name")
         return self
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from connectors.sdk.base import BaseConnector
 from connectors.sdk.mapping import RecordMapper
-from connectors.sql import query
+from connectors.sql import indexes, query
 from connectors.sql.aggregate import build as build_aggregate
 from connectors.sql.aggregate import groups_served, sums_served
 from connectors.sql.config import SqlEntityMap, SqlOptions, resolve_url
@@ -44,7 +44,8 @@ __all__ = ["SqlConnector"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-_ClauseMaker = Callable[[list[str], Mapping[str, query.Kind], query.TextFold], query.Clause]
+_Target = Callable[[Mapping[str, query.Kind], query.TextFold], query.Clause]
+_Params = Callable[[list[str], Mapping[str, query.Kind]], list[Any]]
 
 # Bound parameters one statement may carry, per dialect (SQLite before 3.32 allowed 999).
 _PARAM_LIMIT = {
@@ -70,14 +71,19 @@ class _Entity:
         mapping = mapper.mapping
         assert isinstance(mapping, SqlEntityMap)
         out = cls(query.Source(mapping))
+        stored = mapping.lookup_columns
         for name, spec in {"id": mapping.id, **{f"ref:{r}": s for r, s in mapping.refs.items()}}.items():
             plan = id_plan(spec)
+            if plan is not None and name in stored:
+                plan = dataclasses.replace(plan, columns=(stored[name],), stored=True)
             if plan is not None and (name == "id" or len(plan.columns) == 1):
                 out.ids[name] = plan
         for name, spec in mapping.keys.items():
             normalizer = mapper.decl.keys[name].normalize if name in mapper.decl.keys else "exact"
             kplan = key_plan(spec, normalizer)
-            if kplan is not None and (kplan.style != "text" or text_pushdown == "casefold"):
+            if kplan is not None and f"key:{name}" in stored:
+                kplan = dataclasses.replace(kplan, column=stored[f"key:{name}"], stored=True)
+            if kplan is not None and (kplan.style != "text" or kplan.stored or text_pushdown == "casefold"):
                 out.keys[name] = (kplan, normalizer)
                 out.filters[name] = (kplan, normalizer)
         for name, spec in mapping.fields.items():
@@ -110,6 +116,18 @@ class SqlConnector(BaseConnector):
                           for entity, mapper in self.mappers.items()}
         self._kinds: dict[str, Mapping[str, query.Kind]] = {}
         self._fold: query.TextFold | None = None
+        self._statements: dict[tuple[str, str], sa.Select[Any]] = {}
+
+    def problems(self) -> list[str]:
+        out = super().problems()
+        for entity, spec in self._entities.items():
+            lookups = spec.capabilities().lookups
+            mapping = self.mappers[entity].mapping
+            assert isinstance(mapping, SqlEntityMap)
+            out += [f"entities.{entity}.lookup_columns.{name}: this lookup's mapping is not compared in SQL "
+                    "(a transform SQL cannot repeat), so a lookup column cannot serve it"
+                    for name in mapping.lookup_columns if name not in lookups]
+        return out
 
     # lifecycle
 
@@ -158,6 +176,26 @@ class SqlConnector(BaseConnector):
         result.close()
         return column_problems(mapping, "the custom select", columns, exact_case)
 
+    async def index_advice(self) -> list[str]:
+        """For each mapped table, the index every lookup needs, in this database's dialect."""
+        out: list[str] = []
+        for entity, spec in self._entities.items():
+            mapping = self.mappers[entity].mapping
+            assert isinstance(mapping, SqlEntityMap)
+            if mapping.table is None:
+                out.append(f"-- {entity}: read through a custom select; index the tables it reads")
+                continue
+            lookups = [indexes.Lookup(n, p) for n, p in spec.ids.items()]
+            lookups += [indexes.Lookup(f"key:{n}", p) for n, (p, _) in spec.keys.items()]
+
+            async def work(conn: AsyncConnection, spec: _Entity = spec,
+                           entity: str = entity) -> Mapping[str, query.Kind]:
+                return await self._kinds_for(conn, entity, spec)
+
+            kinds = await self._run(work)
+            out += indexes.advice(self.name, entity, mapping.table, lookups, kinds, self._require_engine().dialect)
+        return out
+
     # verbs
 
     async def lookup(self, entity: str, by: str, values: Sequence[str]) -> Sequence[Record]:
@@ -165,17 +203,24 @@ class SqlConnector(BaseConnector):
         wanted = list(dict.fromkeys(v for v in values if v))
         if not wanted:
             return []
-        clause, per_value = self._lookup_clause(spec, by)
+        target, params, per_value = self._lookup_parts(spec, by)
         dialect = self._require_engine().dialect.name
         size = max(1, min(self.options.max_batch, _PARAM_LIMIT.get(dialect, 999) // per_value))
 
         async def work(conn: AsyncConnection) -> list[Row[Any]]:
             kinds = await self._kinds_for(conn, entity, spec)
             fold = await self._fold_for(conn)
+            statement = self._statements.get((entity, by))
+            if statement is None:
+                # Built once: the IN list is one expanding parameter, so each lookup only binds values.
+                in_list: sa.BindParameter[Any] = sa.bindparam("values", expanding=True)
+                statement = spec.source.select().where(target(kinds, fold).in_(in_list))
+                self._statements[(entity, by)] = statement
             rows: list[Row[Any]] = []
             for chunk in _chunks(wanted, size):
-                result = await conn.execute(spec.source.select().where(clause(chunk, kinds, fold)))
-                rows.extend(result.all())
+                bound = params(chunk, kinds)
+                if bound:  # no value this column could hold: nothing to ask
+                    rows.extend((await conn.execute(statement, {"values": bound})).all())
             return rows
 
         records = self._records(entity, await self._run(work))
@@ -210,20 +255,22 @@ class SqlConnector(BaseConnector):
 
     # statements
 
-    def _lookup_clause(self, spec: _Entity, by: str) -> tuple[_ClauseMaker, int]:
+    def _lookup_parts(self, spec: _Entity, by: str) -> tuple[_Target, _Params, int]:
+        """What a lookup compares, the values it binds, and parameters per value (for chunking)."""
         if by in spec.ids:
             plan = spec.ids[by]
             cols = [spec.source.col(c) for c in plan.columns]
-            return (lambda chunk, kinds, _fold: query.id_clause(
-                plan, cols, query.column_kinds(kinds, plan.columns), chunk)), len(cols)
+            return ((lambda kinds, _fold: query.id_target(plan, cols, query.column_kinds(kinds, plan.columns))),
+                    (lambda chunk, kinds: query.id_params(plan, query.column_kinds(kinds, plan.columns), chunk)),
+                    len(cols))
         kind, _, name = by.partition(":")
         if kind == "key" and name in spec.keys:
             kplan, normalizer = spec.keys[name]
             col = spec.source.col(kplan.column)
             region = self.context.region
             per_value = 4 if kplan.style == "phone" else 1
-            return (lambda chunk, kinds, fold: query.key_clause(
-                kplan, normalizer, col, kinds.get(kplan.column), chunk, region, fold)), per_value
+            return ((lambda kinds, fold: query.key_expr(kplan, col, kinds.get(kplan.column), fold)),
+                    (lambda chunk, _kinds: query.key_params(kplan, normalizer, chunk, region)), per_value)
         valid = ", ".join(sorted(spec.capabilities().lookups))
         raise SourceError(self.name, f"cannot look up by '{by}' (valid: {valid})")
 
@@ -316,7 +363,12 @@ class SqlConnector(BaseConnector):
 
     def _create_engine(self) -> AsyncEngine:
         url = resolve_url(self.options.url, self.context.base_dir)
-        kwargs: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
+        # Every statement is a read: AUTOCOMMIT spares the BEGIN and ROLLBACK round trips a pooled
+        # connection otherwise costs per lookup (nothing to reset on return), and no ping on
+        # checkout: a connection the server dropped fails as a disconnect, SQLAlchemy discards the
+        # pool's stale connections, and the guard's retry runs on a fresh one.
+        kwargs: dict[str, Any] = {"hide_parameters": True, "isolation_level": "AUTOCOMMIT",
+                                  "pool_reset_on_return": None}
         if not (url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")):
             kwargs["pool_size"] = self.options.pool_size
         try:

@@ -42,6 +42,7 @@ class Plan:
     tz: str | None = None
     scale: int = 1
     codes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    stored: bool = False  # the column holds the compared form already (`lookup_columns`)
 
     @property
     def sortable(self) -> bool:
@@ -56,6 +57,7 @@ class IdPlan:
     sep: str | None
     trim: bool
     case: Literal["", "upper", "lower"]
+    stored: bool = False  # one column holding the compared (joined, trimmed) id: `lookup_columns`
 
 
 def _name(step: Any) -> str:

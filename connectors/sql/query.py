@@ -25,8 +25,8 @@ from federation.contract import Condition
 from federation.keys import digit_variants, normalize, normalize_text
 from federation.records import Money
 
-__all__ = ["LOWER", "Kind", "Source", "TextFold", "condition_clause", "id_clause", "key_clause", "kinds_of",
-           "order_terms", "sql_fold"]
+__all__ = ["LOWER", "Kind", "Source", "TextFold", "condition_clause", "id_clause", "id_expr", "id_params",
+           "id_target", "key_clause", "key_expr", "key_params", "kinds_of", "order_terms", "sql_fold"]
 
 Kind = str | None
 Clause = ColumnElement[Any]
@@ -88,7 +88,9 @@ class Source:
         if mapping.updated_at is not None:
             specs.append(mapping.updated_at)
         self.columns = tuple(dict.fromkeys(c for spec in specs for c in spec.origin))
-        cols: list[sa.ColumnClause[Any]] = [sa.column(c) for c in self.columns]
+        # Lookup columns are compared, never read: in the FROM, not in the select list.
+        named = dict.fromkeys([*self.columns, *mapping.lookup_columns.values()])
+        cols: list[sa.ColumnClause[Any]] = [sa.column(c) for c in named]
         self.from_: FromClause
         if mapping.table is not None:
             schema, _, name = mapping.table.rpartition(".")
@@ -113,13 +115,26 @@ def _text(col: Clause, kind: Kind, trim: bool = True) -> Clause:
     return sa.func.trim(base) if trim else base
 
 
+def _constant(text: str) -> Clause:
+    """A fixed string of ours written into the SQL text rather than bound as a parameter.
+
+    An expression index (SQLite, PostgreSQL, MySQL 8) serves a comparison only when the query's
+    expression is the index's expression token for token; a bound `replace(col, ?, ?)` never is.
+    Only the connector's own junk characters come here, never a user's value.
+    """
+    assert "'" not in text and "\\" not in text, text
+    return sa.literal_column(f"'{text}'", sa.String)
+
+
 def _strip_chars(expr: Clause, chars: Iterable[str]) -> Clause:
     for char in chars:
-        expr = sa.func.replace(expr, char, "")
+        expr = sa.func.replace(expr, _constant(char), _constant(""))
     return expr
 
 
-def _key_expr(plan: Plan, col: Clause, kind: Kind, fold: TextFold = LOWER) -> Clause:
+def key_expr(plan: Plan, col: Clause, kind: Kind, fold: TextFold = LOWER) -> Clause:
+    if plan.stored:
+        return col
     base = _text(col, kind)
     match plan.style:
         case "phone":
@@ -147,10 +162,15 @@ def key_candidates(plan: Plan, normalizer: str, value: Any, region: str) -> list
     return [normal]
 
 
+def key_params(plan: Plan, normalizer: str, values: Iterable[Any], region: str) -> list[str]:
+    """Every text the key expression may equal for these values, once each."""
+    return list(dict.fromkeys(c for v in values for c in key_candidates(plan, normalizer, v, region)))
+
+
 def key_clause(plan: Plan, normalizer: str, col: Clause, kind: Kind, values: Iterable[Any],
                region: str, fold: TextFold = LOWER) -> Clause:
-    candidates = list(dict.fromkeys(c for v in values for c in key_candidates(plan, normalizer, v, region)))
-    return _key_expr(plan, col, kind, fold).in_(candidates) if candidates else sa.false()
+    candidates = key_params(plan, normalizer, values, region)
+    return key_expr(plan, col, kind, fold).in_(candidates) if candidates else sa.false()
 
 
 def _storable(value: object) -> bool:
@@ -169,26 +189,37 @@ def _part(text: str, kind: Kind) -> Any:
     return text
 
 
-def id_clause(plan: IdPlan, cols: Sequence[Clause], kinds: Sequence[Kind], values: Iterable[str]) -> Clause:
-    """`<id expr> IN (…)`; a composite id is split on its separator and matched as a tuple."""
-    exprs = [_id_expr(plan, c, k) for c, k in zip(cols, kinds, strict=True)]
+def id_target(plan: IdPlan, cols: Sequence[Clause], kinds: Sequence[Kind]) -> Clause:
+    """What an id lookup compares: the id expression, or a tuple of them for a composite id."""
+    if plan.stored:
+        return cols[0]
+    exprs = [id_expr(plan, c, k) for c, k in zip(cols, kinds, strict=True)]
+    return exprs[0] if len(exprs) == 1 else sa.tuple_(*exprs)
+
+
+def id_params(plan: IdPlan, kinds: Sequence[Kind], values: Iterable[str]) -> list[Any]:
+    """The values `id_target` is compared with: typed parts, tuples for a composite id."""
+    if plan.stored:
+        return [v for v in values if _storable(v)]
     rows: list[tuple[Any, ...]] = []
     for value in values:
         parts = value.split(plan.sep) if plan.sep else [value]
-        if len(parts) != len(exprs) or not _storable(value):
+        if len(parts) != len(kinds) or not _storable(value):
             continue
         try:
             rows.append(tuple(_part(p.strip(), k) for p, k in zip(parts, kinds, strict=True)))
         except ValueError:
             continue
-    if not rows:
-        return sa.false()
-    if len(exprs) == 1:
-        return exprs[0].in_([r[0] for r in rows])
-    return sa.tuple_(*exprs).in_(rows)
+    return [r[0] for r in rows] if len(kinds) == 1 else rows
 
 
-def _id_expr(plan: IdPlan, col: Clause, kind: Kind) -> Clause:
+def id_clause(plan: IdPlan, cols: Sequence[Clause], kinds: Sequence[Kind], values: Iterable[str]) -> Clause:
+    """`<id expr> IN (…)`; a composite id is split on its separator and matched as a tuple."""
+    params = id_params(plan, kinds, values)
+    return id_target(plan, cols, kinds).in_(params) if params else sa.false()
+
+
+def id_expr(plan: IdPlan, col: Clause, kind: Kind) -> Clause:
     if kind not in (None, "str"):
         return col
     expr = sa.func.trim(col) if plan.trim else col
@@ -200,7 +231,7 @@ def field_expr(plan: Plan, col: Clause, kind: Kind, fold: TextFold = LOWER) -> C
     if plan.style == "text":
         return fold.sql(_text(col, kind))
     if plan.style == "enum":
-        return _key_expr(plan, col, kind)
+        return key_expr(plan, col, kind)
     if plan.style in ("date", "datetime") and kind in (None, "str"):
         return sa.func.nullif(_text(col, kind, plan.trim), "")
     return col

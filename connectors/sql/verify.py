@@ -30,6 +30,7 @@ def mapped_columns(mapping: SqlEntityMap) -> Iterator[tuple[str, str]]:
             yield from ((f"{group}.{name}", c) for c in spec.origin)
     if mapping.updated_at is not None:
         yield from (("updated_at", c) for c in mapping.updated_at.origin)
+    yield from ((f"lookup_columns.{name}", c) for name, c in mapping.lookup_columns.items())
 
 
 def column_problems(mapping: SqlEntityMap, where: str, columns: Sequence[str], exact_case: bool) -> list[str]:

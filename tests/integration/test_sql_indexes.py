@@ -1,0 +1,143 @@
+"""`federation indexes`: the advice runs on each engine and the lookups then search the index.
+
+Lookups compare normalizing expressions (`lower(trim(email))`, phone digits), so a plain index
+on the column never serves them. The connector advises expression indexes (SQLite, PostgreSQL)
+or generated columns named in `lookup_columns` (MariaDB); after its DBA ran them, every lookup is
+planned as an index search and finds exactly what it found before.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+import yaml
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from connectors.sql import SqlConnector
+from federation.cli import main
+from tests.integration.test_sql_connector import SERVICES, LegacyDb, create_legacy, drop_legacy, ids, make
+
+LOOKUPS = [("id", ["C0001", "C0004"]), ("key:email", ["ann.lee@example.com"]),
+           ("key:phone", ["+442079460958"]), ("key:loyaltyNumber", ["AB123", "EF789"])]
+NOTE = re.compile(r"^-- then in the config: sources\.(\w+)\.entities\.(\w+)\.lookup_columns: (\{.*\})$")
+
+
+@pytest.fixture(scope="module", params=list(SERVICES))
+def own_legacy(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+               require_service: Callable[[str, int, str], None]) -> Iterator[LegacyDb]:
+    """A database of this module's own: the advice changes its schema."""
+    service = SERVICES[request.param]
+    if service is not None:
+        require_service(*service, request.param)
+    db = create_legacy(request.param, tmp_path_factory.mktemp(f"ix-{request.param}"))
+    yield db
+    drop_legacy(db)
+
+
+def _url(db: LegacyDb) -> str:
+    return f"sqlite+aiosqlite:///{db.base_dir / 'legacy.db'}" if db.backend == "sqlite" else db.url
+
+
+async def _run_advice(db: LegacyDb, advice: list[str]) -> dict[str, dict[str, str]]:
+    """Run the statements as the DBA would; the lookup_columns the notes ask for, per entity."""
+    engine = create_async_engine(_url(db))
+    async with engine.begin() as conn:
+        for line in advice:
+            if not line.startswith("--"):
+                await conn.execute(sa.text(line))
+    await engine.dispose()
+    columns: dict[str, dict[str, str]] = {}
+    for line in advice:
+        found = NOTE.match(line)
+        if found:
+            columns.setdefault(found.group(2), {}).update(yaml.safe_load(found.group(3)))
+    return columns
+
+
+def _with_columns(db: LegacyDb, columns: dict[str, dict[str, str]]) -> SqlConnector:
+    connector = make(db)
+    options = connector.options.model_dump(by_alias=True)
+    for entity, named in columns.items():
+        options["entities"][entity]["lookup_columns"] = named
+    return SqlConnector("legacy", SqlConnector.validate_options(options), connector.context)
+
+
+async def _plan(db: LegacyDb, connector: SqlConnector, by: str, values: list[str]) -> str:
+    """The database's plan for the statement the connector sent for this lookup."""
+    statement = connector._statements[("Customer", by)]
+    engine = connector._require_engine()
+    async with engine.connect() as conn:
+        state = statement.compile(dialect=engine.dialect).construct_expanded_state({"values": values})
+        compiled, params = state.statement, tuple(state.positional_parameters)
+        if db.backend == "sqlite":
+            rows = (await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", params)).all()
+        elif db.backend == "postgresql":
+            await conn.exec_driver_sql("SET enable_seqscan = off")  # four rows: make it choose
+            rows = (await conn.exec_driver_sql(f"EXPLAIN {compiled}", params)).all()
+            await conn.exec_driver_sql("RESET enable_seqscan")
+        else:
+            result = await conn.exec_driver_sql(f"EXPLAIN {compiled}", params)
+            rows = [(dict(zip(result.keys(), row, strict=True)).get("possible_keys"),) for row in result.all()]
+    return " ".join(str(cell) for row in rows for cell in row)
+
+
+async def test_advice_turns_every_lookup_into_an_index_search(own_legacy: LegacyDb) -> None:
+    before = make(own_legacy)
+    await before.open()
+    expected = {by: sorted(ids(await before.lookup("Customer", by, values))) for by, values in LOOKUPS}
+    advice = await before.index_advice()
+    await before.close()
+    assert all(found for found in expected.values())
+    assert "-- Purchase: read through a custom select; index the tables it reads" in advice
+
+    columns = await _run_advice(own_legacy, advice)
+    assert bool(columns) == (own_legacy.backend == "mariadb")  # only MariaDB needs generated columns
+    after = _with_columns(own_legacy, columns)
+    assert after.problems() == []
+    await after.open()
+    try:
+        for by, values in LOOKUPS:
+            assert sorted(ids(await after.lookup("Customer", by, values))) == expected[by], by
+            plan = await _plan(own_legacy, after, by, values)
+            assert "onepane_cust_mast" in plan.lower(), (by, plan)
+            assert "SCAN CUST_MAST" not in plan and "Seq Scan" not in plan, (by, plan)
+    finally:
+        await after.close()
+
+
+def test_lookup_columns_name_only_lookups_of_the_entity(tmp_path: Path) -> None:
+    entity: dict[str, Any] = {"table": "t", "id": "ID", "keys": {"email": "MAIL"},
+                              "lookup_columns": {"key:mail": "MAIL_K"}}
+    with pytest.raises(ValidationError) as caught:
+        SqlConnector.validate_options({"url": "sqlite:///x.db", "entities": {"Customer": entity}})
+    assert "'key:mail' is not a lookup of this entity (valid: id, key:email)" in str(caught.value)
+
+
+def test_indexes_command_prints_advice_and_names_a_source_it_cannot_reach(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sqlite = tmp_path / "shop.db"
+    sa.create_engine(f"sqlite:///{sqlite}").connect().execute(
+        sa.text("CREATE TABLE customers (id TEXT PRIMARY KEY, email TEXT)")).close()
+    config: dict[str, Any] = {"security": {"anonymous_role": "a", "roles": {"a": {"allow": ["*"]}}}, "sources": {
+        "shop": {"type": "sql", "url": "sqlite+aiosqlite:///shop.db", "entities": {"Customer": {
+            "table": "customers", "id": "id", "keys": {"email": "email"}}}},
+        "gone": {"type": "sql", "url": "postgresql+asyncpg://nobody@127.0.0.1:9/none", "timeout": 1,
+                 "statement_timeout": 1, "entities": {"Customer": {"table": "c", "id": "id"}}},
+    }}
+    path = tmp_path / "onepane.yaml"
+    path.write_text(yaml.safe_dump(config), "utf-8")
+    assert main(["indexes", str(path)]) == 1
+    out, err = capsys.readouterr()
+    assert "CREATE INDEX IF NOT EXISTS onepane_customers_key_email ON customers ((lower(trim(email))));" in out
+    assert "cannot advise source 'gone'" in " ".join(err.split())
+    engine = sa.create_engine(f"sqlite:///{sqlite}")
+    with engine.connect() as conn:  # it advised; it ran nothing
+        assert conn.execute(sa.text("SELECT count(*) FROM sqlite_master WHERE type = 'index' "
+                                    "AND name LIKE 'onepane%'")).scalar_one() == 0
+    engine.dispose()
