@@ -10,6 +10,7 @@ where it has proved no record of that source could be unified with another (engi
 from __future__ import annotations
 
 import abc
+import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -147,6 +148,20 @@ class Connector(abc.ABC):
     @abc.abstractmethod
     async def lookup(self, entity: str, by: str, values: Sequence[str]) -> Sequence[Record]:
         """Every record of `entity` whose `by` key is any of `values`, in one batched call."""
+
+    async def lookup_many(self, entity: str, wanted: Mapping[str, Sequence[str]]) -> Sequence[Record]:
+        """Several lookups of one entity at once (`{by: values}`): every record any of them finds.
+
+        The engine sends the lookups of one source and entity that fall in the same tick here.
+        The default makes one `lookup` call per key, so a connector overrides it only when its
+        source can answer them together (one SQL statement with OR).
+        """
+        found = await asyncio.gather(*(self.lookup(entity, by, values) for by, values in wanted.items()))
+        seen: dict[str, Record] = {}
+        for records in found:
+            for record in records:
+                seen.setdefault(record.local_id, record)
+        return list(seen.values())
 
     @abc.abstractmethod
     async def search(self, entity: str, request: SearchRequest) -> Sequence[Record]:

@@ -116,7 +116,7 @@ class SqlConnector(BaseConnector):
                           for entity, mapper in self.mappers.items()}
         self._kinds: dict[str, Mapping[str, query.Kind]] = {}
         self._fold: query.TextFold | None = None
-        self._statements: dict[tuple[str, str], sa.Select[Any]] = {}
+        self._statements: dict[tuple[str, tuple[str, ...]], sa.Select[Any]] = {}
 
     def problems(self) -> list[str]:
         out = super().problems()
@@ -199,32 +199,45 @@ class SqlConnector(BaseConnector):
     # verbs
 
     async def lookup(self, entity: str, by: str, values: Sequence[str]) -> Sequence[Record]:
+        return await self.lookup_many(entity, {by: values})
+
+    async def lookup_many(self, entity: str, wanted: Mapping[str, Sequence[str]]) -> Sequence[Record]:
+        """Several lookups of one entity in one statement: `WHERE a IN (…) OR b IN (…)`.
+
+        Each lookup's expression has its own index (see indexes.py), which every engine combines
+        for an OR (bitmap OR, multi-index OR, index merge). Lookups too large for one statement's
+        parameters go one chunk at a time, as a single lookup does.
+        """
         spec = self._entity(entity)
-        wanted = list(dict.fromkeys(v for v in values if v))
-        if not wanted:
+        asked = {by: list(dict.fromkeys(v for v in values if v)) for by, values in wanted.items()}
+        asked = {by: values for by, values in asked.items() if values}
+        if not asked:
             return []
-        target, params, per_value = self._lookup_parts(spec, by)
+        parts = {by: self._lookup_parts(spec, by) for by in asked}
         dialect = self._require_engine().dialect.name
-        size = max(1, min(self.options.max_batch, _PARAM_LIMIT.get(dialect, 999) // per_value))
+        limit = _PARAM_LIMIT.get(dialect, 999)
 
         async def work(conn: AsyncConnection) -> list[Row[Any]]:
             kinds = await self._kinds_for(conn, entity, spec)
             fold = await self._fold_for(conn)
-            statement = self._statements.get((entity, by))
-            if statement is None:
-                # Built once: the IN list is one expanding parameter, so each lookup only binds values.
-                in_list: sa.BindParameter[Any] = sa.bindparam("values", expanding=True)
-                statement = spec.source.select().where(target(kinds, fold).in_(in_list))
-                self._statements[(entity, by)] = statement
-            rows: list[Row[Any]] = []
-            for chunk in _chunks(wanted, size):
-                bound = params(chunk, kinds)
-                if bound:  # no value this column could hold: nothing to ask
-                    rows.extend((await conn.execute(statement, {"values": bound})).all())
-            return rows
+            bound = {by: parts[by][1](values, kinds) for by, values in asked.items()}
+            bound = {by: b for by, b in sorted(bound.items()) if b}  # no value a column could hold: not asked
+            if len(bound) > 1 and sum(map(len, bound.values())) <= min(limit, self.options.max_batch):
+                statement = self._lookup_statement(entity, spec, tuple(bound), parts, kinds, fold)
+                params = {f"v{i}": b for i, b in enumerate(bound.values())}
+                return list((await conn.execute(statement, params)).all())
+            rows: dict[Row[Any], None] = {}
+            for by in bound:
+                statement = self._lookup_statement(entity, spec, (by,), parts, kinds, fold)
+                size = max(1, min(self.options.max_batch, limit // parts[by][2]))
+                for chunk in _chunks(asked[by], size):
+                    if chunk_params := parts[by][1](chunk, kinds):
+                        rows.update(dict.fromkeys((await conn.execute(statement, {"v0": chunk_params})).all()))
+            return list(rows)
 
         records = self._records(entity, await self._run(work))
-        return [r for r in records if _found(r, by, set(wanted))]
+        sets = {by: set(values) for by, values in asked.items()}
+        return [r for r in records if any(_found(r, by, values) for by, values in sets.items())]
 
     async def search(self, entity: str, request: SearchRequest) -> Sequence[Record]:
         spec = self._entity(entity)
@@ -254,6 +267,18 @@ class SqlConnector(BaseConnector):
         return await self._run(work)
 
     # statements
+
+    def _lookup_statement(self, entity: str, spec: _Entity, bys: tuple[str, ...],
+                          parts: Mapping[str, tuple[_Target, _Params, int]],
+                          kinds: Mapping[str, query.Kind], fold: query.TextFold) -> sa.Select[Any]:
+        """Built once per (entity, lookups): each IN list is one expanding parameter (`v0`, `v1`, …)."""
+        statement = self._statements.get((entity, bys))
+        if statement is None:
+            tests = [parts[by][0](kinds, fold).in_(sa.bindparam(f"v{i}", expanding=True))
+                     for i, by in enumerate(bys)]
+            statement = spec.source.select().where(sa.or_(*tests))
+            self._statements[(entity, bys)] = statement
+        return statement
 
     def _lookup_parts(self, spec: _Entity, by: str) -> tuple[_Target, _Params, int]:
         """What a lookup compares, the values it binds, and parameters per value (for chunking)."""

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from federation.records import Record
 
-__all__ = ["BatchLoader", "index_records"]
+__all__ = ["BatchLoader", "LookupGroup", "index_records"]
 
 Fetch = Callable[[list[str]], Awaitable[Sequence[Record]]]
 
@@ -79,3 +79,49 @@ class BatchLoader:
         for value, future in batch.items():
             if not future.done():
                 future.set_result(found[value])
+
+
+FetchMany = Callable[[dict[str, list[str]]], Awaitable[Sequence[Record]]]
+
+
+class LookupGroup:
+    """The batches of one (source, entity) dispatched in the same tick, sent as one call.
+
+    Each BatchLoader's batch joins the group; one hop later the group asks the source once with
+    every lookup (`{by: values}`) and hands each batch the whole answer (the loader keeps what
+    matches its own lookup). Only for sources that answer several lookups at once.
+    """
+
+    def __init__(self, fetch_many: FetchMany) -> None:
+        self._fetch_many = fetch_many
+        self._pending: dict[str, list[str]] = {}
+        self._waiting: list[asyncio.Future[Sequence[Record]]] = []
+
+    def fetch(self, by: str, values: list[str]) -> asyncio.Future[Sequence[Record]]:
+        loop = asyncio.get_running_loop()
+        if not self._waiting:
+            loop.call_soon(self._dispatch)
+        known = self._pending.setdefault(by, [])
+        known.extend(v for v in values if v not in known)
+        future: asyncio.Future[Sequence[Record]] = loop.create_future()
+        self._waiting.append(future)
+        return future
+
+    def _dispatch(self) -> None:
+        wanted, waiting = self._pending, self._waiting
+        self._pending, self._waiting = {}, []
+        asyncio.get_running_loop().create_task(self._run(wanted, waiting))
+
+    async def _run(self, wanted: dict[str, list[str]], waiting: list[asyncio.Future[Sequence[Record]]]) -> None:
+        try:
+            records = await self._fetch_many(wanted)
+        except BaseException as exc:  # never leave a batch hanging
+            for future in waiting:
+                if not future.done():
+                    future.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        for future in waiting:
+            if not future.done():
+                future.set_result(records)

@@ -8,10 +8,10 @@ import time
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
 
 from federation.cache import Entry
-from federation.contract import Condition, SearchRequest, SortKey
+from federation.contract import Condition, Connector, SearchRequest, SortKey
 from federation.engine.gateway import Gateway
 from federation.engine.identity import Cluster, Edge, cluster_records, linking_pairs
-from federation.engine.loader import BatchLoader, index_records
+from federation.engine.loader import BatchLoader, LookupGroup, index_records
 from federation.engine.residual import matches, sort_records
 from federation.engine.stats import SourceStats
 from federation.engine.unified import Unified, merge
@@ -65,6 +65,7 @@ class Request:
         self.model = gateway.model
         self.stats: dict[str, SourceStats] = {}
         self._loaders: dict[tuple[str, str, str], BatchLoader] = {}
+        self._groups: dict[tuple[str, str], LookupGroup] = {}
         self._units: dict[tuple[str, str, str], Unified] = {}
         self.deadline = Deadline(gateway.config.gateway.request_timeout)
         self._freshness: dict[tuple[str, str, str], Freshness] = {}
@@ -129,11 +130,27 @@ class Request:
                 what = f"{source}.lookup({entity}, {by}, {len(values)} values)"
                 if cached:
                     return await self._cached_lookup(source, entity, by, values, what)
+                if type(connector).lookup_many is not Connector.lookup_many:
+                    return await self._group(source, entity).fetch(by, values)
                 return await self._call(source, what, lambda: connector.lookup(entity, by, values),
                                         ("lookup", entity, by, tuple(sorted(values))))
 
             loader = self._loaders[key] = BatchLoader(by, fetch)
         return loader
+
+    def _group(self, source: str, entity: str) -> LookupGroup:
+        """Lookups of one source and entity in the same tick, for a source that takes them at once."""
+        group = self._groups.get((source, entity))
+        if group is None:
+            connector = self.gateway.connectors[source]
+
+            async def fetch_many(wanted: dict[str, list[str]]) -> Sequence[Record]:
+                what = f"{source}.lookup({entity}, " + ", ".join(f"{by} {len(v)}" for by, v in wanted.items()) + ")"
+                key = ("lookup", entity, tuple(sorted((by, tuple(sorted(v))) for by, v in wanted.items())))
+                return await self._call(source, what, lambda: connector.lookup_many(entity, wanted), key)
+
+            group = self._groups[(source, entity)] = LookupGroup(fetch_many)
+        return group
 
     async def _cached_lookup(self, source: str, entity: str, by: str, values: list[str], what: str) -> list[Record]:
         """Fresh cache hits, then one call for the rest; on failure, stale entries in their window."""

@@ -68,12 +68,13 @@ def _with_columns(db: LegacyDb, columns: dict[str, dict[str, str]]) -> SqlConnec
     return SqlConnector("legacy", SqlConnector.validate_options(options), connector.context)
 
 
-async def _plan(db: LegacyDb, connector: SqlConnector, by: str, values: list[str]) -> str:
-    """The database's plan for the statement the connector sent for this lookup."""
-    statement = connector._statements[("Customer", by)]
+async def _plan(db: LegacyDb, connector: SqlConnector, bys: tuple[str, ...], values: list[list[str]]) -> str:
+    """The database's plan for the statement the connector sent for these lookups."""
+    statement = connector._statements[("Customer", bys)]
     engine = connector._require_engine()
     async with engine.connect() as conn:
-        state = statement.compile(dialect=engine.dialect).construct_expanded_state({"values": values})
+        state = statement.compile(dialect=engine.dialect).construct_expanded_state(
+            {f"v{i}": v for i, v in enumerate(values)})
         compiled, params = state.statement, tuple(state.positional_parameters)
         if db.backend == "sqlite":
             rows = (await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", params)).all()
@@ -104,9 +105,15 @@ async def test_advice_turns_every_lookup_into_an_index_search(own_legacy: Legacy
     try:
         for by, values in LOOKUPS:
             assert sorted(ids(await after.lookup("Customer", by, values))) == expected[by], by
-            plan = await _plan(own_legacy, after, by, values)
+            plan = await _plan(own_legacy, after, (by,), [values])
             assert "onepane_cust_mast" in plan.lower(), (by, plan)
             assert "SCAN CUST_MAST" not in plan and "Seq Scan" not in plan, (by, plan)
+        # Together, as the engine sends the lookups of one tick: one statement, still indexed.
+        together = await after.lookup_many("Customer", dict(LOOKUPS))
+        assert sorted(ids(together)) == sorted({i for found in expected.values() for i in found})
+        bys = tuple(sorted(by for by, _ in LOOKUPS))
+        plan = await _plan(own_legacy, after, bys, [dict(LOOKUPS)[by] for by in bys])
+        assert "SCAN CUST_MAST" not in plan and "Seq Scan" not in plan, plan
     finally:
         await after.close()
 

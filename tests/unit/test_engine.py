@@ -170,3 +170,38 @@ async def test_an_unexpected_connector_error_is_logged_by_incident_without_its_m
     logged = "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
     assert incident in logged and "RuntimeError" in logged
     assert "hunter2" not in logged and "SELECT" not in logged and "pw@db" not in logged
+
+
+class Combining(Memory):
+    """A source that answers several lookups of one entity in one call (like the sql connector)."""
+
+    def __init__(self, name: str, records: list[Record], **kwargs: Any) -> None:
+        super().__init__(name, records, **kwargs)
+        self.many: list[dict[str, list[str]]] = []
+
+    async def lookup_many(self, entity: str, wanted: Any) -> Sequence[Record]:
+        self.many.append({by: list(values) for by, values in wanted.items()})
+        return await Connector.lookup_many(self, entity, wanted)
+
+
+async def test_lookups_of_one_tick_go_to_a_combining_source_as_one_call() -> None:
+    shop = Memory("shop", [cust("shop", "1", email="a@x.com", phone="+442079460958", loyaltyNumber="L1")])
+    pos = Combining("pos", [cust("pos", "P1", phone="+442079460958"), cust("pos", "P2", loyaltyNumber="L1"),
+                            cust("pos", "P3", email="a@x.com")])
+    request = Request(gateway(shop, pos))
+    (unit,) = await request.find("Customer", "email", ["a@x.com"])
+    # pos:P1 shares only the phone, a shared key, under another name: found, not linked.
+    assert {str(r.ref) for r in unit.records} == {"shop:1", "pos:P2", "pos:P3"}
+    # The first hop asks pos by email alone; the second by phone and loyalty number, together.
+    assert [sorted(call) for call in pos.many] == [["key:email"], ["key:loyaltyNumber", "key:phone"]]
+    assert request.stats["pos"].calls == 2
+    assert len(shop.calls) == 3  # a source without lookup_many: one call per lookup, as before
+
+
+async def test_a_failed_combined_call_fails_every_lookup_in_it_once() -> None:
+    shop = Memory("shop", [cust("shop", "1", email="a@x.com", phone="+442079460958", loyaltyNumber="L1")])
+    pos = Combining("pos", [cust("pos", "P1", phone="+442079460958")], fail=True)
+    request = Request(gateway(shop, pos))
+    (unit,) = await request.find("Customer", "email", ["a@x.com"])
+    assert {str(r.ref) for r in unit.records} == {"shop:1"}
+    assert [e.code for e in request.stats["pos"].errors] == ["SOURCE_UNAVAILABLE"]
