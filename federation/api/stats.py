@@ -102,7 +102,7 @@ async def searched_and_pushed(request: Request, conditions: Sequence[Condition],
     overrides = await request.gateway.overrides.snapshot()
     pushed = [] if group is None else [s for s in names if pushable(request, overrides, "Purchase", s, group, "total")]
     rest = [s for s in names if s not in pushed]
-    wanted = AggregateRequest(tuple(request._normalized("Purchase", c) for c in conditions), group or "", "total")
+    wanted = AggregateRequest(tuple(request.normalized("Purchase", c) for c in conditions), group or "", "total")
     search = asyncio.ensure_future(request.search("Purchase", conditions, [], None, rest))
     answers = await asyncio.gather(*(aggregate(request, s, "Purchase", wanted) for s in pushed))
     searched = await search
@@ -134,7 +134,7 @@ async def _referenced(request: Request, entity: str, source: str, local_id: str)
         return "none", None
     records = [r for r in await request.lookup(entity, "id", [local_id], [source])
                if r.source == source and r.local_id == local_id]
-    units = request._ordered(entity, await request.unify(entity, records)) if records else []
+    units = request.ordered(entity, await request.unify(entity, records)) if records else []
     return (units[0].id, units[0].values.get("name")) if units else ("none", None)
 
 
@@ -159,7 +159,6 @@ async def purchase_stats(request: Request, units: Sequence[Unified], by: Purchas
                          top: int | None, partials: Sequence[Partial] = ()) -> PurchaseStats:
     """Group unified purchases and sources' partial groups; `top` keeps the highest spenders, ties included."""
     check_top(top)
-    cap = request.gateway.config.gateway.max_search_rows
     keys = await _keys(request, units, by)
     buckets: dict[str, _Bucket] = defaultdict(_Bucket)
     for unit, (key, label) in zip(units, keys, strict=True):
@@ -169,7 +168,7 @@ async def purchase_stats(request: Request, units: Sequence[Unified], by: Purchas
     groups = [PurchaseGroup(key=k, label=b.label, count=b.count,
                             totals=[MoneyType(amount=a, currency=c) for c, a in sorted(b.totals.items())])
               for k, b in _ordered(buckets, by, top)]
-    truncated = any(s.records >= cap for s in request.stats.values())
+    truncated = any(entity == "Purchase" for _, entity in request.capped)
     counted = len(units) + sum(row.count for _, row in partials)
     return PurchaseStats(groups=groups, purchases=counted, truncated=truncated)
 

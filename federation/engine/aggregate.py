@@ -24,19 +24,13 @@ asks for; a `ref:` group's relation is resolved by the engine from the ref value
 
 from __future__ import annotations
 
-import logging
-import time
 from collections.abc import Sequence
 
 from federation.contract import AggregateRequest, AggregateRow
 from federation.engine.request import Request
-from federation.errors import CircuitOpen, SourceError, SourceUnavailable
 from federation.identity.overrides import Overrides
-from federation.ops import metrics
 
 __all__ = ["aggregate", "pushable"]
-
-log = logging.getLogger("federation.aggregate")
 
 
 def pushable(request: Request, overrides: Overrides, entity: str, source: str, group: str, total: str) -> bool:
@@ -63,27 +57,8 @@ async def aggregate(request: Request, source: str, entity: str,
     A failure is logged, not recorded: the search that replaces it records its own outcome (and a
     source found down is not waited on again).
     """
-    if source in request._down:
-        return None
-    stats = request._stats(source)
-    stats.calls += 1
     connector = request.gateway.connectors[source]
-    started = time.perf_counter()
-    try:
-        outcome = await request.gateway.guards[source].call(lambda: connector.aggregate(entity, wanted),
-                                                            request.deadline, ("aggregate", entity, repr(wanted)))
-    except SourceError as exc:
-        log.warning("%s.aggregate(%s) failed: %s", source, entity, exc)
-        stats.attempts += getattr(exc, "attempts", 0)
-        if isinstance(exc, SourceUnavailable | CircuitOpen):
-            request._down[source] = exc
-        metrics.SOURCE_CALLS.labels(source, exc.code).inc()
-        return None
-    finally:
-        elapsed = time.perf_counter() - started
-        stats.milliseconds += elapsed * 1000
-        metrics.SOURCE_SECONDS.labels(source).observe(elapsed)
-    metrics.SOURCE_CALLS.labels(source, "ok").inc()
-    stats.attempts += outcome.attempts
-    stats.coalesced += outcome.joined
-    return outcome.value
+    rows, error = await request.guarded(source, f"{source}.aggregate({entity})",
+                                        lambda: connector.aggregate(entity, wanted),
+                                        ("aggregate", entity, repr(wanted)))
+    return None if error is not None else rows

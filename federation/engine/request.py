@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
+from typing import Any
 
 from federation.cache import Entry
 from federation.contract import Condition, Connector, SearchRequest, SortKey
@@ -71,6 +72,7 @@ class Request:
         self._freshness: dict[tuple[str, str, str], Freshness] = {}
         self._down: dict[str, SourceError] = {}
         self._possible: dict[int, dict[int, PossibleMatch]] = {}
+        self.capped: set[tuple[str, str]] = set()  # (source, entity) searches that hit max_search_rows
 
     # -- source calls -------------------------------------------------------------------------
 
@@ -87,12 +89,17 @@ class Request:
             self._stats(source).errors.append(error)
         return records
 
-    async def _guarded(self, source: str, what: str, call: Call,
-                       key: Hashable | None) -> tuple[list[Record], SourceError | None]:
+    async def guarded(self, source: str, what: str, call: Callable[[], Awaitable[Any]],
+                      key: Hashable | None) -> tuple[Any, SourceError | None]:
+        """One connector call of any verb through the source's guard, accounted in its stats.
+
+        The failure is returned, not recorded: the caller decides whether it is the request's
+        error (a lookup) or only a reason to do it another way (an aggregate → a search).
+        """
         stats = self._stats(source)
         down = self._down.get(source)
         if down is not None:  # this request already waited on the source once; don't wait again
-            return [], down
+            return None, down
         stats.calls += 1
         started = time.perf_counter()
         try:
@@ -105,7 +112,7 @@ class Request:
             if isinstance(exc, SourceUnavailable | CircuitOpen):
                 self._down[source] = exc
             metrics.SOURCE_CALLS.labels(source, exc.code).inc()
-            return [], exc
+            return None, exc
         finally:
             elapsed = time.perf_counter() - started
             stats.milliseconds += elapsed * 1000
@@ -113,8 +120,15 @@ class Request:
         metrics.SOURCE_CALLS.labels(source, "ok").inc()
         stats.attempts += outcome.attempts
         stats.coalesced += outcome.joined
-        records = list(outcome.value)
-        stats.records += len(records)
+        return outcome.value, None
+
+    async def _guarded(self, source: str, what: str, call: Call,
+                       key: Hashable | None) -> tuple[list[Record], SourceError | None]:
+        value, error = await self.guarded(source, what, call, key)
+        if error is not None:
+            return [], error
+        records = list(value)
+        self._stats(source).records += len(records)
         for record in records:
             self._note(record, LIVE)
         return records, None
@@ -353,7 +367,7 @@ class Request:
         relation = self.model.entities[parent.entity].relations[name]
         records = await asyncio.gather(*self._relation_loads(parent, relation))
         units = await self.unify(relation.entity, _dedupe(r for batch in records for r in batch))
-        return self._ordered(relation.entity, units)
+        return self.ordered(relation.entity, units)
 
     async def related_many(self, parents: Sequence[Unified], name: str) -> list[list[Unified]]:
         """`related` for a whole level of parents at once: every load in one batch, the children
@@ -370,7 +384,7 @@ class Request:
             start += len(loads)
         await self.unify(relation.entity, _dedupe(r for records in grouped for r in records))
         units = self._units
-        return [self._ordered(relation.entity, _dedupe_units(units[r.uid] for r in records if r.uid in units))
+        return [self.ordered(relation.entity, _dedupe_units(units[r.uid] for r in records if r.uid in units))
                 for records in grouped]
 
     def _relation_loads(self, parent: Unified, relation: RelationDecl) -> list[asyncio.Future[list[Record]]]:
@@ -392,7 +406,8 @@ class Request:
                 loads += [self._loader(s, target, by).load(value) for s in self.gateway.sources_for(target, by)]
         return loads
 
-    def _ordered(self, entity: str, units: list[Unified]) -> list[Unified]:
+    def ordered(self, entity: str, units: list[Unified]) -> list[Unified]:
+        """Units in the entity's timeline order (newest first, undated last); as given without one."""
         timeline = self.model.entities[entity].timeline
         if timeline is None:
             return units
@@ -406,7 +421,7 @@ class Request:
                      limit: int | None, sources: Sequence[str] | None = None) -> list[Unified]:
         """Search every able source concurrently, re-check in memory, unify, order, limit."""
         cap = self.gateway.config.gateway.max_search_rows
-        conditions = [self._normalized(entity, c) for c in conditions]
+        conditions = [self.normalized(entity, c) for c in conditions]
         request = SearchRequest(tuple(conditions), tuple(order), min(limit or cap, cap))
         names = [s for s in self.gateway.sources_for(entity) if sources is None or s in sources]
         names = [s for s in names if getattr(self.gateway.entity_caps(s, entity), "searchable", False)]
@@ -417,10 +432,13 @@ class Request:
 
     async def _search_one(self, source: str, entity: str, request: SearchRequest) -> list[Record]:
         connector = self.gateway.connectors[source]
-        return await self._call(source, f"{source}.search({entity})", lambda: connector.search(entity, request),
-                                ("search", entity, repr(request)))
+        records = await self._call(source, f"{source}.search({entity})", lambda: connector.search(entity, request),
+                                   ("search", entity, repr(request)))
+        if len(records) >= self.gateway.config.gateway.max_search_rows:
+            self.capped.add((source, entity))  # the source may hold more: an answer over all of it is partial
+        return records
 
-    def _normalized(self, entity: str, condition: Condition) -> Condition:
+    def normalized(self, entity: str, condition: Condition) -> Condition:
         """A condition on a match key compares normalized values, as the keys are stored."""
         decl = self.model.entities[entity]
         key = decl.keys.get(condition.field)

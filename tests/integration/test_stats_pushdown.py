@@ -129,12 +129,12 @@ def tills(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         asyncio.run(_admin(MARIA_ADMIN, f"DROP DATABASE {token}"))
 
 
-def config_text(db: Tills, select: str | None = None) -> str:
+def config_text(db: Tills, select: str | None = None, rows: int | None = None) -> str:
     prefix = f"{db.schema}." if db.backend == "postgresql" else ""
     # SQLite has no timestamp type: the column holds ISO text the connector parses.
     placed = {"column": "sold_at", "transform": [{"datetime": "ISO"}]} if db.backend == "sqlite" else "sold_at"
     origin = {"select": select} if select else {"table": f"{prefix}till_sales"}
-    config = {
+    config: dict[str, Any] = {
         "security": {"anonymous_role": "all", "roles": {"all": {"allow": ["*"]}}},
         "sources": {
             "till": {"type": "sql", "url": db.url, "entities": {
@@ -154,14 +154,17 @@ def config_text(db: Tills, select: str | None = None) -> str:
             }},
         },
     }
+    if rows is not None:
+        config["gateway"] = {"max_search_rows": rows}
     return yaml.safe_dump(config)
 
 
 @asynccontextmanager
-async def served(db: Tills, select: str | None = None) -> AsyncIterator[tuple[str, list[str]]]:
+async def served(db: Tills, select: str | None = None,
+                 rows: int | None = None) -> AsyncIterator[tuple[str, list[str]]]:
     """The gateway on loopback, and the statements the till source runs (appended as they run)."""
     path = db.folder / f"onepane-{uuid.uuid4().hex[:6]}.yaml"
-    path.write_text(config_text(db, select), "utf-8")
+    path.write_text(config_text(db, select, rows), "utf-8")
     gateway = Gateway.from_config(load_config(path, {}))
     till = gateway.connectors["till"]
     assert isinstance(till, SqlConnector)
@@ -250,3 +253,14 @@ async def test_repeated_ids_fall_back_to_searching(tills: Tills, monkeypatch: py
             engine = await ask(url, "CHANNEL")
     assert pushed["data"] == engine["data"]
     assert pushed["data"]["purchaseStats"]["purchases"] == 10
+
+
+@pytest.mark.parametrize(("rows", "truncated"), [(9, False), (8, True)])
+async def test_truncated_means_a_search_hit_its_row_cap(tills: Tills, rows: int, truncated: bool,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The till's 8 sales under a cap of 9 are all of them, though the stores looked up make 10
+    records from that source; under a cap of 8 the till may hold more than it returned."""
+    monkeypatch.setattr(stats, "pushable", lambda *_args: False)
+    async with served(tills, rows=rows) as (url, _):
+        answer = (await ask(url, "STORE", {"source": "till"}))["data"]["purchaseStats"]
+    assert answer["purchases"] == 8 and answer["truncated"] is truncated
