@@ -15,13 +15,13 @@ from federation.engine.identity import Cluster, Edge, cluster_records, linking_p
 from federation.engine.loader import BatchLoader, LookupGroup, index_records
 from federation.engine.residual import matches, sort_records
 from federation.engine.stats import SourceStats
-from federation.engine.unified import Unified, merge
+from federation.engine.unified import Unified, lone, merge
 from federation.errors import CircuitOpen, OnepaneError, SourceError, SourceUnavailable
 from federation.identity.matching import BlockQuery, Match, block_queries, can_filter, scored_pairs
 from federation.identity.overrides import Overrides
 from federation.identity.rules import IdentityDecl
 from federation.keys import normalize
-from federation.model.declaration import RelationDecl
+from federation.model.declaration import EntityDecl, RelationDecl
 from federation.ops import metrics
 from federation.ops.tracing import tracer
 from federation.records import Record, SourceRef, parse_source_ref
@@ -70,6 +70,7 @@ class Request:
         self._units: dict[tuple[str, str, str], Unified] = {}
         self.deadline = Deadline(gateway.config.gateway.request_timeout)
         self._freshness: dict[tuple[str, str, str], Freshness] = {}
+        self._live: list[list[Record]] = []  # batches answered live, not yet noted per record
         self._down: dict[str, SourceError] = {}
         self._possible: dict[int, dict[int, PossibleMatch]] = {}
         self.capped: set[tuple[str, str]] = set()  # (source, entity) searches that hit max_search_rows
@@ -129,8 +130,11 @@ class Request:
             return [], error
         records = list(value)
         self._stats(source).records += len(records)
-        for record in records:
-            self._note(record, LIVE)
+        if self._freshness:  # something came from the cache: keep every record's rank exact
+            for record in records:
+                self._note(record, LIVE)
+        else:  # live is the default: remembered per batch, per record only once a cached one shows up
+            self._live.append(records)
         return records, None
 
     def _loader(self, source: str, entity: str, by: str) -> BatchLoader:
@@ -199,6 +203,9 @@ class Request:
         return out
 
     def _note(self, record: Record, freshness: Freshness) -> None:
+        if self._live:
+            batches, self._live = self._live, []
+            self._freshness.update((r.uid, LIVE) for batch in batches for r in batch)
         current = self._freshness.get(record.uid)
         if current is None or freshness.rank < current.rank:
             self._freshness[record.uid] = freshness
@@ -232,6 +239,8 @@ class Request:
             return _dedupe_units(u for u in known if u is not None)
         overrides = await self.gateway.overrides.snapshot()
         fuzzy = decl.identity if decl.identity is not None and decl.identity.rules else None
+        if not decl.linking_keys and fuzzy is None and not overrides.about(entity):
+            return self._lone_units(decl, entity, seeds)
         # The seeds' blocking values are asked while the keys expand; the rest's afterwards.
         early = asyncio.ensure_future(self._candidates(entity, fuzzy, seeds)) if fuzzy else None
         records = await self._expand(entity, seeds, overrides, {})
@@ -257,6 +266,19 @@ class Request:
                     self._units.setdefault(record.uid, unit)
         self._suggest(units, matches, overrides)
         return _dedupe_units(self._units[r.uid] for r in seeds)
+
+    def _lone_units(self, decl: EntityDecl, entity: str, seeds: Sequence[Record]) -> list[Unified]:
+        """Nothing can link records of this entity (no linking key, no rule, no override): each
+        record is its own unit, with nothing to expand, cluster or explain. The hot path of plain
+        entities (lines, events, posts): one cached view per record, no per-record identity work."""
+        units = self._units
+        out: list[Unified] = []
+        for record in seeds:
+            unit = units.get(record.uid)
+            if unit is None:
+                unit = units[record.uid] = lone(decl, entity, record)
+            out.append(unit)
+        return _dedupe_units(out)
 
     async def _expand(self, entity: str, seeds: Iterable[Record], overrides: Overrides,
                       have: Mapping[tuple[str, str, str], Record]) -> dict[tuple[str, str, str], Record]:
@@ -365,45 +387,67 @@ class Request:
     async def related(self, parent: Unified, name: str) -> list[Unified]:
         """The entities `parent`'s relation `name` points at (batched with sibling parents)."""
         relation = self.model.entities[parent.entity].relations[name]
-        records = await asyncio.gather(*self._relation_loads(parent, relation))
+        records = await asyncio.gather(*self._relation_loads(relation)(parent))
         units = await self.unify(relation.entity, _dedupe(r for batch in records for r in batch))
         return self.ordered(relation.entity, units)
 
     async def related_many(self, parents: Sequence[Unified], name: str) -> list[list[Unified]]:
         """`related` for a whole level of parents at once: every load in one batch, the children
-        unified together once, then handed back to the parent each came from."""
+        unified together once, then handed back to the parent each came from.
+
+        Parents whose loads are the same (a hundred posts of ten users) share one answer: the
+        work after the loads is per distinct set of loads, not per parent."""
         if not parents:
             return []
         relation = self.model.entities[parents[0].entity].relations[name]
-        per_parent = [self._relation_loads(p, relation) for p in parents]
-        results = await asyncio.gather(*(f for loads in per_parent for f in loads))
-        grouped: list[list[Record]] = []
+        loads_of = self._relation_loads(relation)
+        distinct: dict[tuple[int, ...], list[asyncio.Future[list[Record]]]] = {}
+        signatures: list[tuple[int, ...]] = []
+        for parent in parents:
+            loads = loads_of(parent)
+            signature = tuple(map(id, loads))
+            distinct.setdefault(signature, loads)
+            signatures.append(signature)
+        results = await asyncio.gather(*(f for loads in distinct.values() for f in loads))
+        grouped: dict[tuple[int, ...], list[Record]] = {}
         start = 0
-        for loads in per_parent:
-            grouped.append(_dedupe(r for batch in results[start:start + len(loads)] for r in batch))
+        for signature, loads in distinct.items():
+            grouped[signature] = _dedupe(r for batch in results[start:start + len(loads)] for r in batch)
             start += len(loads)
-        await self.unify(relation.entity, _dedupe(r for records in grouped for r in records))
+        await self.unify(relation.entity, _dedupe(r for records in grouped.values() for r in records))
         units = self._units
-        return [self.ordered(relation.entity, _dedupe_units(units[r.uid] for r in records if r.uid in units))
-                for records in grouped]
+        answers = {signature: self.ordered(relation.entity, _dedupe_units(units[r.uid] for r in records
+                                                                           if r.uid in units))
+                   for signature, records in grouped.items()}
+        return [list(answers[signature]) for signature in signatures]
 
-    def _relation_loads(self, parent: Unified, relation: RelationDecl) -> list[asyncio.Future[list[Record]]]:
+    def _relation_loads(self, relation: RelationDecl) -> Callable[[Unified], list[asyncio.Future[list[Record]]]]:
+        """For one relation, the function giving a parent's loads: what does not depend on the
+        parent (lookup names, able sources, loaders) is worked out once, not per parent."""
         target = relation.entity
-        loads: list[asyncio.Future[list[Record]]] = []
-        if relation.backref:
-            by = f"ref:{relation.backref}"
-            for record in parent.records:
-                if record.source in self.gateway.sources_for(target, by):
-                    loads.append(self._loader(record.source, target, by).load(record.local_id))
-        if relation.ref:
-            for record in parent.records:
-                local = record.refs.get(relation.ref)
-                if local and record.source in self.gateway.sources_for(target, "id"):
-                    loads.append(self._loader(record.source, target, "id").load(local))
-        for mine, theirs in relation.keys.items():
-            by = f"key:{theirs}"
-            for value in parent.key_values(mine):
-                loads += [self._loader(s, target, by).load(value) for s in self.gateway.sources_for(target, by)]
+        backref = f"ref:{relation.backref}" if relation.backref else None
+        backref_sources = frozenset(self.gateway.sources_for(target, backref)) if backref else frozenset()
+        ref = relation.ref
+        id_sources = frozenset(self.gateway.sources_for(target, "id")) if ref else frozenset()
+        by_key = [(mine, [self._loader(s, target, f"key:{theirs}") for s in self.gateway.sources_for(
+            target, f"key:{theirs}")]) for mine, theirs in relation.keys.items()]
+
+        def loads(parent: Unified) -> list[asyncio.Future[list[Record]]]:
+            out: list[asyncio.Future[list[Record]]] = []
+            records = parent.records
+            if backref:
+                out += [self._loader(r.source, target, backref).load(r.local_id)
+                        for r in records if r.source in backref_sources]
+            if ref:
+                for record in records:
+                    local = record.refs.get(ref)
+                    if local and record.source in id_sources:
+                        out.append(self._loader(record.source, target, "id").load(local))
+            for mine, loaders in by_key:
+                values = records[0].keys.get(mine, ()) if len(records) == 1 else parent.key_values(mine)
+                out += [loader.load(value) for value in values for loader in loaders]
+            return out
+
         return loads
 
     def ordered(self, entity: str, units: list[Unified]) -> list[Unified]:
@@ -426,7 +470,10 @@ class Request:
         names = [s for s in self.gateway.sources_for(entity) if sources is None or s in sources]
         names = [s for s in names if getattr(self.gateway.entity_caps(s, entity), "searchable", False)]
         batches = await asyncio.gather(*(self._search_one(s, entity, request) for s in names))
-        found = sort_records([r for b in batches for r in b if matches(r, conditions)], order)
+        found = [r for b in batches for r in b if matches(r, conditions)] if conditions else [
+            r for b in batches for r in b]
+        if order:
+            found = sort_records(found, order)
         units = await self.unify(entity, found)
         return units if limit is None else units[:limit]
 

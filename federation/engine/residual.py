@@ -88,13 +88,35 @@ def matches(record: Record, conditions: Iterable[Condition]) -> bool:
     return all(any(_test(c, v) for v in field_values(record, c.field)) for c in conditions)
 
 
+_MISSING = object()
+
+
+def _first(record: Record, name: str) -> Any:
+    """`field_values(record, name)[0]` without building the list; _MISSING when there is none."""
+    fields = record.fields
+    if name in fields:
+        value = fields[name]
+        if isinstance(value, list | tuple):
+            return value[0] if value else _MISSING
+        return _MISSING if value is None else value
+    values = record.keys.get(name)
+    return values[0] if values else _MISSING
+
+
 def sort_records(records: Sequence[Record], order: Sequence[SortKey]) -> list[Record]:
     """Stable sort; missing values last whatever the direction."""
     out = list(records)
     for key in reversed(order):
-        firsts = [(field_values(r, key.field)[:1], r) for r in out]  # each record's value read once
-        present = [(comparable(v[0]), r) for v, r in firsts if v]
-        missing = [r for v, r in firsts if not v]
-        present.sort(key=lambda pair: pair[0], reverse=key.descending)
+        firsts = [(_first(r, key.field), r) for r in out]  # each record's value read once
+        present = [(v if type(v) in _PLAIN else comparable(v), r) for v, r in firsts if v is not _MISSING]
+        missing = [r for v, r in firsts if v is _MISSING]
+        present.sort(key=_pair_key, reverse=key.descending)
         out = [r for _, r in present] + missing
     return out
+
+
+_PLAIN = frozenset({int, float, Decimal, datetime, date, bool})  # compare as they are (see comparable)
+
+
+def _pair_key(pair: tuple[Any, Record]) -> Any:
+    return pair[0]

@@ -12,7 +12,7 @@ from federation.keys import normalize
 from federation.model.declaration import EntityDecl, FieldDecl
 from federation.records import Record
 
-__all__ = ["UNKNOWN", "ConflictValue", "FieldConflict", "Unified", "merge"]
+__all__ = ["UNKNOWN", "ConflictValue", "FieldConflict", "Unified", "lone", "merge"]
 
 # An enum value a source's code table could not decode; any decoded value wins over it.
 UNKNOWN = "UNKNOWN"
@@ -90,6 +90,17 @@ def _single(decl: EntityDecl, entity: str, record: Record, linked_by: Mapping[Re
             _SINGLES.clear()
         _SINGLES[id(record)] = (record, unit)
     return unit
+
+
+_NOT_LINKED: Mapping[Record, tuple[str, ...]] = {}
+
+
+def lone(decl: EntityDecl, entity: str, record: Record) -> Unified:
+    """The unit of a record nothing links to another: `merge` of that record alone."""
+    cached = _SINGLES.get(id(record))
+    if cached is not None and cached[0] is record and cached[1].entity == entity:
+        return cached[1]
+    return _single(decl, entity, record, _NOT_LINKED)
 
 
 # id(record) → (record, unit); holding the record keeps its id from being reused while cached.

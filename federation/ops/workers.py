@@ -8,6 +8,7 @@ Metrics from all workers are summed through prometheus multiprocess mode.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import multiprocessing
 import os
@@ -35,8 +36,25 @@ def serve(config_path: Path, host: str, port: int, reuse_port: bool = False) -> 
     config = load_config(config_path)
     configure_tracing(config.gateway.tracing_otlp_endpoint)
     gateway = Gateway.from_config(config)
-    web.run_app(create_app(gateway), host=host, port=port, reuse_port=reuse_port, print=None, access_log=None,
+    app = create_app(gateway)
+    _tune_gc()
+    web.run_app(app, host=host, port=port, reuse_port=reuse_port, print=None, access_log=None,
                 loop=_event_loop())
+
+
+def _tune_gc() -> None:
+    """Fewer, cheaper cyclic collections for a server that allocates in bursts per request.
+
+    What exists at start (modules, the schema, compiled plans to come are few) is frozen out of
+    every collection; the youngest generation is collected every 20,000 allocations instead of
+    700, since a request's records, units and answers are acyclic and freed by reference counting
+    when it ends — the collector only ever finds the rare cycle, and scanning the caches of shared
+    units for it on every few hundred allocations cost ~10 % of the benchmark's time (py-spy).
+    """
+    gc.collect()
+    gc.freeze()
+    _, second, third = gc.get_threshold()
+    gc.set_threshold(20_000, second, third)
 
 
 def _event_loop() -> asyncio.AbstractEventLoop:

@@ -59,25 +59,45 @@ class SourceGuard:
         return Outcome(shared.value, shared.attempts, joined)  # type: ignore[arg-type]
 
     async def _retried(self, factory: Callable[[], Awaitable[T]], deadline: Deadline) -> Outcome[T]:
-        """One call, as the breaker sees it: its verdict comes after the retries, not per attempt."""
+        """One call, as the breaker sees it: its verdict comes after the retries, not per attempt.
+
+        The first attempt runs bare; only a failure enters tenacity's loop (building the retry
+        state costs more than a fast source's whole answer), which counts it as attempt one and
+        decides waits and stops exactly as if it had run it.
+        """
         self.breaker.acquire()
         verdict = self.breaker.release
-        attempts = 0
+        tally = [1]
         try:
-            async for attempt in retrying(self.settings, deadline):
-                with attempt:
-                    attempts += 1
-                    value = await self._attempt(factory, deadline)
+            try:
+                value = await self._attempt(factory, deadline)
+            except (QueryError, BulkheadFull, DeadlinePassed):
+                raise
+            except SourceError as first:
+                value = await self._retry_after_first(factory, deadline, first, tally)
             verdict = self.breaker.success
-            return Outcome(value, attempts)
+            return Outcome(value, tally[0])
         except (QueryError, BulkheadFull, DeadlinePassed):
             raise
         except SourceError as exc:
             verdict = self.breaker.failure
-            exc.attempts = attempts  # type: ignore[attr-defined]  # for extensions.sources
+            exc.attempts = tally[0]  # type: ignore[attr-defined]  # for extensions.sources
             raise
         finally:
             verdict()
+
+    async def _retry_after_first(self, factory: Callable[[], Awaitable[T]], deadline: Deadline,
+                                 first: SourceError, tally: list[int]) -> T:
+        """Attempts two and on, under the retry policy; `tally[0]` counts every attempt made."""
+        replayed = False
+        async for attempt in retrying(self.settings, deadline):
+            with attempt:
+                if not replayed:  # tenacity's attempt one is the one already made
+                    replayed = True
+                    raise first
+                tally[0] += 1
+                value = await self._attempt(factory, deadline)
+        return value
 
     async def _attempt(self, factory: Callable[[], Awaitable[T]], deadline: Deadline) -> T:
         try:

@@ -205,3 +205,37 @@ async def test_a_failed_combined_call_fails_every_lookup_in_it_once() -> None:
     (unit,) = await request.find("Customer", "email", ["a@x.com"])
     assert {str(r.ref) for r in unit.records} == {"shop:1"}
     assert [e.code for e in request.stats["pos"].errors] == ["SOURCE_UNAVAILABLE"]
+
+
+def case(source: str, local_id: str) -> Record:
+    return Record("Case", source, local_id, fields={"subject": f"S{local_id}"})
+
+
+async def test_records_nothing_can_link_are_their_own_units_and_shared_across_requests() -> None:
+    crm = Memory("crm", [case("crm", "K1"), case("crm", "K2")])
+    gw = gateway(crm)
+    records = list(crm.records)
+    first = await Request(gw).unify("Case", records)
+    again = await Request(gw).unify("Case", records)
+    assert [u.id for u in first] == ["crm:K1", "crm:K2"]
+    assert [id(u) for u in first] == [id(u) for u in again]  # one view per record, built once
+
+
+async def test_a_must_link_override_still_joins_records_of_an_entity_without_linking_keys(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import UTC, datetime
+
+    from federation.identity.overrides import Override, Overrides
+
+    crm = Memory("crm", [case("crm", "K1")])
+    desk = Memory("desk", [case("desk", "D9")])
+    gw = gateway(crm, desk)
+    joined = Overrides([Override("Case", "crm:K1", "desk:D9", "link", "same complaint", "agent",
+                                 datetime(2026, 1, 1, tzinfo=UTC))])
+
+    async def snapshot() -> Overrides:
+        return joined
+
+    monkeypatch.setattr(gw.overrides, "snapshot", snapshot)
+    (unit,) = await Request(gw).unify("Case", [crm.records[0]])
+    assert sorted(str(r.ref) for r in unit.records) == ["crm:K1", "desk:D9"]
