@@ -401,15 +401,14 @@ class Request:
             return []
         relation = self.model.entities[parents[0].entity].relations[name]
         loads_of = self._relation_loads(relation)
-        distinct: dict[tuple[int, ...], list[asyncio.Future[list[Record]]]] = {}
-        signatures: list[tuple[int, ...]] = []
-        for parent in parents:
-            loads = loads_of(parent)
-            signature = tuple(map(id, loads))
-            distinct.setdefault(signature, loads)
-            signatures.append(signature)
+        signature_of = _load_signature(relation)
+        signatures = [signature_of(parent) for parent in parents]
+        firsts: dict[Hashable, Unified] = {}
+        for parent, signature in zip(parents, signatures, strict=True):
+            firsts.setdefault(signature, parent)
+        distinct = {signature: loads_of(parent) for signature, parent in firsts.items()}
         results = await asyncio.gather(*(f for loads in distinct.values() for f in loads))
-        grouped: dict[tuple[int, ...], list[Record]] = {}
+        grouped: dict[Hashable, list[Record]] = {}
         start = 0
         for signature, loads in distinct.items():
             grouped[signature] = _dedupe(r for batch in results[start:start + len(loads)] for r in batch)
@@ -507,6 +506,25 @@ class Request:
         source = getattr(error, "source", None)
         if isinstance(error, SourceError) and source:
             self._stats(source).errors.append(error)
+
+
+def _load_signature(relation: RelationDecl) -> Callable[[Unified], Hashable]:
+    """What a parent's loads for `relation` depend on: parents with equal signatures load the same.
+
+    Same-source links (backref, ref) depend on which records the parent has; key links only on
+    its key values, so a hundred posts of ten users make ten signatures."""
+    by_records = bool(relation.backref or relation.ref)
+    mine = tuple(relation.keys)
+
+    def signature(parent: Unified) -> Hashable:
+        records = parent.records
+        head = tuple(r.uid for r in records) if by_records else ()
+        if len(records) == 1:
+            keys = records[0].keys
+            return head, tuple(keys.get(k, ()) for k in mine)
+        return head, tuple(tuple(parent.key_values(k)) for k in mine)
+
+    return signature
 
 
 def _ukey(record: Record) -> tuple[str, str, str]:
