@@ -49,7 +49,7 @@ from federation.engine.unified import Unified
 from federation.model.declaration import ModelDecl
 from federation.ops.extension import _label
 from federation.ops.metrics import REQUEST_SECONDS, REQUESTS
-from federation.ops.tracing import tracer
+from federation.ops.tracing import span
 from federation.security import AuditLog, Policy
 from federation.security.auth import Principal
 from federation.security.settings import SecuritySettings
@@ -192,6 +192,8 @@ def _selection(node: FieldNode, entity: str, model: ModelDecl, schema: GraphQLSc
 
 async def execute(plan: Plan, request: Request) -> dict[str, Any]:
     """`data` for the plan; Unsupported when an answer needs the strawberry path."""
+    if len(plan.roots) == 1:  # the usual document: no task to run its one root
+        return {plan.roots[0].key: await _run_root(plan.roots[0], request)}
     values = await asyncio.gather(*(_run_root(root, request) for root in plan.roots))
     return {root.key: value for root, value in zip(plan.roots, values, strict=True)}
 
@@ -209,7 +211,10 @@ async def _objects(units: list[Unified], fields: tuple[Scalar | Relation, ...], 
     relations = [f for f in fields if isinstance(f, Relation)]
     built = {id(u): _projected(u, fields, bool(relations)) for u in unique}
     if relations:
-        await asyncio.gather(*(_relation(rel, unique, built, request) for rel in relations))
+        if len(relations) == 1:
+            await _relation(relations[0], unique, built, request)
+        else:
+            await asyncio.gather(*(_relation(rel, unique, built, request) for rel in relations))
     return [built[id(u)] for u in units]
 
 
@@ -342,7 +347,7 @@ class FastPath:
     async def _run(self, plan: Plan) -> web.Response | None:
         started = time.perf_counter()
         engine = Request(self.gateway)
-        with tracer.start_as_current_span("graphql.request") as span:
+        with span("graphql.request") as current:
             try:
                 data = await execute(plan, engine)
             except Unsupported:
@@ -351,9 +356,9 @@ class FastPath:
                       for name, stats in engine.stats.items() for failure in stats.errors[:1]]
             name = _label(plan.operation)
             outcome = "ok" if not errors else "partial"
-            span.set_attribute("graphql.operation.name", name)
-            span.set_attribute("onepane.outcome", outcome)
-            span.set_attribute("onepane.compiled", True)
+            current.set_attribute("graphql.operation.name", name)
+            current.set_attribute("onepane.outcome", outcome)
+            current.set_attribute("onepane.compiled", True)
         answer: dict[str, Any] = {"data": data}
         if errors:
             answer["errors"] = [e.formatted for e in errors]

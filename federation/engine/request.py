@@ -23,7 +23,7 @@ from federation.identity.rules import IdentityDecl
 from federation.keys import normalize
 from federation.model.declaration import EntityDecl, RelationDecl
 from federation.ops import metrics
-from federation.ops.tracing import tracer
+from federation.ops.tracing import span
 from federation.records import Record, SourceRef, parse_source_ref
 from federation.resilience import Deadline
 
@@ -104,8 +104,7 @@ class Request:
         stats.calls += 1
         started = time.perf_counter()
         try:
-            with tracer.start_as_current_span("source.call", attributes={"onepane.source": source,
-                                                                         "onepane.call": what}):
+            with span("source.call", attributes={"onepane.source": source, "onepane.call": what}):
                 outcome = await self.gateway.guards[source].call(call, self.deadline, key)
         except SourceError as exc:
             log.warning("%s failed: %s", what, exc)
@@ -468,7 +467,8 @@ class Request:
         request = SearchRequest(tuple(conditions), tuple(order), min(limit or cap, cap))
         names = [s for s in self.gateway.sources_for(entity) if sources is None or s in sources]
         names = [s for s in names if getattr(self.gateway.entity_caps(s, entity), "searchable", False)]
-        batches = await asyncio.gather(*(self._search_one(s, entity, request) for s in names))
+        batches = (await asyncio.gather(*(self._search_one(s, entity, request) for s in names)) if len(names) != 1
+                   else [await self._search_one(names[0], entity, request)])  # one source: no task to run it
         found = [r for b in batches for r in b if matches(r, conditions)] if conditions else [
             r for b in batches for r in b]
         if order:
