@@ -226,18 +226,20 @@ class SqlConnector(BaseConnector):
                 statement = self._lookup_statement(entity, spec, tuple(bound), parts, kinds, fold)
                 params = {f"v{i}": b for i, b in enumerate(bound.values())}
                 return list((await conn.execute(statement, params)).all())
-            rows: dict[Row[Any], None] = {}
+            rows: list[Row[Any]] = []
             for by in bound:
                 statement = self._lookup_statement(entity, spec, (by,), parts, kinds, fold)
                 size = max(1, min(self.options.max_batch, limit // parts[by][2]))
                 for chunk in _chunks(asked[by], size):
                     if chunk_params := parts[by][1](chunk, kinds):
-                        rows.update(dict.fromkeys((await conn.execute(statement, {"v0": chunk_params})).all()))
-            return list(rows)
+                        rows.extend((await conn.execute(statement, {"v0": chunk_params})).all())
+            return rows
 
-        records = self._records(entity, await self._run(work))
+        # A row two lookups found comes back twice from separate statements: once per local id.
+        # (Deduplicated as records, not rows: a row may hold a value that cannot be hashed, an array.)
+        records = {r.uid: r for r in self._records(entity, await self._run(work))}
         sets = {by: set(values) for by, values in asked.items()}
-        return [r for r in records if any(_found(r, by, values) for by, values in sets.items())]
+        return [r for r in records.values() if any(_found(r, by, values) for by, values in sets.items())]
 
     async def search(self, entity: str, request: SearchRequest) -> Sequence[Record]:
         spec = self._entity(entity)

@@ -8,6 +8,7 @@ planned as an index search and finds exactly what it found before.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -148,3 +149,38 @@ def test_indexes_command_prints_advice_and_names_a_source_it_cannot_reach(
         assert conn.execute(sa.text("SELECT count(*) FROM sqlite_master WHERE type = 'index' "
                                     "AND name LIKE 'onepane%'")).scalar_one() == 0
     engine.dispose()
+
+
+def test_lookups_of_rows_holding_arrays(tmp_path: Path, require_service: Callable[[str, int, str], None]) -> None:
+    """A PostgreSQL array column mapped to a list field: rows found by several lookups, in one
+    statement or one per lookup (max_batch 1), come back once each."""
+    require_service("127.0.0.1", 5432, "postgresql")
+    db = create_legacy("postgresql", tmp_path)
+    try:
+        asyncio.run(_arrays(db))
+    finally:
+        drop_legacy(db)
+
+
+async def _arrays(db: LegacyDb) -> None:
+    engine = create_async_engine(db.url)
+    async with engine.begin() as conn:
+        await conn.execute(sa.text(f"CREATE TABLE {db.schema}.contacts (id TEXT PRIMARY KEY, email TEXT, "
+                                   f"phones TEXT[], loyalty TEXT)"))
+        await conn.execute(sa.text(f"INSERT INTO {db.schema}.contacts VALUES "
+                                   "('K1', 'ann@example.com', ARRAY['020 7946 0958', '07700 900123'], 'AB1'), "
+                                   "('K2', 'bob@example.com', ARRAY[]::TEXT[], 'AB2')"))
+    await engine.dispose()
+    for max_batch in (500, 1):
+        options = SqlConnector.validate_options({"url": db.url, "max_batch": max_batch, "entities": {"Customer": {
+            "table": f"{db.schema}.contacts", "id": "id", "fields": {"emails": "email", "phones": "phones"},
+            "keys": {"email": "email", "loyaltyNumber": "loyalty"}}}})
+        connector = SqlConnector("crm", options, make(db).context)
+        await connector.open()
+        try:
+            found = await connector.lookup_many("Customer", {"key:email": ["ann@example.com"],
+                                                             "key:loyaltyNumber": ["AB1", "AB2"]})
+        finally:
+            await connector.close()
+        assert sorted(ids(found)) == ["K1", "K2"], max_batch
+        assert next(r for r in found if r.local_id == "K1").fields["phones"] == ["020 7946 0958", "07700 900123"]
