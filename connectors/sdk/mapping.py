@@ -90,6 +90,14 @@ class RecordMapper:
         self.decl = model.entities[entity]
         self.model = model
         self.problems = self._check(self.decl)
+        # Per field, worked out once: where the value comes from, and the one Python type a value
+        # may already have to be its own coerced form (a str for String, an int for Int), so plain
+        # JSON or SQL values skip the coercion call. Everything else goes the full way.
+        self._plan = [(name, spec, spec.origin[0] if len(spec.origin) == 1 and not spec.transform else None,
+                       decl.type_ref.name, decl.type_ref.is_list,
+                       None if decl.type_ref.is_list or decl.type_ref.name in model.enums
+                       else _AS_IS.get(decl.type_ref.name))
+                      for name, spec in mapping.fields.items() if (decl := self.decl.fields.get(name)) is not None]
 
     def _check(self, decl: EntityDecl) -> list[str]:
         out = [f"fields.{f}: {self.entity} has no field '{f}' (valid: {', '.join(sorted(decl.fields))})"
@@ -108,14 +116,16 @@ class RecordMapper:
         fields: dict[str, Any] = {}
         raw: dict[str, str] = {}
         errors: dict[str, str] = {}
-        for name, spec in self.mapping.fields.items():
+        for name, spec, plain, type_name, is_list, as_is in self._plan:
             try:
-                value = spec.read(get)
+                value = get(plain) if plain is not None else spec.read(get)
+                if as_is is not None and type(value) is as_is and value != "":
+                    fields[name] = value
+                    continue
                 if isinstance(value, Coded):
                     raw[name] = value.raw
                     value = value.value
-                fields[name] = coerce(self.model, self.decl.fields[name].type_ref.name,
-                                      self.decl.fields[name].type_ref.is_list, value)
+                fields[name] = coerce(self.model, type_name, is_list, value)
             except (ValueError, TypeError, ArithmeticError) as exc:
                 fields[name] = None
                 origin = f" (from {', '.join(spec.origin)})" if spec.origin else ""
@@ -263,6 +273,9 @@ def _to_decimal(value: Any) -> Decimal:
         raise ValueError(f"'{value}' is not a decimal number") from None
 
 
+
+# Types whose values coerce to themselves (see _to_str, _to_int, _to_float, _to_bool).
+_AS_IS: Mapping[str, type] = {"String": str, "ID": str, "Int": int, "Float": float, "Boolean": bool}
 
 _SCALAR: Mapping[str, Callable[[Any], Any]] = {
     "String": _to_str,

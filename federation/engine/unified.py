@@ -118,13 +118,13 @@ def _build_single(decl: EntityDecl, entity: str, record: Record,
             values[name] = [] if raw is None else [raw]
             continue
         value = fields.get(name)
-        present = value not in (None, [], "")
+        present = value is not None and value != "" and value != []
         if field.rule == "union":
             values[name] = _union(name, field, [record]) if present else []
         else:
             values[name] = value if present else None
     errors = {n: (m,) for n, m in record.errors.items() if n in decl.fields} if record.errors else {}
-    return Unified(entity, str(record.ref), (record,), linked_by, values, (), errors)
+    return Unified(entity, f"{record.source}:{record.local_id}", (record,), linked_by, values, (), errors)
 
 
 def _raw_values(records: Sequence[Record], field: str) -> list[str]:
