@@ -145,3 +145,26 @@ def test_text_pushdown_accepts_yaml_off_and_rejects_others() -> None:
         assert "'off' or 'casefold'" in str(exc)
     else:
         raise AssertionError("text_pushdown: unaccent was accepted")
+
+
+async def test_a_lookup_column_that_does_not_exist_is_named(legacy: LegacyDb) -> None:
+    options = options_for(legacy)
+    options["entities"]["Customer"]["lookup_columns"] = {"key:email": "ONEPANE_KEY_EMAIL"}
+    connector = _connector(legacy, options)
+    try:
+        problems = await connector.verify()
+    finally:
+        await connector.close()
+    assert problems == [f"entities.Customer.lookup_columns.key:email: no column 'ONEPANE_KEY_EMAIL' in table "
+                        f"'{legacy.schema}.CUST_MAST' (close matches: none)"]
+
+
+def test_a_lookup_column_for_a_lookup_sql_cannot_compare_is_a_problem(tmp_path: Path) -> None:
+    options = {"url": "sqlite:///x.db", "entities": {"Customer": {
+        "table": "c", "id": "ID", "keys": {"email": {"column": "MAIL", "transform": [{"date": "YYYYMMDD"}]}},
+        "lookup_columns": {"key:email": "MAIL_K"}}}}
+    connector = SqlConnector("crm", SqlConnector.validate_options(options),
+                             ConnectorContext(model=builtin_model(), base_dir=tmp_path))
+    assert connector.problems() == [
+        "entities.Customer.lookup_columns.key:email: this lookup's mapping is not compared in SQL (a transform SQL "
+        "cannot repeat), so a lookup column cannot serve it"]
