@@ -101,7 +101,7 @@ def build_query(types: ModelTypes) -> type:
             SourceInfo(name=name, kind=h["kind"], ok=h["ok"], detail=h["detail"] or None,
                        entities=sorted(gateway.capabilities[name].entities), latencyMs=h["ms"],
                        breaker=h["breaker"]["state"], errorRate=h["breaker"]["errorRate"],
-                       recentCalls=h["breaker"]["recentCalls"])
+                       recentCalls=h["breaker"]["recentCalls"], retriesRefused=h["breaker"]["retriesRefused"])
             for name, h in health.items()
         ]
 

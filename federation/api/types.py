@@ -91,3 +91,5 @@ class SourceInfo:
     breaker: str = strawberry.field(description="Circuit breaker state: closed, open or half_open.")
     errorRate: float = strawberry.field(description="Failed share of the breaker's recent calls, 0 to 1.")
     recentCalls: int = strawberry.field(description="How many recent calls the error rate is over.")
+    retriesRefused: int = strawberry.field(
+        default=0, description="Retries the source's retry budget refused since the gateway started.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from federation.identity.overrides import IdentitySettings
 from federation.model.declaration import ModelDecl
@@ -43,6 +43,15 @@ class BreakerSettings(_Closed):
     probes: int = Field(default=1, ge=1, le=10)
 
 
+class RetryBudgetSettings(_Closed):
+    """Retries to one source may be at most `ratio` of its calls (plus `min_per_second`) over the
+    last `window_seconds`: when a source struggles, retries stop multiplying its load."""
+
+    ratio: float = Field(default=0.2, ge=0, le=1, description="retries per call allowed over the window")
+    min_per_second: float = Field(default=10.0, ge=0, description="retries always allowed, per second")
+    window_seconds: float = Field(default=10.0, gt=0, le=300)
+
+
 class GuardSettings(_Closed):
     """How calls to one source are guarded: retries, backoff, breaker, bulkhead, coalescing."""
 
@@ -52,6 +61,13 @@ class GuardSettings(_Closed):
     max_concurrent: int = Field(default=25, ge=1, description="bulkhead: concurrent calls; more fail fast")
     coalesce: bool = Field(default=True, description="identical concurrent lookups share one call")
     breaker: BreakerSettings = BreakerSettings()
+    retry_budget: RetryBudgetSettings | None = Field(
+        default=RetryBudgetSettings(), description="cap on retries per calls; null or false turns it off")
+
+    @field_validator("retry_budget", mode="before")
+    @classmethod
+    def _budget_off(cls, value: object) -> object:
+        return None if value is False or value == "off" else value  # YAML `off` reads as false
 
 
 class CacheSettings(_Closed):

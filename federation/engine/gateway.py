@@ -90,9 +90,11 @@ class Gateway:
 
     def breaker(self, name: str) -> dict[str, Any]:
         """The source's breaker: state, failure rate over its recent calls, and how many calls."""
-        breaker = self.guards[name].breaker
+        guard = self.guards[name]
+        breaker = guard.breaker
         return {"state": breaker.state.value, "errorRate": round(breaker.error_rate, 3),
-                "recentCalls": breaker.recent_calls}
+                "recentCalls": breaker.recent_calls,
+                "retriesRefused": guard.budget.refused if guard.budget is not None else 0}
 
     async def health(self) -> dict[str, dict[str, Any]]:
         """Probe every source concurrently, each within its timeout."""

@@ -13,6 +13,7 @@ from federation.config.models import GuardSettings
 from federation.errors import OnepaneError, QueryError, SourceError, SourceTimeout
 from federation.errors_log import log_incident
 from federation.resilience.breaker import CircuitBreaker
+from federation.resilience.budget import RetryBudget
 from federation.resilience.bulkhead import Bulkhead, BulkheadFull
 from federation.resilience.coalesce import Coalescer
 from federation.resilience.deadline import Deadline
@@ -42,6 +43,7 @@ class SourceGuard:
         self.settings = settings
         self.breaker = CircuitBreaker(source, settings.breaker)
         self.bulkhead = Bulkhead(source, settings.max_concurrent)
+        self.budget = RetryBudget(settings.retry_budget) if settings.retry_budget is not None else None
         self._coalescer: Coalescer[Outcome[object]] = Coalescer()
 
     async def call(self, factory: Callable[[], Awaitable[T]], deadline: Deadline,
@@ -68,6 +70,8 @@ class SourceGuard:
         self.breaker.acquire()
         verdict = self.breaker.release
         tally = [1]
+        if self.budget is not None:
+            self.budget.called()
         try:
             try:
                 value = await self._attempt(factory, deadline)
@@ -90,7 +94,7 @@ class SourceGuard:
                                  first: SourceError, tally: list[int]) -> T:
         """Attempts two and on, under the retry policy; `tally[0]` counts every attempt made."""
         replayed = False
-        async for attempt in retrying(self.settings, deadline):
+        async for attempt in retrying(self.settings, deadline, self.budget):
             with attempt:
                 if not replayed:  # tenacity's attempt one is the one already made
                     replayed = True

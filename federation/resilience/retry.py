@@ -16,6 +16,7 @@ from tenacity.stop import stop_base
 from tenacity.wait import wait_base
 
 from federation.config.models import GuardSettings
+from federation.resilience.budget import RetryBudget
 from federation.resilience.deadline import Deadline
 
 __all__ = ["retrying"]
@@ -23,10 +24,13 @@ __all__ = ["retrying"]
 MIN_ATTEMPT = 0.01  # seconds: no retry when less than this would be left for the attempt
 
 
-def retrying(settings: GuardSettings, deadline: Deadline) -> AsyncRetrying:
-    """An `AsyncRetrying` for one guarded call under `deadline`."""
+def retrying(settings: GuardSettings, deadline: Deadline, budget: RetryBudget | None = None) -> AsyncRetrying:
+    """An `AsyncRetrying` for one guarded call under `deadline` (and the source's retry budget)."""
+    stop = stop_after_attempt(settings.retries + 1) | _StopAtDeadline(deadline)
+    if budget is not None:
+        stop = stop | _StopWhenBudgetSpent(budget)  # last: asked only when every other rule would retry
     return AsyncRetrying(
-        stop=stop_after_attempt(settings.retries + 1) | _StopAtDeadline(deadline),
+        stop=stop,
         wait=_WaitRetryAfter(wait_random_exponential(multiplier=settings.backoff, max=settings.backoff_max)),
         retry=retry_if_exception(_worth_retrying),
         reraise=True,
@@ -61,3 +65,13 @@ class _StopAtDeadline(stop_base):
 
     def __call__(self, retry_state: RetryCallState) -> bool:
         return retry_state.upcoming_sleep + MIN_ATTEMPT >= self.deadline.remaining
+
+
+class _StopWhenBudgetSpent(stop_base):
+    """Stop when the source's retry budget allows no more retries; a retry it allows is counted."""
+
+    def __init__(self, budget: RetryBudget) -> None:
+        self.budget = budget
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return not self.budget.spend()

@@ -92,7 +92,7 @@ async def test_breaker_opens_across_requests_and_fails_fast() -> None:
     assert time.perf_counter() - started < 0.05
     assert [r.source for r in found] == ["shop"] and len(crm.calls) == calls
     assert [e.code for e in request.failures()] == ["CIRCUIT_OPEN"]
-    assert gw.breaker("crm") == {"state": "open", "errorRate": 1.0, "recentCalls": 10}
+    assert gw.breaker("crm") == {"state": "open", "errorRate": 1.0, "recentCalls": 10, "retriesRefused": 0}
 
 
 class Picky(Memory):
