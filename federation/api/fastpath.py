@@ -221,7 +221,7 @@ async def _objects(units: list[Unified], fields: tuple[Scalar | Relation, ...], 
 async def _relation(rel: Relation, parents: list[Unified], built: Mapping[int, dict[str, Any]],
                     request: Request) -> None:
     found = await request.related_many(parents, rel.name)
-    children = [u for units in found for u in units]
+    children = list({id(u): u for units in found for u in units}.values())
     dicts = dict(zip(map(id, children), await _objects(children, rel.fields, request), strict=True))
     for parent, units in zip(parents, found, strict=True):
         if rel.many:

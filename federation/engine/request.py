@@ -392,7 +392,8 @@ class Request:
 
     async def related_many(self, parents: Sequence[Unified], name: str) -> list[list[Unified]]:
         """`related` for a whole level of parents at once: every load in one batch, the children
-        unified together once, then handed back to the parent each came from.
+        unified together once, then handed back to the parent each came from (read-only lists:
+        parents whose loads are alike get the same one).
 
         Parents whose loads are the same (a hundred posts of ten users) share one answer: the
         work after the loads is per distinct set of loads, not per parent."""
@@ -417,7 +418,7 @@ class Request:
         answers = {signature: self.ordered(relation.entity, _dedupe_units(units[r.uid] for r in records
                                                                            if r.uid in units))
                    for signature, records in grouped.items()}
-        return [list(answers[signature]) for signature in signatures]
+        return [answers[signature] for signature in signatures]  # parents that loaded alike share one list
 
     def _relation_loads(self, relation: RelationDecl) -> Callable[[Unified], list[asyncio.Future[list[Record]]]]:
         """For one relation, the function giving a parent's loads: what does not depend on the
