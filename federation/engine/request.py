@@ -516,6 +516,14 @@ def _load_signature(relation: RelationDecl) -> Callable[[Unified], Hashable]:
     its key values, so a hundred posts of ten users make ten signatures."""
     by_records = bool(relation.backref or relation.ref)
     mine = tuple(relation.keys)
+    if not by_records and len(mine) == 1:  # the usual key relation: the key's values are the signature
+        (key,) = mine
+
+        def by_key(parent: Unified) -> Hashable:
+            records = parent.records
+            return records[0].keys.get(key, ()) if len(records) == 1 else tuple(parent.key_values(key))
+
+        return by_key
 
     def signature(parent: Unified) -> Hashable:
         records = parent.records
