@@ -10,7 +10,7 @@ from opentelemetry import context, trace
 from strawberry.extensions import SchemaExtension
 
 from federation.ops.metrics import REQUEST_SECONDS, REQUESTS
-from federation.ops.tracing import tracer
+from federation.ops.tracing import tracer, tracing_on
 
 __all__ = ["OpsExtension"]
 
@@ -42,19 +42,32 @@ class OpsExtension(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         started = time.perf_counter()
         span = tracer.start_span("graphql.request")
-        token = context.attach(trace.set_span_in_context(span))
+        # Without a tracer provider nothing reads the context: attaching it is pure cost.
+        token = None if not tracing_on() else context.attach(trace.set_span_in_context(span))
+        closed = False
         try:
             yield
+        except GeneratorExit:
+            # Strawberry closes the hook when parsing or validation fails, from another Context:
+            # detaching there fails (and OpenTelemetry logs it). The request ends with it anyway.
+            closed = True
+            raise
         finally:
-            with contextlib.suppress(ValueError):  # closed from another Context: the span still ends
-                context.detach(token)
-            self._finish(span, started)
+            if token is not None and not closed:
+                with contextlib.suppress(ValueError):
+                    context.detach(token)
+            self._finish(span, started, aborted=closed)
 
-    def _finish(self, span: trace.Span, started: float) -> None:
+    def _finish(self, span: trace.Span, started: float, aborted: bool = False) -> None:
         name = _label(self.execution_context.operation_name)
         result = self.execution_context.result
-        errors = getattr(result, "errors", None) or []
-        outcome = "ok" if not errors else ("partial" if getattr(result, "data", None) else "error")
+        # A document that did not validate has no result, only pre-execution errors; one strawberry
+        # gave up on before any of those were recorded (the hook was closed) failed too.
+        errors = getattr(result, "errors", None) or self.execution_context.pre_execution_errors or []
+        # A document that never parsed (a syntax error) leaves no result and no document behind.
+        never_parsed = result is None and self.execution_context.graphql_document is None
+        failed = bool(errors) or never_parsed or (aborted and result is None)
+        outcome = "ok" if not failed else ("partial" if getattr(result, "data", None) else "error")
         span.set_attribute("graphql.operation.name", name)
         span.set_attribute("onepane.outcome", outcome)
         if outcome == "error":

@@ -17,7 +17,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-__all__ = ["configure_tracing", "span", "tracer"]
+__all__ = ["configure_tracing", "span", "tracer", "tracing_on"]
 
 log = logging.getLogger("federation.ops")
 tracer = trace.get_tracer("onepane")
@@ -30,9 +30,14 @@ def span(name: str, attributes: Mapping[str, Any] | None = None) -> contextlib.A
     The API's no-op span still attaches and detaches a context (~6 µs); a request makes several,
     and the hot path has no time to spend on spans nobody records.
     """
-    if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+    if not tracing_on():
         return _OFF
     return tracer.start_as_current_span(name, attributes=attributes)
+
+
+def tracing_on() -> bool:
+    """True once a tracer provider is installed (by `configure_tracing`, or a test's own)."""
+    return not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
 
 
 def configure_tracing(otlp_endpoint: str | None, service_name: str = "onepane") -> None:

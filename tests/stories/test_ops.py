@@ -44,3 +44,14 @@ def test_one_span_per_request_with_parse_validate_and_source_calls(demo: LiveDem
     assert {"graphql.parse", "graphql.validate", "source.call"} <= names
     sources = {s.attributes["onepane.source"] for s in children if s.name == "source.call" and s.attributes}
     assert {"shop", "crm"} <= sources
+
+
+def test_a_document_that_fails_to_parse_is_traced_without_context_errors(
+        demo: LiveDemo, caplog: pytest.LogCaptureFixture) -> None:
+    EXPORTER.clear()
+    with caplog.at_level("ERROR"):
+        body = post(demo.handle.url, "query Broken { customers(email: ")
+    assert body["errors"] and body.get("data") is None
+    requests = [s for s in EXPORTER.get_finished_spans() if s.name == "graphql.request"]
+    assert requests and requests[-1].attributes and requests[-1].attributes["onepane.outcome"] == "error"
+    assert not [r for r in caplog.records if "Failed to detach context" in r.getMessage()]
