@@ -231,6 +231,8 @@ def _pydantic_problems(exc: ValidationError, prefix: str, where: str,
             valid = ", ".join(names)
         elif error["type"] in ("literal_error", "enum"):
             valid = str(error.get("ctx", {}).get("expected", ""))
+        elif error["type"] == "value_error":  # our validators' own words, without pydantic's label
+            message = message.removeprefix("Value error, ")
         out.append(ConfigProblem(where, path, message, valid))
     return out
 

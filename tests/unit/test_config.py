@@ -31,6 +31,12 @@ BAD_CONFIGS: list[tuple[dict[str, Any], list[str]]] = [
     ({"sources": {"a": {"type": "rest", "base_url": "http://127.0.0.1:1", "entities": {"Customer": {
         "path": "/c", "id": {"path": "id"}, "pagination": {"type": "page", "sise": 5}}}}}},
      ["sources.a.entities.Customer.pagination.page.sise: unknown option (did you mean 'size'?)"]),
+    ({"sources": {"a": {**BASE_SOURCE, "entities": {"Customer": {
+        "table": "c", "id": "id", "keys": {"email": "mail"}, "lookup_columns": {"key:mail": "m"}}}}}},
+     ["sources.a.entities.Customer: lookup_columns: 'key:mail' is not a lookup of this entity (valid: id, key:email)"]),
+    ({"sources": {"a": {**BASE_SOURCE, "guard": {"retry_budget": {"ratio": 2, "windw_seconds": 5}}}}},
+     ["sources.a.guard.retry_budget.ratio", "sources.a.guard.retry_budget.windw_seconds: unknown option "
+      "(did you mean 'window_seconds'?)"]),
 ]
 
 
