@@ -54,9 +54,32 @@ class Unified:
 
 def merge(decl: EntityDecl, entity: str, records: Sequence[Record], linked_by: Mapping[Record, tuple[str, ...]],
           source_order: Mapping[str, int]) -> Unified:
-    """Apply each field's merge rule; single-valued disagreements become conflicts."""
+    """Apply each field's merge rule; single-valued disagreements become conflicts.
+
+    The record cache and coalesced calls hand the same Record objects to many requests, so a
+    merge of the same records for the same reasons is remembered (a unit never changes once built).
+    """
     if len(records) == 1:
         return _single(decl, entity, records[0], linked_by)
+    key = (entity, tuple(map(id, records)))
+    hit = _MERGED.get(key)
+    if hit is not None and all(a is b for a, b in zip(hit[0], records, strict=True)) and hit[1] == linked_by \
+            and hit[2].entity == entity:
+        return hit[2]
+    unit = _merge(decl, entity, records, linked_by, source_order)
+    if len(_MERGED) >= _MERGED_MAX:  # bounded: start over rather than track recency per hit
+        _MERGED.clear()
+    _MERGED[key] = (tuple(records), dict(linked_by), unit)
+    return unit
+
+
+# (entity, ids of the records) → (records, linked_by, unit); holding the records keeps their ids.
+_MERGED: dict[tuple[str, tuple[int, ...]], tuple[tuple[Record, ...], dict[Record, tuple[str, ...]], Unified]] = {}
+_MERGED_MAX = 2_048
+
+
+def _merge(decl: EntityDecl, entity: str, records: Sequence[Record], linked_by: Mapping[Record, tuple[str, ...]],
+           source_order: Mapping[str, int]) -> Unified:
     ordered = tuple(sorted(records, key=lambda r: (source_order.get(r.source, 1 << 30), r.local_id)))
     values: dict[str, Any] = {}
     conflicts: list[FieldConflict] = []

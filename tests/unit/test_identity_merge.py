@@ -133,3 +133,17 @@ def test_records_that_cannot_link_are_their_own_clusters_without_union_find() ->
     clusters = cluster_records(items, MODEL.entity("LineItem").linking_keys)
     assert [[r.local_id for r in c.records] for c in clusters] == [["0"], ["1"], ["2"]]
     assert all(c.linked_by[c.records[0]] == () for c in clusters)
+
+
+def test_the_same_records_merged_for_the_same_reasons_give_the_same_unit() -> None:
+    decl = MODEL.entity("Customer")
+    shop = customer("shop", "1", email="ann@x.com")
+    crm = customer("crm", "C-9", email="ann@x.com")
+    why = {shop: ("email = ann@x.com ~ crm:C-9",), crm: ("email = ann@x.com ~ shop:1",)}
+    first = merge(decl, "Customer", [shop, crm], why, ORDER)
+    assert merge(decl, "Customer", [shop, crm], dict(why), ORDER) is first  # cached records: merged once
+    other = merge(decl, "Customer", [shop, crm], {shop: ("override by agent: same person",), crm: ()}, ORDER)
+    assert other is not first and other.linked_by[shop] == ("override by agent: same person",)
+    twin = customer("crm", "C-9", email="ann@x.com")  # equal, but another object: merged anew
+    assert merge(decl, "Customer", [shop, twin], why, ORDER) is not first
+    assert first.id == "shop:1" and [r.source for r in first.records] == ["shop", "crm"]
