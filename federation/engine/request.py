@@ -67,6 +67,7 @@ class Request:
         self.stats: dict[str, SourceStats] = {}
         self._loaders: dict[tuple[str, str, str], BatchLoader] = {}
         self._groups: dict[tuple[str, str], LookupGroup] = {}
+        self._load_fns: dict[int, Callable[[Unified], list[asyncio.Future[list[Record]]]]] = {}
         self._units: dict[tuple[str, str, str], Unified] = {}
         self.deadline = Deadline(gateway.config.gateway.request_timeout)
         self._freshness: dict[tuple[str, str, str], Freshness] = {}
@@ -422,7 +423,11 @@ class Request:
 
     def _relation_loads(self, relation: RelationDecl) -> Callable[[Unified], list[asyncio.Future[list[Record]]]]:
         """For one relation, the function giving a parent's loads: what does not depend on the
-        parent (lookup names, able sources, loaders) is worked out once, not per parent."""
+        parent (lookup names, able sources, loaders) is worked out once per request, not per
+        parent (the strawberry path asks `related` once per parent)."""
+        known = self._load_fns.get(id(relation))
+        if known is not None:
+            return known
         target = relation.entity
         backref = f"ref:{relation.backref}" if relation.backref else None
         backref_sources = frozenset(self.gateway.sources_for(target, backref)) if backref else frozenset()
@@ -447,6 +452,7 @@ class Request:
                 out += [loader.load(value) for value in values for loader in loaders]
             return out
 
+        self._load_fns[id(relation)] = loads  # the model's relation objects live as long as the gateway
         return loads
 
     def ordered(self, entity: str, units: list[Unified]) -> list[Unified]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from federation.contract import Condition, SortKey
@@ -110,13 +111,9 @@ def sort_records(records: Sequence[Record], order: Sequence[SortKey]) -> list[Re
         firsts = [(_first(r, key.field), r) for r in out]  # each record's value read once
         present = [(v if type(v) in _PLAIN else comparable(v), r) for v, r in firsts if v is not _MISSING]
         missing = [r for v, r in firsts if v is _MISSING]
-        present.sort(key=_pair_key, reverse=key.descending)
+        present.sort(key=itemgetter(0), reverse=key.descending)
         out = [r for _, r in present] + missing
     return out
 
 
 _PLAIN = frozenset({int, float, Decimal, datetime, date, bool})  # compare as they are (see comparable)
-
-
-def _pair_key(pair: tuple[Any, Record]) -> Any:
-    return pair[0]
