@@ -47,8 +47,8 @@ from federation.engine.gateway import Gateway
 from federation.engine.request import Request
 from federation.engine.unified import Unified
 from federation.model.declaration import ModelDecl
+from federation.ops import metrics
 from federation.ops.extension import _label
-from federation.ops.metrics import REQUEST_SECONDS, REQUESTS
 from federation.ops.tracing import span
 from federation.security import AuditLog, Policy
 from federation.security.auth import Principal
@@ -103,6 +103,11 @@ class Plan:
 
     roots: tuple[ListRoot | ConstantRoot, ...]
     operation: str | None
+
+    @property
+    def fetches(self) -> bool:
+        """Whether answering calls any source (a document of constants does not)."""
+        return any(isinstance(root, ListRoot) for root in self.roots)
 
 
 def compile_plan(query: str, operation_name: str | None, schema: GraphQLSchema, model: ModelDecl) -> Plan:
@@ -299,6 +304,8 @@ class FastPath:
         self.open_roles = frozenset(n for n, r in roles.items() if Policy(n, r, frozenset()).unrestricted)
         self._validated: set[tuple[str, str | None]] = set()
         self._plans: dict[tuple[str, str | None], Plan | None] = {}
+        self.coalesce = gateway.config.gateway.coalesce_operations
+        self._open: dict[int, tuple[Plan, asyncio.Task[Answer | None]]] = {}  # id(plan) → joinable execution
 
     def learn(self, query: str, operation_name: str | None) -> None:
         if len(self._validated) >= _MAX_DOCUMENTS:
@@ -346,25 +353,69 @@ class FastPath:
 
     async def _run(self, plan: Plan) -> web.Response | None:
         started = time.perf_counter()
-        engine = Request(self.gateway)
+        name = _label(plan.operation)
         with span("graphql.request") as current:
-            try:
-                data = await execute(plan, engine)
-            except Unsupported:
+            running = self._open.get(id(plan))
+            if running is not None and running[0] is plan:
+                answer = await asyncio.shield(running[1])
+                metrics.COALESCED.labels(name).inc()
+                current.set_attribute("onepane.coalesced", True)
+            elif self.coalesce and plan.fetches:
+                answer = await asyncio.shield(self._lead(plan))
+            else:
+                answer = await self._answer(plan)
+            if answer is None:
                 return None
-            errors = [GraphQLError(str(failure), extensions={"code": failure.code, "source": name})
-                      for name, stats in engine.stats.items() for failure in stats.errors[:1]]
-            name = _label(plan.operation)
-            outcome = "ok" if not errors else "partial"
             current.set_attribute("graphql.operation.name", name)
-            current.set_attribute("onepane.outcome", outcome)
+            current.set_attribute("onepane.outcome", answer.outcome)
             current.set_attribute("onepane.compiled", True)
+        metrics.REQUESTS.labels(name, answer.outcome).inc()
+        metrics.REQUEST_SECONDS.labels(name).observe(time.perf_counter() - started)
+        return web.Response(body=answer.body, content_type="application/json", charset="utf-8")
+
+    def _lead(self, plan: Plan) -> asyncio.Task[Answer | None]:
+        """Execute `plan` as a task identical requests may join until its first source call returns.
+
+        Those are the requests whose own first call would have joined that call anyway (the guard
+        coalesces identical calls in flight), and every later call of the plan follows from that
+        first answer; so a joiner gets the answer it would have computed, without computing it.
+        A request that arrives later runs the plan itself: nothing is kept once answered. The
+        task is shielded, so one client going away does not cancel the answer others wait for.
+        """
+        engine = Request(self.gateway)
+        task = asyncio.ensure_future(self._answer(plan, engine))
+        self._open[id(plan)] = (plan, task)
+
+        def close(*_: object) -> None:
+            if self._open.get(id(plan), (None, None))[1] is task:
+                del self._open[id(plan)]
+            if task.done() and not task.cancelled():
+                task.exception()  # awaiting requests raise it; if all went away, no "never retrieved" noise
+
+        engine.on_first_answer = close
+        task.add_done_callback(close)
+        return task
+
+    async def _answer(self, plan: Plan, engine: Request | None = None) -> Answer | None:
+        engine = engine if engine is not None else Request(self.gateway)
+        try:
+            data = await execute(plan, engine)
+        except Unsupported:
+            return None
+        errors = [GraphQLError(str(failure), extensions={"code": failure.code, "source": name})
+                  for name, stats in engine.stats.items() for failure in stats.errors[:1]]
         answer: dict[str, Any] = {"data": data}
         if errors:
             answer["errors"] = [e.formatted for e in errors]
         extensions = sources_json(engine)
         if extensions:
             answer["extensions"] = extensions
-        REQUESTS.labels(name, outcome).inc()
-        REQUEST_SECONDS.labels(name).observe(time.perf_counter() - started)
-        return web.Response(body=orjson.dumps(answer), content_type="application/json", charset="utf-8")
+        return Answer(orjson.dumps(answer), "ok" if not errors else "partial")
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One execution's response body, shared by the requests that joined it."""
+
+    body: bytes
+    outcome: str

@@ -31,6 +31,8 @@ class GatewaySettings(_Closed):
     tracing_otlp_endpoint: str | None = Field(default=None, description="export OpenTelemetry spans (OTLP/HTTP)")
     response_extensions: bool = Field(default=True, description="add `extensions.sources` to every answer")
     compiled_plans: bool = Field(default=True, description="answer plain-data queries without per-field resolvers")
+    coalesce_operations: bool = Field(
+        default=True, description="identical compiled queries sent while one awaits its first source share its answer")
 
 
 class BreakerSettings(_Closed):

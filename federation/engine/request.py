@@ -75,6 +75,9 @@ class Request:
         self._down: dict[str, SourceError] = {}
         self._possible: dict[int, dict[int, PossibleMatch]] = {}
         self.capped: set[tuple[str, str]] = set()  # (source, entity) searches that hit max_search_rows
+        # Called once, when the first source call of this request returns (answered or failed):
+        # the compiled path closes its window for joining this operation then.
+        self.on_first_answer: Callable[[], None] | None = None
 
     # -- source calls -------------------------------------------------------------------------
 
@@ -118,6 +121,9 @@ class Request:
             elapsed = time.perf_counter() - started
             stats.milliseconds += elapsed * 1000
             metrics.SOURCE_SECONDS.labels(source).observe(elapsed)
+            if self.on_first_answer is not None:
+                first, self.on_first_answer = self.on_first_answer, None
+                first()
         metrics.SOURCE_CALLS.labels(source, "ok").inc()
         stats.attempts += outcome.attempts
         stats.coalesced += outcome.joined

@@ -11,6 +11,7 @@ from prometheus_client import multiprocess as _multiprocess
 __all__ = [
     "BREAKER_STATE",
     "CACHE",
+    "COALESCED",
     "CONTENT_TYPE",
     "IN_FLIGHT",
     "REQUESTS",
@@ -26,6 +27,9 @@ _BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5
 REQUESTS = Counter("onepane_requests_total", "GraphQL requests by operation and outcome",
                    ["operation", "outcome"])
 REQUEST_SECONDS = Histogram("onepane_request_seconds", "GraphQL request latency", ["operation"], buckets=_BUCKETS)
+COALESCED = Counter("onepane_requests_coalesced_total",
+                    "Requests answered by an identical operation already executing (compiled path)",
+                    ["operation"])
 SOURCE_CALLS = Counter("onepane_source_calls_total", "Calls to sources by outcome", ["source", "outcome"])
 SOURCE_SECONDS = Histogram("onepane_source_call_seconds", "Source call latency (with retries)", ["source"],
                            buckets=_BUCKETS)
