@@ -11,10 +11,12 @@ from importlib import resources
 
 from aiohttp import web
 
+from federation.security.middleware import PUBLIC_ROUTE
+
 __all__ = ["setup_console"]
 
 FILES = {"index.html": "text/html", "console.js": "text/javascript", "console.css": "text/css"}
-ROUTE_PREFIX = "console:"
+ROUTE_PREFIX = f"{PUBLIC_ROUTE}console:"  # no credentials to load the page (federation/security/middleware.py)
 HEADERS = {
     "Cache-Control": "no-cache",
     "X-Content-Type-Options": "nosniff",
@@ -32,16 +34,6 @@ def setup_console(app: web.Application) -> None:
     app.router.add_get("/console/", _file("index.html"), name=f"{ROUTE_PREFIX}index")
     for name in FILES:
         app.router.add_get(f"/console/{name}", _file(name), name=f"{ROUTE_PREFIX}{name}")
-    app.middlewares.insert(0, _public_console)
-
-
-@web.middleware
-async def _public_console(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """The console's own routes skip the rest of the middleware chain (authentication, rate limit)."""
-    name = request.match_info.route.name
-    if name is not None and name.startswith(ROUTE_PREFIX):
-        return await request.match_info.handler(request)
-    return await handler(request)
 
 
 async def _redirect(request: web.Request) -> web.StreamResponse:

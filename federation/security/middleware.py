@@ -13,12 +13,15 @@ from federation.security.auth import Authenticator, AuthError, Principal
 from federation.security.ratelimit import TokenBuckets
 from federation.security.settings import SecuritySettings
 
-__all__ = ["PRINCIPAL_KEY", "security_middleware"]
+__all__ = ["PRINCIPAL_KEY", "PUBLIC_ROUTE", "security_middleware"]
 
 log = logging.getLogger("federation.security")
 PRINCIPAL_KEY = web.RequestKey("principal", Principal)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+# Routes named with this prefix serve no data and need no credentials (the console's static files):
+# one check here rather than a middleware of their own in front of every request.
+PUBLIC_ROUTE = "public:"
 
 
 def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> web.Response:
@@ -39,6 +42,9 @@ def security_middleware(settings: SecuritySettings | None) -> Middleware:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path in OPEN_PATHS:
+            return await handler(request)
+        route = request.match_info.route.name
+        if route is not None and route.startswith(PUBLIC_ROUTE):
             return await handler(request)
         if authenticator is None:
             return _error(401, "UNAUTHENTICATED", "unauthorized", {"WWW-Authenticate": 'Bearer realm="onepane"'})
