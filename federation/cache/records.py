@@ -26,8 +26,9 @@ class RecordCache:
         return source in self.settings
 
     async def fresh(self, source: str, entity: str, by: str, values: Iterable[str]) -> dict[str, Entry]:
-        """Entries younger than the source's TTL, by value."""
-        return await self._read(source, entity, by, values, self.settings[source].ttl)
+        """Entries younger than the source's TTL, by value (none at all with `ttl: 0`: no read)."""
+        ttl = self.settings[source].ttl
+        return await self._read(source, entity, by, values, ttl) if ttl > 0 else {}
 
     async def stale(self, source: str, entity: str, by: str, values: Iterable[str]) -> dict[str, Entry]:
         """Entries still inside the source's stale-if-error window, by value."""

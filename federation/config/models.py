@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from federation.identity.overrides import IdentitySettings
 from federation.model.declaration import ModelDecl
@@ -73,11 +73,23 @@ class GuardSettings(_Closed):
 
 
 class CacheSettings(_Closed):
-    """Record cache for one source: fresh for `ttl` s, then served on error for `stale_if_error` s."""
+    """Record cache for one source: fresh for `ttl` s, then served on error for `stale_if_error` s.
 
-    ttl: float = Field(default=30.0, gt=0)
+    `ttl: 0` never answers from the cache while the source answers: every lookup goes to the
+    source, and its last good answer is kept only for when a call fails (HTTP's
+    `max-age=0, stale-if-error=N`): for data that must be live but is better stale than missing.
+    """
+
+    ttl: float = Field(default=30.0, ge=0)
     stale_if_error: float = Field(default=300.0, ge=0)
     max_entries: int = Field(default=10_000, ge=1)
+
+    @model_validator(mode="after")
+    def _keeps_something(self) -> CacheSettings:
+        if self.ttl == 0 and self.stale_if_error == 0:
+            raise ValueError("ttl 0 and stale_if_error 0 would keep nothing: give one of them seconds, "
+                             "or remove `cache:` from this source")
+        return self
 
 
 class SourceSettings(_Closed):

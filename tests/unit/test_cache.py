@@ -93,6 +93,26 @@ async def test_stale_if_error_serves_marked_records_inside_the_window_only() -> 
     assert [e.code for e in late.failures()] == ["SOURCE_UNAVAILABLE"]
 
 
+async def test_ttl_zero_always_asks_the_source_and_keeps_its_answer_for_errors() -> None:
+    crm = Memory("crm", [cust("crm", "C1", email="a@x.com")])
+    gw = build(crm, cache=CacheSettings(ttl=0, stale_if_error=60), retries=0)
+    for _ in range(3):
+        request = Request(gw)
+        (record,) = await request.lookup("Customer", "key:email", ["a@x.com"])
+        assert request.stats["crm"].cache_hits == 0 and request.freshness(record).age is None  # live
+    assert len(crm.calls) == 3
+    crm.fail = True
+    request = Request(gw)
+    (record,) = await request.lookup("Customer", "key:email", ["a@x.com"])
+    assert request.freshness(record).stale and request.failures() == []
+    assert [e.code for e in request.stats["crm"].covered] == ["SOURCE_UNAVAILABLE"]
+
+
+def test_a_cache_that_would_keep_nothing_is_a_config_error() -> None:
+    with pytest.raises(ValueError, match="would keep nothing"):
+        CacheSettings(ttl=0, stale_if_error=0)
+
+
 async def test_errors_are_never_cached() -> None:
     crm = Memory("crm", [cust("crm", "C1", email="a@x.com")], fail=True)
     gw = build(crm, cache=CacheSettings(ttl=30), retries=0)
