@@ -117,6 +117,24 @@ async def test_stale_records_are_served_marked_while_the_source_is_down(stack_fa
     assert seconds < 1.5
 
 
+async def test_ttl_zero_asks_the_live_source_every_time_and_covers_its_outage(stack_factory: Make) -> None:
+    stack: Stack = await stack_factory(crm={"cache": {"ttl": 0, "stale_if_error": 60}})
+    for _ in range(2):
+        body, _ = await stack.post()
+        assert refs(body) == HEALTHY
+        crm = body["extensions"]["sources"]["crm"]
+        assert crm["cacheHits"] == 0 and crm["calls"] > 0  # live, never from the cache while it answers
+        assert all(r["ageSeconds"] is None for r in body["data"]["customers"][0]["sourceRecords"])
+    await stack.crm.down()
+    body, seconds = await stack.post()
+    assert refs(body) == HEALTHY and codes(body) == {}
+    (record,) = [r for r in body["data"]["customers"][0]["sourceRecords"] if r["source"] == "crm"]
+    assert record["stale"] is True and record["ageSeconds"] is not None
+    assert body["extensions"]["sources"]["crm"]["error"]["code"] == "SOURCE_UNAVAILABLE"
+    assert body["data"]["customers"][0]["cases"]
+    assert seconds < 1.5
+
+
 async def test_breaker_opens_shows_in_readyz_and_fails_fast(stack_factory: Make) -> None:
     breaker = {"min_calls": 4, "window": 4, "open_seconds": 60}
     stack: Stack = await stack_factory(crm={"guard": {"retries": 0, "breaker": breaker}})
