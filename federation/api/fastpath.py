@@ -14,6 +14,9 @@ It answers only what it can answer exactly as the strawberry path would:
 - values that need no conversion beyond the scalar's own serializer.
 Anything else, or any error while resolving (a field error, a value that does not serialize),
 goes to the strawberry path, which then runs the request from the start.
+
+Identical documents sent while one of them still waits on its first source call share that
+execution's response (`FastPath._lead`; `gateway.coalesce_operations`).
 """
 
 from __future__ import annotations
