@@ -24,6 +24,7 @@ from federation.engine.request import Request
 from federation.ops import metrics
 from federation.security import PRINCIPAL, AuditLog
 from federation.security.middleware import PRINCIPAL_KEY, security_middleware
+from federation.security.ratelimit import Limiter, limiter_for
 
 __all__ = ["GATEWAY", "create_app"]
 
@@ -68,11 +69,15 @@ class OnepaneView(GraphQLView):
 def create_app(gateway: Gateway) -> web.Application:
     """Wire the gateway into an aiohttp app; connectors open at startup and close at cleanup."""
     security = gateway.config.security
-    middlewares = [security_middleware(security)]
+    limit = security.rate_limit if security else None
+    limiter = limiter_for(limit.rate, limit.burst, limit.shared, gateway.config.gateway.redis_url) if limit else None
+    middlewares = [security_middleware(security, limiter)]
     if os.environ.get("ONEPANE_WORKER"):
         middlewares.insert(0, _worker_header(os.environ["ONEPANE_WORKER"]))
     app = web.Application(client_max_size=MAX_BODY, middlewares=middlewares)  # type: ignore[arg-type]
     app[GATEWAY] = gateway
+    if limiter is not None:
+        app.on_cleanup.append(partial(_close_limiter, limiter))
     audit = AuditLog(security.audit.path, security.audit.fsync) if security and security.audit else None
     app[AUDIT] = audit
     schema = build_schema(gateway.model, security, audit)
@@ -90,6 +95,10 @@ def create_app(gateway: Gateway) -> web.Application:
     app.cleanup_ctx.append(_lifecycle)
     setup_agents(app, gateway, schema)  # /mcp; after _lifecycle so it stops before the gateway closes
     return app
+
+
+async def _close_limiter(limiter: Limiter, _app: web.Application) -> None:
+    await limiter.close()
 
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:

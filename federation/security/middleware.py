@@ -10,7 +10,7 @@ import orjson
 from aiohttp import web
 
 from federation.security.auth import Authenticator, AuthError, Principal
-from federation.security.ratelimit import TokenBuckets
+from federation.security.ratelimit import Limiter
 from federation.security.settings import SecuritySettings
 
 __all__ = ["PRINCIPAL_KEY", "PUBLIC_ROUTE", "security_middleware"]
@@ -32,11 +32,10 @@ def _error(status: int, code: str, message: str, headers: dict[str, str] | None 
 Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
 
 
-def security_middleware(settings: SecuritySettings | None) -> Middleware:
-    """Without a `security:` section every request is refused: access is never open by accident."""
+def security_middleware(settings: SecuritySettings | None, limiter: Limiter | None = None) -> Middleware:
+    """Without a `security:` section every request is refused: access is never open by accident.
+    `limiter` holds the rate limit's buckets (`security.rate_limit`), per process or shared."""
     authenticator = Authenticator(settings) if settings else None
-    limit = settings.rate_limit if settings else None
-    buckets = TokenBuckets(limit.rate, limit.burst) if limit else None
     roles = set(settings.roles) if settings else set()
 
     @web.middleware
@@ -56,8 +55,8 @@ def security_middleware(settings: SecuritySettings | None) -> Middleware:
             # One uniform answer: nothing tells an attacker which part was wrong.
             log.info("rejected unauthenticated request from %s", request.remote)
             return _error(401, "UNAUTHENTICATED", "unauthorized", {"WWW-Authenticate": 'Bearer realm="onepane"'})
-        if buckets is not None:
-            wait = buckets.take(f"{principal.kind}:{principal.name}")
+        if limiter is not None:
+            wait = await limiter.take(f"{principal.kind}:{principal.name}")
             if wait > 0:
                 return _error(429, "RATE_LIMITED", "too many requests", {"Retry-After": str(math.ceil(wait))})
         request[PRINCIPAL_KEY] = principal

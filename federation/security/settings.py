@@ -128,6 +128,8 @@ class RateLimitSettings(BaseModel):
     model_config = _CLOSED
     rate: float = Field(default=20, gt=0, description="requests per second refilled")
     burst: int = Field(default=40, ge=1)
+    shared: bool = Field(default=True, description="one bucket per principal in `gateway.redis_url`, when set, "
+                                                   "for every process and instance; else one per process")
 
 
 def open_access(role: str = "open") -> dict[str, Any]:
