@@ -22,7 +22,8 @@ from federation.console import setup_console
 from federation.engine.gateway import Gateway
 from federation.engine.request import Request
 from federation.ops import metrics
-from federation.security import PRINCIPAL, AuditLog
+from federation.security import PRINCIPAL, AuditSink
+from federation.security.audit_db import open_audit
 from federation.security.middleware import PRINCIPAL_KEY, security_middleware
 from federation.security.ratelimit import Limiter, limiter_for
 
@@ -30,7 +31,7 @@ __all__ = ["GATEWAY", "create_app"]
 
 log = logging.getLogger("federation.server")
 GATEWAY = web.AppKey("gateway", Gateway)
-AUDIT = web.AppKey[AuditLog | None]("audit")
+AUDIT = web.AppKey[AuditSink | None]("audit")
 MAX_BODY = 1024 * 1024
 
 
@@ -78,7 +79,7 @@ def create_app(gateway: Gateway) -> web.Application:
     app[GATEWAY] = gateway
     if limiter is not None:
         app.on_cleanup.append(partial(_close_limiter, limiter))
-    audit = AuditLog(security.audit.path, security.audit.fsync) if security and security.audit else None
+    audit = open_audit(security.audit, gateway.config.file.parent.resolve()) if security and security.audit else None
     app[AUDIT] = audit
     schema = build_schema(gateway.model, security, audit)
     fast = FastPath(gateway, schema._schema, security, audit) if gateway.config.gateway.compiled_plans else None
@@ -110,7 +111,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     await gateway.close()
     audit = app[AUDIT]
     if audit is not None:
-        audit.close()
+        await audit.aclose()
 
 
 def _warn_open_access(gateway: Gateway) -> None:

@@ -53,7 +53,7 @@ from federation.model.declaration import ModelDecl
 from federation.ops import metrics
 from federation.ops.extension import _label
 from federation.ops.tracing import span
-from federation.security import AuditLog, Policy
+from federation.security import AuditSink, Policy
 from federation.security.auth import Principal
 from federation.security.settings import SecuritySettings
 
@@ -298,7 +298,7 @@ class FastPath:
     """Compiled plans per validated document, and the answer for requests that can use one."""
 
     def __init__(self, gateway: Gateway, schema: GraphQLSchema, security: SecuritySettings | None,
-                 audit: AuditLog | None) -> None:
+                 audit: AuditSink | None) -> None:
         self.gateway = gateway
         self.schema = schema
         self.secured = security is not None

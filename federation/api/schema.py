@@ -19,7 +19,7 @@ from federation.api.roots import build_query
 from federation.errors import OnepaneError
 from federation.model.declaration import ModelDecl
 from federation.ops.extension import OpsExtension
-from federation.security import AuditLog, Policy, limit_extensions
+from federation.security import AuditSink, Policy, limit_extensions
 from federation.security.extension import role_extension
 from federation.security.settings import LimitSettings, SecuritySettings
 
@@ -37,7 +37,7 @@ class OnepaneSchema(strawberry.Schema):
                 log.debug("resolver error at %s", error.path)
 
 
-def build_schema(model: ModelDecl, security: SecuritySettings | None = None, audit: AuditLog | None = None,
+def build_schema(model: ModelDecl, security: SecuritySettings | None = None, audit: AuditSink | None = None,
                  **kwargs: Any) -> OnepaneSchema:
     """Generate the GraphQL schema from the declared model, with limits and the role layer."""
     types = build_types(model)

@@ -127,7 +127,7 @@ class OverrideStore:
 
     def __init__(self, settings: OverrideSettings, base_dir: Path) -> None:
         self.settings = settings
-        self.url = _resolve(settings.url, base_dir)
+        self.url = resolve_url(settings.url, base_dir)
         self._engine: AsyncEngine | None = None
         self._ready = False
         self._snapshot: Overrides | None = None
@@ -205,7 +205,9 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _resolve(raw: str, base_dir: Path) -> URL:
+def resolve_url(raw: str, base_dir: Path) -> URL:
+    """An async SQLAlchemy URL: `postgresql://` means asyncpg, a relative SQLite file lives in `base_dir`
+    (the config's folder). Shared by every store the gateway keeps in its own database."""
     url = make_url(raw)
     if url.drivername in _DRIVERS:
         url = url.set(drivername=_DRIVERS[url.drivername])

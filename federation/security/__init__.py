@@ -1,6 +1,6 @@
 """Authentication, per-role field policy with masking, query limits, audit and rate limits."""
 
-from federation.security.audit import AuditEntry, AuditLog
+from federation.security.audit import AuditEntry, AuditLog, AuditSink
 from federation.security.auth import Authenticator, AuthError, Principal
 from federation.security.extension import PRINCIPAL, FieldGuard, Forbidden
 from federation.security.limits import document_hash, limit_extensions
@@ -12,6 +12,7 @@ __all__ = [
     "PRINCIPAL",
     "AuditEntry",
     "AuditLog",
+    "AuditSink",
     "AuthError",
     "Authenticator",
     "FieldGuard",

@@ -16,7 +16,7 @@ from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import SchemaExtension
 
 from federation.errors import QueryError
-from federation.security.audit import AuditEntry, AuditLog
+from federation.security.audit import AuditEntry, AuditSink
 from federation.security.auth import Principal
 from federation.security.limits import document_hash
 from federation.security.masks import apply_mask
@@ -44,7 +44,7 @@ def _empty(info: GraphQLResolveInfo[Any]) -> Any:
 class FieldGuard(SchemaExtension):
     """Applies the caller's role to every field; writes the audit entry before the answer leaves."""
 
-    def __init__(self, *, policies: Mapping[str, Policy], audit: AuditLog | None) -> None:
+    def __init__(self, *, policies: Mapping[str, Policy], audit: AuditSink | None) -> None:
         self.policies = policies
         self.audit = audit
         self._policy: Policy | None = None
@@ -100,7 +100,7 @@ class RoleGate(FieldGuard):
     resolve = SchemaExtension.resolve
 
 
-def role_extension(policies: Mapping[str, Policy], audit: AuditLog | None) -> type[FieldGuard]:
+def role_extension(policies: Mapping[str, Policy], audit: AuditSink | None) -> type[FieldGuard]:
     """The cheapest extension that enforces these policies."""
     if audit is None and all(p.unrestricted for p in policies.values()):
         return RoleGate

@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from federation.security.masks import MASKS
 
@@ -115,11 +117,37 @@ class LimitSettings(BaseModel):
 
 
 class AuditSettings(BaseModel):
-    """Append-only JSONL audit of data access, fsynced before the response is sent."""
+    """Append-only audit of data access, durable before the response is sent: a JSONL file per
+    instance (`path`, fsynced) or one table shared by every instance (`url`, committed)."""
 
     model_config = _CLOSED
-    path: Path
-    fsync: bool = True
+    path: Path | None = Field(default=None, description="JSONL file, relative to the config file")
+    # repr=False: the URL may carry a password, and settings objects end up in logs and tracebacks.
+    url: str | None = Field(default=None, repr=False, description="database URL of the shared audit table")
+    fsync: bool = Field(default=True, description="for `path`: fsync each line before the answer is sent")
+
+    @field_validator("url")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        try:
+            make_url(value)
+        except ArgumentError:
+            # The message never repeats the value: it may hold a password.
+            raise ValueError("not a database URL; write e.g. postgresql://user:${AUDIT_DB_PASSWORD}@host/db "
+                             "or sqlite+aiosqlite:///audit.db") from None
+        return value
+
+    @model_validator(mode="after")
+    def _one_sink(self) -> AuditSettings:
+        if (self.path is None) == (self.url is None):
+            given = "both were given" if self.path is not None else "neither was given"
+            raise ValueError(f"give exactly one of path (a JSONL file per instance) or url (one database table "
+                             f"shared by every instance); {given}")
+        if self.url is not None and "fsync" in self.model_fields_set:
+            raise ValueError("fsync is for path only: with url each entry is committed before the answer is sent")
+        return self
 
 
 class RateLimitSettings(BaseModel):
