@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-__all__ = ["free_port", "require_service", "serve_app"]
+__all__ = ["free_port", "fresh_postgres", "require_service", "serve_app"]
 
 
 def require_service(host: str, port: int, name: str = "") -> None:
@@ -29,6 +31,33 @@ def require_service(host: str, port: int, name: str = "") -> None:
 def require_service_fixture() -> Callable[[str, int, str], None]:
     """The `require_service(host, port, name)` helper as a fixture."""
     return require_service
+
+
+PG_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+
+
+async def pg_admin(statement: str) -> None:
+    """One statement on the local PostgreSQL's `postgres` database, outside a transaction."""
+    import sqlalchemy as sa
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as conn:
+        await conn.execute(sa.text(statement))
+    await engine.dispose()
+
+
+@contextmanager
+def fresh_postgres(prefix: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database on 127.0.0.1 as an operator writes its URL
+    (`postgresql://`), dropped afterwards; skipped or failed like `require_service`."""
+    require_service("127.0.0.1", 5432, "PostgreSQL")
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    asyncio.run(pg_admin(f"CREATE DATABASE {name}"))
+    try:
+        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    finally:
+        asyncio.run(pg_admin(f"DROP DATABASE {name} WITH (FORCE)"))
 
 
 def free_port() -> int:

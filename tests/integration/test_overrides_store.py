@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from federation.identity.overrides import OverrideSettings, OverrideStore, OverrideStoreError
-from tests.conftest import require_service
-
-PG_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
-
-
-async def _admin(statement: str) -> None:
-    engine = create_async_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    async with engine.connect() as conn:
-        await conn.execute(sa.text(statement))
-    await engine.dispose()
+from tests.conftest import fresh_postgres
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -29,11 +16,8 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield "sqlite+aiosqlite:///overrides.db"
         return
-    require_service("127.0.0.1", 5432, "postgresql")
-    name = f"onepane_ov_{uuid.uuid4().hex[:8]}"
-    asyncio.run(_admin(f"CREATE DATABASE {name}"))
-    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    asyncio.run(_admin(f"DROP DATABASE {name} WITH (FORCE)"))
+    with fresh_postgres("onepane_ov") as database:
+        yield database
 
 
 async def test_latest_decision_per_pair_wins_and_forget_clears(url: str, tmp_path: Path) -> None:

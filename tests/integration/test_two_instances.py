@@ -3,14 +3,12 @@ PostgreSQL; an identity override written through one is applied by the other."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import os
 import subprocess
 import sys
 import time
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,8 +19,7 @@ import yaml
 
 from federation.demo.data import build_demo
 from federation.demo.run import demo_config_text
-from tests.conftest import free_port, require_service
-from tests.integration.test_overrides_store import _admin
+from tests.conftest import free_port, fresh_postgres, require_service
 
 KEY = "supervisor-key-0123456789abcdef"
 LINK = """mutation($a: ID!, $b: ID!) {
@@ -32,11 +29,8 @@ RECORDS = '{ customer(id: "shop:8") { sourceRecords { source localId linkedBy } 
 
 @pytest.fixture
 def database() -> Iterator[str]:
-    require_service("127.0.0.1", 5432, "PostgreSQL")
-    name = f"onepane_two_{uuid.uuid4().hex[:8]}"
-    asyncio.run(_admin(f"CREATE DATABASE {name}"))
-    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    asyncio.run(_admin(f"DROP DATABASE {name} WITH (FORCE)"))
+    with fresh_postgres("onepane_two") as url:
+        yield url
 
 
 def _post(port: int, query: str, **variables: Any) -> dict[str, Any]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -21,8 +20,7 @@ from federation.config.loader import parse_config
 from federation.demo.run import demo_config_text
 from federation.errors import ConfigError
 from federation.identity.overrides import resolve_url
-from tests.conftest import free_port, require_service
-from tests.integration.test_overrides_store import _admin
+from tests.conftest import free_port, fresh_postgres
 from tests.security.conftest import SECURITY, api_key, secured_config
 from tests.stories.conftest import LiveDemo, post_raw
 
@@ -35,11 +33,8 @@ ANALYST = "{ purchases(filter: {cardLast4: \"4417\"}) { nodes { id total { amoun
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A fresh PostgreSQL database, dropped afterwards; `postgresql://` as an operator writes it."""
-    require_service("127.0.0.1", 5432, "postgresql")
-    name = f"onepane_audit_{uuid.uuid4().hex[:8]}"
-    asyncio.run(_admin(f"CREATE DATABASE {name}"))
-    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    asyncio.run(_admin(f"DROP DATABASE {name} WITH (FORCE)"))
+    with fresh_postgres("onepane_audit") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
