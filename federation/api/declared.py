@@ -112,7 +112,7 @@ def _listing(root: RootDecl, params: dict[str, Any]) -> Callable[..., Any]:
 
     async def resolve(info: strawberry.Info, **given: Any) -> list[Unified]:
         conditions = [_condition(args[name], value) for name, value in given.items() if value is not None]
-        return await engine_request(info).search(entity, conditions, order, None)
+        return await engine_request(info).search(entity, conditions, order, None, whole=True)
 
     return _with_signature(resolve, params, required=False)
 

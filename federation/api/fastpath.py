@@ -49,6 +49,7 @@ from federation.contract import SortKey
 from federation.engine.gateway import Gateway
 from federation.engine.request import Request
 from federation.engine.unified import Unified
+from federation.errors import SourceError
 from federation.model.declaration import ModelDecl
 from federation.ops import metrics
 from federation.ops.extension import _label
@@ -92,6 +93,15 @@ class ListRoot:
     entity: str
     order: tuple[SortKey, ...]
     fields: tuple[Scalar | Relation, ...]
+    node: FieldNode  # where its error points when none of its sources answered
+
+
+class RootFailed(Exception):
+    """No source of a list root answered: the root is null and the failure its error."""
+
+    def __init__(self, root: ListRoot, failure: SourceError) -> None:
+        super().__init__(str(failure))
+        self.root, self.failure = root, failure
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +171,7 @@ def _root(node: FieldNode, query_type: GraphQLObjectType, schema: GraphQLSchema,
     if not declared.many or declared.by is not None:
         raise Unsupported("lookups")
     order = tuple(SortKey(item.lstrip("-"), descending=item.startswith("-")) for item in declared.order)
-    return ListRoot(_key(node), declared.entity, order, _selection(node, declared.entity, model, schema))
+    return ListRoot(_key(node), declared.entity, order, _selection(node, declared.entity, model, schema), node)
 
 
 def _named(kind: Any) -> Any:
@@ -209,7 +219,10 @@ async def execute(plan: Plan, request: Request) -> dict[str, Any]:
 async def _run_root(root: ListRoot | ConstantRoot, request: Request) -> Any:
     if isinstance(root, ConstantRoot):
         return root.value
-    units = await request.search(root.entity, [], root.order, None)
+    try:
+        units = await request.search(root.entity, [], root.order, None, whole=True)
+    except SourceError as failure:
+        raise RootFailed(root, failure) from failure
     return await _objects(units, root.fields, request)
 
 
@@ -412,19 +425,25 @@ class FastPath:
 
     async def _answer(self, plan: Plan, engine: Request | None = None) -> Answer | None:
         engine = engine if engine is not None else Request(self.gateway)
+        errors: list[GraphQLError] = []
         try:
-            data = await execute(plan, engine)
+            data: dict[str, Any] | None = await execute(plan, engine)
         except Unsupported:
             return None
-        errors = [GraphQLError(str(failure), extensions={"code": failure.code, "source": name})
-                  for name, stats in engine.stats.items() for failure in stats.errors[:1]]
+        except RootFailed as failed:  # a list root is non-null: its null makes `data` null, as on strawberry's path
+            data, failure = None, failed.failure
+            errors.append(GraphQLError(str(failure), [failed.root.node], path=[failed.root.key],
+                                       extensions={"code": failure.code, "source": failure.source}))
+        reported = {(e.extensions or {}).get("source") for e in errors}
+        errors += [GraphQLError(str(failure), extensions={"code": failure.code, "source": name})
+                   for name, stats in engine.stats.items() if name not in reported for failure in stats.errors[:1]]
         answer: dict[str, Any] = {"data": data}
         if errors:
             answer["errors"] = [e.formatted for e in errors]
         extensions = sources_json(engine)
         if extensions:
             answer["extensions"] = extensions
-        return Answer(orjson.dumps(answer), "ok" if not errors else "partial")
+        return Answer(orjson.dumps(answer), "ok" if not errors else "partial" if data is not None else "error")
 
 
 @dataclass(frozen=True, slots=True)

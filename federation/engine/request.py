@@ -330,7 +330,7 @@ class Request:
     async def _block_search(self, source: str, entity: str, query: BlockQuery) -> list[Record]:
         conditions = query.conditions()
         request = SearchRequest(tuple(conditions), (), self.gateway.config.gateway.max_search_rows)
-        found = [r for r in await self._search_one(source, entity, request) if matches(r, conditions)]
+        found = [r for r in (await self._search_one(source, entity, request))[0] if matches(r, conditions)]
         return found if len(found) <= query.max_block * max(len(v) for v in query.values) else []
 
     def _cluster(self, entity: str, records: list[Record], overrides: Overrides,
@@ -473,15 +473,21 @@ class Request:
     # -- search -------------------------------------------------------------------------------
 
     async def search(self, entity: str, conditions: Sequence[Condition], order: Sequence[SortKey],
-                     limit: int | None, sources: Sequence[str] | None = None) -> list[Unified]:
-        """Search every able source concurrently, re-check in memory, unify, order, limit."""
+                     limit: int | None, sources: Sequence[str] | None = None, whole: bool = False) -> list[Unified]:
+        """Search every able source concurrently, re-check in memory, unify, order, limit.
+
+        With `whole` (a list root), when every source asked failed this raises the first failure
+        rather than answer an empty list, which would claim there is nothing to list."""
         cap = self.gateway.config.gateway.max_search_rows
         conditions = [self.normalized(entity, c) for c in conditions]
         request = SearchRequest(tuple(conditions), tuple(order), min(limit or cap, cap))
         names = [s for s in self.gateway.sources_for(entity) if sources is None or s in sources]
         names = [s for s in names if getattr(self.gateway.entity_caps(s, entity), "searchable", False)]
-        batches = (await asyncio.gather(*(self._search_one(s, entity, request) for s in names)) if len(names) != 1
+        answers = (await asyncio.gather(*(self._search_one(s, entity, request) for s in names)) if len(names) != 1
                    else [await self._search_one(names[0], entity, request)])  # one source: no task to run it
+        if whole and answers and all(error is not None for _, error in answers):
+            raise next(error for _, error in answers if error is not None)
+        batches = [records for records, _ in answers]
         found = [r for b in batches for r in b if matches(r, conditions)] if conditions else [
             r for b in batches for r in b]
         if order:
@@ -489,13 +495,17 @@ class Request:
         units = await self.unify(entity, found)
         return units if limit is None else units[:limit]
 
-    async def _search_one(self, source: str, entity: str, request: SearchRequest) -> list[Record]:
+    async def _search_one(self, source: str, entity: str,
+                          request: SearchRequest) -> tuple[list[Record], SourceError | None]:
+        """The source's records (none when it failed, the failure recorded in its stats) and its failure."""
         connector = self.gateway.connectors[source]
-        records = await self._call(source, f"{source}.search({entity})", lambda: connector.search(entity, request),
-                                   ("search", entity, repr(request)))
+        records, error = await self._guarded(source, f"{source}.search({entity})", lambda: connector.search(
+            entity, request), ("search", entity, repr(request)))
+        if error is not None:
+            self._stats(source).errors.append(error)
         if len(records) >= self.gateway.config.gateway.max_search_rows:
             self.capped.add((source, entity))  # the source may hold more: an answer over all of it is partial
-        return records
+        return records, error
 
     def normalized(self, entity: str, condition: Condition) -> Condition:
         """A condition on a match key compares normalized values, as the keys are stored."""

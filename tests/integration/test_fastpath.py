@@ -129,6 +129,38 @@ async def test_a_failed_source_reports_the_same_errors_both_ways(tmp_path: Path)
         assert orjson.loads(fast)["errors"][0]["extensions"]["code"].startswith("SOURCE")
 
 
+@pytest.mark.parametrize("config", [CONFIG, PEER], ids=["example", "peer"])
+async def test_a_list_root_whose_only_source_failed_is_null_both_ways(config: Path, tmp_path: Path) -> None:
+    """No source answered `posts`: an empty list would claim there are no posts. The root is null
+    (non-null, so `data` is null) and its error points at it, on either path, byte for byte."""
+    posts, users = build()
+    data = upstream(posts, users)
+    down = {"on": False}
+
+    @web.middleware
+    async def posts_down(request: web.Request, handler: Any) -> web.StreamResponse:
+        if down["on"] and request.path.startswith("/posts"):
+            return web.json_response({"message": "down"}, status=503)
+        return await handler(request)
+
+    data.middlewares.append(posts_down)
+    settings = yaml.safe_load(config.read_text("utf-8"))
+    settings["sources"]["upstream"]["guard"] = {"retries": 0}
+    path = tmp_path / "down.yaml"
+    path.write_text(yaml.safe_dump(settings), "utf-8")
+    async with serve(data) as base, _gateway(path, {"UPSTREAM": base}) as (app, url):
+        query = "{posts{id,title,user{id,name}}}"
+        await _both(app, url, query)  # the document is learned while the source answers
+        down["on"] = True
+        slow, fast, compiled = await _both(app, url, query)
+        assert compiled and _timeless(fast) == _timeless(slow)
+        answer = orjson.loads(fast)
+        assert answer["data"] is None
+        (error,) = answer["errors"]
+        assert error["path"] == ["posts"] and error["locations"] == [{"line": 1, "column": 2}]
+        assert error["extensions"] == {"code": "SOURCE_UNAVAILABLE", "source": "upstream"}
+
+
 async def test_one_connection_makes_two_upstream_calls_with_the_peer_config() -> None:
     posts, users = build()
     data = upstream(posts, users)
