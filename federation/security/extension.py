@@ -8,6 +8,7 @@ masked after they resolve. Because this wraps field resolution itself, a new fie
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
@@ -66,6 +67,8 @@ class FieldGuard(SchemaExtension):
             self._entry = AuditEntry(principal.name, principal.role, document_hash(query),
                                      self.execution_context.operation_name)
         yield
+        if self._policy is not None and not self._policy.settings.introspection:
+            _without_suggestions(self.execution_context.result)
         if self._entry is not None and self.audit is not None:
             self._entry.errors = len(getattr(self.execution_context.result, "errors", None) or [])
             await self.audit.append(self._entry)
@@ -115,3 +118,14 @@ def _masked(result: Any, decision: Decision) -> Any:
 
         return later()
     return apply_mask(decision.mask, result)
+
+
+# graphql-core's validation messages end in "Did you mean 'posts'?" naming fields, types and
+# arguments: for a role that may not introspect the schema, that would hand it out piece by piece.
+_SUGGESTION = re.compile(r" Did you mean [^?]*\?$")
+
+
+def _without_suggestions(result: Any) -> None:
+    for error in getattr(result, "errors", None) or ():
+        if error.path is None and "Did you mean" in error.message:
+            error.message = _SUGGESTION.sub("", error.message)

@@ -73,6 +73,17 @@ def test_introspection_follows_the_role(secured: LiveDemo, role: str, allowed: b
         assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
 
 
+@pytest.mark.parametrize(("role", "suggests"), [("admin", True), ("agent", False)])
+def test_validation_errors_suggest_names_only_to_roles_that_may_introspect(secured: LiveDemo, role: str,
+                                                                          suggests: bool) -> None:
+    body = post(secured.handle.url, '{ customerz(email: "a@b.c") { nme } }', headers=api_key(role))
+    (error,) = body["errors"]
+    assert error["message"].startswith("Cannot query field 'customerz' on type 'Query'.")
+    assert error["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert ("Did you mean" in error["message"]) is suggests
+    assert ("customer" in error["message"].removeprefix("Cannot query field 'customerz'")) is suggests
+
+
 def test_every_story_still_answers_for_the_agent_with_no_raw_email(secured: LiveDemo) -> None:
     for name in ("story1_preorder", "story2_store_purchase", "story3_double_delivery", "story4_no_receipt"):
         body = post(secured.handle.url, story(name), headers=api_key("agent"))
