@@ -131,6 +131,11 @@ class RestClient:
         self.error_path = options.error_path
         self._error = jmespath.compile(options.error_path) if options.error_path else None
         self._slots = asyncio.Semaphore(options.max_concurrency)
+        # One endpoint (a path template) may hold at most this many of the slots, so an endpoint
+        # that hangs leaves the others a quarter of the source (at least one slot) rather than
+        # queueing every other call of the source behind its timeouts.
+        self._share = max(1, options.max_concurrency - max(1, options.max_concurrency // 4))
+        self._endpoints: dict[str, asyncio.Semaphore] = {}
         self._session: aiohttp.ClientSession | None = None
 
     def open(self) -> aiohttp.ClientSession:
@@ -164,7 +169,7 @@ class RestClient:
             return resp.status
 
         try:
-            return await self._exchange("GET", self._signed(url, ()), None, status_of)
+            return await self._exchange("GET", self._signed(url, ()), None, status_of, "health")
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise from_client_error(self.source, exc, f"GET {url.path}") from exc
 
@@ -187,20 +192,23 @@ class RestClient:
             return Response(resp.url, resp.status, body, _link_next(resp))
 
         try:
-            return await self._exchange(method, self._signed(url, params), json, answer)
+            return await self._exchange(method, self._signed(url, params), json, answer, where)
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise from_client_error(self.source, exc, where) from exc
 
     async def _exchange(
         self, method: str, url: URL, json: Mapping[str, Any] | None,
-        handle: Callable[[aiohttp.ClientResponse], Awaitable[T]],
+        handle: Callable[[aiohttp.ClientResponse], Awaitable[T]], endpoint: str,
     ) -> T:
         """Send once; with OAuth2 a 401 drops the token and the request goes once more."""
         session = self.open()
+        share = self._endpoints.get(endpoint)
+        if share is None:  # endpoints are the config's path templates: a bounded set
+            share = self._endpoints[endpoint] = asyncio.Semaphore(self._share)
         for attempt in (1, 2):
             token = await self.token.get(session) if self.token is not None else None
             headers = {"Authorization": f"Bearer {token}"} if token else None
-            async with self._slots, session.request(
+            async with share, self._slots, session.request(
                 method, url, json=json, headers=headers
             ) as resp:
                 if self.token is not None and token and resp.status == 401 and attempt == 1:

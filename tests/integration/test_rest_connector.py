@@ -268,6 +268,33 @@ async def test_path_style_one_call_per_value_and_404_is_a_miss(tmp_path: Path) -
     assert len(app[LOG]) == 3
 
 
+async def test_an_endpoint_that_hangs_leaves_the_others_room(tmp_path: Path) -> None:
+    """Lookups by email hang (accepted, never answered) and fill what they may of the source's
+    `max_concurrency`; a search on another endpoint of the same API still answers at once."""
+    app = salesforce()
+    release = asyncio.Event()
+
+    @web.middleware
+    async def hang(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if "/Email/" in request.path:
+            await release.wait()
+        return await handler(request)
+
+    app.middlewares.append(hang)
+    options = {**salesforce_options(base="", max_pages=50), "max_concurrency": 4}
+    async with serve(app) as base, source(tmp_path, {**options, "base_url": base + "/"}) as api:
+        emails = [f"p{i}+crm@example.com" for i in range(1, 9)]
+        stuck = asyncio.ensure_future(api.lookup("Customer", "key:email", emails))
+        while len(calls(app, "/services/data/v58.0/sobjects")) < 3:  # the hung endpoint has its share
+            await asyncio.sleep(0.01)
+        started = asyncio.get_running_loop().time()
+        found = await asyncio.wait_for(api.search("Customer", SearchRequest((), (), 100)), timeout=3)
+        assert len(found) == len(SF) and asyncio.get_running_loop().time() - started < 1.0
+        assert len(calls(app, "/services/data/v58.0/sobjects")) == 3  # 3 of 4 slots, never the 4th
+        release.set()
+        assert len(await stuck) == 8
+
+
 # (3) Zendesk-like: absolute `next_page`, 429 with Retry-After, and a Link-header listing.
 
 TICKETS = [{"id": i, "subject": f"Parcel {i} late", "status": ("open", "solved")[i % 2],
