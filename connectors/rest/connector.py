@@ -348,10 +348,12 @@ class RestConnector(BaseConnector):
         return out
 
     def _getter(self, row: Any) -> Getter:
+        plain, values = self._plain, row if isinstance(row, dict) else {}  # looked up once per row
+
         def get(expression: str) -> Any:
-            name = self._plain.get(expression)
+            name = plain.get(expression)
             if name is not None:  # a bare key: what JMESPath answers, without its interpreter
-                return row.get(name) if isinstance(row, dict) else None
+                return values.get(name)
             try:
                 return self._compiled(expression).search(row)
             except JMESPathError:

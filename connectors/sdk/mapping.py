@@ -98,6 +98,11 @@ class RecordMapper:
                        None if decl.type_ref.is_list or decl.type_ref.name in model.enums
                        else _AS_IS.get(decl.type_ref.name))
                       for name, spec in mapping.fields.items() if (decl := self.decl.fields.get(name)) is not None]
+        # Keys likewise: (name, spec, the plain origin or None, the key's normalizer), for keys the
+        # model declares (`_check` reports the others).
+        self._key_plan = [(name, spec, spec.origin[0] if len(spec.origin) == 1 and not spec.transform else None,
+                           self.decl.keys[name].normalize)
+                          for name, spec in mapping.keys.items() if name in self.decl.keys]
 
     def _check(self, decl: EntityDecl) -> list[str]:
         out = [f"fields.{f}: {self.entity} has no field '{f}' (valid: {', '.join(sorted(decl.fields))})"
@@ -144,14 +149,17 @@ class RecordMapper:
 
     def _keys(self, get: Getter) -> dict[str, tuple[str, ...]]:
         out: dict[str, tuple[str, ...]] = {}
-        for name, spec in self.mapping.keys.items():
+        region = self.region
+        for name, spec, plain, kind in self._key_plan:
             try:
-                value = spec.read(get)
+                value = get(plain) if plain is not None else spec.read(get)
             except (ValueError, TypeError):
                 continue
-            values = value if isinstance(value, list | tuple) else [value]
-            kind = self.decl.keys[name].normalize
-            normal = [n for v in values if (n := normalize(kind, v, self.region))]
+            if not isinstance(value, list | tuple):  # the usual case: one value
+                if (one := normalize(kind, value, region)) is not None and one:
+                    out[name] = (one,)
+                continue
+            normal = [n for v in value if (n := normalize(kind, v, region))]
             if normal:
                 out[name] = tuple(dict.fromkeys(normal))
         return out

@@ -323,6 +323,7 @@ class FastPath:
         self.coalesce = gateway.config.gateway.coalesce_operations
         self._open: dict[int, tuple[Plan, asyncio.Task[Answer | None]]] = {}  # id(plan) → joinable execution
         self._children: dict[tuple[str, str], tuple[Any, Any]] = {}
+        self._joined: dict[str, Any] = {}
 
     def learn(self, query: str, operation_name: str | None) -> None:
         if len(self._validated) >= _MAX_DOCUMENTS:
@@ -375,7 +376,7 @@ class FastPath:
             running = self._open.get(id(plan))
             if running is not None and running[0] is plan:
                 answer = await asyncio.shield(running[1])
-                metrics.COALESCED.labels(name).inc()
+                self._coalesced(name).inc()
                 current.set_attribute("onepane.coalesced", True)
             elif self.coalesce and plan.fetches:
                 answer = await asyncio.shield(self._lead(plan))
@@ -388,6 +389,14 @@ class FastPath:
             current.set_attribute("onepane.compiled", True)
         self._metrics(name, answer.outcome, time.perf_counter() - started)
         return web.Response(body=answer.body, content_type="application/json", charset="utf-8")
+
+    def _coalesced(self, name: str) -> Any:
+        child = self._joined.get(name)
+        if child is None:
+            if len(self._joined) >= _MAX_DOCUMENTS:
+                self._joined.clear()
+            child = self._joined[name] = metrics.COALESCED.labels(name)
+        return child
 
     def _metrics(self, name: str, outcome: str, seconds: float) -> None:
         """Count the request; the labelled children are kept (`labels()` takes a lock and builds a key)."""
