@@ -33,6 +33,9 @@ class Authenticator:
         self.settings = settings
         self._keys = [(bytes.fromhex(k.sha256), k) for k in settings.api_keys]
         self._jwt = _JwtVerifier(settings.jwt) if settings.jwt else None
+        # Principals are immutable: every anonymous request gets the same one.
+        self._anonymous = Principal("anonymous", settings.anonymous_role, "anonymous") if settings.anonymous_role \
+            else None
 
     def authenticate(self, headers: Any) -> Principal:
         api_key = headers.get("X-Api-Key")
@@ -44,8 +47,8 @@ class Authenticator:
             if scheme.lower() != "bearer" or not token or self._jwt is None:
                 raise AuthError
             return self._jwt.verify(token.strip())
-        if self.settings.anonymous_role:
-            return Principal("anonymous", self.settings.anonymous_role, "anonymous")
+        if self._anonymous is not None:
+            return self._anonymous
         raise AuthError
 
     def _api_key(self, presented: str) -> Principal:
