@@ -15,6 +15,8 @@ import os
 import signal
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 from types import FrameType
 
@@ -69,10 +71,25 @@ def _event_loop() -> asyncio.AbstractEventLoop:
     return loop
 
 
-def _worker(config_path: str, host: str, port: int, number: int) -> None:
+def _worker(config_path: str, host: str, port: int, number: int, parent: int) -> None:
     os.environ["ONEPANE_WORKER"] = str(number)
+    _stop_with(parent)
     logging.basicConfig(level=logging.INFO, format=f"%(levelname)s worker {os.getpid()} %(name)s: %(message)s")
     serve(Path(config_path), host, port, reuse_port=True)
+
+
+def _stop_with(parent: int) -> None:
+    """Stop this worker (gracefully, as on SIGTERM) once its parent is gone: a parent killed
+    without passing the signal on (SIGKILL, an OOM kill, a signal before its handlers were set)
+    must not leave workers serving the port on their own."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        log.warning("worker %d: the parent process %d is gone; stopping", os.getpid(), parent)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def serve_workers(config_path: Path, host: str, port: int, workers: int) -> int:
@@ -83,8 +100,8 @@ def serve_workers(config_path: Path, host: str, port: int, workers: int) -> int:
     metrics_dir = tempfile.mkdtemp(prefix="onepane-metrics-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     context = multiprocessing.get_context("spawn")
-    processes = [context.Process(target=_worker, args=(str(config_path), host, port, n + 1), daemon=False)
-                 for n in range(workers)]
+    processes = [context.Process(target=_worker, args=(str(config_path), host, port, n + 1, os.getpid()),
+                                 daemon=False) for n in range(workers)]
     for process in processes:
         process.start()
     log.info("started %d workers on %s:%d (pids %s)", workers, host, port, ", ".join(str(p.pid) for p in processes))

@@ -65,3 +65,36 @@ def test_a_record_cached_by_one_worker_is_served_by_the_other(tmp_path: Path) ->
         process.send_signal(signal.SIGTERM)
         code = process.wait(timeout=20)
     assert code == 0, process.stderr.read().decode() if process.stderr else ""
+
+
+def test_workers_stop_when_their_parent_is_killed(tmp_path: Path) -> None:
+    build_demo(tmp_path)
+    config = yaml.safe_load(demo_config_text())
+    config["sources"] = {"shop": config["sources"]["shop"]}
+    config["model"] = {}
+    (tmp_path / "gateway.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "federation", "serve", str(tmp_path / "gateway.yaml"),
+                                "--port", str(port), "--workers", "2"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ})
+    url = f"http://127.0.0.1:{port}/graphql"
+    try:
+        deadline = time.monotonic() + 30
+        workers: set[str] = set()
+        while time.monotonic() < deadline and len(workers) < 2:
+            try:
+                workers.add(ask(url)[0])
+            except OSError:
+                time.sleep(0.1)
+        assert workers == {"1", "2"}
+    finally:
+        process.kill()  # SIGKILL: the parent cannot pass anything on
+        process.wait(timeout=10)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            ask(url)
+        except OSError:
+            return  # no worker answers on the port any more
+        time.sleep(0.2)
+    raise AssertionError("workers still serve after their parent was killed")
