@@ -135,35 +135,19 @@ def _build_single(decl: EntityDecl, entity: str, record: Record,
                   linked_by: Mapping[Record, tuple[str, ...]]) -> Unified:
     values: dict[str, Any] = {}
     fields = record.fields
-    for name, raw_of, union, field in _field_plan(decl):
-        if raw_of:
-            raw = record.raw.get(raw_of)
+    for name, field in decl.fields.items():
+        if field.raw_of:
+            raw = record.raw.get(field.raw_of)
             values[name] = [] if raw is None else [raw]
             continue
         value = fields.get(name)
         present = value is not None and value != "" and value != []
-        if union:
+        if field.rule == "union":
             values[name] = _union(name, field, [record]) if present else []
         else:
             values[name] = value if present else None
     errors = {n: (m,) for n, m in record.errors.items() if n in decl.fields} if record.errors else {}
     return Unified(entity, f"{record.source}:{record.local_id}", (record,), linked_by, values, (), errors)
-
-
-def _field_plan(decl: EntityDecl) -> tuple[tuple[str, str | None, bool, FieldDecl], ...]:
-    """(name, raw_of, union, field) per field of `decl`, worked out once per declaration rather than
-    per record (`FieldDecl.rule` is a property; a list root builds a unit for every record)."""
-    known = _FIELD_PLANS.get(id(decl))
-    if known is not None and known[0] is decl:
-        return known[1]
-    plan = tuple((name, field.raw_of, field.rule == "union", field) for name, field in decl.fields.items())
-    if len(_FIELD_PLANS) >= 1024:  # one per declared entity; only many gateways in one process get here
-        _FIELD_PLANS.clear()
-    _FIELD_PLANS[id(decl)] = (decl, plan)
-    return plan
-
-
-_FIELD_PLANS: dict[int, tuple[EntityDecl, tuple[tuple[str, str | None, bool, FieldDecl], ...]]] = {}
 
 
 def _raw_values(records: Sequence[Record], field: str) -> list[str]:

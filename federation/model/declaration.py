@@ -91,7 +91,7 @@ class FieldDecl(_Closed):
     def type_ref(self) -> TypeRef:
         return parse_type(self.type)
 
-    @property
+    @cached_property
     def rule(self) -> MergeRule:
         if self.merge:
             return self.merge

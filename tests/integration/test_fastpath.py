@@ -107,22 +107,33 @@ async def test_the_benchmark_contract_answers_the_same_bytes_both_ways(config: P
                 assert fast == slow and b'"sources"' not in fast  # no timing to differ: exact bytes
 
 
-async def test_a_failed_source_reports_the_same_errors_both_ways(tmp_path: Path) -> None:
+def _breakable(path: str) -> tuple[web.Application, dict[str, bool]]:
+    """The benchmark upstream, where requests under `path` answer 503 while `switch["down"]`."""
     posts, users = build()
     data = upstream(posts, users)
+    switch = {"down": True}
 
     @web.middleware
-    async def users_down(request: web.Request, handler: Any) -> web.StreamResponse:
-        if request.path.startswith("/users"):
+    async def down(request: web.Request, handler: Any) -> web.StreamResponse:
+        if switch["down"] and request.path.startswith(path):
             return web.json_response({"message": "down"}, status=503)
         return await handler(request)
 
-    data.middlewares.append(users_down)
-    config = yaml.safe_load(CONFIG.read_text("utf-8"))
-    config["sources"]["upstream"]["guard"] = {"retries": 0}
+    data.middlewares.append(down)
+    return data, switch
+
+
+def _without_retries(config: Path, tmp_path: Path) -> Path:
+    settings = yaml.safe_load(config.read_text("utf-8"))
+    settings["sources"]["upstream"]["guard"] = {"retries": 0}
     path = tmp_path / "down.yaml"
-    path.write_text(yaml.safe_dump(config), "utf-8")
-    async with serve(data) as base, _gateway(path, {"UPSTREAM": base}) as (app, url):
+    path.write_text(yaml.safe_dump(settings), "utf-8")
+    return path
+
+
+async def test_a_failed_source_reports_the_same_errors_both_ways(tmp_path: Path) -> None:
+    data, _ = _breakable("/users")
+    async with serve(data) as base, _gateway(_without_retries(CONFIG, tmp_path), {"UPSTREAM": base}) as (app, url):
         slow, fast, compiled = await _both(app, url, "{posts{id,title,user{id,name}}}")
         assert compiled
         assert _timeless(fast) == _timeless(slow)
@@ -133,25 +144,12 @@ async def test_a_failed_source_reports_the_same_errors_both_ways(tmp_path: Path)
 async def test_a_list_root_whose_only_source_failed_is_null_both_ways(config: Path, tmp_path: Path) -> None:
     """No source answered `posts`: an empty list would claim there are no posts. The root is null
     (non-null, so `data` is null) and its error points at it, on either path, byte for byte."""
-    posts, users = build()
-    data = upstream(posts, users)
-    down = {"on": False}
-
-    @web.middleware
-    async def posts_down(request: web.Request, handler: Any) -> web.StreamResponse:
-        if down["on"] and request.path.startswith("/posts"):
-            return web.json_response({"message": "down"}, status=503)
-        return await handler(request)
-
-    data.middlewares.append(posts_down)
-    settings = yaml.safe_load(config.read_text("utf-8"))
-    settings["sources"]["upstream"]["guard"] = {"retries": 0}
-    path = tmp_path / "down.yaml"
-    path.write_text(yaml.safe_dump(settings), "utf-8")
-    async with serve(data) as base, _gateway(path, {"UPSTREAM": base}) as (app, url):
+    data, switch = _breakable("/posts")
+    switch["down"] = False
+    async with serve(data) as base, _gateway(_without_retries(config, tmp_path), {"UPSTREAM": base}) as (app, url):
         query = "{posts{id,title,user{id,name}}}"
         await _both(app, url, query)  # the document is learned while the source answers
-        down["on"] = True
+        switch["down"] = True
         slow, fast, compiled = await _both(app, url, query)
         assert compiled and _timeless(fast) == _timeless(slow)
         answer = orjson.loads(fast)

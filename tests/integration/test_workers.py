@@ -32,30 +32,43 @@ def ask(url: str) -> tuple[str, dict[str, object]]:
         return response.headers["X-Onepane-Worker"], orjson.loads(response.read())
 
 
-def test_a_record_cached_by_one_worker_is_served_by_the_other(tmp_path: Path) -> None:
-    require_service("127.0.0.1", 6379, "Redis")
+def _two_workers(tmp_path: Path, source: str, settings: dict[str, object],
+                 gateway: dict[str, object]) -> tuple[subprocess.Popen[bytes], str]:
+    """`federation serve --workers 2` over the demo's shop alone, named `source`, with `settings`
+    added to it and `gateway` to the gateway section; the process and its URL."""
     build_demo(tmp_path)
-    source = f"shop_{uuid.uuid4().hex[:8]}"  # a fresh key space in the shared Redis
     config = yaml.safe_load(demo_config_text())
-    config["gateway"]["redis_url"] = "redis://127.0.0.1:6379/0"
-    config["sources"] = {source: {**config["sources"]["shop"], "cache": {"ttl": 120}}}
+    config["gateway"].update(gateway)
+    config["sources"] = {source: {**config["sources"]["shop"], **settings}}
     config["model"] = {}
     (tmp_path / "gateway.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     port = free_port()
     process = subprocess.Popen([sys.executable, "-m", "federation", "serve", str(tmp_path / "gateway.yaml"),
                                 "--port", str(port), "--workers", "2"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ})
-    url = f"http://127.0.0.1:{port}/graphql"
+    return process, f"http://127.0.0.1:{port}/graphql"
+
+
+def _until_both_answer(url: str) -> list[tuple[str, dict[str, object]]]:
+    """Requests on fresh connections until both workers have answered (30 s at most)."""
+    deadline = time.monotonic() + 30
+    answers: list[tuple[str, dict[str, object]]] = []
+    while time.monotonic() < deadline and len({w for w, _ in answers}) < 2:
+        try:
+            answers.append(ask(url))
+        except OSError:
+            time.sleep(0.1)
+    assert {w for w, _ in answers} == {"1", "2"}, [w for w, _ in answers]
+    return answers
+
+
+def test_a_record_cached_by_one_worker_is_served_by_the_other(tmp_path: Path) -> None:
+    require_service("127.0.0.1", 6379, "Redis")
+    source = f"shop_{uuid.uuid4().hex[:8]}"  # a fresh key space in the shared Redis
+    process, url = _two_workers(tmp_path, source, {"cache": {"ttl": 120}}, {"redis_url": "redis://127.0.0.1:6379/0"})
     try:
-        deadline = time.monotonic() + 30
-        answers: list[tuple[str, dict[str, object]]] = []
-        while time.monotonic() < deadline and len({w for w, _ in answers}) < 2:
-            try:
-                answers.append(ask(url))
-            except OSError:
-                time.sleep(0.1)
+        answers = _until_both_answer(url)
         workers = [w for w, _ in answers]
-        assert set(workers) == {"1", "2"}, workers
         first, second = workers[0], next(w for w in workers if w != workers[0])
         stats = [body["extensions"]["sources"][source] for w, body in answers]  # type: ignore[index]
         assert stats[0]["calls"] >= 1  # the first worker asked the database and filled the cache
@@ -68,28 +81,14 @@ def test_a_record_cached_by_one_worker_is_served_by_the_other(tmp_path: Path) ->
 
 
 def test_workers_stop_when_their_parent_is_killed(tmp_path: Path) -> None:
-    build_demo(tmp_path)
-    config = yaml.safe_load(demo_config_text())
-    config["sources"] = {"shop": config["sources"]["shop"]}
-    config["model"] = {}
-    (tmp_path / "gateway.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "federation", "serve", str(tmp_path / "gateway.yaml"),
-                                "--port", str(port), "--workers", "2"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ})
-    url = f"http://127.0.0.1:{port}/graphql"
+    process, url = _two_workers(tmp_path, "shop", {}, {})
     try:
-        deadline = time.monotonic() + 30
-        workers: set[str] = set()
-        while time.monotonic() < deadline and len(workers) < 2:
-            try:
-                workers.add(ask(url)[0])
-            except OSError:
-                time.sleep(0.1)
-        assert workers == {"1", "2"}
+        _until_both_answer(url)
     finally:
         process.kill()  # SIGKILL: the parent cannot pass anything on
         process.wait(timeout=10)
+        if process.stderr is not None:
+            process.stderr.close()
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         try:

@@ -2,7 +2,8 @@
 # Onepane as a peer of the graphql-benchmarks harness (../shared/bench/README.md, "Peer
 # contract"). Installs this repository's commit ($ONEPANE_REF, default HEAD; plus uvloop) into a
 # venv under $BENCH_CACHE keyed by the commit, never inside the repository. Then serves
-# onepane.yaml with one worker in the foreground. ONEPANE_LOOP=asyncio turns uvloop off.
+# onepane.yaml ($ONEPANE_CONFIG when set: another peer folder's config) with one worker in the
+# foreground. ONEPANE_LOOP=asyncio turns uvloop off.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 : "${PORT:?}" "${UPSTREAM:?}"
@@ -22,4 +23,4 @@ if [ ! -f "$venv/.installed" ]; then
 fi
 export PYTHONUNBUFFERED=1 ONEPANE_LOOP="${ONEPANE_LOOP:-}"
 "$venv/bin/python" -c "import sys, importlib.metadata as m; print('peer-version: onepane', '$commit', '+ strawberry-graphql', m.version('strawberry-graphql'), '+ aiohttp', m.version('aiohttp') + ', python', sys.version.split()[0])" >&2
-exec "$venv/bin/federation" serve "$here/onepane.yaml" --host 127.0.0.1 --port "$PORT" --workers 1
+exec "$venv/bin/federation" serve "${ONEPANE_CONFIG:-$here/onepane.yaml}" --host 127.0.0.1 --port "$PORT" --workers 1
