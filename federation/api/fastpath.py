@@ -227,7 +227,7 @@ async def _objects(units: list[Unified], fields: tuple[Scalar | Relation, ...], 
     """One dict per unit; relations are fetched for the whole level at once (one batch)."""
     unique = list({id(u): u for u in units}.values())
     relations = [f for f in fields if isinstance(f, Relation)]
-    built = {id(u): _projected(u, fields, bool(relations)) for u in unique}
+    built = {id(u): _scalars(u, fields) for u in unique}
     if relations:
         if len(relations) == 1:
             await _relation(relations[0], unique, built, request)
@@ -246,26 +246,6 @@ async def _relation(rel: Relation, parents: list[Unified], built: Mapping[int, d
             built[id(parent)][rel.key] = [dicts[id(u)] for u in units]
         else:
             built[id(parent)][rel.key] = dicts[id(units[0])] if units else None
-
-
-def _projected(unit: Unified, fields: tuple[Scalar | Relation, ...], relations: bool) -> dict[str, Any]:
-    """`_scalars`, remembered per (unit, selection) for one-record units: coalesced calls hand the
-    same records, hence the same units, to concurrent requests, and a unit never changes. A
-    selection with relations gets its own copy, since its relation keys are filled per request."""
-    if len(unit.records) != 1:
-        return _scalars(unit, fields)
-    key = (id(unit), id(fields))
-    hit = _PROJECTED.get(key)
-    if hit is None or hit[0] is not unit or hit[1] is not fields:
-        if len(_PROJECTED) >= _PROJECTED_MAX:  # bounded: start over rather than track recency
-            _PROJECTED.clear()
-        hit = _PROJECTED[key] = (unit, fields, _scalars(unit, fields))
-    return dict(hit[2]) if relations else hit[2]
-
-
-# (id(unit), id(selection)) → (unit, selection, dict); holding both keeps their ids from being reused.
-_PROJECTED: dict[tuple[int, int], tuple[Unified, tuple[Scalar | Relation, ...], dict[str, Any]]] = {}
-_PROJECTED_MAX = 8_192
 
 
 def _scalars(unit: Unified, fields: tuple[Scalar | Relation, ...]) -> dict[str, Any]:

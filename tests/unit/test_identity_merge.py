@@ -119,13 +119,13 @@ def test_one_record_merges_exactly_as_the_general_rules_would() -> None:
     assert one.values["emails"] == ["a@x.com"] and one.values["name"] == "Ann"
 
 
-def test_a_lone_record_is_merged_once_and_reused_while_it_lives() -> None:
+def test_a_lone_record_is_its_own_unit_with_its_own_values() -> None:
     record = Record("Product", "shop", "SKU-1", fields={"name": "Kettle"})
     first = merge(MODEL.entity("Product"), "Product", [record], {record: ()}, ORDER)
-    again = merge(MODEL.entity("Product"), "Product", [record], {record: ()}, ORDER)
     other = merge(MODEL.entity("Product"), "Product", [Record("Product", "shop", "SKU-1", fields={"name": "Pan"})],
                   {}, ORDER)
-    assert again is first and other is not first and other.values["name"] == "Pan"
+    assert first.records == (record,) and first.values["name"] == "Kettle" and first.conflicts == ()
+    assert other.values["name"] == "Pan"  # the same id with other values: nothing kept from the first
 
 
 def test_records_that_cannot_link_are_their_own_clusters_without_union_find() -> None:
