@@ -301,6 +301,10 @@ class FastPath:
         self._open: dict[int, tuple[Plan, asyncio.Task[Answer | None]]] = {}  # id(plan) → joinable execution
         self._children: dict[tuple[str, str], tuple[Any, Any]] = {}
         self._joined: dict[str, Any] = {}
+        # A document of constants calls no source, so its body is the same every time unless it
+        # carries `extensions.sources` (each source's breaker state, which changes): built once.
+        self.fixed_answers = not gateway.config.gateway.response_extensions
+        self._fixed: dict[int, tuple[Plan, Answer | None]] = {}  # id(plan) → its answer
 
     def learn(self, query: str, operation_name: str | None) -> None:
         if len(self._validated) >= _MAX_DOCUMENTS:
@@ -357,6 +361,8 @@ class FastPath:
                 current.set_attribute("onepane.coalesced", True)
             elif self.coalesce and plan.fetches:
                 answer = await asyncio.shield(self._lead(plan))
+            elif not plan.fetches and self.fixed_answers:
+                answer = await self._constant(plan)
             else:
                 answer = await self._answer(plan)
             if answer is None:
@@ -366,6 +372,17 @@ class FastPath:
             current.set_attribute("onepane.compiled", True)
         self._metrics(name, answer.outcome, time.perf_counter() - started)
         return web.Response(body=answer.body, headers=_JSON)
+
+    async def _constant(self, plan: Plan) -> Answer | None:
+        """The answer of a document of constants, built on its first request."""
+        kept = self._fixed.get(id(plan))
+        if kept is not None and kept[0] is plan:
+            return kept[1]
+        answer = await self._answer(plan)
+        if len(self._fixed) >= _MAX_DOCUMENTS:
+            self._fixed.clear()
+        self._fixed[id(plan)] = (plan, answer)
+        return answer
 
     def _coalesced(self, name: str) -> Any:
         child = self._joined.get(name)

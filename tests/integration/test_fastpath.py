@@ -21,7 +21,7 @@ from federation.demo.crm import serve_crm
 from federation.demo.data import build_demo
 from federation.demo.run import demo_config_text
 from federation.engine.gateway import Gateway
-from federation.server import OnepaneView, create_app
+from federation.server import GATEWAY, OnepaneView, create_app
 from tests.integration.test_contract_graphql_benchmarks import CONFIG, LOG, build, serve, upstream
 
 PEER = Path(__file__).resolve().parents[2] / "benchmarks" / "peers" / "onepane" / "onepane.yaml"
@@ -196,3 +196,25 @@ async def test_the_demo_answers_the_same_both_ways(tmp_path: Path) -> None:
             assert compiled
     finally:
         await crm.cleanup()
+
+
+async def test_a_document_of_constants_is_answered_from_its_first_body_only_without_live_extensions() -> None:
+    """`{greet}` calls no source: with `extensions.sources` off its body never changes and is built
+    once; with them on, each answer still shows every source's breaker as it is now."""
+    posts, users = build()
+    data = upstream(posts, users)
+    async with serve(data) as base:
+        async with _gateway(PEER, {"UPSTREAM": base}) as (app, url):
+            slow, fast, compiled = await _both(app, url, "{greet}")
+            async with aiohttp.ClientSession() as session:
+                again = await _post(session, url, "{greet}")
+            assert compiled and fast == slow == again == b'{"data":{"greet":"Hello World!"}}'
+        async with _gateway(CONFIG, {"UPSTREAM": base}) as (app, url):
+            slow, fast, compiled = await _both(app, url, "{greet}")
+            assert compiled and _timeless(fast) == _timeless(slow)
+            breaker = app[GATEWAY].guards["upstream"].breaker
+            breaker._trip()  # as after a run of failures
+            async with aiohttp.ClientSession() as session:
+                tripped = orjson.loads(await _post(session, url, "{greet}"))
+            assert tripped["data"] == {"greet": "Hello World!"}
+            assert tripped["extensions"]["sources"]["upstream"]["breaker"] == "open"
