@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -107,7 +108,10 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     _warn_open_access(gateway)
     await gateway.start()
     log.info("gateway started with sources: %s", ", ".join(gateway.connectors))
+    flushing = asyncio.create_task(_flush_metrics())
     yield
+    flushing.cancel()
+    metrics.TALLY.flush()
     await gateway.close()
     audit = app[AUDIT]
     if audit is not None:
@@ -121,6 +125,14 @@ def _warn_open_access(gateway: Gateway) -> None:
                   "roles, or anonymous_role for open access (see docs/security.md)", gateway.config.file)
     elif security.anonymous_role:
         log.warning("anonymous access is on: requests without credentials get role '%s'", security.anonymous_role)
+
+
+async def _flush_metrics() -> None:
+    """Hand this process's request tally to Prometheus every second (federation/ops/metrics.py):
+    with several workers, a scrape is answered by one of them and reads the others' shared files."""
+    while True:
+        await asyncio.sleep(1.0)
+        metrics.TALLY.flush()
 
 
 async def _healthz(request: web.Request) -> web.Response:

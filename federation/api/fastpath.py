@@ -299,8 +299,6 @@ class FastPath:
         self._plans: dict[tuple[str, str | None], Plan | None] = {}
         self.coalesce = gateway.config.gateway.coalesce_operations
         self._open: dict[int, tuple[Plan, asyncio.Task[Answer | None]]] = {}  # id(plan) → joinable execution
-        self._children: dict[tuple[str, str], tuple[Any, Any]] = {}
-        self._joined: dict[str, Any] = {}
         # A document of constants calls no source, so its body is the same every time unless it
         # carries `extensions.sources` (each source's breaker state, which changes): built once.
         self.fixed_answers = not gateway.config.gateway.response_extensions
@@ -357,7 +355,7 @@ class FastPath:
             running = self._open.get(id(plan))
             if running is not None and running[0] is plan:
                 answer = await asyncio.shield(running[1])
-                self._coalesced(name).inc()
+                metrics.TALLY.coalesced(name)
                 current.set_attribute("onepane.coalesced", True)
             elif self.coalesce and plan.fetches:
                 answer = await asyncio.shield(self._lead(plan))
@@ -370,7 +368,7 @@ class FastPath:
             current.set_attribute("graphql.operation.name", name)
             current.set_attribute("onepane.outcome", answer.outcome)
             current.set_attribute("onepane.compiled", True)
-        self._metrics(name, answer.outcome, time.perf_counter() - started)
+        metrics.TALLY.request(name, answer.outcome, time.perf_counter() - started)
         return web.Response(body=answer.body, headers=_JSON)
 
     async def _constant(self, plan: Plan) -> Answer | None:
@@ -383,25 +381,6 @@ class FastPath:
             self._fixed.clear()
         self._fixed[id(plan)] = (plan, answer)
         return answer
-
-    def _coalesced(self, name: str) -> Any:
-        child = self._joined.get(name)
-        if child is None:
-            if len(self._joined) >= _MAX_DOCUMENTS:
-                self._joined.clear()
-            child = self._joined[name] = metrics.COALESCED.labels(name)
-        return child
-
-    def _metrics(self, name: str, outcome: str, seconds: float) -> None:
-        """Count the request; the labelled children are kept (`labels()` takes a lock and builds a key)."""
-        children = self._children.get((name, outcome))
-        if children is None:
-            if len(self._children) >= _MAX_DOCUMENTS:
-                self._children.clear()
-            children = self._children[(name, outcome)] = (metrics.REQUESTS.labels(name, outcome),
-                                                          metrics.REQUEST_SECONDS.labels(name))
-        children[0].inc()
-        children[1].observe(seconds)
 
     def _lead(self, plan: Plan) -> asyncio.Task[Answer | None]:
         """Execute `plan` as a task identical requests may join until its first source call returns.

@@ -4,6 +4,7 @@ aggregated across them (prometheus multiprocess mode, PROMETHEUS_MULTIPROC_DIR).
 from __future__ import annotations
 
 import os
+from bisect import bisect_left
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client import multiprocess as _multiprocess
@@ -18,6 +19,8 @@ __all__ = [
     "REQUEST_SECONDS",
     "SOURCE_CALLS",
     "SOURCE_SECONDS",
+    "TALLY",
+    "RequestTally",
     "render",
 ]
 
@@ -40,8 +43,56 @@ IN_FLIGHT = Gauge("onepane_source_in_flight", "Calls in flight per source", ["so
                   multiprocess_mode="livesum")
 
 
+class RequestTally:
+    """Requests of the compiled path, counted in plain dicts and added to `REQUESTS`,
+    `REQUEST_SECONDS` and `COALESCED` in bulk by `flush`.
+
+    prometheus-client takes a lock per `inc` and per histogram bucket and sum (and writes a shared
+    file per value with several workers): three of each per request, 4 % of a small request's time
+    under load. Here a request is two dict updates. `flush` runs before every scrape in this process
+    and once a second in every process (server.py), so a scrape lags another worker by at most a
+    second. A histogram has no bulk `observe`; its bucket and sum values are what `observe` itself
+    increments (checked by tests/unit/test_metrics_tally.py against `observe`).
+    """
+
+    def __init__(self) -> None:
+        self._requests: dict[tuple[str, str], int] = {}
+        self._latency: dict[str, list[float]] = {}  # operation → count per bucket (+Inf last), then the sum
+        self._coalesced: dict[str, int] = {}
+
+    def request(self, operation: str, outcome: str, seconds: float) -> None:
+        key = (operation, outcome)
+        self._requests[key] = self._requests.get(key, 0) + 1
+        row = self._latency.get(operation)
+        if row is None:
+            row = self._latency[operation] = [0.0] * (len(_BUCKETS) + 2)
+        row[bisect_left(_BUCKETS, seconds)] += 1  # the first bucket whose bound is >= seconds, as `observe`
+        row[-1] += seconds
+
+    def coalesced(self, operation: str) -> None:
+        self._coalesced[operation] = self._coalesced.get(operation, 0) + 1
+
+    def flush(self) -> None:
+        requests, latency, coalesced = self._requests, self._latency, self._coalesced
+        self._requests, self._latency, self._coalesced = {}, {}, {}
+        for (operation, outcome), count in requests.items():
+            REQUESTS.labels(operation, outcome).inc(count)
+        for operation, row in latency.items():
+            child = REQUEST_SECONDS.labels(operation)
+            for bucket, observed in zip(child._buckets, row[:-1], strict=True):
+                if observed:
+                    bucket.inc(observed)
+            child._sum.inc(row[-1])
+        for operation, count in coalesced.items():
+            COALESCED.labels(operation).inc(count)
+
+
+TALLY = RequestTally()
+
+
 def render() -> bytes:
     """The metrics text; summed over worker processes when running several."""
+    TALLY.flush()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         _multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
