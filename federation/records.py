@@ -69,7 +69,7 @@ class Record:
     raw: Mapping[str, str]
     errors: Mapping[str, str]
     # (entity, source, local_id): identity of the record, computed once (the engine keys on it a lot).
-    uid: tuple[str, str, str] = field(repr=False, compare=False)
+    uid: tuple[str, str, str] = field(init=False, repr=False, compare=False)
 
     def __init__(self, entity: str, source: str, local_id: str, fields: Mapping[str, Any] = EMPTY,
                  keys: Mapping[str, tuple[str, ...]] = EMPTY, refs: Mapping[str, str] = EMPTY,
