@@ -16,7 +16,8 @@ Anything else, or any error while resolving (a field error, a value that does no
 goes to the strawberry path, which then runs the request from the start.
 
 Identical documents sent while one of them still waits on its first source call share that
-execution's response (`FastPath._lead`; `gateway.coalesce_operations`).
+execution's response (`FastPath._lead`; `gateway.coalesce_operations`). A document of constants
+is answered from the body built on its first request while answers carry no `extensions.sources`.
 """
 
 from __future__ import annotations
