@@ -62,6 +62,7 @@ from federation.security.settings import SecuritySettings
 __all__ = ["FastPath", "Plan"]
 
 _MAX_DOCUMENTS = 1000
+_BODY_KEY_MAX = 8192  # larger bodies are parsed every time rather than kept as keys
 _JSON = {"Content-Type": "application/json; charset=utf-8"}  # as strawberry's path sends it, built once
 _PLAIN: dict[str, type] = {"Int": int, "Float": float, "String": str, "Boolean": bool, "ID": str}
 
@@ -298,6 +299,10 @@ class FastPath:
         self.open_roles = frozenset(n for n, r in roles.items() if Policy(n, r, frozenset()).unrestricted)
         self._validated: set[tuple[str, str | None]] = set()
         self._plans: dict[tuple[str, str | None], Plan | None] = {}
+        # Request body bytes → plan, for bodies that have one: clients send the same bytes for the
+        # same document, and the same bytes always parse to the same document, so a repeat skips
+        # JSON parsing and checks (~10 % of a small request under load, though ~1 µs in isolation).
+        self._by_body: dict[bytes, Plan] = {}
         self.coalesce = gateway.config.gateway.coalesce_operations
         self._open: dict[int, tuple[Plan, asyncio.Task[Answer | None]]] = {}  # id(plan) → joinable execution
         # A document of constants calls no source, so its body is the same every time unless it
@@ -335,6 +340,21 @@ class FastPath:
     async def answer(self, request: web.Request, principal: Any) -> web.Response | None:
         """The response, or None when the strawberry path must answer."""
         raw = await request.read()  # an oversized body raises 413 here, as on the strawberry path
+        plan = self._by_body.get(raw)
+        if plan is None:
+            plan = self._parsed(raw)
+            if plan is None:
+                return None
+            if len(raw) <= _BODY_KEY_MAX:
+                if len(self._by_body) >= _MAX_DOCUMENTS:
+                    self._by_body.clear()
+                self._by_body[raw] = plan
+        if not self.allowed(principal):
+            return None
+        return await self._run(plan)
+
+    def _parsed(self, raw: bytes) -> Plan | None:
+        """The plan for a request body, or None when it is not a document the compiled path answers."""
         try:
             body = orjson.loads(raw)
         except orjson.JSONDecodeError:
@@ -344,10 +364,7 @@ class FastPath:
         operation_name = body.get("operationName")
         if operation_name is not None and not isinstance(operation_name, str):
             return None
-        plan = self.plan(query, operation_name)
-        if plan is None or not self.allowed(principal):
-            return None
-        return await self._run(plan)
+        return self.plan(query, operation_name)
 
     async def _run(self, plan: Plan) -> web.Response | None:
         started = time.perf_counter()

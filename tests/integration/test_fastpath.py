@@ -218,3 +218,32 @@ async def test_a_document_of_constants_is_answered_from_its_first_body_only_with
                 tripped = orjson.loads(await _post(session, url, "{greet}"))
             assert tripped["data"] == {"greet": "Hello World!"}
             assert tripped["extensions"]["sources"]["upstream"]["breaker"] == "open"
+
+
+async def test_a_body_sent_again_skips_parsing_and_any_other_body_is_still_read_in_full(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same request bytes always mean the same document, so a repeat goes straight to its plan;
+    a body that differs in any byte (here: variables) is parsed, and variables send it to strawberry."""
+    posts, users = build()
+    data = upstream(posts, users)
+    async with serve(data) as base, _gateway(PEER, {"UPSTREAM": base}) as (app, url):
+        query = "{posts{title}}"
+        slow, fast, compiled = await _both(app, url, query)
+        assert compiled and fast == slow
+        parsed: list[bytes] = []
+        real = FastPath._parsed
+
+        def counting(self: FastPath, raw: bytes) -> Any:
+            parsed.append(raw)
+            return real(self, raw)
+
+        monkeypatch.setattr(FastPath, "_parsed", counting)
+        async with aiohttp.ClientSession() as session:
+            assert await _post(session, url, query) == fast
+            assert await _post(session, url, query) == fast
+            assert parsed == []
+            body = orjson.dumps({"query": query, "variables": {"unused": 1}})
+            async with session.post(url, data=body, headers={"Content-Type": "application/json"}) as response:
+                answer = await response.json()
+        assert parsed == [body]  # parsed, found to carry variables, and answered by strawberry
+        assert answer["data"] == orjson.loads(fast)["data"]
