@@ -3,6 +3,7 @@ the same documents through both, on the graphql-benchmarks contract and on the d
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -247,3 +248,29 @@ async def test_a_body_sent_again_skips_parsing_and_any_other_body_is_still_read_
                 answer = await response.json()
         assert parsed == [body]  # parsed, found to carry variables, and answered by strawberry
         assert answer["data"] == orjson.loads(fast)["data"]
+
+
+async def test_compiled_requests_reach_prometheus_within_a_second_without_a_scrape() -> None:
+    """With several workers a scrape reads every worker's shared values, so each process hands
+    its tally over on its own, every second, not only when it is the one scraped."""
+    from prometheus_client import REGISTRY
+
+    posts, users = build()
+    data = upstream(posts, users)
+    async with serve(data) as base, _gateway(PEER, {"UPSTREAM": base}) as (app, url):
+        query = "query Tallied { greet }"
+        await _both(app, url, query, "Tallied")
+
+        def counted() -> float:
+            return REGISTRY.get_sample_value("onepane_requests_total",
+                                             {"operation": "Tallied", "outcome": "ok"}) or 0.0
+
+        await asyncio.sleep(1.5)  # what _both sent is handed over by now
+        before = counted()
+        async with aiohttp.ClientSession() as session:
+            for _ in range(5):
+                await _post(session, url, query, "Tallied")
+        deadline = asyncio.get_running_loop().time() + 3
+        while counted() < before + 5 and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.1)
+        assert counted() == before + 5
