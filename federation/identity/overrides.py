@@ -148,10 +148,7 @@ class OverrideStore:
     async def _prepare(self) -> AsyncEngine:
         engine = self._require()
         if not self._ready:
-            if self.url.get_backend_name() == "sqlite":
-                Path(self.url.database or "").parent.mkdir(parents=True, exist_ok=True)
-            async with engine.begin() as conn:
-                await conn.run_sync(_META.create_all, checkfirst=True)
+            await create_tables(engine, self.url, _META)
             self._ready = True
         return engine
 
@@ -215,3 +212,22 @@ def resolve_url(raw: str, base_dir: Path) -> URL:
     if url.get_backend_name() == "sqlite" and database and database != ":memory:" and not Path(database).is_absolute():
         url = url.set(database=str(base_dir / database))
     return url
+
+
+async def create_tables(engine: AsyncEngine, url: URL, metadata: sa.MetaData) -> None:
+    """Create `metadata`'s tables unless they exist (and a SQLite file's folder). Shared by every
+    store the gateway keeps in its own database.
+
+    Several instances starting together can race on CREATE TABLE in PostgreSQL (one fails on the
+    catalog's unique index); by the time it fails the winner's table exists, so it checks once more.
+    """
+    if url.get_backend_name() == "sqlite":
+        Path(url.database or "").parent.mkdir(parents=True, exist_ok=True)
+    for attempt in (1, 2):
+        try:
+            async with engine.begin() as conn:
+                await conn.run_sync(metadata.create_all, checkfirst=True)
+            return
+        except SQLAlchemyError:
+            if attempt == 2:
+                raise

@@ -17,10 +17,10 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from federation.identity.overrides import resolve_url
+from federation.identity.overrides import create_tables, resolve_url
 from federation.security.audit import AuditEntry, AuditLog, AuditSink, AuditUnavailable
 from federation.security.settings import AuditSettings
 
@@ -91,21 +91,9 @@ class DatabaseAuditLog:
             if self._engine is None:
                 self._engine = self._create_engine()
             if not self._ready:
-                if self.url.get_backend_name() == "sqlite":
-                    Path(self.url.database or "").parent.mkdir(parents=True, exist_ok=True)
-                try:
-                    await self._create_table(self._engine)
-                except SQLAlchemyError:
-                    # Several instances starting together can race on CREATE TABLE in PostgreSQL
-                    # (one fails on the catalog's unique index); by now the winner's table exists.
-                    await self._create_table(self._engine)
+                await create_tables(self._engine, self.url, _META)
                 self._ready = True
             return self._engine
-
-    @staticmethod
-    async def _create_table(engine: AsyncEngine) -> None:
-        async with engine.begin() as conn:
-            await conn.run_sync(_META.create_all, checkfirst=True)
 
     async def append(self, entry: AuditEntry) -> None:
         """Return only once the row is committed; AuditUnavailable when it could not be."""
