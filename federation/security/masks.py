@@ -7,10 +7,20 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
+import phonenumbers
+
 __all__ = ["MASKS", "apply_mask", "mask_contacts", "mask_email", "mask_last4", "mask_phone", "mask_year"]
 
 _EMAIL = re.compile(r"[^@\s=~,]+@[^@\s=~,]+\.[A-Za-z]{2,}")
-_PHONE = re.compile(r"\+?\d[\d \-().]{6,}\d")
+# A card number: 13 to 19 digits, optionally grouped by single spaces or dashes; only runs
+# passing the Luhn check count, so order numbers and record ids stay readable.
+_CARD = re.compile(r"(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w-])")
+# Free text is read in the gateway's default region. A match counts when phonenumbers calls it
+# valid, or when it is a possible number of at least 10 digits standing on its own: reserved
+# ranges such as 07700 900xxx are not "valid" yet are phone numbers to a reader, while record
+# ids (pos:1000021), amounts and dates are short or glued to an id prefix.
+TEXT_REGION = "GB"
+_MIN_LOOSE_DIGITS = 10
 
 
 def mask_email(value: str) -> str:
@@ -42,10 +52,48 @@ def mask_year(value: Any) -> Any:
     return None
 
 
-def mask_contacts(value: str) -> str:
-    """Free text (summaries, link reasons) with every email and phone number in it masked."""
-    text = _EMAIL.sub(lambda m: mask_email(m.group(0)), value)
-    return _PHONE.sub(lambda m: mask_phone(m.group(0)), text)
+def _luhn(digits: str) -> bool:
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        digit = int(char)
+        if index % 2:
+            digit = digit * 2 - 9 if digit > 4 else digit * 2
+        total += digit
+    return total % 10 == 0
+
+
+def _mask_card(match: re.Match[str]) -> str:
+    digits = re.sub(r"\D", "", match.group(0))
+    return f"****{digits[-4:]}" if _luhn(digits) else match.group(0)
+
+
+def _mask_phones(text: str, region: str) -> str:
+    # phonenumbers' matcher rather than a regex: it knows each region's numbering plan.
+    pieces: list[str] = []
+    last = 0
+    for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.POSSIBLE):
+        before = text[match.start - 1] if match.start else " "
+        digits = re.sub(r"\D", "", match.raw_string)
+        if before.isalnum() or before in ":/_-":
+            continue
+        if not phonenumbers.is_valid_number(match.number) and len(digits) < _MIN_LOOSE_DIGITS:
+            continue
+        pieces.append(text[last:match.start])
+        pieces.append(mask_phone(match.raw_string))
+        last = match.end
+    pieces.append(text[last:])
+    return "".join(pieces)
+
+
+def mask_contacts(value: str, region: str = TEXT_REGION) -> str:
+    """Free text (summaries, link reasons) with every email, card and phone number in it masked.
+
+    Cards first (a card number is never a phone number), then emails, then phones; record ids
+    and other digit runs that are neither stay as they are.
+    """
+    text = _CARD.sub(_mask_card, value)
+    text = _EMAIL.sub(lambda m: mask_email(m.group(0)), text)
+    return _mask_phones(text, region)
 
 
 def _redact(value: Any) -> Any:
