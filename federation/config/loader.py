@@ -88,6 +88,10 @@ def parse_config(data: Any, file: Path, env: Mapping[str, str]) -> Config:
                              problems)
     if model is not None:
         problems.extend(_provided(model, data.get("model") or {}, data.get("sources"), where))
+    if model is not None and security is not None and not problems:
+        from federation.security.validate import policy_problems  # builds the schema: the API imports config
+
+        problems.extend(policy_problems(model, security, where))
     if problems:
         raise ConfigError(problems)
     assert gateway is not None and model is not None
