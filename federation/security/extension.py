@@ -12,7 +12,7 @@ import re
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
-from graphql import GraphQLList, GraphQLNonNull, GraphQLResolveInfo
+from graphql import GraphQLList, GraphQLNonNull, GraphQLResolveInfo, GraphQLString, get_named_type
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import SchemaExtension
 
@@ -20,7 +20,7 @@ from federation.errors import QueryError
 from federation.security.audit import AuditEntry, AuditSink
 from federation.security.auth import Principal
 from federation.security.limits import document_hash
-from federation.security.masks import apply_mask
+from federation.security.masks import apply_mask, redact_text
 from federation.security.policy import Decision, Policy
 
 __all__ = ["PRINCIPAL", "FieldGuard", "Forbidden", "RoleGate", "role_extension"]
@@ -93,6 +93,8 @@ class FieldGuard(SchemaExtension):
             self._entry.customer_ids.add(str(result))
         if decision.action == "mask":
             return _masked(result, decision)
+        if policy.redacts and get_named_type(info.return_type) is GraphQLString:
+            return _redacted(result, policy.redacts)
         return result
 
 
@@ -118,6 +120,24 @@ def _masked(result: Any, decision: Decision) -> Any:
 
         return later()
     return apply_mask(decision.mask, result)
+
+
+def _redact_value(value: Any, kinds: frozenset[str]) -> Any:
+    if isinstance(value, str):
+        return redact_text(value, kinds)
+    if isinstance(value, list):
+        return [_redact_value(v, kinds) for v in value]
+    return value
+
+
+def _redacted(result: Any, kinds: frozenset[str]) -> Any:
+    """Free text (String fields, never ID) with the role's contact kinds redacted."""
+    if inspect.isawaitable(result):
+        async def later() -> Any:
+            return _redact_value(await result, kinds)
+
+        return later()
+    return _redact_value(result, kinds)
 
 
 # graphql-core's validation messages end in "Did you mean 'posts'?" naming fields, types and

@@ -9,7 +9,8 @@ from typing import Any
 
 import phonenumbers
 
-__all__ = ["MASKS", "apply_mask", "mask_contacts", "mask_email", "mask_last4", "mask_phone", "mask_year"]
+__all__ = ["CONTACT_MASKS", "MASKS", "REDACTABLE", "apply_mask", "mask_contacts", "mask_email", "mask_last4",
+           "mask_phone", "mask_year", "redact_text"]
 
 _EMAIL = re.compile(r"[^@\s=~,]+@[^@\s=~,]+\.[A-Za-z]{2,}")
 # A card number: 13 to 19 digits, optionally grouped by single spaces or dashes; only runs
@@ -85,15 +86,25 @@ def _mask_phones(text: str, region: str) -> str:
     return "".join(pieces)
 
 
-def mask_contacts(value: str, region: str = TEXT_REGION) -> str:
-    """Free text (summaries, link reasons) with every email, card and phone number in it masked.
+REDACTABLE: tuple[str, ...] = ("email", "phone", "card")
+
+
+def redact_text(value: str, kinds: frozenset[str] | tuple[str, ...] = REDACTABLE, region: str = TEXT_REGION) -> str:
+    """Free text with every email, card and phone number of the given kinds in it masked: the one
+    detector every path to a role's data goes through.
 
     Cards first (a card number is never a phone number), then emails, then phones; record ids
-    and other digit runs that are neither stay as they are.
+    and other digit runs that are none of these stay as they are.
     """
-    text = _CARD.sub(_mask_card, value)
-    text = _EMAIL.sub(lambda m: mask_email(m.group(0)), text)
-    return _mask_phones(text, region)
+    text = _CARD.sub(_mask_card, value) if "card" in kinds else value
+    if "email" in kinds:
+        text = _EMAIL.sub(lambda m: mask_email(m.group(0)), text)
+    return _mask_phones(text, region) if "phone" in kinds else text
+
+
+def mask_contacts(value: str) -> str:
+    """Free text (summaries, link reasons) with every email, card and phone number in it masked."""
+    return redact_text(value)
 
 
 def _redact(value: Any) -> Any:
@@ -107,6 +118,8 @@ _TEXT_MASKS: dict[str, Callable[[str], str]] = {
     "contacts": mask_contacts,
 }
 MASKS: tuple[str, ...] = (*_TEXT_MASKS, "year", "redact")
+# A role masking any of these hides contact data, so its free text is redacted by default.
+CONTACT_MASKS = frozenset({"email", "phone", "last4", "contacts"})
 
 
 def apply_mask(kind: str, value: Any) -> Any:

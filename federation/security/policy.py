@@ -50,6 +50,8 @@ class Policy:
         self.settings = settings
         self.guarded = guarded
         self._cache: dict[tuple[str, str], Decision] = {}
+        # Contact data redacted inside every free-text string this role reads.
+        self.redacts = settings.redacts
 
     def decide(self, type_name: str, field: str) -> Decision:
         key = (type_name, field)
@@ -75,4 +77,5 @@ class Policy:
     @property
     def unrestricted(self) -> bool:
         """True when the role reads everything unmasked (no per-field work needed)."""
-        return "*" in self.settings.allow and not self.settings.deny and not self.settings.mask
+        return ("*" in self.settings.allow and not self.settings.deny and not self.settings.mask
+                and not self.redacts)

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from federation.security.masks import MASKS
+from federation.security.masks import CONTACT_MASKS, MASKS
 
 __all__ = [
     "ApiKeySettings",
@@ -82,6 +82,16 @@ class RoleSettings(BaseModel):
     mask: dict[str, str] = Field(default_factory=dict)
     denied: Literal["null", "error"] = "null"
     introspection: bool = False
+    redact: tuple[Literal["email", "phone", "card"], ...] | None = Field(
+        default=None, description="contact data to redact inside every free-text string the role reads; "
+                                   "default: all three when the role masks any contact field, else none")
+
+    @property
+    def redacts(self) -> frozenset[str]:
+        """What this role's free text is redacted of (the default follows its masks)."""
+        if self.redact is not None:
+            return frozenset(self.redact)
+        return frozenset(("email", "phone", "card")) if CONTACT_MASKS & set(self.mask.values()) else frozenset()
 
     @field_validator("allow", "deny")
     @classmethod
