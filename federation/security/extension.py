@@ -21,6 +21,7 @@ from federation.security.audit import AuditEntry, AuditSink
 from federation.security.auth import Principal
 from federation.security.limits import document_hash
 from federation.security.masks import apply_mask, redact_text
+from federation.security.oracle import revealed_fields
 from federation.security.policy import Decision, Policy
 
 __all__ = ["PRINCIPAL", "FieldGuard", "Forbidden", "RoleGate", "role_extension"]
@@ -88,6 +89,8 @@ class FieldGuard(SchemaExtension):
             if policy.settings.denied == "error":
                 raise Forbidden(type_name, field)
             return _empty(info)
+        if kwargs and info.parent_type is info.schema.query_type:
+            _no_oracle(policy, info, kwargs)
         result = _next(root, info, *args, **kwargs)
         if self._entry is not None and type_name == "Customer" and field == "id":
             self._entry.customer_ids.add(str(result))
@@ -96,6 +99,18 @@ class FieldGuard(SchemaExtension):
         if policy.redacts and get_named_type(info.return_type) is GraphQLString:
             return _redacted(result, policy.redacts)
         return result
+
+
+def _no_oracle(policy: Policy, info: GraphQLResolveInfo[Any], arguments: Mapping[str, Any]) -> None:
+    """Filtering, looking up or grouping by a field the role may not read is FORBIDDEN, before any
+    source is called: otherwise each answer says whether some record holds a value. A masked
+    field stays usable (a contact-centre role looks customers up by the email the caller gives)."""
+    if policy.unrestricted:
+        return
+    named = get_named_type(info.return_type).name
+    for type_name, field in sorted(revealed_fields(info.schema, named, arguments)):
+        if policy.decide(type_name, field).action == "deny":
+            raise Forbidden(type_name, field)
 
 
 class RoleGate(FieldGuard):

@@ -27,7 +27,7 @@ from tests.stories.conftest import LiveDemo, post_raw
 QUERY = '{ customers(email: "ann.lee@example.com") { id name purchases { orderNumber } } }'
 NAMED = 'query AgentLookup { customers(email: "ann.lee@example.com") { id name purchases { orderNumber } } }'
 ENV = {"ONEPANE_CRM_URL": "http://127.0.0.1:9", "ONEPANE_CRM_API_KEY": "unused"}  # the demo config's CRM
-ANALYST = "{ purchases(filter: {cardLast4: \"4417\"}) { nodes { id total { amount } } } }"
+ANALYST = "{ purchases(filter: {channel: STORE}) { nodes { id total { amount } } } }"
 
 
 @pytest.fixture

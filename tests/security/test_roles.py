@@ -48,12 +48,12 @@ def test_agent_may_not_list_sources(secured: LiveDemo) -> None:
 
 
 def test_analyst_reads_purchases_but_no_customer_data(secured: LiveDemo) -> None:
-    query = ('{ purchases(filter: {cardLast4: "4417"}) '
+    query = ('{ purchases(filter: {channel: STORE}, first: 50) '
              '{ nodes { id total { amount } items { name } customer { name } } } }')
     body = post(secured.handle.url, query, headers=api_key("analyst"))
     nodes = body["data"]["purchases"]["nodes"]
-    assert {n["id"] for n in nodes} == {"pos:0078:30455", "pos:0078:30102"}
-    assert [n["customer"] for n in nodes if n["customer"]] == [{"name": None}]  # the 30102 sale has no customer
+    assert {"pos:0078:30455", "pos:0078:30102"} <= {n["id"] for n in nodes}
+    assert all(n["customer"] in (None, {"name": None}) for n in nodes)
     forbidden = {(e["extensions"]["code"], e["path"][-1]) for e in body["errors"]}
     assert forbidden == {("FORBIDDEN", "name")}
 
