@@ -63,7 +63,7 @@ def test_in_process_config_and_role(tmp_path: Path) -> None:
     config["security"] = {"roles": {"analyst": {"allow": ["Query.customers", "Customer.name"]}}}
     (tmp_path / "g.yaml").write_text(yaml.safe_dump(config))
     document = tmp_path / "q.graphql"
-    document.write_text('{ customers(email: "jose.garcia@example.org") { name emails } }')
+    document.write_text('{ customers(name: "Jose Garcia") { name emails } }')
     denied = run(str(document), "--config", str(tmp_path / "g.yaml"))
     assert denied.returncode == 2 and "analyst" in denied.stderr
     result = run(str(document), "--config", str(tmp_path / "g.yaml"), "--role", "analyst", "--format", "json")
