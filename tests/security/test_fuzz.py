@@ -32,3 +32,19 @@ def test_no_server_error_and_no_unmasked_email(secured: LiveDemo, query: str) ->
     for error in body.get("errors") or []:
         assert error["extensions"]["code"] != "INTERNAL", (query, error)
     assert not RAW_EMAIL.search(json.dumps(body.get("data"))), query
+
+
+# Contact data in clear: an email of the demo's domains, a phone number (10+ digits, maybe
+# spaced or with +), a card number (13-19 digits). Record ids and amounts are shorter.
+RAW_PHONE = re.compile(r"(?<![\w:*])\+?\d(?:[ ]?\d){9,}(?!\w)")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                  HealthCheck.too_slow])
+@given(query=from_schema(SDL, custom_scalars=SCALARS), role=st.sampled_from(["agent", "analyst"]))
+def test_no_unmasked_contact_data_for_any_restricted_role(secured: LiveDemo, query: str, role: str) -> None:
+    status, body = post_raw(secured.handle.url, query, headers=api_key(role))
+    assert status == 200, (query, body)
+    data = json.dumps(body.get("data"))
+    assert not RAW_EMAIL.search(data), (role, query)
+    assert not RAW_PHONE.search(data), (role, query, RAW_PHONE.search(data))
