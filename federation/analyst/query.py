@@ -102,27 +102,46 @@ class _LocalRunner:
         from federation.api.schema import build_schema
         from federation.config import load_config
         from federation.engine.gateway import Gateway
+        from federation.security import Principal
+        from federation.security.audit_db import open_audit
+        from federation.security.auth import Authenticator, AuthError
 
         config = load_config(self.config_path)
         security = config.security
-        if security is not None and self.role not in security.roles:
-            raise ValueError(f"--role: give one of the config's roles: {', '.join(security.roles) or 'none'}")
+        self.principal = Principal("cli", self.role or "*", "cli")
+        self.audit = None
+        if security is not None:
+            # Like any caller: the role comes from a credential in the environment, never from
+            # a free choice on the command line (--role only says which one is expected).
+            headers = {"X-Api-Key": os.environ.get("ONEPANE_API_KEY", "")}
+            if token := os.environ.get("ONEPANE_TOKEN"):
+                headers["Authorization"] = f"Bearer {token}"
+            try:
+                self.principal = Authenticator(security).authenticate(headers)
+            except AuthError:
+                raise ValueError("--config: set ONEPANE_API_KEY (or ONEPANE_TOKEN) to a credential the "
+                                 "config's security section accepts") from None
+            if self.role is not None and self.role != self.principal.role:
+                raise ValueError(f"--role {self.role}: your credential's role is {self.principal.role}")
+            if security.audit is not None:
+                self.audit = open_audit(security.audit, config.file.parent.resolve())
         self.gateway = Gateway.from_config(config)
-        self.schema = build_schema(config.model, security)
+        self.schema = build_schema(config.model, security, self.audit)
         await self.gateway.start()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self.gateway.close()
+        if self.audit is not None:
+            await self.audit.aclose()
 
     async def run(self, document: str, variables: dict[str, Any]) -> dict[str, Any]:
         from federation.api.context import KEY
         from federation.engine.request import Request
-        from federation.security import PRINCIPAL, Principal
+        from federation.security import PRINCIPAL
 
-        principal = Principal("cli", self.role or "*", "cli")
         result = await self.schema.execute(document, variables, context_value={KEY: Request(self.gateway),
-                                                                               PRINCIPAL: principal})
+                                                                               PRINCIPAL: self.principal})
         out: dict[str, Any] = {"data": result.data}
         if result.errors:
             out["errors"] = [e.formatted for e in result.errors]

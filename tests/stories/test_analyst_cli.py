@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -22,9 +25,9 @@ PAGED = """query($after: String, $first: Int!) {
 }"""
 
 
-def run(*args: str) -> subprocess.CompletedProcess[str]:
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "federation", "query", *args], capture_output=True, text=True,
-                          timeout=60)
+                          timeout=60, env={**os.environ, **(env or {})})
 
 
 def test_csv_follows_every_page_and_flattens_nested_fields(demo: LiveDemo, tmp_path: Path) -> None:
@@ -60,15 +63,26 @@ def test_in_process_config_and_role(tmp_path: Path) -> None:
     build_demo(tmp_path)
     config = yaml.safe_load(demo_config_text())
     config["sources"] = {n: s for n, s in config["sources"].items() if s["type"] == "sql"}
-    config["security"] = {"roles": {"analyst": {"allow": ["Query.customers", "Customer.name"]}}}
+    config["security"] = {"roles": {"analyst": {"allow": ["Query.customers", "Customer.name"]},
+                                    "admin": {"allow": ["*"]}},
+                          "api_keys": [{"name": "ana", "sha256": hashlib.sha256(b"analyst-key-0123456789").hexdigest(),
+                                        "role": "analyst"}],
+                          "audit": {"path": "audit.jsonl"}}
     (tmp_path / "g.yaml").write_text(yaml.safe_dump(config))
     document = tmp_path / "q.graphql"
     document.write_text('{ customers(name: "Jose Garcia") { name emails } }')
-    denied = run(str(document), "--config", str(tmp_path / "g.yaml"))
-    assert denied.returncode == 2 and "analyst" in denied.stderr
-    result = run(str(document), "--config", str(tmp_path / "g.yaml"), "--role", "analyst", "--format", "json")
+    unauthenticated = run(str(document), "--config", str(tmp_path / "g.yaml"), "--role", "admin",
+                          env={"ONEPANE_API_KEY": ""})
+    assert unauthenticated.returncode == 2 and "ONEPANE_API_KEY" in unauthenticated.stderr
+    key = {"ONEPANE_API_KEY": "analyst-key-0123456789"}
+    chosen = run(str(document), "--config", str(tmp_path / "g.yaml"), "--role", "admin", env=key)
+    assert chosen.returncode == 2 and "analyst" in chosen.stderr and not (tmp_path / "audit.jsonl").exists()
+    result = run(str(document), "--config", str(tmp_path / "g.yaml"), "--role", "analyst", "--format", "json",
+                 env=key)
     assert result.returncode == 0, result.stderr
     assert '"name": "Jose Garcia"' in result.stdout and '"emails": []' in result.stdout
+    [entry] = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert entry["role"] == "analyst" and "Customer.name" in entry["fields"]
 
 
 def test_nothing_matched_says_what_was_asked(demo: LiveDemo, tmp_path: Path) -> None:
