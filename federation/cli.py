@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
                        help="processes sharing the port (default: the number of cores)")
     check = commands.add_parser("check", help="validate a config and probe each source")
     check.add_argument("config", type=Path)
+    check.add_argument("--roles", action="store_true", help="also print, per role, what it reads, masks and is denied")
     indexes = commands.add_parser("indexes", help="print the indexes each source needs for its lookups (runs nothing)")
     indexes.add_argument("config", type=Path)
     query = commands.add_parser("query", help="run a .graphql file and print JSON, CSV or a table")
@@ -76,6 +77,8 @@ def _run(args: argparse.Namespace) -> int | None:
 
         return main_query(args.file, args.var, args.format, args.url, args.config, args.role, args.output)
     if args.command == "check":
+        if args.roles:
+            _print_roles(args.config)
         return asyncio.run(_check(args.config))
     if args.command == "indexes":
         return asyncio.run(_indexes(args.config))
@@ -90,6 +93,17 @@ def _run(args: argparse.Namespace) -> int | None:
     from federation.demo.run import run_demo
 
     return run_demo(args.dir, args.host, args.port)
+
+
+def _print_roles(path: Path) -> None:
+    from federation.security.report import role_tables
+
+    config = load_config(path)
+    if config.security is None:
+        console.print("no security section: the gateway refuses every request")
+        return
+    for table in role_tables(config.model, config.security):
+        Console().print(table)
 
 
 async def _indexes(path: Path) -> int:

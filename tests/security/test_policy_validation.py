@@ -7,10 +7,12 @@ from typing import Any
 
 import pytest
 import yaml
+from rich.console import Console
 
 from federation.config.loader import parse_config
 from federation.demo.run import demo_config_text
 from federation.errors import ConfigError
+from federation.security.report import role_tables
 from tests.security.conftest import SECURITY
 
 ENV = {"ONEPANE_CRM_API_KEY": "test-key", "ONEPANE_CRM_URL": "http://127.0.0.1:9"}
@@ -44,3 +46,16 @@ def test_a_typo_in_a_role_rule_is_a_config_error(role: dict[str, Any], where: st
 def test_the_documented_roles_are_valid(tmp_path: Path) -> None:
     security = _parse(SECURITY["roles"], tmp_path).security
     assert security is not None and set(security.roles) == {"agent", "analyst", "admin"}
+
+
+def test_roles_report_says_what_each_role_reads_masks_and_is_denied(tmp_path: Path) -> None:
+    config = _parse(SECURITY["roles"], tmp_path)
+    assert config.security is not None
+    console = Console(record=True, width=400)
+    for table in role_tables(config.model, config.security):
+        console.print(table)
+    text = console.export_text()
+    assert "role agent (free text redacted of: card, email, phone)" in text
+    assert "emails (email)" in text and "role analyst (free text redacted of: nothing)" in text
+    customer = [line for line in text.splitlines() if line.strip("│ ").startswith("Customer ")]
+    assert any("all" in line.split("│")[-2] for line in customer)  # analyst: Customer denied entirely
