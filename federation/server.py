@@ -53,7 +53,12 @@ class OnepaneView(GraphQLView):
             response = await self.fast.answer(request, request.get(PRINCIPAL_KEY))
             if response is not None:
                 return response
-        return await super().__call__(request)
+        try:
+            return await super().__call__(request)
+        except UnicodeEncodeError:
+            # Strawberry echoes a bad operationName or value into its plain-text 400; a lone surrogate
+            # (`"\\ud800"`) cannot be encoded, which used to surface as a 500 with a traceback.
+            return _bad_request("the request holds text that is not valid Unicode (a lone surrogate)")
 
     async def get_context(self, request: web.Request, response: Any) -> Any:
         return {KEY: Request(self.gateway), PRINCIPAL: request.get(PRINCIPAL_KEY), "request": request,
@@ -66,6 +71,12 @@ class OnepaneView(GraphQLView):
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
+
+
+def _bad_request(message: str) -> web.Response:
+    """A 400 in the GraphQL error shape, with a code a client can branch on."""
+    body = {"errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]}
+    return web.Response(status=400, body=orjson.dumps(body), content_type="application/json")
 
 
 def create_app(gateway: Gateway) -> web.Application:

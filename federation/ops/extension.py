@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 from collections.abc import Iterator
 
@@ -16,12 +17,17 @@ __all__ = ["OpsExtension"]
 
 _MAX_NAMES = 200
 _seen: set[str] = set()
+# A GraphQL operation name (spec: Name). Anything else, a lone surrogate included, would make the
+# Prometheus exposition unencodable on every later scrape, so it never becomes a label.
+_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]*")
 
 
 def _label(name: str | None) -> str:
     """Operation names come from clients: bound the label set so metrics cannot be flooded."""
     if not name:
         return "anonymous"
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        return "invalid"
     name = name[:64]
     if name in _seen:
         return name

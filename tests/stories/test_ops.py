@@ -10,7 +10,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from tests.stories.conftest import LiveDemo, post
+from tests.stories.conftest import LiveDemo, post, post_raw
 
 EXPORTER = InMemorySpanExporter()
 
@@ -55,3 +55,18 @@ def test_a_document_that_fails_to_parse_is_traced_without_context_errors(
     requests = [s for s in EXPORTER.get_finished_spans() if s.name == "graphql.request"]
     assert requests and requests[-1].attributes and requests[-1].attributes["onepane.outcome"] == "error"
     assert not [r for r in caplog.records if "Failed to detach context" in r.getMessage()]
+
+
+@pytest.mark.parametrize("operation_name", ["\ud800", "x" * 10_000, "bad name!"])
+def test_an_odd_operation_name_never_breaks_metrics(demo: LiveDemo, operation_name: str) -> None:
+    """A lone surrogate once made every later scrape answer 500 until restart (security finding 8)."""
+    body = ('{"query": "query Q { customers(email: \\"ann.lee@example.com\\") { name } }", "operationName": "'
+            + operation_name.encode("unicode_escape").decode().replace("\\\\", "\\") + '"}').encode()
+    status, answer = post_raw(demo.handle.url, "", body=body)
+    assert status < 500, answer
+    if operation_name == "\ud800":
+        assert status == 400 and answer["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    with urllib.request.urlopen(demo.handle.url.removesuffix("/graphql") + "/metrics", timeout=10) as response:
+        assert response.status == 200
+        text = response.read().decode()
+    assert operation_name not in text
