@@ -57,7 +57,7 @@ class OnepaneView(GraphQLView):
             return await super().__call__(request)
         except UnicodeEncodeError:
             # Strawberry echoes a bad operationName or value into its plain-text 400; a lone surrogate
-            # (`"\\ud800"`) cannot be encoded, which used to surface as a 500 with a traceback.
+            # (`"\ud800"`) cannot be encoded, which used to surface as a 500 with a traceback.
             return _bad_request("the request holds text that is not valid Unicode (a lone surrogate)")
 
     async def get_context(self, request: web.Request, response: Any) -> Any:
