@@ -9,12 +9,13 @@ import os
 import sys
 from pathlib import Path
 
+import orjson
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from federation.config import load_config
-from federation.engine.gateway import Gateway
+from federation.engine.gateway import DEGRADED_ENV, Gateway
 from federation.errors import ConfigError
 
 __all__ = ["main"]
@@ -35,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                        help="processes sharing the port (default: the number of cores)")
+    serve.add_argument("--allow-degraded", action="store_true",
+                       help="start even when a source's mapping does not match it; that source is not ready")
     check = commands.add_parser("check", help="validate a config and probe each source")
     check.add_argument("config", type=Path)
     check.add_argument("--roles", action="store_true", help="also print, per role, what it reads, masks and is denied")
@@ -85,6 +88,16 @@ def _run(args: argparse.Namespace) -> int | None:
     if args.command == "serve":
         from federation.ops.workers import serve, serve_workers
 
+        degraded = asyncio.run(_mapping_problems(args.config))
+        if degraded:
+            for problem in (p for ps in degraded.values() for p in ps):
+                console.print(f"[red]mapping problem[/red] {problem}", highlight=False)
+            if not args.allow_degraded:
+                console.print(f"refusing to serve: {len(degraded)} source(s) do not match their mapping; fix the "
+                              "config (`federation check`) or start with --allow-degraded", highlight=False)
+                return 2
+            # Workers are separate processes that inherit the environment (as ONEPANE_WORKER does).
+            os.environ[DEGRADED_ENV] = orjson.dumps({n: "; ".join(ps) for n, ps in degraded.items()}).decode()
         console.print(f"GraphiQL: http://{args.host}:{args.port}/graphql")
         if args.workers > 1:
             return serve_workers(args.config, args.host, args.port, args.workers)
@@ -127,6 +140,30 @@ async def _indexes(path: Path) -> int:
     return 1 if failed else 0
 
 
+async def _mapping_problems(path: Path) -> dict[str, list[str]]:
+    """Per source, what its live schema or endpoints say is wrong with its mapping (none: {}).
+
+    A source that cannot be reached is not a mapping problem: the gateway serves without it and
+    recovers when it comes back, so only what `verify` found on a source that answered counts.
+    """
+    gateway = Gateway.from_config(load_config(path))
+    await gateway.start()
+    try:
+        found = await asyncio.gather(*(_verify_within(gateway, name) for name in gateway.connectors))
+    finally:
+        await gateway.close()
+    return {name: [f"{path}: sources.{name}.{p}" for p in ps]
+            for name, ps in zip(gateway.connectors, found, strict=True) if ps}
+
+
+async def _verify_within(gateway: Gateway, name: str) -> list[str]:
+    try:
+        async with asyncio.timeout(gateway.timeouts[name]):
+            return await gateway.connectors[name].verify()
+    except Exception:  # unreachable or timed out: a health matter, reported by /readyz, not a mapping one
+        return []
+
+
 async def _check(path: Path) -> int:
     gateway = Gateway.from_config(load_config(path))
     await gateway.start()
@@ -137,7 +174,14 @@ async def _check(path: Path) -> int:
         await gateway.close()
     problems = [f"{path}: sources.{name}.{p}" for name, ps in zip(gateway.connectors, found, strict=True)
                 for p in ps]
-    table = Table(title=f"{path}: configuration is valid")
+    down = [name for name, h in health.items() if not h["ok"]]
+    if problems:
+        title = f"{path}: [red]{len(problems)} mapping problem(s)[/red]"
+    elif down:
+        title = f"{path}: configuration parses, but {len(down)} source(s) did not answer: {', '.join(down)}"
+    else:
+        title = f"{path}: configuration is valid"
+    table = Table(title=title)
     for column in ("source", "kind", "entities", "health", "ms"):
         table.add_column(column)
     for name, h in health.items():

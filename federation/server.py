@@ -177,6 +177,9 @@ async def _metrics(request: web.Request) -> web.Response:
 async def _readyz(request: web.Request) -> web.Response:
     """Readiness per source with its breaker (state, recent error rate); 503 when none can serve."""
     health = await request.app[GATEWAY].health()
-    ready = any(h["ok"] and h["breaker"]["state"] != "open" for h in health.values())
+    # A source started with a mapping that does not match it (`serve --allow-degraded`) is a config
+    # fault no retry fixes: the gateway is not ready until the config is.
+    ready = not request.app[GATEWAY].degraded and any(
+        h["ok"] and h["breaker"]["state"] != "open" for h in health.values())
     body = {"status": "ready" if ready else "unavailable", "sources": health}
     return web.json_response(body, status=200 if ready else 503, dumps=lambda o: orjson.dumps(o).decode())

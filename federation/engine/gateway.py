@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Mapping
 from typing import Any
+
+import orjson
 
 from federation import registry
 from federation.cache import RecordCache, RedisCache
@@ -17,7 +20,20 @@ from federation.identity.matching import blocking_problems
 from federation.identity.overrides import OverrideStore
 from federation.resilience import SourceGuard
 
-__all__ = ["Gateway"]
+__all__ = ["DEGRADED_ENV", "Gateway", "degraded_from_env"]
+
+# `federation serve --allow-degraded` hands the sources whose mapping check failed to its worker
+# processes through the environment they inherit: source name → the problems found.
+DEGRADED_ENV = "ONEPANE_DEGRADED_SOURCES"
+
+
+def degraded_from_env() -> dict[str, str]:
+    """The sources `serve --allow-degraded` started without a valid mapping (none: {})."""
+    raw = os.environ.get(DEGRADED_ENV)
+    if not raw:
+        return {}
+    found = orjson.loads(raw)
+    return {str(name): str(problem) for name, problem in found.items()} if isinstance(found, dict) else {}
 
 log = logging.getLogger("federation.gateway")
 
@@ -32,6 +48,8 @@ class Gateway:
         self.source_order = {name: i for i, name in enumerate(self.connectors)}
         self.capabilities: dict[str, Capabilities] = {n: c.capabilities() for n, c in self.connectors.items()}
         self.timeouts = {name: s.timeout for name, s in config.sources.items()}
+        # Sources served although their mapping does not match them (`serve --allow-degraded`).
+        self.degraded: dict[str, str] = {}
         self.guards = {name: SourceGuard(name, s.timeout, s.guard) for name, s in config.sources.items()}
         redis_url = config.gateway.redis_url
         self.overrides = OverrideStore(config.gateway.identity.overrides, config.file.parent.resolve())
@@ -111,6 +129,8 @@ class Gateway:
             health = Health(ok=False, detail="timed out")
         except Exception as exc:
             health = Health(ok=False, detail=str(exc) if hasattr(exc, "source") else type(exc).__name__)
+        if name in self.degraded:
+            health = Health(ok=False, detail=f"not ready: its mapping does not match the source: {self.degraded[name]}")
         return {
             "ok": health.ok,
             "detail": health.detail,

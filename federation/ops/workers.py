@@ -23,7 +23,7 @@ from types import FrameType
 from aiohttp import web
 
 from federation.config import load_config
-from federation.engine.gateway import Gateway
+from federation.engine.gateway import Gateway, degraded_from_env
 
 __all__ = ["serve", "serve_workers"]
 
@@ -38,6 +38,7 @@ def serve(config_path: Path, host: str, port: int, reuse_port: bool = False) -> 
     config = load_config(config_path)
     configure_tracing(config.gateway.tracing_otlp_endpoint)
     gateway = Gateway.from_config(config)
+    gateway.degraded = degraded_from_env()
     app = create_app(gateway)
     _tune_gc()
     web.run_app(app, host=host, port=port, reuse_port=reuse_port, print=None, access_log=None,
