@@ -145,7 +145,8 @@ def build_server(runner: ToolRunner) -> MCPServer:
                             card_last4: Annotated[str, Field(description='last four card digits, e.g. "4417"')],
                             placed_from: Annotated[str, Field(description="window start, ISO 8601 (UTC if no "
                                                                           "offset) or a date")],
-                            placed_to: Annotated[str, Field(description="window end, ISO 8601 or a date (inclusive)")],
+                            placed_to: Annotated[str, Field(description="window end: an ISO 8601 time "
+                                                                        "(exclusive) or a date (that day included)")],
                             amount: Annotated[str | float | None, Field(description='exact total, e.g. "89.99"')]
                             = None) -> CallToolResult:
         """Purchases paid with a card ending in these digits inside a time window (at most 31 days), with their

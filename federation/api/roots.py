@@ -152,7 +152,12 @@ def _purchase_filter(types: ModelTypes) -> type:
         "source": str | None,
         "customerId": strawberry.ID | None,
     }
-    defaults = dict.fromkeys(annotations)
+    defaults: dict[str, Any] = dict.fromkeys(annotations)
+    defaults["placedFrom"] = strawberry.field(default=None, description=(
+        "Purchases placed at or after this time (inclusive). With placedTo the window is half-open "
+        "[placedFrom, placedTo), so consecutive windows never count a purchase twice."))
+    defaults["placedTo"] = strawberry.field(default=None, description=(
+        "Purchases placed strictly before this time (exclusive): a day is placedFrom 00:00, placedTo the next 00:00."))
     return strawberry.input(type("PurchaseFilter", (), {"__annotations__": annotations, **defaults}))
 
 
@@ -248,7 +253,9 @@ def _purchase_conditions(flt: Any, region: str) -> list[Condition]:
     if flt.placedFrom is not None:
         out.append(Condition("placedAt", "gte", _aware(flt.placedFrom)))
     if flt.placedTo is not None:
-        out.append(Condition("placedAt", "lte", _aware(flt.placedTo)))
+        # Half-open [placedFrom, placedTo): day-by-day pages meet without overlap, so a purchase at
+        # exactly midnight is in one page, not two.
+        out.append(Condition("placedAt", "lt", _aware(flt.placedTo)))
     if flt.amount is not None:
         out.append(Condition("total", "eq", flt.amount))
     if flt.channel is not None:

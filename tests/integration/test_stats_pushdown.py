@@ -264,3 +264,29 @@ async def test_truncated_means_a_search_hit_its_row_cap(tills: Tills, rows: int,
     async with served(tills, rows=rows) as (url, _):
         answer = (await ask(url, "STORE", {"source": "till"}))["data"]["purchaseStats"]
     assert answer["purchases"] == 8 and answer["truncated"] is truncated
+
+
+PAGE = """query($filter: PurchaseFilter) { purchases(filter: $filter, first: 100) { nodes { id placedAt } } }"""
+
+
+async def _page(url: str, flt: dict[str, Any] | None) -> list[str]:
+    body = orjson.dumps({"query": PAGE, "variables": {"filter": flt}})
+    async with aiohttp.ClientSession() as session, session.post(
+            url, data=body, headers={"Content-Type": "application/json"}) as response:
+        answer: dict[str, Any] = orjson.loads(await response.read())
+    assert answer.get("errors") is None, answer.get("errors")
+    return [node["id"] for node in answer["data"]["purchases"]["nodes"] if node["placedAt"] is not None]
+
+
+async def test_paging_a_day_at_a_time_finds_each_purchase_exactly_once(tills: Tills) -> None:
+    """Ranges are half-open [placedFrom, placedTo): sale 3 at exactly 2024-03-02 00:00 is in one page only."""
+    async with served(tills) as (url, _):
+        every = await _page(url, None)
+        pages = [await _page(url, {"placedFrom": f"2024-{month:02d}-{day:02d}T00:00:00Z",
+                                   "placedTo": f"2024-{next_month:02d}-{next_day:02d}T00:00:00Z"})
+                 for month, day, next_month, next_day in [(2, 28, 2, 29), (2, 29, 3, 1), (3, 1, 3, 2), (3, 2, 3, 3),
+                                                          (3, 3, 3, 4), (3, 4, 3, 5), (3, 5, 3, 6)]]
+    seen = [ident for page in pages for ident in page]
+    assert sorted(seen) == sorted(every)
+    assert len(seen) == len(set(seen))
+    assert "till:3" in pages[3] and "till:3" not in pages[2]
