@@ -10,6 +10,7 @@ no stack trace, SQL text or secret reaches a client.
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -31,6 +32,8 @@ log = logging.getLogger("federation.api")
 def format_error(error: GraphQLError) -> GraphQLError:
     """Give our errors their code; mask anything unexpected."""
     original = error.original_error
+    if error.path is None and error.message.startswith("Variable '$"):
+        return _bad_variable(error)
     if original is None:
         return error
     if isinstance(original, OnepaneError):
@@ -46,6 +49,25 @@ def format_error(error: GraphQLError) -> GraphQLError:
     log_incident(log, f"internal error at {error.path}", incident, original)
     return GraphQLError(f"Internal error (incident {incident})", error.nodes, error.source,
                         error.positions, error.path, None, {"code": "INTERNAL", "incident": incident})
+
+
+_SUGGESTION = re.compile(r"\s*Did you mean .*$", re.DOTALL)
+
+
+def _bad_variable(error: GraphQLError) -> GraphQLError:
+    """A variable graphql-core could not coerce to its declared type: the caller's mistake.
+
+    graphql-core words these `Variable '$n' got invalid value …; <reason>` before execution (no
+    path), whatever raised inside a scalar's parse; the reason is kept short (it echoes the
+    caller's value) and loses any "Did you mean" hint, which would name fields to any role.
+    """
+    name = error.message.removeprefix("Variable '$").split("'", 1)[0][:64]
+    reason = _SUGGESTION.sub("", error.message.rsplit("; ", 1)[-1]) if "; " in error.message else ""
+    if len(reason) > 100:
+        reason = reason[:100] + "…"
+    message = f"Variable '${name}' has a value that does not fit its type" + (f": {reason}" if reason else "")
+    return GraphQLError(message, error.nodes, error.source, error.positions, None, None,
+                        {"code": "BAD_USER_INPUT", "argument": f"${name}"})
 
 
 class SourcesExtension(SchemaExtension):

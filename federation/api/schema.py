@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import decimal
 import logging
 from functools import partial
 from typing import Any
@@ -9,6 +11,7 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.types.base_scalars import DecimalDefinition
 from strawberry.types import ExecutionContext
 
 from federation.api.build import build_types
@@ -37,6 +40,18 @@ class OnepaneSchema(strawberry.Schema):
                 log.debug("resolver error at %s", error.path)
 
 
+def _finite_decimal(value: object) -> decimal.Decimal:
+    """Strawberry's Decimal parse, minus NaN, sNaN and infinities: no amount is any of them, and
+    sNaN raised InvalidOperation deep in the engine's comparisons (an INTERNAL for a typo)."""
+    parsed = DecimalDefinition.parse_value(value) if DecimalDefinition.parse_value else decimal.Decimal(str(value))
+    if not isinstance(parsed, decimal.Decimal) or not parsed.is_finite():
+        raise ValueError("a Decimal is a finite number such as 89.99")
+    return parsed
+
+
+FINITE_DECIMAL = dataclasses.replace(DecimalDefinition, parse_value=_finite_decimal)
+
+
 def build_schema(model: ModelDecl, security: SecuritySettings | None = None, audit: AuditSink | None = None,
                  **kwargs: Any) -> OnepaneSchema:
     """Generate the GraphQL schema from the declared model, with limits and the role layer."""
@@ -51,7 +66,7 @@ def build_schema(model: ModelDecl, security: SecuritySettings | None = None, aud
         extensions.append(partial(role_extension(policies, audit), policies=policies, audit=audit))
     return OnepaneSchema(query=query, mutation=build_mutation(model),
                          config=StrawberryConfig(auto_camel_case=False),
-                         extensions=extensions, **kwargs)
+                         extensions=extensions, scalar_overrides={decimal.Decimal: FINITE_DECIMAL}, **kwargs)
 
 
 def print_sdl(model: ModelDecl) -> str:
