@@ -78,6 +78,8 @@ class FieldGuard(SchemaExtension):
                 **kwargs: Any) -> Any:
         policy = self._policy
         type_name, field = info.parent_type.name, info.field_name
+        if field == "__typename":  # names the type the document already asked for: never data, always readable
+            return _next(root, info, *args, **kwargs)
         if policy is None:  # no principal: the server never lets such a request through
             raise Forbidden(type_name, field)
         if self._entry is not None and not type_name.startswith("__"):
