@@ -50,15 +50,24 @@ class OnepaneView(GraphQLView):
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
         if self.fast is not None and request.method == "POST" and request.content_type == "application/json":
-            response = await self.fast.answer(request, request.get(PRINCIPAL_KEY))
-            if response is not None:
-                return response
+            compiled = await self.fast.answer(request, request.get(PRINCIPAL_KEY))
+            if compiled is not None:
+                return compiled
+        if request.method == "POST" and request.content_type == "application/json":
+            problem = _body_problem(await request.read())
+            if problem is not None:
+                return _bad_request(problem)
         try:
-            return await super().__call__(request)
+            response: web.StreamResponse = await super().__call__(request)
         except UnicodeEncodeError:
             # Strawberry echoes a bad operationName or value into its plain-text 400; a lone surrogate
             # (`"\ud800"`) cannot be encoded, which used to surface as a 500 with a traceback.
             return _bad_request("the request holds text that is not valid Unicode (a lone surrogate)")
+        if response.status == 400 and isinstance(response, web.Response) and response.content_type == "text/plain":
+            # Strawberry's own refusals (batching, unknown operation) are plain text: give them the
+            # GraphQL error shape and a code, echoing at most 100 characters of what the caller sent.
+            return _bad_request(_cut(response.text or "bad request"))
+        return response
 
     async def get_context(self, request: web.Request, response: Any) -> Any:
         return {KEY: Request(self.gateway), PRINCIPAL: request.get(PRINCIPAL_KEY), "request": request,
@@ -71,6 +80,36 @@ class OnepaneView(GraphQLView):
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
+
+
+def _cut(text: str, limit: int = 100) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _body_problem(raw: bytes) -> str | None:
+    """What makes a JSON POST body unfit for GraphQL-over-HTTP, or None when it is fit.
+
+    Checked before strawberry sees it, so every such mistake is one coded 400 instead of a 500
+    (non-UTF-8 bytes, nesting past orjson's depth limit) or a Python message in plain text.
+    """
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return "the body is not UTF-8"
+    try:
+        body = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return "the body is not JSON (or nests deeper than 1,024 levels)"
+    if isinstance(body, list):
+        return "batched operations are not accepted: send one operation per request"
+    if not isinstance(body, dict):
+        return "the body must be a JSON object with a 'query'"
+    for name, kind, label in (("query", str, "a string"), ("operationName", str, "a string"),
+                              ("variables", dict, "an object"), ("extensions", dict, "an object")):
+        value = body.get(name)
+        if value is not None and not isinstance(value, kind):
+            return f"'{name}' must be {label} or null"
+    return None
 
 
 def _bad_request(message: str) -> web.Response:
