@@ -159,7 +159,8 @@ def _redacted(result: Any, kinds: frozenset[str]) -> Any:
 
 # graphql-core's validation messages end in "Did you mean 'posts'?" naming fields, types and
 # arguments: for a role that may not introspect the schema, that would hand it out piece by piece.
-_SUGGESTION = re.compile(r" Did you mean [^?]*\?$")
+# The hint may end the message or sit inside it ("… unknown field 'x'. Did you mean 'y'? Found: …").
+_SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
 
 
 def _without_suggestions(result: Any) -> None:
