@@ -3,6 +3,7 @@
     OnepaneError
     ├── ConfigError              the config or model is wrong; carries every problem found
     ├── QueryError               the client's fault (bad argument); never trips a breaker
+    │   └── SourceRejectedInput  a source refused a value the request sent (HTTP 400, overflow)
     └── SourceError              SOURCE_ERROR: a source failed; not retried
         ├── SourceUnavailable    SOURCE_UNAVAILABLE: retryable (refused, reset, 503, 429)
         │   └── SourceTimeout    SOURCE_TIMEOUT: also a TimeoutError
@@ -25,6 +26,7 @@ __all__ = [
     "QueryError",
     "SourceDataError",
     "SourceError",
+    "SourceRejectedInput",
     "SourceTimeout",
     "SourceUnavailable",
 ]
@@ -70,6 +72,16 @@ class QueryError(OnepaneError):
     def __init__(self, message: str, argument: str | None = None) -> None:
         self.argument = argument
         super().__init__(message)
+
+
+class SourceRejectedInput(QueryError):
+    """A source refused a value this request sent: a number its column cannot hold, an HTTP 400
+    or 422 for a looked-up value. The caller's fault, answered to that caller only: never retried,
+    never counted by the source's circuit breaker (one caller cannot take a source down for all)."""
+
+    def __init__(self, source: str, message: str) -> None:
+        self.source = source
+        super().__init__(f"source '{source}' refused a value of this request: {message}")
 
 
 class SourceError(OnepaneError):

@@ -92,8 +92,9 @@ class OAuth2Token:
 
     def _refused(self, resp: aiohttp.ClientResponse, raw: bytes) -> SourceError:
         if resp.status == 429 or resp.status >= 500:
-            return from_status(self.source, resp.status, self._where,
-                               resp.headers.get("Retry-After"))
+            error = from_status(self.source, resp.status, self._where, resp.headers.get("Retry-After"))
+            assert isinstance(error, SourceError)  # 429 and 5xx are always the source's
+            return error
         code = _oauth_error(raw)
         hint = f" ({code})" if code else ""
         return SourceError(

@@ -35,6 +35,7 @@ from connectors.sdk import (
     Record,
     SearchRequest,
     SourceError,
+    SourceRejectedInput,
 )
 from federation.contract import Op
 
@@ -131,7 +132,7 @@ class RestConnector(BaseConnector):
             response = await self.client.request(
                 "GET", url, label=spec.path, params=params, missing_ok=True
             )
-        except SourceError as exc:
+        except (SourceError, SourceRejectedInput) as exc:
             said = str(exc).removeprefix(f"source '{self.name}': ")
             return [f"{at}.path: {said}"]
         if response.status == 404:

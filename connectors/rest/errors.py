@@ -6,6 +6,8 @@
     HTTP 429, 503                                  → RetryLater(SourceUnavailable), .retry_after
     HTTP other 5xx                                 → SourceUnavailable
     HTTP 401, 403                                  → SourceError("authentication failed (HTTP 401)")
+    HTTP 400, 413, 414, 422                        → SourceRejectedInput: the request's own values
+                                                     (a 10,000-character lookup); never a breaker failure
     HTTP other 4xx, a non-JSON body                → SourceError
 
 Messages name the method, the configured endpoint template (never a URL with its query, so no
@@ -21,9 +23,13 @@ from email.utils import parsedate_to_datetime
 
 import aiohttp
 
-from connectors.sdk import SourceError, SourceTimeout, SourceUnavailable
+from connectors.sdk import SourceError, SourceRejectedInput, SourceTimeout, SourceUnavailable
 
 __all__ = ["RetryLater", "from_client_error", "from_status", "parse_retry_after"]
+
+# Statuses an API answers when the values it was sent are wrong (Bad Request, Content Too Large,
+# URI Too Long, Unprocessable): the caller's fault, so a flood of them must not open the breaker.
+_REFUSED_VALUE = frozenset({400, 413, 414, 422})
 
 
 class RetryLater(SourceUnavailable):
@@ -48,7 +54,7 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
 
 def from_status(
     source: str, status: int, where: str, retry_after: str | None, detail: str | None = None
-) -> SourceError:
+) -> SourceError | SourceRejectedInput:
     """The error for a non-2xx status; `where` is `METHOD /endpoint` without a query.
 
     `detail` is the API's own message, already quoted safely (see `client.quote_safely`).
@@ -62,6 +68,8 @@ def from_status(
         return SourceUnavailable(source, f"HTTP {status} from {where}{said}")
     if status in (401, 403):
         return SourceError(source, f"authentication failed (HTTP {status}) on {where}{said}")
+    if status in _REFUSED_VALUE:
+        return SourceRejectedInput(source, f"HTTP {status} from {where}{said}")
     return SourceError(source, f"HTTP {status} from {where}{said}")
 
 

@@ -17,6 +17,7 @@ from federation.engine.residual import matches, sort_records
 from federation.errors import (
     SourceDataError,
     SourceError,
+    SourceRejectedInput,
     SourceTimeout,
     SourceUnavailable,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "SortKey",
     "SourceDataError",
     "SourceError",
+    "SourceRejectedInput",
     "SourceTimeout",
     "SourceUnavailable",
     "apply_steps",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import decimal
+
 from sqlalchemy import exc as sa_exc
 
-from federation.errors import SourceError, SourceTimeout, SourceUnavailable
+from federation.errors import SourceError, SourceRejectedInput, SourceTimeout, SourceUnavailable
 
 __all__ = ["DRIVER_PACKAGES", "missing_driver", "translate"]
 
@@ -38,6 +40,22 @@ def _code(orig: BaseException | None) -> object:
     return args[0] if args and isinstance(args[0], int) else None
 
 
+# MariaDB/MySQL errors about a value, not the server: out of range (1264, 1690), truncated or
+# incorrect value (1265, 1292, 1366, 1367), data too long (1406).
+_VALUE_CODES = {1264, 1265, 1292, 1366, 1367, 1406, 1690}
+
+
+def _is_bad_value(exc: BaseException) -> bool:
+    """An error about a value the statement carried (SQLSTATE class 22 "data exception", a number
+    the driver cannot bind): the request's values, never the database's health."""
+    orig = getattr(exc, "orig", None)
+    for error in (exc, orig, exc.__cause__, getattr(orig, "__cause__", None)):
+        if isinstance(error, decimal.DecimalException | OverflowError):
+            return True
+    code = _code(orig)
+    return (isinstance(code, str) and code.startswith("22")) or code in _VALUE_CODES
+
+
 def _is_timeout(exc: BaseException) -> bool:
     orig = getattr(exc, "orig", None)
     if isinstance(exc, TimeoutError | sa_exc.TimeoutError) or isinstance(orig, TimeoutError):
@@ -46,12 +64,15 @@ def _is_timeout(exc: BaseException) -> bool:
     return bool(names & _TIMEOUT_CLASSES) or _code(orig) in _TIMEOUT_CODES
 
 
-def translate(source: str, exc: BaseException, *, connecting: bool, timeout: float) -> SourceError:
+def translate(source: str, exc: BaseException, *, connecting: bool,
+              timeout: float) -> SourceError | SourceRejectedInput:
     """The Onepane error for `exc`; raise it `from exc` to keep the cause."""
     if isinstance(exc, SourceError):
         return exc
     if _is_timeout(exc):
         return SourceTimeout(source, f"no answer within {timeout:g}s")
+    if not connecting and _is_bad_value(exc):
+        return SourceRejectedInput(source, f"a value it cannot hold or compare ({type(exc).__name__})")
     if connecting or isinstance(exc, OSError | sa_exc.DisconnectionError):
         return SourceUnavailable(source, "database unreachable")
     if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:

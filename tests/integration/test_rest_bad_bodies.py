@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from connectors.sdk import SearchRequest, SourceError, SourceUnavailable
+from connectors.sdk import SearchRequest, SourceError, SourceRejectedInput, SourceUnavailable
 from tests.integration.test_rest_connector import KEY, LOG, new_app, serve, source
 
 LONG = "Quota exceeded for key " + KEY + "\n" + "x" * 500
@@ -83,8 +83,17 @@ BAD = [
     ("/v1/garbled", "is not valid JSON: malformed at line 1 column 20"),
     ("/v1/html", "got HTTP 200 with content type 'text/html' and looks like HTML"),
     ("/v1/html-as-json", "is not valid JSON: the body looks like HTML"),
-    ("/v1/bad-request", "HTTP 400 from GET /v1/bad-request: 'unknown filter 'ids''"),
 ]
+
+
+async def test_an_http_400_is_the_requests_fault_not_the_sources(tmp_path: Path) -> None:
+    """A 400 answers the values this request sent: BAD_USER_INPUT to that caller, never a breaker failure."""
+    async with serve(flaky()) as base, source(tmp_path, options(base, "/v1/bad-request")) as api:
+        with pytest.raises(SourceRejectedInput) as caught:
+            await api.search("Customer", SearchRequest())
+    assert caught.value.code == "BAD_USER_INPUT"
+    assert str(caught.value) == ("source 'api' refused a value of this request: "
+                                 "HTTP 400 from GET /v1/bad-request: 'unknown filter 'ids''")
 
 
 @pytest.mark.parametrize(("path", "message"), BAD, ids=[row[0] for row in BAD])
