@@ -9,6 +9,7 @@ import logging
 import sqlite3
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -398,6 +399,8 @@ class SqlConnector(BaseConnector):
                                   "pool_reset_on_return": None}
         if not (url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")):
             kwargs["pool_size"] = self.options.pool_size
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            url, kwargs["connect_args"] = _sqlite_read_only(url), {"timeout": self.options.statement_timeout}
         try:
             engine = create_async_engine(url, **kwargs)
         except ImportError as exc:
@@ -445,6 +448,20 @@ class SqlConnector(BaseConnector):
             error = translate(self.name, exc, connecting=connecting, timeout=self.options.statement_timeout)
             log.warning("%s", error)
             raise error from exc
+
+
+def _sqlite_read_only(url: sa.URL) -> sa.URL:
+    """Open a SQLite file read-only, by URI (`file:///…?mode=ro`), never creating it.
+
+    sqlite3 otherwise creates an empty database where the file is missing: a file moved away
+    under load became an empty database that answered "no such table" until restart. Read-only,
+    a missing file is "unable to open" (SOURCE_UNAVAILABLE), and the next connection after the
+    file is back simply works. A `file:` URI the config already wrote is kept as written.
+    """
+    database = url.database or ""
+    if database.startswith("file:"):
+        return url
+    return url.set(database=Path(database).resolve().as_uri(), query={**url.query, "mode": "ro", "uri": "true"})
 
 
 def _with_table(record: Record, mapper: RecordMapper) -> Record:
