@@ -167,11 +167,10 @@ async def _get(request: Request, entity: str, text: str, argument: str) -> Unifi
         raise QueryError(f"{argument}: '{text}' is not an id; write source:localId, e.g. crm:C-1001", argument)
     if ref.source not in request.gateway.connectors:
         valid = ", ".join(request.gateway.connectors)
-        raise NotFound(f"{argument}: no source '{ref.source}' (sources: {valid})", argument)
-    unit = await request.get(entity, ref)
-    if unit is None:
-        raise NotFound(f"{argument}: no {entity} '{text}'", argument)
-    return unit
+        raise QueryError(f"{argument}: no source '{ref.source}' (sources: {valid})", argument)
+    # A well-formed id that matches nothing is an answer (null), as `customers(email:)` answers []:
+    # an error would make "not there" look like "something went wrong".
+    return await request.get(entity, ref)
 
 
 def _checked(argument: str, value: str, normalizer: Callable[[str, str], str | None], what: str,
@@ -234,7 +233,7 @@ async def _customers_by_ref(request: Request, text: str) -> list[Unified]:
         other = await request.get(entity, ref)
         if other is not None:
             return await request.related(other, "customer")
-    raise NotFound(f"sourceRef: no record '{text}' leads to a customer", "sourceRef")
+    return []  # nothing leads to a customer: an answer, like any lookup that matches nothing
 
 
 def _intersect(groups: list[list[Unified]]) -> list[Unified]:

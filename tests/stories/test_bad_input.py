@@ -18,10 +18,17 @@ def no_leaks(body: dict[str, object]) -> None:
 def test_unknown_source_reference_is_null_with_a_clear_error(demo: LiveDemo) -> None:
     body = post(demo.handle.url, '{ customer(id: "nowhere:1") { id } other: customer(id: "shop:99999") { id } }')
     assert body["data"] == {"customer": None, "other": None}
-    codes = sorted(e["extensions"]["code"] for e in body["errors"])
-    assert codes == ["NOT_FOUND", "NOT_FOUND"]
-    assert any("no source 'nowhere'" in e["message"] and "shop" in e["message"] for e in body["errors"])
+    assert [(e["path"], e["extensions"]["code"]) for e in body["errors"]] == [(["customer"], "BAD_USER_INPUT")]
+    assert "no source 'nowhere'" in body["errors"][0]["message"] and "shop" in body["errors"][0]["message"]
     no_leaks(body)
+
+
+def test_a_well_formed_id_that_matches_nothing_is_plain_null(demo: LiveDemo) -> None:
+    """Not there is an answer, like `customers(email:)` answering []: no error for the agent to read as a fault."""
+    body = post(demo.handle.url, '{ customer(id: "shop:99999") { id } purchase(id: "shop:99999") { id } '
+                                 'case(id: "crm:nope") { id } customers(sourceRef: "shop:99999") { id } }')
+    assert body.get("errors") is None, body["errors"]
+    assert body["data"] == {"customer": None, "purchase": None, "case": None, "customers": []}
 
 
 def test_malformed_email_and_phone_name_the_argument(demo: LiveDemo) -> None:
