@@ -324,14 +324,24 @@ class RestConnector(BaseConnector):
             return []
         path = records or spec.records
         found = self._compiled(path).search(response.body)
-        if isinstance(found, dict):
+        if isinstance(found, dict) and found:
             return [found]
         if isinstance(found, list):
-            return [row for row in found if isinstance(row, dict)]
+            strays = [row for row in found if not isinstance(row, dict)]
+            if not strays:
+                return found
+            # Items that are not objects mean the API answers another shape than the mapping
+            # expects: dropping them would answer "no such records" with ok: true.
+            raise SourceError(
+                self.name,
+                f"records path '{path}' holds {len(strays)} item(s) that are not objects (first: "
+                f"{_shown(strays[0])}) in the HTTP {response.status} answer for {label}",
+            )
+        what = "an empty object" if isinstance(found, dict) else _kind(found)
         raise SourceError(
             self.name,
-            f"records path '{path}' matched no list or object in the HTTP {response.status} "
-            f"answer for {label}",
+            f"records path '{path}' holds {what}, not a list or object of records, in the HTTP "
+            f"{response.status} answer for {label}",
         )
 
     def _records(self, entity: str, rows: Iterable[Any]) -> list[Record]:
@@ -383,3 +393,20 @@ class RestConnector(BaseConnector):
             valid = ", ".join(sorted(self.mappers)) or "none"
             raise SourceError(self.name, f"no mapping for entity '{entity}' (valid: {valid})")
         return self.options.entities[entity]
+
+
+def _kind(value: Any) -> str:
+    """The JSON kind of `value`, as an API author would name it."""
+    if value is None:
+        return "nothing (null or missing)"
+    if isinstance(value, bool):
+        return f"a boolean ({_shown(value)})"
+    if isinstance(value, int | float):
+        return f"a number ({_shown(value)})"
+    return f"a string ({_shown(value)})" if isinstance(value, str) else f"a {type(value).__name__}"
+
+
+def _shown(value: Any) -> str:
+    """A value from the source for a message: JSON-ish, cut to 100 characters."""
+    text = repr(value)
+    return text if len(text) <= 100 else text[:100] + "…"

@@ -47,6 +47,10 @@ def flaky() -> web.Application:
             {"id": 3, "email": "cat@example.com", "name": "Cat Lee", "loyalty": ["LC-1", "LC-2"]},
         ]}),
         "/v1/results": answer({"results": [], "paging": {}}),
+        "/v1/data-string": answer({"data": "maintenance"}),
+        "/v1/data-number": answer({"data": 1e308}),
+        "/v1/data-empty-object": answer({"data": {}}),
+        "/v1/data-scalars": answer({"data": [{"id": 1, "email": "ann@example.com"}, 7, "x"]}),
         "/v1/auth": answer({"message": "bad key"}, status=401),
     }
     for path, handler in routes.items():
@@ -83,6 +87,10 @@ BAD = [
     ("/v1/garbled", "is not valid JSON: malformed at line 1 column 20"),
     ("/v1/html", "got HTTP 200 with content type 'text/html' and looks like HTML"),
     ("/v1/html-as-json", "is not valid JSON: the body looks like HTML"),
+    ("/v1/data-string", "records path 'data' holds a string ('maintenance'), not a list or object of records"),
+    ("/v1/data-number", "records path 'data' holds a number (1e+308), not a list or object of records"),
+    ("/v1/data-empty-object", "records path 'data' holds an empty object, not a list or object of records"),
+    ("/v1/data-scalars", "records path 'data' holds 2 item(s) that are not objects (first: 7)"),
 ]
 
 

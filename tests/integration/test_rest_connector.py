@@ -577,7 +577,8 @@ async def test_nested_arrays_in_orders(tmp_path: Path) -> None:
 
 async def test_records_path_mismatch_names_the_path(tmp_path: Path) -> None:
     async with serve(erp()) as base, source(tmp_path, erp_options(base, path="/v1/odd")) as api:
-        with pytest.raises(SourceError, match=r"records path 'data' matched no list or object"):
+        with pytest.raises(SourceError,
+                           match=r"records path 'data' holds a string \('maintenance'\), not a list or object"):
             await api.search("Customer", SearchRequest())
 
 
