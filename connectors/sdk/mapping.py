@@ -8,11 +8,13 @@ and keys the model's normalizer.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from datetime import UTC as _UTC
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -213,18 +215,42 @@ def coerce(model: ModelDecl, type_name: str, is_list: bool, value: Any) -> Any:
 
 
 def _to_str(value: Any) -> str:
-    return str(value).strip() if not isinstance(value, str) else value
+    """Text, or an exact value that reads the same as text (an INTEGER or NUMERIC column, a date).
+
+    A boolean or a binary float is no text: `true` would read "True" and `1e308` "1E308", values
+    the source never held as text, so they are the field's error instead (the raw value shown).
+    """
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        raise ValueError(f"got the JSON boolean {str(value).lower()} where String is expected")
+    if isinstance(value, float):
+        raise ValueError(f"got the JSON number {_cut(repr(value))} where String is expected")
+    if isinstance(value, int | Decimal | date | UUID):
+        return str(value).strip()
+    raise ValueError(f"got {type(value).__name__} {_cut(repr(value))} where String is expected")
+
+
+_INT_RANGE = range(-(2**31), 2**31)  # GraphQL Int is a signed 32-bit integer
 
 
 def _to_int(value: Any) -> int:
     if isinstance(value, bool):
         raise ValueError(f"'{value}' is not an integer")
-    if isinstance(value, float | Decimal) and value != int(value):
-        raise ValueError(f"'{value}' is not an integer")
+    if isinstance(value, float | Decimal) and (not math.isfinite(value) or value != int(value)):
+        raise ValueError(f"'{_cut(str(value))}' is not an integer")
     try:
-        return int(str(value).strip()) if isinstance(value, str) else int(value)
+        number = int(str(value).strip()) if isinstance(value, str) else int(value)
     except ValueError:
-        raise ValueError(f"'{value}' is not an integer") from None
+        raise ValueError(f"'{_cut(str(value))}' is not an integer") from None
+    if number not in _INT_RANGE:
+        raise ValueError(f"'{_cut(str(value))}' does not fit a 32-bit Int")
+    return number
+
+
+def _cut(text: str) -> str:
+    """A source value for a message, at most 100 characters."""
+    return text if len(text) <= 100 else text[:100] + "…"
 
 
 def _to_float(value: Any) -> float:

@@ -45,6 +45,7 @@ def flaky() -> web.Application:
             {"id": 1, "email": "ann@example.com", "name": {"first": "Ann"}, "tags": ["vip"]},
             {"id": 2, "email": "bob@example.com", "name": ["Bob", "Lee"], "loyalty": [{"no": 1}]},
             {"id": 3, "email": "cat@example.com", "name": "Cat Lee", "loyalty": ["LC-1", "LC-2"]},
+            {"id": 4, "email": "dan@example.com", "name": True, "loyalty": [1e308, 42]},
         ]}),
         "/v1/results": answer({"results": [], "paging": {}}),
         "/v1/data-string": answer({"data": "maintenance"}),
@@ -130,7 +131,7 @@ async def test_without_error_path_an_envelope_is_data(tmp_path: Path) -> None:
 
 async def test_wrong_field_type_fails_only_that_field(tmp_path: Path) -> None:
     async with serve(flaky()) as base, source(tmp_path, options(base, "/v1/wrong-types")) as api:
-        ann, bob, cat = sorted(await api.search("Customer", SearchRequest()), key=lambda r: r.local_id)
+        ann, bob, cat, dan = sorted(await api.search("Customer", SearchRequest()), key=lambda r: r.local_id)
     assert ann.fields["name"] is None and ann.fields["emails"] == ["ann@example.com"]
     assert ann.errors == {"name": "Customer api:1 field name (from name): got a JSON object where String is expected"}
     assert ann.keys == {"email": ("ann@example.com",)}
@@ -138,6 +139,10 @@ async def test_wrong_field_type_fails_only_that_field(tmp_path: Path) -> None:
     assert bob.errors["loyaltyNumbers"].endswith(
         "(from loyalty): got an array of JSON objects or arrays where [String] is expected")
     assert cat.errors == {} and cat.fields["loyaltyNumbers"] == ["LC-1", "LC-2"]
+    # JSON true and 1e308 are not text: a field error showing the value, never "True" or "1E308" served as data
+    assert dan.fields["name"] is None and dan.fields["loyaltyNumbers"] is None
+    assert dan.errors["name"].endswith("(from name): got the JSON boolean true where String is expected")
+    assert dan.errors["loyaltyNumbers"].endswith("(from loyalty): got the JSON number 1e+308 where String is expected")
 
 
 async def test_verify_reports_each_entity_once(tmp_path: Path) -> None:
