@@ -189,8 +189,12 @@ async def _customers(request: Request, email: str | None, phone: str | None, nam
         found.append(await request.find("Customer", "email", [_checked("email", email, normalize_email,
                                                                        "an email address", region)]))
     if phone is not None:
-        found.append(await request.find("Customer", "phone", [_checked("phone", phone, normalize_phone,
-                                                                       "a phone number", region)]))
+        if not phone.strip():
+            raise QueryError("phone: give a phone number", "phone")
+        # Any other string is a question with an answer: a number no source could hold ("000", a
+        # foreign number not stored anywhere) matches nothing, never a user error.
+        normal = normalize_phone(phone, region)
+        found.append(await request.find("Customer", "phone", [normal]) if normal is not None else [])
     if loyalty is not None:
         found.append(await request.find("Customer", "loyaltyNumber", [
             _checked("loyaltyNumber", loyalty, normalize_code, "a loyalty number", region)]))

@@ -167,6 +167,12 @@ def _union(name: str, field: FieldDecl, present: Sequence[Record]) -> list[Any]:
         value = record.fields[name]
         for item in value if isinstance(value, list | tuple) else [value]:
             key = normalize(field.normalize, item) if field.normalize and isinstance(item, str) else item
+            if key is None and isinstance(item, str) and item.strip():
+                # A value its normalizer cannot read (a phone without its country code, an email
+                # with a typo) is still what the source holds: kept as written, never dropped.
+                key = ("as written", " ".join(item.split()))
+                seen.setdefault(key, item.strip())
+                continue
             if key is not None and key not in seen:
                 canonical = field.normalize in _CANONICAL and isinstance(key, str)
                 seen[key] = key if canonical else (item.strip() if isinstance(item, str) else item)

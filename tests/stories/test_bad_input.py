@@ -31,12 +31,15 @@ def test_a_well_formed_id_that_matches_nothing_is_plain_null(demo: LiveDemo) -> 
     assert body["data"] == {"customer": None, "purchase": None, "case": None, "customers": []}
 
 
-def test_malformed_email_and_phone_name_the_argument(demo: LiveDemo) -> None:
-    body = post(demo.handle.url, '{ a: customers(email: "not-an-email") { id } b: customers(phone: "call me") { id } }')
-    assert body["data"] == {"a": None, "b": None}
+def test_malformed_email_names_the_argument_and_an_unheld_phone_matches_nothing(demo: LiveDemo) -> None:
+    body = post(demo.handle.url, '{ a: customers(email: "not-an-email") { id } b: customers(phone: "call me") { id } '
+                                 'c: customers(phone: "000") { id } d: customers(phone: "+56 2 635 4444") { id } '
+                                 'e: customers(phone: "  ") { id } }')
+    assert body["data"] == {"a": None, "b": [], "c": [], "d": [], "e": None}
     by_path = {e["path"][0]: e for e in body["errors"]}
+    assert set(by_path) == {"a", "e"}
     assert by_path["a"]["extensions"] == {"code": "BAD_USER_INPUT", "argument": "email"}
-    assert by_path["b"]["extensions"]["argument"] == "phone"
+    assert by_path["e"]["extensions"] == {"code": "BAD_USER_INPUT", "argument": "phone"}
 
 
 def test_unparseable_source_date_fails_that_field_only(demo: LiveDemo) -> None:

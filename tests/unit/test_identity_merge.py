@@ -147,3 +147,16 @@ def test_the_same_records_merged_for_the_same_reasons_give_the_same_unit() -> No
     twin = customer("crm", "C-9", email="ann@x.com")  # equal, but another object: merged anew
     assert merge(decl, "Customer", [shop, twin], why, ORDER) is not first
     assert first.id == "shop:1" and [r.source for r in first.records] == ["shop", "crm"]
+
+
+def test_a_phone_its_normalizer_cannot_read_is_kept_as_written() -> None:
+    """585 of 599 customers once showed no phone: numbers stored without a country code were dropped."""
+    from federation.engine.unified import _union
+    from federation.model import builtin_model
+    from federation.records import Record
+
+    field = builtin_model().entities["Customer"].fields["phones"]
+    records = [Record(entity="Customer", source="erp", local_id="1",
+                      fields={"phones": ["28303384290", "020 7946 0958", "12 ", "ask  reception"]}),
+               Record(entity="Customer", source="crm", local_id="9", fields={"phones": ["+44 20 7946 0958"]})]
+    assert _union("phones", field, records) == ["28303384290", "+442079460958", "12", "ask  reception"]
