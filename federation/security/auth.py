@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,6 +95,10 @@ class _JwtVerifier:
             )
         except (jwt.PyJWTError, ValueError) as exc:
             raise AuthError from exc
+        start = claims.get("iat")
+        start = start if isinstance(start, int | float) else time.time()
+        if claims["exp"] - start > self.settings.max_lifetime + self.settings.leeway:
+            raise AuthError  # a token that would stay valid for longer than any session should
         role = claims.get(self.settings.role_claim)
         if not isinstance(role, str):
             raise AuthError

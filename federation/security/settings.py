@@ -57,6 +57,9 @@ class JwtSettings(BaseModel):
     issuer: str
     role_claim: str = "role"
     leeway: float = Field(default=30, ge=0, le=300)
+    # A stolen token is good until it expires: refuse tokens that live longer than this (from
+    # `iat` when present, else from now), as identity providers issue minutes-to-hours tokens.
+    max_lifetime: float = Field(default=86_400, gt=0, le=30 * 86_400)
 
     @model_validator(mode="after")
     def _one_key(self) -> JwtSettings:

@@ -47,6 +47,8 @@ UNAUTHORIZED = [
     ("alg none", {"Authorization": "Bearer eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0."
                                    "eyJzdWIiOiJ4Iiwicm9sZSI6ImFkbWluIn0."}),
     ("undeclared role", bearer(claims(role="root"))),
+    ("expires in ten years", bearer(claims(exp=int(time.time()) + 10 * 365 * 86400))),
+    ("issued for a week", bearer(claims(iat=int(time.time()) - 60, exp=int(time.time()) + 7 * 86400))),
 ]
 
 
