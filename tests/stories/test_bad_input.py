@@ -29,6 +29,9 @@ def test_a_well_formed_id_that_matches_nothing_is_plain_null(demo: LiveDemo) -> 
                                  'case(id: "crm:nope") { id } customers(sourceRef: "shop:99999") { id } }')
     assert body.get("errors") is None, body["errors"]
     assert body["data"] == {"customer": None, "purchase": None, "case": None, "customers": []}
+    body = post(demo.handle.url, '{ purchases(filter: {customerId: "shop:99999"}) { nodes { id } } }')
+    assert body.get("errors") is None, body["errors"]
+    assert body["data"] == {"purchases": {"nodes": []}}
 
 
 def test_malformed_email_names_the_argument_and_an_unheld_phone_matches_nothing(demo: LiveDemo) -> None:
