@@ -22,6 +22,7 @@ from federation.api.schema import build_schema
 from federation.console import setup_console
 from federation.engine.gateway import Gateway
 from federation.engine.request import Request
+from federation.messages import cut
 from federation.ops import metrics
 from federation.security import PRINCIPAL, AuditSink
 from federation.security.audit_db import open_audit
@@ -66,7 +67,7 @@ class OnepaneView(GraphQLView):
         if response.status == 400 and isinstance(response, web.Response) and response.content_type == "text/plain":
             # Strawberry's own refusals (batching, unknown operation) are plain text: give them the
             # GraphQL error shape and a code, echoing at most 100 characters of what the caller sent.
-            return _bad_request(_cut(response.text or "bad request"))
+            return _bad_request(cut(response.text or "bad request"))
         return response
 
     async def get_context(self, request: web.Request, response: Any) -> Any:
@@ -80,10 +81,6 @@ class OnepaneView(GraphQLView):
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
-
-
-def _cut(text: str, limit: int = 100) -> str:
-    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _body_problem(raw: bytes) -> str | None:

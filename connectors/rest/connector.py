@@ -38,6 +38,7 @@ from connectors.sdk import (
     SourceRejectedInput,
 )
 from federation.contract import Op
+from federation.messages import cut
 
 __all__ = ["RestConnector"]
 
@@ -408,5 +409,4 @@ def _kind(value: Any) -> str:
 
 def _shown(value: Any) -> str:
     """A value from the source for a message: JSON-ish, cut to 100 characters."""
-    text = repr(value)
-    return text if len(text) <= 100 else text[:100] + "…"
+    return cut(repr(value))

@@ -20,6 +20,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 from connectors.sdk.transforms import Coded, apply_steps, check_step
 from federation.keys import normalize
+from federation.messages import cut
 from federation.model.declaration import EntityDecl, ModelDecl
 from federation.records import EMPTY, Money, Record
 
@@ -225,10 +226,10 @@ def _to_str(value: Any) -> str:
     if isinstance(value, bool):
         raise ValueError(f"got the JSON boolean {str(value).lower()} where String is expected")
     if isinstance(value, float):
-        raise ValueError(f"got the JSON number {_cut(repr(value))} where String is expected")
+        raise ValueError(f"got the JSON number {cut(repr(value))} where String is expected")
     if isinstance(value, int | Decimal | date | UUID):
         return str(value).strip()
-    raise ValueError(f"got {type(value).__name__} {_cut(repr(value))} where String is expected")
+    raise ValueError(f"got {type(value).__name__} {cut(repr(value))} where String is expected")
 
 
 _INT_RANGE = range(-(2**31), 2**31)  # GraphQL Int is a signed 32-bit integer
@@ -238,19 +239,14 @@ def _to_int(value: Any) -> int:
     if isinstance(value, bool):
         raise ValueError(f"'{value}' is not an integer")
     if isinstance(value, float | Decimal) and (not math.isfinite(value) or value != int(value)):
-        raise ValueError(f"'{_cut(str(value))}' is not an integer")
+        raise ValueError(f"'{cut(str(value))}' is not an integer")
     try:
         number = int(str(value).strip()) if isinstance(value, str) else int(value)
     except ValueError:
-        raise ValueError(f"'{_cut(str(value))}' is not an integer") from None
+        raise ValueError(f"'{cut(str(value))}' is not an integer") from None
     if number not in _INT_RANGE:
-        raise ValueError(f"'{_cut(str(value))}' does not fit a 32-bit Int")
+        raise ValueError(f"'{cut(str(value))}' does not fit a 32-bit Int")
     return number
-
-
-def _cut(text: str) -> str:
-    """A source value for a message, at most 100 characters."""
-    return text if len(text) <= 100 else text[:100] + "…"
 
 
 def _to_float(value: Any) -> float:

@@ -10,7 +10,6 @@ no stack trace, SQL text or secret reaches a client.
 from __future__ import annotations
 
 import logging
-import re
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -23,6 +22,7 @@ from federation.engine.request import Request
 from federation.engine.stats import SourceStats
 from federation.errors import OnepaneError, SourceError
 from federation.errors_log import log_incident
+from federation.messages import cut, without_suggestions
 
 __all__ = ["SourcesExtension", "format_error", "sources_json"]
 
@@ -51,9 +51,6 @@ def format_error(error: GraphQLError) -> GraphQLError:
                         error.positions, error.path, None, {"code": "INTERNAL", "incident": incident})
 
 
-_SUGGESTION = re.compile(r"\s*Did you mean .*$", re.DOTALL)
-
-
 def _bad_variable(error: GraphQLError) -> GraphQLError:
     """A variable graphql-core could not coerce to its declared type: the caller's mistake.
 
@@ -62,9 +59,7 @@ def _bad_variable(error: GraphQLError) -> GraphQLError:
     caller's value) and loses any "Did you mean" hint, which would name fields to any role.
     """
     name = error.message.removeprefix("Variable '$").split("'", 1)[0][:64]
-    reason = _SUGGESTION.sub("", error.message.rsplit("; ", 1)[-1]) if "; " in error.message else ""
-    if len(reason) > 100:
-        reason = reason[:100] + "…"
+    reason = cut(without_suggestions(error.message.rsplit("; ", 1)[-1])) if "; " in error.message else ""
     message = f"Variable '${name}' has a value that does not fit its type" + (f": {reason}" if reason else "")
     return GraphQLError(message, error.nodes, error.source, error.positions, None, None,
                         {"code": "BAD_USER_INPUT", "argument": f"${name}"})

@@ -26,7 +26,7 @@ def _label(name: str | None) -> str:
     """Operation names come from clients: bound the label set so metrics cannot be flooded."""
     if not name:
         return "anonymous"
-    if not isinstance(name, str) or not _NAME.fullmatch(name):
+    if not _NAME.fullmatch(name):
         return "invalid"
     name = name[:64]
     if name in _seen:

@@ -8,7 +8,6 @@ masked after they resolve. Because this wraps field resolution itself, a new fie
 from __future__ import annotations
 
 import inspect
-import re
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
@@ -17,6 +16,7 @@ from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import SchemaExtension
 
 from federation.errors import QueryError
+from federation.messages import without_suggestions
 from federation.security.audit import AuditEntry, AuditSink
 from federation.security.auth import Principal
 from federation.security.limits import document_hash
@@ -157,13 +157,9 @@ def _redacted(result: Any, kinds: frozenset[str]) -> Any:
     return _redact_value(result, kinds)
 
 
-# graphql-core's validation messages end in "Did you mean 'posts'?" naming fields, types and
-# arguments: for a role that may not introspect the schema, that would hand it out piece by piece.
-# The hint may end the message or sit inside it ("… unknown field 'x'. Did you mean 'y'? Found: …").
-_SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
-
-
 def _without_suggestions(result: Any) -> None:
+    """graphql-core's "Did you mean 'posts'?" names fields, types and arguments: for a role that
+    may not introspect the schema, that would hand it out piece by piece."""
     for error in getattr(result, "errors", None) or ():
         if error.path is None and "Did you mean" in error.message:
-            error.message = _SUGGESTION.sub("", error.message)
+            error.message = without_suggestions(error.message)
