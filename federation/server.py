@@ -22,6 +22,7 @@ from federation.api.schema import build_schema
 from federation.console import setup_console
 from federation.engine.gateway import Gateway
 from federation.engine.request import Request
+from federation.graphiql import graphiql_page, setup_graphiql
 from federation.messages import cut
 from federation.ops import metrics
 from federation.security import PRINCIPAL, AuditSink
@@ -82,6 +83,10 @@ class OnepaneView(GraphQLView):
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
 
+    @property
+    def graphql_ide_html(self) -> str:
+        return graphiql_page()  # no CDN: the IDE's files are served by this process (federation/graphiql)
+
 
 def _body_problem(raw: bytes) -> str | None:
     """What makes a JSON POST body unfit for GraphQL-over-HTTP, or None when it is fit.
@@ -140,6 +145,7 @@ def create_app(gateway: Gateway) -> web.Application:
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/readyz", _readyz)
     setup_console(app)
+    setup_graphiql(app)
     app.router.add_get("/metrics", _metrics)
     app.cleanup_ctx.append(_lifecycle)
     setup_agents(app, gateway, schema)  # /mcp; after _lifecycle so it stops before the gateway closes
