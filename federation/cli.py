@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from federation.config import load_config
+from federation.config import load_config, load_model
 from federation.engine.gateway import DEGRADED_ENV, Gateway
 from federation.errors import ConfigError
 
@@ -30,6 +30,11 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--port", type=int, default=8000)
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--dir", type=Path, default=Path("onepane-demo"), help="working folder for the demo data")
+    alone = demo.add_mutually_exclusive_group()
+    alone.add_argument("--build-only", action="store_true",
+                       help="only build the demo data and its config (serve it with `federation serve DIR/demo.yaml`)")
+    alone.add_argument("--systems-only", action="store_true",
+                       help="build, then run only the demo's legacy systems (the CRM on 127.0.0.1:8701), no gateway")
     serve = commands.add_parser("serve", help="serve the gateway for a config")
     serve.add_argument("config", type=Path)
     serve.add_argument("--host", default="127.0.0.1")
@@ -72,7 +77,7 @@ def _run(args: argparse.Namespace) -> int | None:
         from federation.api.schema import print_sdl
         from federation.model import builtin_model
 
-        model = load_config(args.config).model if args.config else builtin_model()
+        model = load_model(args.config) if args.config else builtin_model()  # needs no source secrets
         sys.stdout.write(print_sdl(model))
         return 0
     if args.command == "query":
@@ -103,8 +108,10 @@ def _run(args: argparse.Namespace) -> int | None:
             return serve_workers(args.config, args.host, args.port, args.workers)
         serve(args.config, args.host, args.port)
         return 0
-    from federation.demo.run import run_demo
+    from federation.demo.run import run_demo, run_demo_systems
 
+    if args.build_only or args.systems_only:
+        return run_demo_systems(args.dir, build_only=args.build_only)
     return run_demo(args.dir, args.host, args.port)
 
 

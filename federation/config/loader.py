@@ -20,7 +20,7 @@ from federation.model.declaration import ModelDecl
 from federation.model.loader import builtin_model, check_model, check_overlay, merge_models
 from federation.security.settings import SecuritySettings
 
-__all__ = ["interpolate", "load_config", "parse_config"]
+__all__ = ["interpolate", "load_config", "load_model", "parse_config"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -34,6 +34,29 @@ _COMMON = set(SourceSettings.model_fields) - {"options"}
 def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Config:
     """Read, interpolate and validate the config at `path`; ConfigError lists every problem."""
     file = Path(path)
+    return parse_config(_read_yaml(file), file, os.environ if env is None else env)
+
+
+def load_model(path: str | Path, env: Mapping[str, str] | None = None) -> ModelDecl:
+    """Only the served model of the config at `path` (built-in plus `model:`), for `federation schema`.
+
+    Sources and security are not read, so printing a schema never needs a source's URL or secret.
+    """
+    file = Path(path)
+    data = _read_yaml(file)
+    where = str(file)
+    if not isinstance(data, dict):
+        raise ConfigError([ConfigProblem(where, "", "the top level must be a mapping", ", ".join(sorted(_TOP)))])
+    problems: list[ConfigProblem] = []
+    section = interpolate(data.get("model") or {}, "model", os.environ if env is None else env, where, problems)
+    model = _model(section, where, problems)
+    if problems:
+        raise ConfigError(problems)
+    assert model is not None
+    return model
+
+
+def _read_yaml(file: Path) -> Any:
     try:
         text = file.read_text("utf-8")
     except OSError as exc:
@@ -46,7 +69,7 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise ConfigError([ConfigProblem(str(file), where, f"not valid YAML: {exc}")]) from exc
-    return parse_config(data, file, os.environ if env is None else env)
+    return data
 
 
 class _DuplicateKey(yaml.YAMLError):

@@ -22,7 +22,11 @@ from federation.demo.data import build_demo
 from federation.engine.gateway import Gateway
 from federation.server import create_app
 
-__all__ = ["DemoHandle", "run_demo", "running_demo"]
+__all__ = ["CRM_PORT", "DemoHandle", "build_demo_folder", "run_demo", "run_demo_systems", "running_demo"]
+
+# Where `--systems-only` serves the CRM: the default of ONEPANE_CRM_URL in demo.yaml.
+CRM_PORT = 8701
+CRM_DEFAULT_KEY = "onepane-demo-crm"  # demo.yaml's default for ONEPANE_CRM_API_KEY
 
 EXAMPLES = ("story1_preorder", "story2_store_purchase", "story3_double_delivery",
             "story4_no_receipt", "story5_store_and_crm", "story6_warranties")
@@ -67,6 +71,45 @@ async def running_demo(folder: Path, host: str = "127.0.0.1", port: int = 0, crm
         if runner is not None:
             await runner.cleanup()
         await crm_runner.cleanup()
+
+
+def build_demo_folder(folder: Path) -> Path:
+    """The demo's data, its config and the story queries in `folder`; the config's path.
+
+    Serving that config (`federation serve FOLDER/demo.yaml`) needs no variables: the CRM is
+    expected where `run_demo_systems` starts it, and answers as down until it runs.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    build_demo(folder)
+    config = folder / "demo.yaml"
+    config.write_text(demo_config_text(), "utf-8")
+    _copy_examples(folder)
+    return config
+
+
+def run_demo_systems(folder: Path, build_only: bool) -> int:
+    """Build the demo folder; unless `build_only`, serve the demo CRM until Ctrl-C."""
+    console = Console(soft_wrap=True)
+    config = build_demo_folder(folder.resolve())
+    console.print(f"demo legacy systems built in {config.parent}")
+    if build_only:
+        console.print(f"serve the gateway over them with: federation serve {config}")
+        console.print(f"(the CRM is not running: start it with `federation demo --systems-only --dir {folder}`)")
+        return 0
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve_crm_forever(config.parent, console))
+    return 0
+
+
+async def _serve_crm_forever(folder: Path, console: Console) -> None:
+    key = os.environ.get("ONEPANE_CRM_API_KEY", CRM_DEFAULT_KEY)
+    runner, port = await serve_crm(folder / "crm.json", key, host="127.0.0.1", port=CRM_PORT)
+    try:
+        console.print(f"demo CRM at http://127.0.0.1:{port}; in another shell: "
+                      f"[bold]federation serve {folder / 'demo.yaml'}[/bold]. Ctrl-C stops it.")
+        await _until_stopped()
+    finally:
+        await runner.cleanup()
 
 
 def run_demo(folder: Path, host: str, port: int) -> int:
