@@ -20,7 +20,7 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 from strawberry import Schema
 
-from federation.agents import arguments as check
+from federation.agents.arguments import Checks
 from federation.agents.result import compact, source_report, summarize_errors
 from federation.api.codes import with_codes
 from federation.api.context import KEY
@@ -93,7 +93,27 @@ def _principal(ctx: Context) -> Principal:
     return principal
 
 
-Text = Annotated[str | None, Field(description="exact value; case and spacing are normalized")]
+Email = Annotated[str | None, Field(
+    description="an email address in any case and spacing; matched exactly after normalizing",
+    examples=["ann.lee@example.com"])]
+Phone = Annotated[str | None, Field(
+    description="a phone number as the customer says it: international (+44 20 7946 0311) or national "
+                "(020 7946 0311, read in the gateway's region); spaces, dashes and brackets are ignored",
+    examples=["+44 20 7946 0311", "020 7946 0311"])]
+Name = Annotated[str | None, Field(
+    description="part of a person's name, at least two characters, any case; it may find several customers, "
+                "so combine it with another identifier", examples=["Ann Lee"])]
+Loyalty = Annotated[str | None, Field(
+    description="a loyalty or membership number as printed on the card; spaces and case are ignored",
+    examples=["634000020202"])]
+OrderNumber = Annotated[str | None, Field(
+    description="an order, receipt or invoice number as the customer reads it from an email or receipt",
+    examples=["WEB-100231"])]
+SourceRef = Annotated[str | None, Field(
+    description='one system\'s record as source:localId (the ids find_customer returns)',
+    examples=["crm:C-1001", "shop:1"])]
+CustomerId = Annotated[str, Field(description='the id find_customer returned, or any source reference '
+                                              '(source:localId)', examples=["shop:1", "crm:C-1001"])]
 
 
 def build_server(runner: ToolRunner) -> MCPServer:
@@ -104,19 +124,21 @@ def build_server(runner: ToolRunner) -> MCPServer:
                      "or find_purchase), then read customer_360 or customer_timeline with the id it returns. "
                      "Each result says which sources answered and what is missing."))
 
-    @server.tool(annotations=READ_ONLY, structured_output=False)
-    async def find_customer(ctx: Context, email: Text = None, phone: Text = None, name: Text = None,
-                            loyalty_number: Text = None, order_number: Text = None,
-                            source_ref: Annotated[str | None, Field(description='a record, e.g. "crm:C-1001"')] = None,
-                            ) -> CallToolResult:
+    @server.tool(title="Find a customer", annotations=READ_ONLY, structured_output=False)
+    async def find_customer(ctx: Context, email: Email = None, phone: Phone = None, name: Name = None,
+                            loyalty_number: Loyalty = None, order_number: OrderNumber = None,
+                            source_ref: SourceRef = None) -> CallToolResult:
         """Find unified customers matching every identifier given (at least one); a short list with ids."""
-        given = {"email": email, "phone": phone, "name": name, "loyaltyNumber": loyalty_number,
-                 "orderNumber": order_number, "sourceRef": source_ref}
-        variables = {key: check.text(arg, value) for (key, value), arg in zip(
-            given.items(), ("email", "phone", "name", "loyalty_number", "order_number", "source_ref"), strict=True)}
+        checks = Checks()
+        given = {"email": (email, "email"), "phone": (phone, "phone"), "name": (name, "name"),
+                 "loyaltyNumber": (loyalty_number, "loyalty_number"), "orderNumber": (order_number, "order_number"),
+                 "sourceRef": (source_ref, "source_ref")}
+        variables = {key: checks.text(arg, value) for key, (value, arg) in given.items()}
         variables = {k: v for k, v in variables.items() if v is not None}
-        if not variables:
-            raise ToolError("give at least one of email, phone, name, loyalty_number, order_number, source_ref")
+        if not variables and not checks.problems:
+            checks.problems.append("give at least one of email, phone, name, loyalty_number, order_number, "
+                                   "source_ref")
+        checks.done()
         outcome = await runner.run("find_customer", variables, _principal(ctx))
         found = [_candidate(c) for c in (outcome.data or {}).get("customers") or ()]
         tried = ", ".join(f'{k} "{v}"' for k, v in variables.items())
@@ -131,31 +153,40 @@ def build_server(runner: ToolRunner) -> MCPServer:
                                                     else ""))
         return outcome.result(body)
 
-    @server.tool(annotations=READ_ONLY, structured_output=False)
-    async def customer_360(ctx: Context, customer_id: Annotated[str, Field(
-            description='the id find_customer returned, or any source reference, e.g. "shop:1"')]) -> CallToolResult:
+    @server.tool(title="A customer across every system", annotations=READ_ONLY, structured_output=False)
+    async def customer_360(ctx: Context, customer_id: CustomerId) -> CallToolResult:
         """One customer as every system knows them: records and why they were linked, conflicts, purchases
         with items, payments and deliveries, and cases."""
-        ident = check.customer_id(customer_id)
+        checks = Checks()
+        ident = checks.customer_id(customer_id)
+        checks.done()
         outcome = await runner.run("customer_360", {"id": ident}, _principal(ctx))
         return outcome.result(_one_customer(outcome, ident, lambda customer: {"customer": customer}))
 
-    @server.tool(annotations=READ_ONLY, structured_output=False)
+    @server.tool(title="Find a purchase by card", annotations=READ_ONLY, structured_output=False)
     async def find_purchase(ctx: Context,
-                            card_last4: Annotated[str, Field(description='last four card digits, e.g. "4417"')],
-                            placed_from: Annotated[str, Field(description="window start, ISO 8601 (UTC if no "
-                                                                          "offset) or a date")],
-                            placed_to: Annotated[str, Field(description="window end: an ISO 8601 time "
-                                                                        "(exclusive) or a date (that day included)")],
-                            amount: Annotated[str | float | None, Field(description='exact total, e.g. "89.99"')]
-                            = None) -> CallToolResult:
+                            card_last4: Annotated[str, Field(description="the last four digits of the card that "
+                                                                         "paid", examples=["4417"])],
+                            placed_from: Annotated[str, Field(
+                                description="window start, inclusive: an ISO 8601 time (UTC if no offset) or a date",
+                                examples=["2025-11-18T16:30:00+00:00", "2025-11-18"])],
+                            placed_to: Annotated[str, Field(
+                                description="window end: an ISO 8601 time (exclusive) or a date (that day included); "
+                                            "at most 31 days after placed_from",
+                                examples=["2025-11-18T17:00:00Z", "2025-11-18"])],
+                            amount: Annotated[str | float | None, Field(
+                                description="the exact total, a positive number with at most two decimals",
+                                examples=["89.99"])] = None) -> CallToolResult:
         """Purchases paid with a card ending in these digits inside a time window (at most 31 days), with their
         customer."""
-        digits = check.last4(card_last4)
-        start = check.instant("placed_from", placed_from)
-        end = check.instant("placed_to", placed_to, end_of_day=True)
-        check.window(start, end)
-        total = check.amount(amount)
+        checks = Checks()
+        digits = checks.last4(card_last4)
+        start = checks.instant("placed_from", placed_from)
+        end = checks.instant("placed_to", placed_to, end_of_day=True)
+        checks.window(start, end)
+        total = checks.amount(amount)
+        checks.done()
+        assert start is not None and end is not None  # done() raised otherwise
         variables = {"cardLast4": digits, "placedFrom": start.isoformat(), "placedTo": end.isoformat(),
                      "amount": None if total is None else str(total), "first": MAX_PURCHASES}
         outcome = await runner.run("find_purchase", variables, _principal(ctx))
@@ -170,14 +201,16 @@ def build_server(runner: ToolRunner) -> MCPServer:
                                "zone, widen the window or leave out the amount")
         return outcome.result(body)
 
-    @server.tool(annotations=READ_ONLY, structured_output=False)
-    async def customer_timeline(ctx: Context, customer_id: Annotated[str, Field(
-            description='the id find_customer returned, e.g. "shop:1"')],
-            limit: Annotated[int, Field(ge=1, le=200, description="newest entries to return")] = 50,
-            ) -> CallToolResult:
+    @server.tool(title="A customer's timeline", annotations=READ_ONLY, structured_output=False)
+    async def customer_timeline(ctx: Context, customer_id: CustomerId,
+                                limit: Annotated[int, Field(ge=1, le=200, description="how many of the newest "
+                                                            "entries to return (1 to 200)", examples=[20])] = 50,
+                                ) -> CallToolResult:
         """Every dated event for one customer from every system, newest first: purchases, deliveries, emails,
         chats, calls, social messages, cases, with how long the customer waited."""
-        ident = check.customer_id(customer_id)
+        checks = Checks()
+        ident = checks.customer_id(customer_id)
+        checks.done()
         outcome = await runner.run("customer_timeline", {"id": ident}, _principal(ctx))
 
         def shape(customer: dict[str, Any]) -> dict[str, Any]:

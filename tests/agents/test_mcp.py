@@ -31,6 +31,13 @@ async def test_lists_exactly_the_approved_tools(demo: LiveDemo) -> None:
     assert set(tools) == TOOLS
     assert tools["find_purchase"].input_schema["required"] == ["card_last4", "placed_from", "placed_to"]
     assert all(t.annotations and t.annotations.read_only_hint for t in tools.values())
+    assert {t.title for t in tools.values()} == {"Find a customer", "A customer across every system",
+                                                 "Find a purchase by card", "A customer's timeline"}
+    for tool in tools.values():  # every parameter says what to give, in its own words, with an example
+        properties = tool.input_schema["properties"]
+        descriptions = [p["description"] for p in properties.values()]
+        assert len(set(descriptions)) == len(descriptions), tool.name
+        assert all(p.get("examples") for p in properties.values()), tool.name
 
 
 async def test_find_customer_by_email_in_any_case(demo: LiveDemo) -> None:
@@ -102,6 +109,17 @@ async def test_bad_arguments_are_named(demo: LiveDemo, tool: str, arguments: dic
     result, body = await call(demo, tool, arguments)
     assert result.is_error
     assert names in body["text"]
+
+
+async def test_every_bad_argument_is_reported_at_once(demo: LiveDemo) -> None:
+    result, body = await call(demo, "find_purchase", {**STORY4, "card_last4": "44x7", "placed_from": "yesterday",
+                                                      "amount": "-3"})
+    assert result.is_error
+    assert "3 arguments need fixing" in body["text"]
+    for name in ("card_last4:", "placed_from:", "amount:"):
+        assert name in body["text"]
+    result, body = await call(demo, "find_customer", {"email": " ", "phone": " ", "name": "x" * 300})
+    assert "3 arguments need fixing" in body["text"] and "name: at most 200 characters" in body["text"]
 
 
 async def test_a_stopped_source_is_named_and_the_rest_answers(tmp_path: Path) -> None:
