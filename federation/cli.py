@@ -1,4 +1,4 @@
-"""`federation demo | serve | check | schema`."""
+"""`federation demo | serve | check | indexes | schema | query | sql`."""
 
 from __future__ import annotations
 
@@ -43,6 +43,20 @@ def main(argv: list[str] | None = None) -> int:
                        help="processes sharing the port (default: the number of cores)")
     serve.add_argument("--allow-degraded", action="store_true",
                        help="start even when a source's mapping does not match it; that source is not ready")
+    sql = commands.add_parser("sql", help="SQL over the unified model's tables (customers, purchases, …)")
+    sql.add_argument("statement", nargs="?",
+                     help='one SELECT, e.g. "SELECT channel, count(*) FROM purchases GROUP BY 1"')
+    sql.add_argument("-f", "--file", type=Path, help="read the statement from this file instead")
+    sql.add_argument("--format", choices=("table", "csv", "jsonl", "parquet"), default="table")
+    sql.add_argument("--output", "-o", type=Path, help="write to this file (needed for parquet)")
+    sql.add_argument("--bom", action="store_true", help="CSV with a UTF-8 byte-order mark, for spreadsheets")
+    sql.add_argument("--max-rows", type=int, help="rows to return at most (default and cap: gateway.sql)")
+    sql.add_argument("--timeout", type=float, help="seconds for fetching and running (default and cap: gateway.sql)")
+    sql.add_argument("--tables", action="store_true", help="list your tables and their columns, then stop")
+    sql.add_argument("--url", help="a running gateway's /sql (default http://127.0.0.1:8000/sql; "
+                                   "API key from ONEPANE_API_KEY)")
+    sql.add_argument("--config", type=Path, help="run the gateway in this process over this config instead "
+                                                 "(credentials from ONEPANE_API_KEY or ONEPANE_TOKEN)")
     check = commands.add_parser("check", help="validate a config and probe each source")
     check.add_argument("config", type=Path)
     check.add_argument("--roles", action="store_true", help="also print, per role, what it reads, masks and is denied")
@@ -80,6 +94,11 @@ def _run(args: argparse.Namespace) -> int | None:
         model = load_model(args.config) if args.config else builtin_model()  # needs no source secrets
         sys.stdout.write(print_sdl(model))
         return 0
+    if args.command == "sql":
+        from federation.analyst.sql_cli import main_sql
+
+        return main_sql(args.statement, args.file, args.config, args.url, args.format, args.output, args.bom,
+                        args.max_rows, args.timeout, args.tables)
     if args.command == "query":
         from federation.analyst.query import main_query
 

@@ -15,6 +15,7 @@ from strawberry.aiohttp.views import GraphQLView
 from strawberry.extensions import ParserCache, ValidationCache
 
 from federation.agents import setup_agents
+from federation.analyst.sql_http import setup_sql
 from federation.api.codes import with_codes
 from federation.api.context import KEY
 from federation.api.fastpath import FastPath, Learn
@@ -147,6 +148,7 @@ def create_app(gateway: Gateway) -> web.Application:
     setup_console(app)
     setup_graphiql(app)
     app.router.add_get("/metrics", _metrics)
+    setup_sql(app, gateway, schema)  # /sql: the same schema, so the same roles, masks, limits and audit
     app.cleanup_ctx.append(_lifecycle)
     setup_agents(app, gateway, schema)  # /mcp; after _lifecycle so it stops before the gateway closes
     return app

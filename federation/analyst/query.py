@@ -20,7 +20,7 @@ from rich.table import Table
 
 from federation.analyst.tabular import find_rows, flatten, to_csv
 
-__all__ = ["Answer", "main_query", "parse_vars"]
+__all__ = ["Answer", "SchemaRunner", "main_query", "parse_vars"]
 
 MAX_PAGES = 10_000
 
@@ -134,6 +134,16 @@ class _LocalRunner:
         await self.gateway.close()
         if self.audit is not None:
             await self.audit.aclose()
+
+    async def run(self, document: str, variables: dict[str, Any]) -> dict[str, Any]:
+        return await SchemaRunner(self.schema, self.gateway, self.principal).run(document, variables)
+
+
+class SchemaRunner:
+    """One document on a gateway's own schema, for one principal, as /graphql would run it."""
+
+    def __init__(self, schema: Any, gateway: Any, principal: Any) -> None:
+        self.schema, self.gateway, self.principal = schema, gateway, principal
 
     async def run(self, document: str, variables: dict[str, Any]) -> dict[str, Any]:
         from federation.api.context import KEY

@@ -11,11 +11,23 @@ from federation.identity.overrides import IdentitySettings
 from federation.model.declaration import ModelDecl
 from federation.security.settings import SecuritySettings
 
-__all__ = ["BreakerSettings", "CacheSettings", "Config", "GatewaySettings", "GuardSettings", "SourceSettings"]
+__all__ = ["BreakerSettings", "CacheSettings", "Config", "GatewaySettings", "GuardSettings", "SourceSettings",
+           "SqlSettings"]
 
 
 class _Closed(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class SqlSettings(_Closed):
+    """`federation sql` and `/sql`: what one statement may cost (docs/analysts.md)."""
+
+    default_rows: int = Field(default=10_000, ge=1, description="rows returned when the caller asks for no limit")
+    max_rows: int = Field(default=1_000_000, ge=1, description="the most rows a caller may ask for")
+    default_seconds: float = Field(default=60.0, gt=0, description="time for fetching and running one statement")
+    max_seconds: float = Field(default=600.0, gt=0, description="the most time a caller may ask for")
+    memory_limit: str = Field(default="1GB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
+                              description="the embedded engine's memory cap for one statement")
 
 
 class GatewaySettings(_Closed):
@@ -31,6 +43,7 @@ class GatewaySettings(_Closed):
     tracing_otlp_endpoint: str | None = Field(default=None, description="export OpenTelemetry spans (OTLP/HTTP)")
     response_extensions: bool = Field(default=True, description="add `extensions.sources` to every answer")
     compiled_plans: bool = Field(default=True, description="answer plain-data queries without per-field resolvers")
+    sql: SqlSettings = Field(default_factory=SqlSettings, description="limits of federation sql and /sql")
     coalesce_operations: bool = Field(
         default=True, description="identical compiled queries sent while one awaits its first source share its answer")
 
