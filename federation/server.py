@@ -215,6 +215,7 @@ async def _metrics(request: web.Request) -> web.Response:
     for source, guard in request.app[GATEWAY].guards.items():
         metrics.BREAKER_STATE.labels(source).set(_BREAKER_LEVEL.get(str(guard.breaker.state), 0))
         metrics.IN_FLIGHT.labels(source).set(guard.bulkhead.active)
+        metrics.QUEUED.labels(source).set(guard.bulkhead.waiting)
     return web.Response(body=metrics.render(), headers={"Content-Type": metrics.CONTENT_TYPE})
 
 

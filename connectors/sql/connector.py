@@ -22,6 +22,7 @@ from connectors.sdk.mapping import RecordMapper
 from connectors.sql import indexes, query
 from connectors.sql.aggregate import build as build_aggregate
 from connectors.sql.aggregate import groups_served, sums_served
+from connectors.sql.columns import ColumnFacts, facts_of, read_facts
 from connectors.sql.config import SqlEntityMap, SqlOptions, resolve_url
 from connectors.sql.errors import missing_driver, translate
 from connectors.sql.plans import IdPlan, Plan, field_plan, id_plan, key_plan
@@ -45,8 +46,8 @@ __all__ = ["SqlConnector"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-_Target = Callable[[Mapping[str, query.Kind], query.TextFold], query.Clause]
-_Params = Callable[[list[str], Mapping[str, query.Kind]], list[Any]]
+_Target = Callable[[query.TextFold], query.Clause]
+_Params = Callable[[list[str]], tuple[list[Any], list[str]]]
 
 # Bound parameters one statement may carry, per dialect (SQLite before 3.32 allowed 999).
 _PARAM_LIMIT = {
@@ -55,6 +56,17 @@ _PARAM_LIMIT = {
     "mysql": 65_535,
     "mariadb": 65_535,
 }
+
+
+@dataclass(frozen=True, slots=True)
+class _Way:
+    """One way a lookup compares: what the WHERE tests, the parameters for some values (and the
+    values this way cannot match exactly), and at most how many parameters one value binds."""
+
+    target: _Target
+    params: _Params
+    per_value: int
+    plain: bool  # the bare column: a plain index of it serves the lookup
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,8 +128,9 @@ class SqlConnector(BaseConnector):
         self._entities = {entity: _Entity.build(mapper, self.options.text_pushdown)
                           for entity, mapper in self.mappers.items()}
         self._kinds: dict[str, Mapping[str, query.Kind]] = {}
+        self._facts: dict[str, Mapping[str, ColumnFacts]] = {}
         self._fold: query.TextFold | None = None
-        self._statements: dict[tuple[str, tuple[str, ...]], sa.Select[Any]] = {}
+        self._statements: dict[tuple[str, tuple[str, ...], tuple[bool, ...]], sa.Select[Any]] = {}
 
     def problems(self) -> list[str]:
         out = super().problems()
@@ -214,25 +227,35 @@ class SqlConnector(BaseConnector):
         asked = {by: values for by, values in asked.items() if values}
         if not asked:
             return []
-        parts = {by: self._lookup_parts(spec, by) for by in asked}
+        for by in asked:
+            self._lookup_ways(spec, by, {}, {})  # an unknown lookup fails before any connection
         dialect = self._require_engine().dialect.name
         limit = _PARAM_LIMIT.get(dialect, 999)
 
         async def work(conn: AsyncConnection) -> list[Row[Any]]:
             kinds = await self._kinds_for(conn, entity, spec)
+            facts = await self._facts_for(conn, entity)
             fold = await self._fold_for(conn)
-            bound = {by: parts[by][1](values, kinds) for by, values in asked.items()}
-            bound = {by: b for by, b in sorted(bound.items()) if b}  # no value a column could hold: not asked
-            if len(bound) > 1 and sum(map(len, bound.values())) <= min(limit, self.options.max_batch):
-                statement = self._lookup_statement(entity, spec, tuple(bound), parts, kinds, fold)
-                params = {f"v{i}": b for i, b in enumerate(bound.values())}
-                return list((await conn.execute(statement, params)).all())
+            chosen: list[tuple[str, _Way, list[Any], list[str]]] = []
+            for by, values in sorted(asked.items()):
+                # The bare column for the values it matches exactly, the expression for the rest.
+                for way in self._lookup_ways(spec, by, kinds, facts):
+                    params, values_left = way.params(values)
+                    if params:  # no value a column could hold: not asked
+                        chosen.append((by, way, params, [v for v in values if v not in set(values_left)]))
+                    if not values_left:
+                        break
+                    values = values_left
+            if len(chosen) > 1 and sum(len(p) for _, _, p, _ in chosen) <= min(limit, self.options.max_batch):
+                statement = self._lookup_statement(entity, spec, [(by, way) for by, way, _, _ in chosen], fold)
+                bound = {f"v{i}": p for i, (_, _, p, _) in enumerate(chosen)}
+                return list((await conn.execute(statement, bound)).all())
             rows: list[Row[Any]] = []
-            for by in bound:
-                statement = self._lookup_statement(entity, spec, (by,), parts, kinds, fold)
-                size = max(1, min(self.options.max_batch, limit // parts[by][2]))
-                for chunk in _chunks(asked[by], size):
-                    if chunk_params := parts[by][1](chunk, kinds):
+            for by, way, _, taken in chosen:
+                statement = self._lookup_statement(entity, spec, [(by, way)], fold)
+                size = max(1, min(self.options.max_batch, limit // way.per_value))
+                for chunk in _chunks(taken, size):
+                    if chunk_params := way.params(chunk)[0]:
                         rows.extend((await conn.execute(statement, {"v0": chunk_params})).all())
             return rows
 
@@ -271,34 +294,58 @@ class SqlConnector(BaseConnector):
 
     # statements
 
-    def _lookup_statement(self, entity: str, spec: _Entity, bys: tuple[str, ...],
-                          parts: Mapping[str, tuple[_Target, _Params, int]],
-                          kinds: Mapping[str, query.Kind], fold: query.TextFold) -> sa.Select[Any]:
-        """Built once per (entity, lookups): each IN list is one expanding parameter (`v0`, `v1`, …)."""
-        statement = self._statements.get((entity, bys))
+    def _lookup_statement(self, entity: str, spec: _Entity, chosen: Sequence[tuple[str, _Way]],
+                          fold: query.TextFold) -> sa.Select[Any]:
+        """Built once per (entity, lookups, ways): each IN list is one expanding parameter (`v0`, …)."""
+        key = (entity, tuple(by for by, _ in chosen), tuple(way.plain for _, way in chosen))
+        statement = self._statements.get(key)
         if statement is None:
-            tests = [parts[by][0](kinds, fold).in_(sa.bindparam(f"v{i}", expanding=True))
-                     for i, by in enumerate(bys)]
+            tests = [way.target(fold).in_(sa.bindparam(f"v{i}", expanding=True))
+                     for i, (_, way) in enumerate(chosen)]
             statement = spec.source.select().where(sa.or_(*tests))
-            self._statements[(entity, bys)] = statement
+            self._statements[key] = statement
         return statement
 
-    def _lookup_parts(self, spec: _Entity, by: str) -> tuple[_Target, _Params, int]:
-        """What a lookup compares, the values it binds, and parameters per value (for chunking)."""
+    def _lookup_ways(self, spec: _Entity, by: str, kinds: Mapping[str, query.Kind],
+                     facts: Mapping[str, ColumnFacts]) -> list[_Way]:
+        """How a lookup can compare, best first: the bare column where the database's own
+        comparison stands in for the normalizing expression (query.plain_params), then the
+        expression, which matches every value."""
+        dialect = self._require_engine().dialect.name
         if by in spec.ids:
             plan = spec.ids[by]
             cols = [spec.source.col(c) for c in plan.columns]
-            return ((lambda kinds, _fold: query.id_target(plan, cols, query.column_kinds(kinds, plan.columns))),
-                    (lambda chunk, kinds: query.id_params(plan, query.column_kinds(kinds, plan.columns), chunk)),
-                    len(cols))
+            col_kinds = query.column_kinds(kinds, plan.columns)
+            ways = [_Way(lambda _fold: query.id_target(plan, cols, col_kinds),
+                         lambda chunk: (query.id_params(plan, col_kinds, chunk), []), len(cols), plan.stored)]
+            column_facts = facts_of(facts, plan.columns[0], dialect)
+            if len(cols) == 1 and not plan.stored and col_kinds[0] in (None, "str") and column_facts is not None:
+                folds = plan.case != ""
+                ways.insert(0, _Way(
+                    lambda _fold: cols[0],
+                    lambda chunk: query.plain_params(column_facts, col_kinds[0], folds, chunk,
+                                                     lambda value: [value.strip()]),
+                    query.plain_per_value(column_facts), True))
+            return ways
         kind, _, name = by.partition(":")
         if kind == "key" and name in spec.keys:
             kplan, normalizer = spec.keys[name]
             col = spec.source.col(kplan.column)
             region = self.context.region
-            per_value = 4 if kplan.style == "phone" else 1
-            return ((lambda kinds, fold: query.key_expr(kplan, col, kinds.get(kplan.column), fold)),
-                    (lambda chunk, _kinds: query.key_params(kplan, normalizer, chunk, region)), per_value)
+            col_kind = kinds.get(kplan.column)
+            ways = [_Way(lambda fold: query.key_expr(kplan, col, col_kind, fold),
+                         lambda chunk: (query.key_params(kplan, normalizer, chunk, region), []),
+                         4 if kplan.style == "phone" else 1, kplan.stored)]
+            column_facts = facts_of(facts, kplan.column, dialect)
+            if not kplan.stored and kplan.style in ("exact", "email") and column_facts is not None:
+                folds = kplan.style == "email"
+                ways.insert(0, _Way(
+                    lambda _fold: col,
+                    lambda chunk: query.plain_params(
+                        column_facts, col_kind, folds, chunk,
+                        lambda value: query.key_params(kplan, normalizer, [value], region)),
+                    query.plain_per_value(column_facts), True))
+            return ways
         valid = ", ".join(sorted(spec.capabilities().lookups))
         raise SourceError(self.name, f"cannot look up by '{by}' (valid: {valid})")
 
@@ -367,6 +414,24 @@ class SqlConnector(BaseConnector):
                 self._kinds[entity] = query.kinds_of(dialect, result.cursor.description)
                 result.close()
         return self._kinds[entity]
+
+    async def _facts_for(self, conn: AsyncConnection, entity: str) -> Mapping[str, ColumnFacts]:
+        """The catalogue's word on the mapped table, read once; none (expressions everywhere) for
+        a custom select or when the catalogue refuses."""
+        if entity not in self._facts:
+            mapping = self.mappers[entity].mapping
+            assert isinstance(mapping, SqlEntityMap)
+            facts: Mapping[str, ColumnFacts] = {}
+            if mapping.table is not None:
+                try:
+                    facts = await read_facts(conn, mapping.table)
+                except sa.exc.DBAPIError as exc:
+                    if exc.connection_invalidated:
+                        raise
+                    log.warning("%s: cannot read the column types of %s (%s); lookups compare expressions",
+                                self.name, mapping.table, type(exc.orig).__name__)
+            self._facts[entity] = facts
+        return self._facts[entity]
 
     async def _fold_for(self, conn: AsyncConnection) -> query.TextFold:
         """Accent-insensitive where the database can be (SQLite function, installed unaccent)."""

@@ -8,6 +8,7 @@ will not compare an integer column with a text parameter).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -19,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.expression import FromClause, Select
 
+from connectors.sql.columns import ColumnFacts
 from connectors.sql.config import SqlEntityMap
 from connectors.sql.plans import IdPlan, Plan
 from federation.contract import Condition
@@ -26,7 +28,8 @@ from federation.keys import digit_variants, normalize, normalize_text
 from federation.records import Money
 
 __all__ = ["LOWER", "Kind", "Source", "TextFold", "condition_clause", "id_clause", "id_expr", "id_params",
-           "id_target", "key_clause", "key_expr", "key_params", "kinds_of", "order_terms", "sql_fold"]
+           "id_target", "key_clause", "key_expr", "key_params", "kinds_of", "order_terms", "plain_params",
+           "plain_per_value", "sql_fold"]
 
 Kind = str | None
 Clause = ColumnElement[Any]
@@ -38,6 +41,7 @@ _MYSQL = {0: "decimal", 246: "decimal", 1: "int", 2: "int", 3: "int", 8: "int", 
 _PHONE_JUNK = (" ", "-", "(", ")", "+", ".")
 _CODE_JUNK = (" ", "-", "/", ".", "_")
 _FLOOR = {"gt": "gt", "gte": "gt", "lt": "lte", "lte": "lte"}
+_CANONICAL_INT = re.compile(r"-?(?:0|[1-9][0-9]*)")
 
 
 def sql_fold(value: Any) -> str | None:
@@ -362,3 +366,50 @@ def _formatted(plan: Plan, kind: Kind, text: str | None, exact: bool) -> tuple[l
 
 def column_kinds(kinds: Mapping[str, Kind], names: Iterable[str]) -> list[Kind]:
     return [kinds.get(n) for n in names]
+
+
+# Comparing the bare column: a plain index serves it.
+
+def plain_per_value(facts: ColumnFacts | None) -> int:
+    """Parameters `plain_params` may bind per value (for chunking)."""
+    return (facts.length or 0) + 1 if facts is not None and facts.pads else 1
+
+
+def plain_params(facts: ColumnFacts | None, kind: Kind, folds_case: bool, values: Iterable[str],
+                 compared: Callable[[str], list[str]]) -> tuple[list[Any], list[str]]:
+    """Parameters for `col IN (…)` that match exactly the rows the trimming (and, with
+    `folds_case`, case-folding) expression matches for `compared(value)` (the texts that
+    expression is compared with), and the values this cannot do for (they need the expression).
+
+    - Integer columns: a text in canonical form (`42`, not `042` or ` 42`) is the integer; on
+      SQLite the column's INTEGER affinity stores every numeric text as a number, so no stored
+      text can trim to it. Another text needs the expression (`trim(col)` of `42` is `42`).
+    - Blank-padding columns (PostgreSQL `CHAR(n)`, MariaDB PAD SPACE): equality already ignores
+      trailing blanks, and `trim` also drops leading ones, which a column of n characters can
+      hold at most n - len(text) of: each count is one candidate (`'42'`, `' 42'`, …). Case
+      folding moves onto the comparison only where the collation ignores case (`_ci`).
+    """
+    params: list[Any] = []
+    left: list[str] = []
+    for value in values:
+        encoded = [_plain(facts, kind, folds_case, text) for text in compared(value)]
+        if any(e is None for e in encoded):
+            left.append(value)
+        else:
+            params += [p for e in encoded if e is not None for p in e]
+    return params, left
+
+
+def _plain(facts: ColumnFacts | None, kind: Kind, folds_case: bool, text: str) -> list[Any] | None:
+    if facts is None or not _storable(text):
+        return None
+    if facts.integers and kind in (None, "int"):
+        if not _CANONICAL_INT.fullmatch(text):
+            return None
+        low, high = facts.int_range
+        return [int(text)] if low <= int(text) <= high else []  # outside: the column cannot hold it
+    if kind in (None, "str") and facts.pads and (facts.case_blind or not folds_case):
+        if text != text.strip(" ") or facts.length is None:
+            return None
+        return [" " * lead + text for lead in range(facts.length - len(text) + 1)]
+    return None

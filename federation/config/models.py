@@ -73,7 +73,7 @@ class GuardSettings(_Closed):
     retries: int = Field(default=2, ge=0, le=10, description="extra attempts for retryable errors")
     backoff: float = Field(default=0.1, ge=0, description="seconds; full-jitter exponential multiplier")
     backoff_max: float = Field(default=1.0, ge=0, description="seconds; cap of one backoff wait")
-    max_concurrent: int = Field(default=25, ge=1, description="bulkhead: concurrent calls; more fail fast")
+    max_concurrent: int = Field(default=25, ge=1, description="bulkhead: concurrent calls; more wait for a slot")
     coalesce: bool = Field(default=True, description="identical concurrent lookups share one call")
     breaker: BreakerSettings = BreakerSettings()
     retry_budget: RetryBudgetSettings | None = Field(

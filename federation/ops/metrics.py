@@ -15,6 +15,7 @@ __all__ = [
     "COALESCED",
     "CONTENT_TYPE",
     "IN_FLIGHT",
+    "QUEUED",
     "REQUESTS",
     "REQUEST_SECONDS",
     "SOURCE_CALLS",
@@ -41,6 +42,8 @@ BREAKER_STATE = Gauge("onepane_breaker_state", "Circuit breaker: 0 closed, 1 hal
                       multiprocess_mode="max")
 IN_FLIGHT = Gauge("onepane_source_in_flight", "Calls in flight per source", ["source"],
                   multiprocess_mode="livesum")
+QUEUED = Gauge("onepane_source_queued", "Calls waiting for a free slot of a busy source", ["source"],
+               multiprocess_mode="livesum")
 
 
 class RequestTally:

@@ -1,13 +1,21 @@
-"""A bulkhead per source: at most N calls in flight; the next one fails at once, never waits."""
+"""A bulkhead per source: at most N calls in flight; the next ones queue, first come first served.
+
+A healthy source that is merely busy must never turn into an error, so a call that finds every
+slot taken waits for one, bounded by the time its caller gives it (the source's timeout, or the
+request's deadline when that comes sooner). A sick source cannot pile up waiters for longer than
+that: each waiter gives up at its own bound with `SlotWaitTimeout`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager, suppress
 
-from federation.errors import SourceUnavailable
+from federation.errors import SourceTimeout, SourceUnavailable
 
-__all__ = ["Bulkhead", "BulkheadFull"]
+__all__ = ["Bulkhead", "BulkheadFull", "SlotWaitTimeout"]
 
 
 class BulkheadFull(SourceUnavailable):
@@ -16,20 +24,84 @@ class BulkheadFull(SourceUnavailable):
     retryable = False
 
 
+class SlotWaitTimeout(BulkheadFull, SourceTimeout):
+    """No slot came free within the caller's bound: answered `SOURCE_TIMEOUT`, no breaker verdict.
+
+    A `BulkheadFull`, so everything that already keeps a full bulkhead out of the breaker and the
+    retries keeps this out too (no call was made).
+    """
+
+    code = "SOURCE_TIMEOUT"
+    retryable = False
+
+
 class Bulkhead:
-    """A counter, not a semaphore: there is no queue to wait in."""
+    """`limit` slots and a FIFO queue of waiters; a freed slot goes straight to the oldest waiter."""
 
     def __init__(self, source: str, limit: int) -> None:
         self.source = source
         self.limit = limit
         self.active = 0
+        self._waiters: deque[asyncio.Future[None]] = deque()
+
+    @property
+    def waiting(self) -> int:
+        """Calls queued for a slot right now (cancelled ones leave at once)."""
+        return sum(1 for w in self._waiters if not w.done())
 
     @contextmanager
     def slot(self) -> Iterator[None]:
-        if self.active >= self.limit:
+        """A slot now or `BulkheadFull`: never waits, and never jumps the queue of those who do."""
+        if self.active >= self.limit or self.waiting:
             raise BulkheadFull(self.source, "too many concurrent calls")
         self.active += 1
         try:
             yield
         finally:
-            self.active -= 1
+            self._release()
+
+    @asynccontextmanager
+    async def wait_slot(self, timeout: float) -> AsyncIterator[float]:
+        """A slot within `timeout` seconds, else `SlotWaitTimeout`; yields the seconds waited."""
+        waited = await self._acquire(timeout)
+        try:
+            yield waited
+        finally:
+            self._release()
+
+    async def _acquire(self, timeout: float) -> float:
+        if self.active < self.limit and not self.waiting:
+            self.active += 1
+            return 0.0
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        waiter: asyncio.Future[None] = loop.create_future()
+        self._waiters.append(waiter)
+        try:
+            async with asyncio.timeout(max(timeout, 0.0)):
+                await waiter
+        except TimeoutError:
+            # The slot may have been handed over in the same tick the timer fired: keep it then.
+            if not (waiter.done() and not waiter.cancelled()):
+                raise SlotWaitTimeout(self.source, f"busy: no free slot within {timeout:.2g} s") from None
+        except BaseException:
+            # Cancelled (the caller gave up): a slot already handed to us goes to the next waiter.
+            if waiter.done() and not waiter.cancelled():
+                self._release()
+            raise
+        finally:
+            self._forget(waiter)
+        return loop.time() - started
+
+    def _release(self) -> None:
+        """Hand the slot to the oldest live waiter (it stays counted as active), or free it."""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self.active -= 1
+
+    def _forget(self, waiter: asyncio.Future[None]) -> None:
+        with suppress(ValueError):  # already popped by `_release`
+            self._waiters.remove(waiter)

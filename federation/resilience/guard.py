@@ -14,7 +14,7 @@ from federation.errors import OnepaneError, QueryError, SourceError, SourceTimeo
 from federation.errors_log import log_incident
 from federation.resilience.breaker import CircuitBreaker
 from federation.resilience.budget import RetryBudget
-from federation.resilience.bulkhead import Bulkhead, BulkheadFull
+from federation.resilience.bulkhead import Bulkhead, BulkheadFull, SlotWaitTimeout
 from federation.resilience.coalesce import Coalescer
 from federation.resilience.deadline import Deadline
 from federation.resilience.retry import retrying
@@ -105,8 +105,17 @@ class SourceGuard:
 
     async def _attempt(self, factory: Callable[[], Awaitable[T]], deadline: Deadline) -> T:
         try:
-            with self.bulkhead.slot():
-                return await self._timed(factory, deadline)
+            budget = deadline.cap(self.timeout)
+            if budget <= 0:
+                raise DeadlinePassed(self.source, "no answer within the request deadline")
+            # Waiting for a slot and the call share one attempt's time, so a request never waits
+            # longer for a busy source than it would for a slow one.
+            async with self.bulkhead.wait_slot(budget) as waited:
+                return await self._timed(factory, budget - waited, cut=budget < self.timeout, queued=waited)
+        except SlotWaitTimeout:
+            if budget < self.timeout:
+                raise DeadlinePassed(self.source, "no answer within the request deadline") from None
+            raise
         except OnepaneError:
             raise
         except Exception as exc:
@@ -114,18 +123,21 @@ class SourceGuard:
             log_incident(log, f"{self.source}: connector raised unexpectedly", incident, exc)
             raise SourceError(self.source, f"internal connector error (incident {incident})") from None
 
-    async def _timed(self, factory: Callable[[], Awaitable[T]], deadline: Deadline) -> T:
-        budget = deadline.cap(self.timeout)
-        if budget <= 0:
-            raise DeadlinePassed(self.source, "no answer within the request deadline")
+    async def _timed(self, factory: Callable[[], Awaitable[T]], budget: float, cut: bool,
+                     queued: float) -> T:
+        """The call under what is left of the attempt's time; who cut it short decides the error."""
         try:
-            async with asyncio.timeout(budget):
+            async with asyncio.timeout(max(budget, 0.0)):
                 return await factory()
         except SourceError:
             raise
         except TimeoutError:
-            if budget < self.timeout:
+            if cut:
                 raise DeadlinePassed(self.source, "no answer within the request deadline") from None
+            if queued > 0:
+                # The source had less than its whole timeout: no verdict on it, as for a deadline.
+                raise SlotWaitTimeout(self.source, f"busy: no answer within {self.timeout:g} s "
+                                      f"(queued {queued:.2g} s for a slot)") from None
             raise SourceTimeout(self.source, f"no answer within {self.timeout:g} s") from None
 
 

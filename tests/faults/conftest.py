@@ -61,6 +61,10 @@ class Stack:
         async with self.http.get(self.url.replace("/graphql", path)) as resp:
             return resp.status, await resp.json()
 
+    async def get_text(self, path: str) -> tuple[int, str]:
+        async with self.http.get(self.url.replace("/graphql", path)) as resp:
+            return resp.status, await resp.text()
+
 
 def codes(body: dict[str, Any]) -> dict[str, str]:
     """Source → error code, from the response's errors."""

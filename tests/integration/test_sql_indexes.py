@@ -71,7 +71,7 @@ def _with_columns(db: LegacyDb, columns: dict[str, dict[str, str]]) -> SqlConnec
 
 async def _plan(db: LegacyDb, connector: SqlConnector, bys: tuple[str, ...], values: list[list[str]]) -> str:
     """The database's plan for the statement the connector sent for these lookups."""
-    statement = connector._statements[("Customer", bys)]
+    statement = next(s for (entity, sent, _), s in connector._statements.items() if (entity, sent) == ("Customer", bys))
     engine = connector._require_engine()
     async with engine.connect() as conn:
         state = statement.compile(dialect=engine.dialect).construct_expanded_state(
@@ -107,7 +107,7 @@ async def test_advice_turns_every_lookup_into_an_index_search(own_legacy: Legacy
         for by, values in LOOKUPS:
             assert sorted(ids(await after.lookup("Customer", by, values))) == expected[by], by
             plan = await _plan(own_legacy, after, (by,), [values])
-            assert "onepane_cust_mast" in plan.lower(), (by, plan)
+            assert "onepane_cust_mast" in plan.lower() or by == "id", (by, plan)  # a CHAR id: its own key
             assert "SCAN CUST_MAST" not in plan and "Seq Scan" not in plan, (by, plan)
         # Together, as the engine sends the lookups of one tick: one statement, still indexed.
         together = await after.lookup_many("Customer", dict(LOOKUPS))

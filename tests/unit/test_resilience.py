@@ -9,7 +9,15 @@ import pytest
 
 from federation.config.models import BreakerSettings, GuardSettings
 from federation.errors import CircuitOpen, QueryError, SourceError, SourceTimeout, SourceUnavailable
-from federation.resilience import BreakerState, Bulkhead, BulkheadFull, CircuitBreaker, Coalescer, Deadline
+from federation.resilience import (
+    BreakerState,
+    Bulkhead,
+    BulkheadFull,
+    CircuitBreaker,
+    Coalescer,
+    Deadline,
+    SlotWaitTimeout,
+)
 from federation.resilience.guard import SourceGuard
 
 
@@ -112,6 +120,54 @@ def test_bulkhead_fails_fast_when_full() -> None:
         assert caught.value.code == "SOURCE_UNAVAILABLE" and not caught.value.retryable
     with bulkhead.slot():
         assert bulkhead.active == 1
+
+
+async def test_bulkhead_serves_waiters_first_come_first_served() -> None:
+    bulkhead = Bulkhead("crm", 1)
+    order: list[int] = []
+    release = asyncio.Event()
+
+    async def call(n: int) -> None:
+        async with bulkhead.wait_slot(5):
+            order.append(n)
+            await release.wait()
+
+    holder = asyncio.ensure_future(call(0))
+    await asyncio.sleep(0)
+    waiters = []
+    for n in range(1, 6):
+        waiters.append(asyncio.ensure_future(call(n)))
+        await asyncio.sleep(0)
+    assert bulkhead.waiting == 5
+    with pytest.raises(BulkheadFull), bulkhead.slot():  # the non-waiting slot never jumps the queue
+        pass
+    release.set()
+    await asyncio.gather(holder, *waiters)
+    assert order == [0, 1, 2, 3, 4, 5]
+    assert bulkhead.active == 0 and bulkhead.waiting == 0
+
+
+async def test_bulkhead_survives_cancelled_waiters_and_a_slot_handed_to_one() -> None:
+    bulkhead = Bulkhead("crm", 1)
+    served: list[str] = []
+
+    async def call(name: str) -> None:
+        async with bulkhead.wait_slot(5):
+            served.append(name)
+            await asyncio.sleep(0.01)
+
+    async with bulkhead.wait_slot(5):
+        gone = asyncio.ensure_future(call("gone"))
+        handed = asyncio.ensure_future(call("handed"))
+        last = asyncio.ensure_future(call("last"))
+        await asyncio.sleep(0)
+        gone.cancel()  # cancelled while queued
+    # Leaving the block handed the slot to "handed"; cancel it before it could run.
+    handed.cancel()
+    await asyncio.gather(gone, handed, return_exceptions=True)
+    await last
+    assert served == ["last"]
+    assert bulkhead.active == 0 and bulkhead.waiting == 0
 
 
 async def test_coalescer_shares_one_call_and_survives_a_cancelled_waiter() -> None:
@@ -231,7 +287,7 @@ async def test_unexpected_exceptions_become_masked_source_errors() -> None:
     assert "secret" not in str(caught.value)
 
 
-async def test_full_bulkhead_is_not_retried_and_not_a_breaker_failure() -> None:
+async def test_busy_source_queues_the_next_call_instead_of_failing_it() -> None:
     g = SourceGuard("crm", 1.0, GuardSettings(max_concurrent=1, coalesce=False))
     gate = asyncio.Event()
 
@@ -240,12 +296,34 @@ async def test_full_bulkhead_is_not_retried_and_not_a_breaker_failure() -> None:
         return "ok"
 
     first = asyncio.ensure_future(g.call(slow, Deadline(5)))
-    await asyncio.sleep(0)
-    with pytest.raises(BulkheadFull):
-        await g.call(slow, Deadline(5))
+    second = asyncio.ensure_future(g.call(slow, Deadline(5)))
+    await asyncio.sleep(0.01)
+    assert g.bulkhead.active == 1 and g.bulkhead.waiting == 1
     gate.set()
-    assert (await first).value == "ok"
-    assert g.breaker.recent_calls == 1 and g.breaker.error_rate == 0.0
+    assert (await first).value == "ok" and (await second).value == "ok"
+    assert g.bulkhead.active == 0 and g.bulkhead.waiting == 0
+    assert g.breaker.recent_calls == 2 and g.breaker.error_rate == 0.0
+
+
+async def test_a_wait_past_the_timeout_is_a_timeout_but_not_a_breaker_failure() -> None:
+    g = SourceGuard("crm", 0.1, GuardSettings(max_concurrent=1, coalesce=False, retries=2))
+    hung = asyncio.Event()
+
+    async def hang() -> str:
+        await hung.wait()
+        return "never"
+
+    started = time.perf_counter()
+    first = asyncio.ensure_future(g.call(hang, Deadline(5)))
+    await asyncio.sleep(0)
+    with pytest.raises(SlotWaitTimeout) as caught:
+        await g.call(hang, Deadline(5))
+    assert caught.value.code == "SOURCE_TIMEOUT"
+    with pytest.raises(SourceTimeout):
+        await first
+    assert time.perf_counter() - started < 0.25  # each answered within the source's timeout
+    assert g.breaker.recent_calls == 1  # only the call that ran was judged
+    assert g.bulkhead.active == 0 and g.bulkhead.waiting == 0
 
 
 async def test_the_breaker_judges_calls_after_their_retries() -> None:
