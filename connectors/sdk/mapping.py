@@ -18,6 +18,7 @@ from uuid import UUID
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from connectors.sdk.checks import constant_problems
 from connectors.sdk.transforms import Coded, apply_steps, check_step
 from federation.keys import normalize
 from federation.messages import cut
@@ -117,6 +118,10 @@ class RecordMapper:
                  for r in other.relations.values() if r.entity == self.entity and r.backref}
         out += [f"refs.{r}: no relation uses a ref '{r}' for {self.entity} (valid: {', '.join(sorted(refs))})"
                 for r in self.mapping.refs if r not in refs]
+        for name, spec in self.mapping.fields.items():
+            if (field := decl.fields.get(name)) is not None:
+                out += [f"fields.{name}.{p}" for p in constant_problems(
+                    self.model, field.type_ref.name, field.type_ref.is_list, spec, coerce)]
         return out
 
     def to_record(self, get: Getter) -> Record:
