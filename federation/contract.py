@@ -118,8 +118,13 @@ class Capabilities:
 
 @dataclass(frozen=True, slots=True)
 class Health:
+    """A probe's answer. `mapping_fault`: the source answered, but what the mapping reads is not
+    there (a dropped table or column, a revoked grant): no retry fixes it, so the gateway is not
+    ready, unlike a source that is merely unreachable for a while."""
+
     ok: bool
     detail: str = ""
+    mapping_fault: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +209,14 @@ class Connector(abc.ABC):
     async def health(self) -> Health:
         """Probe the source cheaply."""
         return Health(ok=True)
+
+    async def ready(self) -> Health:
+        """Probe what a lookup needs (`/readyz`): the mapped tables or endpoints, not just a connection.
+
+        Defaults to `health`. Keep it cheap and free of parameters: the gateway calls it at most
+        once per source's `health_interval`.
+        """
+        return await self.health()
 
     async def close(self) -> None:
         """Release pools and sessions; safe to call twice."""

@@ -220,11 +220,13 @@ async def _metrics(request: web.Request) -> web.Response:
 
 
 async def _readyz(request: web.Request) -> web.Response:
-    """Readiness per source with its breaker (state, recent error rate); 503 when none can serve."""
+    """Readiness per source with its breaker (state, recent error rate); 503 when none can serve,
+    or when any source answers but cannot serve what its mapping reads."""
     health = await request.app[GATEWAY].health()
-    # A source started with a mapping that does not match it (`serve --allow-degraded`) is a config
-    # fault no retry fixes: the gateway is not ready until the config is.
-    ready = not request.app[GATEWAY].degraded and any(
+    # A source started with a mapping that does not match it (`serve --allow-degraded`), or whose
+    # mapped table or column has since gone, is a config fault no retry fixes: the gateway is not
+    # ready until the config (or the source) is. A source merely unreachable is a passing fault.
+    ready = not request.app[GATEWAY].degraded and not any(h["mappingFault"] for h in health.values()) and any(
         h["ok"] and h["breaker"]["state"] != "open" for h in health.values())
     body = {"status": "ready" if ready else "unavailable", "sources": health}
     return web.json_response(body, status=200 if ready else 503, dumps=lambda o: orjson.dumps(o).decode())

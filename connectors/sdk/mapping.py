@@ -18,7 +18,9 @@ from uuid import UUID
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from connectors.sdk.transforms import Coded, apply_steps, check_step
+from connectors.sdk.arguments import check_step
+from connectors.sdk.checks import constant_problems
+from connectors.sdk.transforms import Coded, apply_steps
 from federation.keys import normalize
 from federation.messages import cut
 from federation.model.declaration import EntityDecl, ModelDecl
@@ -57,14 +59,21 @@ class FieldMap(BaseModel):
             raise ValueError("say where the value comes from: column/columns, path/paths or value")
         return self
 
+    @model_validator(mode="after")
+    def _money_has_currency(self) -> FieldMap:
+        plain = [i for i, s in enumerate(self.transform) if s == "money" or s == {"money": None}]
+        if plain and len(self.origin) == 1 and "split" not in map(_step_name, self.transform[:plain[0]]):
+            raise ValueError("money without a currency reads [amount, currency] from two columns or paths; "
+                             "for one, write {money: GBP}")
+        return self
+
     @field_validator("transform", mode="before")
     @classmethod
     def _steps(cls, value: Any) -> Any:
         steps = value if isinstance(value, list | tuple) else [value]
-        for step in steps:
-            problem = check_step(step)
-            if problem:
-                raise ValueError(problem)
+        found = [f"step {i + 1}, {problem}" for i, step in enumerate(steps) if (problem := check_step(step))]
+        if found:
+            raise ValueError("; ".join(found))
         return tuple(steps)
 
     def read(self, get: Getter) -> Any:
@@ -72,6 +81,10 @@ class FieldMap(BaseModel):
             return apply_steps(self.value, self.transform)
         raw = get(self.origin[0]) if len(self.origin) == 1 else [get(o) for o in self.origin]
         return apply_steps(raw, self.transform) if self.transform else raw
+
+
+def _step_name(step: Any) -> str:
+    return step if isinstance(step, str) else str(next(iter(step)))
 
 
 class EntityMapBase(BaseModel):
@@ -117,6 +130,10 @@ class RecordMapper:
                  for r in other.relations.values() if r.entity == self.entity and r.backref}
         out += [f"refs.{r}: no relation uses a ref '{r}' for {self.entity} (valid: {', '.join(sorted(refs))})"
                 for r in self.mapping.refs if r not in refs]
+        for name, spec in self.mapping.fields.items():
+            if (field := decl.fields.get(name)) is not None:
+                out += [f"fields.{name}.{p}" for p in constant_problems(
+                    self.model, field.type_ref.name, field.type_ref.is_list, spec, coerce)]
         return out
 
     def to_record(self, get: Getter) -> Record:

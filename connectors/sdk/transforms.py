@@ -13,9 +13,11 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from connectors.sdk.currency import currency_code
+from federation.messages import cut
 from federation.records import Money
 
-__all__ = ["TRANSFORMS", "Coded", "Step", "apply_steps", "check_step", "strptime_format"]
+__all__ = ["EPOCH_UNITS", "TRANSFORMS", "Coded", "Step", "apply_steps", "strptime_format"]
 
 Step = str | Mapping[str, Any]
 Transform = Callable[[Any, Any], Any]
@@ -113,41 +115,61 @@ def _datetime(value: Any, arg: Any) -> Any:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
 
 
+# `epoch` / `{epoch: ms}`: what one unit of the stored number is, in seconds.
+EPOCH_UNITS: Mapping[str, int] = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
+
+
 def _epoch(value: Any, arg: Any) -> Any:
     if value is None:
         return None
     try:
-        seconds = float(value) / (1000 if arg == "ms" else 1)
-    except (TypeError, ValueError):
-        raise ValueError(f"'{value}' is not an epoch timestamp") from None
-    return datetime.fromtimestamp(seconds, tz=UTC)
+        seconds = float(value) / EPOCH_UNITS.get(arg or "s", 1)
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        raise ValueError(f"'{cut(str(value))}' is not an epoch timestamp") from None
 
 
 def _decimal(value: Any) -> Decimal:
+    """An amount: a number or numeric text; never a boolean, NaN or infinity."""
     try:
-        return Decimal(str(value).strip())
+        number = Decimal(value.strip() if isinstance(value, str) else str(value))
     except InvalidOperation:
-        raise ValueError(f"'{value}' is not a number") from None
+        number = None
+    if isinstance(value, bool) or number is None or not number.is_finite():
+        raise ValueError(f"'{cut(str(value))}' is not a number")
+    return number
 
 
 def _money(value: Any, arg: Any) -> Any:
-    """`{money: GBP}` on an amount, or plain `money` on [amount, currency] from two columns."""
+    """`{money: GBP}` on an amount, or `money` on [amount, currency] (`{money: GBP}` there: GBP where
+    the currency column is blank). A currency the source holds must be an ISO 4217 code."""
     if isinstance(value, list | tuple):
         if len(value) != 2:
             raise ValueError("money needs [amount, currency] or a currency argument")
-        value, arg = value[0], arg or (str(value[1]).strip() if value[1] else None)
+        value, column = value
+        if column is not None and str(column).strip():
+            if value is None or value == "":
+                return None
+            return Money(_decimal(value), _currency(column))
     if value is None or value == "":
         return None
     if not arg:
         raise ValueError("money has no currency: give {money: GBP} or a currency column")
-    return Money(_decimal(value), str(arg).upper())
+    return Money(_decimal(value), currency_code(arg))
 
 
 def _money_minor(value: Any, arg: Any) -> Any:
     """Integer minor units (pence, cents) to Money: `{money_minor: GBP}`."""
     if value is None or value == "":
         return None
-    return Money(_decimal(value).scaleb(-2), str(arg))
+    return Money(_decimal(value).scaleb(-2), currency_code(arg))
+
+
+def _currency(value: Any) -> str:
+    """A currency code read from the source; the raw value shown when it is not ISO 4217."""
+    if isinstance(value, str):
+        return currency_code(value)
+    raise ValueError(f"the currency read is {type(value).__name__} {cut(repr(value))}, not an ISO 4217 code")
 
 
 def _enum(value: Any, arg: Any) -> Any:
@@ -191,19 +213,6 @@ TRANSFORMS: dict[str, Transform] = {
     "int": _int,
     "last": _last,
 }
-
-
-def check_step(step: Any) -> str | None:
-    """None when `step` is a valid transform step, else what is wrong with it."""
-    if isinstance(step, str):
-        name = step
-    elif isinstance(step, Mapping) and len(step) == 1:
-        name = next(iter(step))
-    else:
-        return "a transform step is a name or a mapping with one name, e.g. {date: YYYYMMDD}"
-    if name not in TRANSFORMS:
-        return f"unknown transform '{name}'; valid: {', '.join(TRANSFORMS)}"
-    return None
 
 
 def apply_steps(value: Any, steps: tuple[Step, ...]) -> Any:

@@ -38,7 +38,7 @@ from federation.contract import (
     Op,
     SearchRequest,
 )
-from federation.errors import SourceError
+from federation.errors import SourceError, SourceUnavailable
 from federation.keys import normalize, normalize_text
 from federation.records import Record
 
@@ -159,6 +159,38 @@ class SqlConnector(BaseConnector):
         except SourceError as exc:
             return Health(ok=False, detail=str(exc))
         return Health(ok=True, detail="SELECT 1 answered")
+
+    async def ready(self) -> Health:
+        """What a lookup reads answers: each mapped table's (or select's) columns, zero rows.
+
+        One parameter-free `SELECT <mapped columns> … WHERE false` per entity on one connection.
+        An unreachable database is a passing fault; a statement that fails on a database that
+        answers (a table or column gone, a grant revoked) is the mapping's, named from `verify`.
+        """
+        async def work(conn: AsyncConnection) -> list[str]:
+            failed = []
+            for entity, spec in self._entities.items():
+                try:
+                    (await conn.execute(spec.source.probe())).close()
+                except Exception as exc:
+                    error = translate(self.name, exc, connecting=False, timeout=self.options.statement_timeout)
+                    if isinstance(error, SourceUnavailable):
+                        raise error from exc
+                    failed.append(f"{entity} ({type(exc).__name__})")
+            return failed
+
+        try:
+            failed = await self._run(work)
+        except SourceError as exc:
+            return Health(ok=False, detail=str(exc))
+        if not failed:
+            return Health(ok=True, detail=f"{len(self._entities)} mapped table(s) readable")
+        try:
+            found = await self.verify()
+        except SourceError:
+            found = []
+        detail = "; ".join(found) or f"cannot read the mapped columns of {', '.join(failed)}"
+        return Health(ok=False, detail=f"{self.name}: {detail}", mapping_fault=True)
 
     def capabilities(self) -> Capabilities:
         return Capabilities(entities={e: dataclasses.replace(

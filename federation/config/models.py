@@ -111,6 +111,8 @@ class SourceSettings(_Closed):
     type: str
     description: str = ""
     timeout: float = Field(default=3.0, gt=0, description="seconds per call")
+    health_interval: float = Field(default=5.0, ge=0, le=300,
+                                   description="seconds a readiness probe's answer is reused (0: every time)")
     guard: GuardSettings = GuardSettings()
     cache: CacheSettings | None = Field(default=None, description="record cache; off unless given")
     options: dict[str, Any] = Field(default_factory=dict)

@@ -48,6 +48,8 @@ class Gateway:
         self.source_order = {name: i for i, name in enumerate(self.connectors)}
         self.capabilities: dict[str, Capabilities] = {n: c.capabilities() for n, c in self.connectors.items()}
         self.timeouts = {name: s.timeout for name, s in config.sources.items()}
+        # Each source's last readiness answer and when it was taken, reused for its health_interval.
+        self._ready: dict[str, tuple[float, Health]] = {}
         # Sources served although their mapping does not match them (`serve --allow-degraded`).
         self.degraded: dict[str, str] = {}
         self.guards = {name: SourceGuard(name, s.timeout, s.guard) for name, s in config.sources.items()}
@@ -122,19 +124,32 @@ class Gateway:
 
     async def _probe(self, name: str) -> dict[str, Any]:
         started = time.perf_counter()
-        try:
-            async with asyncio.timeout(self.timeouts[name]):
-                health = await self.connectors[name].health()
-        except TimeoutError:
-            health = Health(ok=False, detail="timed out")
-        except Exception as exc:
-            health = Health(ok=False, detail=str(exc) if hasattr(exc, "source") else type(exc).__name__)
+        health = await self._readiness(name)
         if name in self.degraded:
             health = Health(ok=False, detail=f"not ready: its mapping does not match the source: {self.degraded[name]}")
         return {
             "ok": health.ok,
             "detail": health.detail,
+            "mappingFault": health.mapping_fault,
             "kind": self.connectors[name].kind,
             "ms": round((time.perf_counter() - started) * 1000, 1),
             "breaker": self.breaker(name),
         }
+
+    async def _readiness(self, name: str) -> Health:
+        """The source's `ready()` answer, probed within its timeout at most once per health_interval."""
+        settings = self.config.sources.get(name)
+        interval = settings.health_interval if settings is not None else 0.0
+        cached = self._ready.get(name)
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < interval:
+            return cached[1]
+        try:
+            async with asyncio.timeout(self.timeouts[name]):
+                health = await self.connectors[name].ready()
+        except TimeoutError:
+            health = Health(ok=False, detail="timed out")
+        except Exception as exc:
+            health = Health(ok=False, detail=str(exc) if hasattr(exc, "source") else type(exc).__name__)
+        self._ready[name] = (now, health)
+        return health
