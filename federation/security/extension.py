@@ -28,6 +28,9 @@ from federation.security.policy import Decision, Policy
 __all__ = ["PRINCIPAL", "FieldGuard", "Forbidden", "RoleGate", "role_extension"]
 
 PRINCIPAL = "principal"
+# String fields that name a record (`localId`, `ref` = source:localId, `source`): ids, never
+# contact data, so never redacted even when a source's ids look like a phone or card number.
+RECORD_IDS = frozenset({"localId", "ref", "source"})
 
 
 class Forbidden(QueryError):
@@ -105,7 +108,7 @@ class FieldGuard(SchemaExtension):
                 return _later(result, lambda value: link_reasons(policy, root, value, fields, decision))
         if decision.action == "mask":
             return _masked(result, decision)
-        if policy.redacts and get_named_type(info.return_type) is GraphQLString:
+        if policy.redacts and get_named_type(info.return_type) is GraphQLString and field not in RECORD_IDS:
             return _redacted(result, policy.redacts)
         return result
 
