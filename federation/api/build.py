@@ -14,7 +14,16 @@ import strawberry
 
 from federation.api.context import engine_request
 from federation.api.identity import possible_matches_field
-from federation.api.types import Conflict, ConflictValue, Flag, MoneyType, SourceRecord, TimelineEntry
+from federation.api.types import (
+    Conflict,
+    ConflictValue,
+    Flag,
+    MoneyType,
+    SourceRecord,
+    TimelineEntry,
+    TimelineOrigin,
+    render_summary,
+)
 from federation.engine.unified import Unified
 from federation.errors import SourceDataError
 from federation.model.declaration import EntityDecl, FieldDecl, ModelDecl, TypeRef
@@ -202,15 +211,9 @@ def _flags_resolver(decl: EntityDecl) -> Callable[..., Any]:
     return resolve
 
 
-class _Blank(dict[str, Any]):
-    def __missing__(self, key: str) -> str:
-        return ""
-
-
-def _summary(template: str, unit: Unified) -> str:
-    values = _Blank({k: display(v) or "" for k, v in unit.values.items()})
-    text = string.Formatter().vformat(template, (), values)
-    return " ".join(text.split()).strip(" :,")
+def _summary_parts(template: str, unit: Unified) -> dict[str, str]:
+    names = {name for _, name, _, _ in string.Formatter().parse(template) if name}
+    return {k: display(unit.values.get(k)) or "" for k in names}
 
 
 def _timeline_resolver(decl: EntityDecl, model: ModelDecl) -> Callable[..., Any]:
@@ -240,16 +243,26 @@ def _entry(unit: Unified, model: ModelDecl) -> TimelineEntry | None:
     if not isinstance(at, datetime):
         return None
     wait = unit.values.get(spec.wait_seconds) if spec.wait_seconds else None
+    parts = _summary_parts(spec.summary, unit)
     return TimelineEntry(
         at=at,
         kind=spec.kind,
         channel=_pick(unit, spec.channel),
         direction=_pick(unit, spec.direction),
-        summary=_summary(spec.summary, unit) or None,
+        summary=render_summary(spec.summary, parts) or None,
         waitSeconds=wait if isinstance(wait, int) else None,
         source=unit.records[0].source,
         ref=unit.id,
+        origin=TimelineOrigin(unit.entity, _fields_of(unit, {"at": spec.at, "channel": spec.channel,
+                                                             "direction": spec.direction,
+                                                             "waitSeconds": spec.wait_seconds}),
+                              spec.summary, parts),
     )
+
+
+def _fields_of(unit: Unified, names: dict[str, str | None]) -> dict[str, str | None]:
+    """Which entry values came from a field of the unit (a constant such as DELIVERY did not)."""
+    return {k: (v if v in unit.values else None) for k, v in names.items()}
 
 
 def _pick(unit: Unified, name: str | None) -> str | None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -16,6 +20,8 @@ __all__ = [
     "SourceInfo",
     "SourceRecord",
     "TimelineEntry",
+    "TimelineOrigin",
+    "render_summary",
 ]
 
 
@@ -62,6 +68,30 @@ class Flag:
     message: str
 
 
+@dataclass(frozen=True, slots=True)
+class TimelineOrigin:
+    """The entity an entry was built from, which of its fields fed `at`, `channel`, `direction` and
+    `waitSeconds`, and the summary's template with the text of each field it names."""
+
+    entity: str
+    fields: Mapping[str, str | None]
+    template: str
+    parts: Mapping[str, str]
+
+
+class _Blank(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def render_summary(template: str, parts: Mapping[str, str]) -> str:
+    """A timeline summary from its template; a value left out leaves no empty brackets or commas."""
+    text = string.Formatter().vformat(template, (), _Blank(parts))
+    text = " ".join(text.split())
+    text = re.sub(r"\(\s*,\s*", "(", re.sub(r",\s*\)", ")", text)).replace("()", "")
+    return " ".join(text.split()).strip(" :,")
+
+
 @strawberry.type(description="One event in a customer's history, from any system, newest first.")
 class TimelineEntry:
     at: datetime
@@ -72,6 +102,8 @@ class TimelineEntry:
     waitSeconds: int | None
     source: str
     ref: str = strawberry.field(description="The record behind this entry, as source:localId.")
+    # Where each value came from, for the role layer: a rule on a field follows it into the entry.
+    origin: strawberry.Private[TimelineOrigin | None] = None
 
 
 @strawberry.type

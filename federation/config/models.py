@@ -74,6 +74,8 @@ class GuardSettings(_Closed):
     backoff: float = Field(default=0.1, ge=0, description="seconds; full-jitter exponential multiplier")
     backoff_max: float = Field(default=1.0, ge=0, description="seconds; cap of one backoff wait")
     max_concurrent: int = Field(default=25, ge=1, description="bulkhead: concurrent calls; more wait for a slot")
+    request_share: float = Field(default=0.5, gt=0, le=1, description="share of max_concurrent one request may "
+                                 "hold (aliases, list fan-out); its further calls wait for its own")
     coalesce: bool = Field(default=True, description="identical concurrent lookups share one call")
     breaker: BreakerSettings = BreakerSettings()
     retry_budget: RetryBudgetSettings | None = Field(

@@ -19,6 +19,7 @@ from federation.errors import ConfigError, ConfigProblem
 from federation.identity.matching import blocking_problems
 from federation.identity.overrides import OverrideStore
 from federation.resilience import SourceGuard
+from federation.resilience.share import share_of
 
 __all__ = ["DEGRADED_ENV", "Gateway", "degraded_from_env"]
 
@@ -53,6 +54,8 @@ class Gateway:
         # Sources served although their mapping does not match them (`serve --allow-degraded`).
         self.degraded: dict[str, str] = {}
         self.guards = {name: SourceGuard(name, s.timeout, s.guard) for name, s in config.sources.items()}
+        self.request_shares = {name: share_of(s.guard.max_concurrent, s.guard.request_share)
+                               for name, s in config.sources.items()}
         redis_url = config.gateway.redis_url
         self.overrides = OverrideStore(config.gateway.identity.overrides, config.file.parent.resolve())
         self.cache = RecordCache({n: s.cache for n, s in config.sources.items() if s.cache is not None},

@@ -26,6 +26,7 @@ from federation.ops import metrics
 from federation.ops.tracing import span
 from federation.records import Record, SourceRef, parse_source_ref
 from federation.resilience import Deadline
+from federation.resilience.share import RequestShare
 
 __all__ = ["Freshness", "PossibleMatch", "Request"]
 
@@ -75,6 +76,7 @@ class Request:
         self._down: dict[str, SourceError] = {}
         self._possible: dict[int, dict[int, PossibleMatch]] = {}
         self.capped: set[tuple[str, str]] = set()  # (source, entity) searches that hit max_search_rows
+        self._share = RequestShare(gateway.request_shares)
         # Called once, when the first source call of this request returns (answered or failed):
         # the compiled path closes its window for joining this operation then.
         self.on_first_answer: Callable[[], None] | None = None
@@ -109,7 +111,8 @@ class Request:
         started = time.perf_counter()
         try:
             with span("source.call", attributes={"onepane.source": source, "onepane.call": what}):
-                outcome = await self.gateway.guards[source].call(call, self.deadline, key)
+                async with self._share.slot(source):  # this request's share of the source; the rest is others'
+                    outcome = await self.gateway.guards[source].call(call, self.deadline, key)
         except SourceError as exc:
             log.warning("%s failed: %s", what, exc)
             stats.attempts += getattr(exc, "attempts", 0)

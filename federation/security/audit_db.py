@@ -20,6 +20,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from federation.errors import ConfigError, ConfigProblem
 from federation.identity.overrides import create_tables, resolve_url
 from federation.security.audit import AuditEntry, AuditLog, AuditSink, AuditUnavailable
 from federation.security.settings import AuditSettings
@@ -59,7 +60,12 @@ def open_audit(settings: AuditSettings, folder: Path) -> AuditSink:
     if settings.url is not None:
         return DatabaseAuditLog(settings.url, folder)
     assert settings.path is not None  # AuditSettings requires exactly one of path and url
-    return AuditLog(settings.path, settings.fsync)
+    try:
+        return AuditLog(settings.path, settings.fsync)
+    except OSError as exc:  # e.g. made unwritable after `check`: a config error (exit 2), not a traceback
+        raise ConfigError([ConfigProblem(str(folder), "security.audit.path",
+                                         f"cannot write the audit file {settings.path}: "
+                                         f"{exc.strerror or type(exc).__name__}")]) from exc
 
 
 class DatabaseAuditLog:

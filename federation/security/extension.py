@@ -19,14 +19,18 @@ from federation.errors import QueryError
 from federation.messages import without_suggestions
 from federation.security.audit import AuditEntry, AuditSink
 from federation.security.auth import Principal
+from federation.security.derived import DERIVED_TYPES, follow_rules, link_reasons
 from federation.security.limits import document_hash
 from federation.security.masks import apply_mask, redact_text
-from federation.security.oracle import revealed_fields
+from federation.security.oracle import entity_of, revealed_fields
 from federation.security.policy import Decision, Policy
 
 __all__ = ["PRINCIPAL", "FieldGuard", "Forbidden", "RoleGate", "role_extension"]
 
 PRINCIPAL = "principal"
+# String fields that name a record (`localId`, `ref` = source:localId, `source`): ids, never
+# contact data, so never redacted even when a source's ids look like a phone or card number.
+RECORD_IDS = frozenset({"localId", "ref", "source"})
 
 
 class Forbidden(QueryError):
@@ -85,8 +89,6 @@ class FieldGuard(SchemaExtension):
         if self._entry is not None and not type_name.startswith("__"):
             self._entry.fields.add(f"{type_name}.{field}")
         decision = policy.decide(type_name, field)
-        if type_name == "ConflictValue" and field == "value" and decision.action == "allow":
-            decision = policy.decide(getattr(root, "entity", ""), getattr(root, "field", ""))
         if decision.action == "deny":
             if policy.settings.denied == "error":
                 raise Forbidden(type_name, field)
@@ -96,9 +98,17 @@ class FieldGuard(SchemaExtension):
         result = _next(root, info, *args, **kwargs)
         if self._entry is not None and type_name == "Customer" and field == "id":
             self._entry.customer_ids.add(str(result))
+        if not policy.unrestricted:
+            named = get_named_type(info.return_type).name
+            if named in DERIVED_TYPES:
+                entity = _entity(info, type_name)
+                return _later(result, lambda value: follow_rules(policy, entity, named, value, kwargs))
+            if type_name == "SourceRecord" and field == "linkedBy":
+                fields = _fields(info, root.entity)
+                return _later(result, lambda value: link_reasons(policy, root, value, fields, decision))
         if decision.action == "mask":
             return _masked(result, decision)
-        if policy.redacts and get_named_type(info.return_type) is GraphQLString:
+        if policy.redacts and get_named_type(info.return_type) is GraphQLString and field not in RECORD_IDS:
             return _redacted(result, policy.redacts)
         return result
 
@@ -127,6 +137,28 @@ def role_extension(policies: Mapping[str, Policy], audit: AuditSink | None) -> t
     if audit is None and all(p.unrestricted for p in policies.values()):
         return RoleGate
     return FieldGuard
+
+
+def _later(result: Any, change: Callable[[Any], Any]) -> Any:
+    """`change` applied to a resolver's result, awaited first when it is awaitable."""
+    if inspect.isawaitable(result):
+        async def later() -> Any:
+            return change(await result)
+
+        return later()
+    return change(result)
+
+
+def _entity(info: GraphQLResolveInfo[Any], type_name: str) -> str:
+    """The entity a derived value belongs to: the parent type, or the type a root answers about."""
+    if info.parent_type is info.schema.query_type:
+        return entity_of(info.schema, get_named_type(info.return_type).name)
+    return type_name
+
+
+def _fields(info: GraphQLResolveInfo[Any], type_name: str) -> Mapping[str, Any]:
+    found = info.schema.type_map.get(type_name)
+    return getattr(found, "fields", {}) or {}
 
 
 def _masked(result: Any, decision: Decision) -> Any:

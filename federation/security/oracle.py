@@ -13,7 +13,7 @@ from typing import Any
 
 from graphql import GraphQLInterfaceType, GraphQLObjectType, GraphQLSchema
 
-__all__ = ["revealed_fields"]
+__all__ = ["entity_of", "group_labels", "revealed_fields"]
 
 # Arguments whose name is not the field they compare with.
 _RENAMED: dict[str, tuple[tuple[str | None, str], ...]] = {
@@ -21,19 +21,31 @@ _RENAMED: dict[str, tuple[tuple[str | None, str], ...]] = {
     "placedFrom": ((None, "placedAt"),),
     "placedTo": ((None, "placedAt"),),
     "amount": ((None, "total"), ("Payment", "amount")),
+    "top": ((None, "total"),),  # the highest spenders: ranks groups by their totals
 }
-# What each purchaseStats grouping labels its groups with.
-_GROUPS: dict[str, tuple[tuple[str | None, str], ...]] = {
-    "CUSTOMER": (("Customer", "id"), ("Customer", "name")),
-    "STORE": ((None, "store"), ("Store", "name")),
-    "DAY": ((None, "placedAt"),),
-    "CHANNEL": ((None, "channel"),),
-    "SOURCE": ((None, "source"),),
+Fields = tuple[tuple[str | None, str], ...]
+# What each purchaseStats grouping keys its groups by (reading them is required: FORBIDDEN
+# otherwise), and what it labels them with (withheld or masked by the role layer, never refused).
+_GROUPS: dict[str, tuple[Fields, Fields]] = {
+    "CUSTOMER": ((("Customer", "id"),), (("Customer", "name"),)),
+    "STORE": (((None, "store"), ("Store", "id")), (("Store", "name"),)),
+    "DAY": (((None, "placedAt"),), ()),
+    "CHANNEL": (((None, "channel"),), ()),
+    "SOURCE": (((None, "source"),), ()),
 }
-_PAGING = frozenset({"first", "after", "last", "before", "top", "id"})
+_PAGING = frozenset({"first", "after", "last", "before", "id"})
 
 
-def _entity(schema: GraphQLSchema, type_name: str) -> str:
+def _group_name(value: Any) -> str:
+    return str(getattr(value, "name", None) or getattr(value, "value", value)).upper()
+
+
+def group_labels(group_by: Any) -> Fields:
+    """The fields a grouping's labels show (`(None, field)`: a field of the grouped entity)."""
+    return _GROUPS.get(_group_name(group_by), ((), ()))[1] if group_by is not None else ()
+
+
+def entity_of(schema: GraphQLSchema, type_name: str) -> str:
     for suffix in ("Connection", "Stats"):
         if type_name.endswith(suffix) and type_name[: -len(suffix)] in schema.type_map:
             return type_name[: -len(suffix)]
@@ -61,14 +73,13 @@ def _by_name(schema: GraphQLSchema, entity: str, name: str) -> Iterator[tuple[st
 
 def revealed_fields(schema: GraphQLSchema, return_type: str, arguments: Mapping[str, Any]) -> set[tuple[str, str]]:
     """The `(Type, field)` pairs whose values these root arguments compare with or group by."""
-    entity = _entity(schema, return_type)
+    entity = entity_of(schema, return_type)
     found: set[tuple[str, str]] = set()
     for name, value in arguments.items():
         if value is None or name in _PAGING:
             continue
         if name == "groupBy":
-            key = getattr(value, "name", None) or str(getattr(value, "value", value))
-            found.update((t or entity, f) for t, f in _GROUPS.get(key.upper(), ()))
+            found.update((t or entity, f) for t, f in _GROUPS.get(_group_name(value), ((), ()))[0])
         elif isinstance(value, Mapping):  # an input object (a filter): each of its fields
             found.update(revealed_fields(schema, return_type, value))
         else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -21,6 +22,7 @@ __all__ = [
     "RoleSettings",
     "SecuritySettings",
     "open_access",
+    "unwritable",
 ]
 
 _CLOSED = ConfigDict(extra="forbid")
@@ -152,6 +154,14 @@ class AuditSettings(BaseModel):
                              "or sqlite+aiosqlite:///audit.db") from None
         return value
 
+    @field_validator("path")
+    @classmethod
+    def _writable(cls, value: Path | None) -> Path | None:
+        problem = unwritable(value) if value is not None and value.is_absolute() else None
+        if problem:
+            raise ValueError(f"cannot write the audit file {value}: {problem}")
+        return value
+
     @model_validator(mode="after")
     def _one_sink(self) -> AuditSettings:
         if (self.path is None) == (self.url is None):
@@ -161,6 +171,21 @@ class AuditSettings(BaseModel):
         if self.url is not None and "fsync" in self.model_fields_set:
             raise ValueError("fsync is for path only: with url each entry is committed before the answer is sent")
         return self
+
+
+def unwritable(path: Path) -> str | None:
+    """Why the gateway could not append to `path` (None: it can), checked without creating anything:
+    `check` says so, and `serve` refuses to start, rather than every audited answer being withheld."""
+    if path.is_dir():
+        return "it is a folder"
+    if path.exists():
+        return None if os.access(path, os.W_OK) else "no permission to write it"
+    folder = path.parent
+    while not folder.exists():  # the gateway creates missing folders: the first existing one decides
+        folder = folder.parent
+    if not folder.is_dir():
+        return f"{folder} is a file, not a folder"
+    return None if os.access(folder, os.W_OK | os.X_OK) else f"no permission to create files in {folder}"
 
 
 class RateLimitSettings(BaseModel):

@@ -18,7 +18,7 @@ from federation.demo.run import demo_config_text
 from tests.stories.conftest import LiveDemo
 
 KEYS = {"agent": "agent-key-0123456789abcdef", "analyst": "analyst-key-0123456789abcdef",
-        "admin": "admin-key-0123456789abcdef"}
+        "admin": "admin-key-0123456789abcdef", "support": "support-key-0123456789abcdef"}
 JWT_SECRET = "jwt-test-secret-that-is-long-enough-0123456789"
 AUDIENCE, ISSUER = "onepane", "https://idp.example.test"
 
@@ -39,6 +39,9 @@ SECURITY: dict[str, Any] = {
                               "Purchase.*", "LineItem.*", "Store.*", "Payment.kind", "Payment.amount"],
                     "denied": "error"},
         "admin": {"allow": ["*"], "introspection": True},
+        # Reads customers' records but not who they are by name or phone, nor any amount (issue 25, finding 10).
+        "support": {"allow": ["*"],
+                    "deny": ["Query.sources", "Customer.name", "Customer.phones", "Purchase.total", "Payment.amount"]},
     },
     "limits": {"max_depth": 8, "max_aliases": 30},
     "audit": {"path": "audit.jsonl"},

@@ -45,7 +45,7 @@ def test_a_typo_in_a_role_rule_is_a_config_error(role: dict[str, Any], where: st
 
 def test_the_documented_roles_are_valid(tmp_path: Path) -> None:
     security = _parse(SECURITY["roles"], tmp_path).security
-    assert security is not None and set(security.roles) == {"agent", "analyst", "admin"}
+    assert security is not None and set(security.roles) == {"agent", "analyst", "admin", "support"}
 
 
 def test_roles_report_says_what_each_role_reads_masks_and_is_denied(tmp_path: Path) -> None:
