@@ -348,6 +348,11 @@ def _datetime(plan: Plan, kind: Kind, value: Any) -> tuple[list[Any], bool] | No
     local = value.astimezone(ZoneInfo(plan.tz or "UTC")).replace(tzinfo=None)
     if kind == "datetime":
         return [local], True
+    if kind == "date":
+        # A DateTime read from a DATE column (an order date) is that day's midnight in the
+        # mapping's zone: compare with the day, floored like a text format without the time.
+        day = local.date()
+        return [day], local == datetime.combine(day, datetime.min.time())
     if not plan.fmt:
         return None
     text = local.strftime(plan.fmt)

@@ -1,0 +1,348 @@
+"""Proof on data nobody here wrote: Microsoft's Northwind sample database, loaded unchanged into
+PostgreSQL and converted into MariaDB, mapped by examples/northwind.yaml (written from the docs
+alone), and asked through the real gateway over HTTP. Every expectation is checked against the
+database itself with plain SQL. See docs/testing.md."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+import orjson
+import phonenumbers
+import pytest
+import sqlalchemy as sa
+import yaml
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from federation.config import load_config
+from federation.engine.gateway import Gateway
+from federation.keys import normalize_phone
+from federation.server import create_app
+from tests.conftest import fresh_postgres, require_service, serve_app
+from tests.data.northwind import to_mariadb
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "northwind.yaml"
+DUMP = ROOT / "tests" / "data" / "northwind" / "northwind.sql"
+NEEDS_REGION = pytest.mark.xfail(strict=True, reason="needs phone region (phones branch)")
+# The country names Northwind's `country` column holds, as ISO 3166 codes: the test's own
+# expectation, written independently of whatever library the gateway uses to read them.
+COUNTRIES = {
+    "Argentina": "AR", "Austria": "AT", "Belgium": "BE", "Brazil": "BR", "Canada": "CA", "Denmark": "DK",
+    "Finland": "FI", "France": "FR", "Germany": "DE", "Ireland": "IE", "Italy": "IT", "Mexico": "MX",
+    "Norway": "NO", "Poland": "PL", "Portugal": "PT", "Spain": "ES", "Sweden": "SE", "Switzerland": "CH",
+    "UK": "GB", "USA": "US", "Venezuela": "VE",
+}
+
+
+@dataclass(frozen=True)
+class Northwind:
+    backend: str
+    url: str  # as an operator writes it in NORTHWIND_URL
+
+    @property
+    def engine_url(self) -> str:
+        return self.url.replace("postgresql://", "postgresql+asyncpg://", 1).replace(
+            "mysql://", "mysql+aiomysql://", 1)
+
+
+async def _load_postgres(url: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(DUMP.read_text("utf-8"))  # the dump as published, one simple-query script
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def northwind_postgresql() -> Iterator[Northwind]:
+    with fresh_postgres("onepane_northwind") as url:
+        asyncio.run(_load_postgres(url))
+        yield Northwind("postgresql", url)
+
+
+@pytest.fixture(scope="session")
+def northwind_mariadb() -> Iterator[Northwind]:
+    require_service("127.0.0.1", 3306, "MariaDB")
+    url = asyncio.run(to_mariadb.load("mysql://root@127.0.0.1:3306", "onepane_northwind"))
+    try:
+        yield Northwind("mariadb", url.replace("mysql+aiomysql://", "mysql://", 1))
+    finally:
+        asyncio.run(to_mariadb.drop(url))
+
+
+@pytest.fixture(scope="session", params=["postgresql", "mariadb"])
+def northwind(request: pytest.FixtureRequest) -> Northwind:
+    db: Northwind = request.getfixturevalue(f"northwind_{request.param}")
+    return db
+
+
+def config_file(folder: Path, region: bool) -> Path:
+    """examples/northwind.yaml as published (`region=True`) or without the entity-level
+    `region: {column: country}` that main does not read yet; copied so the gateway's own files
+    (identity overrides) land in a temporary folder, not in examples/."""
+    text = EXAMPLE.read_text("utf-8")
+    if not region:
+        data = yaml.safe_load(text)
+        del data["sources"]["northwind"]["entities"]["Customer"]["region"]
+        text = yaml.safe_dump(data, sort_keys=False)
+    path = folder / ("northwind.yaml" if region else "northwind-no-region.yaml")
+    path.write_text(text, "utf-8")
+    return path
+
+
+class Client:
+    def __init__(self, url: str, session: aiohttp.ClientSession) -> None:
+        self.url, self.session = url, session
+
+    async def ask(self, query: str, **variables: Any) -> dict[str, Any]:
+        body = orjson.dumps({"query": query, "variables": variables})
+        async with self.session.post(self.url, data=body, headers={"Content-Type": "application/json"}) as response:
+            assert response.status == 200, await response.text()
+            answer: dict[str, Any] = orjson.loads(await response.read())
+        assert answer.get("errors") is None, answer.get("errors")
+        assert answer["extensions"]["sources"]["northwind"]["ok"] is True
+        return answer
+
+
+@asynccontextmanager
+async def gateway(db: Northwind, folder: Path, region: bool) -> AsyncIterator[Client]:
+    config = load_config(config_file(folder, region), {"NORTHWIND_URL": db.url})
+    async with serve_app(create_app(Gateway.from_config(config))) as url, aiohttp.ClientSession() as session:
+        yield Client(url + "/graphql", session)
+
+
+async def sql(db: Northwind, statement: str) -> list[tuple[Any, ...]]:
+    engine = create_async_engine(db.engine_url)
+    try:
+        async with engine.connect() as conn:
+            return [tuple(row) for row in (await conn.execute(sa.text(statement))).all()]
+    finally:
+        await engine.dispose()
+
+
+def digits(text: str) -> str:
+    return re.sub(r"\D", "", text)
+
+
+async def stored_phones(db: Northwind) -> dict[str, tuple[str, list[str]]]:
+    """customer id → (country, every non-empty phone and fax as stored)."""
+    rows = await sql(db, "SELECT customer_id, country, phone, fax FROM customers")
+    return {cid: (country, [v for v in (phone, fax) if v and v.strip()]) for cid, country, phone, fax in rows}
+
+
+CUSTOMER_PHONES = "query($after: String) { customerList(first: 100, after: $after) { totalCount " \
+                  "edges { node { id phones } } pageInfo { hasNextPage endCursor } } }"
+
+
+async def all_phones(client: Client) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    after = None
+    while True:
+        page = (await client.ask(CUSTOMER_PHONES, after=after))["data"]["customerList"]
+        out.update({e["node"]["id"].removeprefix("northwind:"): e["node"]["phones"] for e in page["edges"]})
+        if not page["pageInfo"]["hasNextPage"]:
+            return out
+        after = page["pageInfo"]["endCursor"]
+
+
+# -- phones ------------------------------------------------------------------------------------
+
+
+async def test_every_customer_keeps_every_phone_and_fax(northwind: Northwind, tmp_path: Path) -> None:
+    stored = await stored_phones(northwind)
+    async with gateway(northwind, tmp_path, region=False) as client:
+        served = await all_phones(client)
+    assert set(served) == set(stored)  # all 91 customers, each once
+    lost = {}
+    for cid, (_, values) in stored.items():
+        # Each stored number is in the list (as written, or rewritten with a country code in
+        # front of its digits) and nothing else is: one entry per distinct number.
+        missing = [v for v in values if not any(digits(p).endswith(digits(v).lstrip("0")) for p in served[cid])]
+        if missing or len(served[cid]) != len({digits(v) for v in values}):
+            lost[cid] = (values, served[cid])
+    assert not lost, lost
+
+
+@NEEDS_REGION
+async def test_phones_are_read_in_each_customers_country(northwind: Northwind, tmp_path: Path) -> None:
+    stored = await stored_phones(northwind)
+    async with gateway(northwind, tmp_path, region=True) as client:
+        served = await all_phones(client)
+    wrong = {}
+    for cid, (country, values) in stored.items():
+        region = COUNTRIES[country]
+        code = f"+{phonenumbers.country_code_for_region(region)}"
+        expected = {normalize_phone(v, region) or " ".join(v.split()) for v in values}
+        # A number read with a country code is the customer's country's; one that cannot be read
+        # there stays as written: never a German number under +44 or +1.
+        if set(served[cid]) != expected or any(p.startswith("+") and not p.startswith(code) for p in served[cid]):
+            wrong[cid] = (country, values, served[cid])
+    assert not wrong, wrong
+
+
+@pytest.mark.xfail(strict=True, reason="the phones list normalizes in GB whatever gateway.region says "
+                                       "(federation/engine/unified.py); phones branch")
+async def test_without_a_region_column_numbers_are_read_in_the_gateway_region(
+        northwind: Northwind, tmp_path: Path) -> None:
+    # examples/northwind.yaml says `gateway.region: US`: American customers' numbers are +1.
+    stored = await stored_phones(northwind)
+    async with gateway(northwind, tmp_path, region=False) as client:
+        served = await all_phones(client)
+    american = {cid: served[cid] for cid, (country, _) in stored.items() if country == "USA"}
+    assert len(american) == 13
+    assert all(p.startswith("+1") for phones in american.values() for p in phones), american
+
+
+CENT = Decimal("0.01")
+LOOKUP = "query($phone: String) { customers(phone: $phone) { id } }"
+
+
+async def _lookups(db: Northwind, folder: Path, region: bool) -> dict[str, list[str]]:
+    """Every stored spelling of every phone and fax → the customers it finds (only misses kept)."""
+    stored = await stored_phones(db)
+    misses: dict[str, list[str]] = {}
+    async with gateway(db, folder, region) as client:
+        for cid, (_, values) in stored.items():
+            for value in values:
+                found = [c["id"] for c in (await client.ask(LOOKUP, phone=value))["data"]["customers"]]
+                if f"northwind:{cid}" not in found:
+                    misses[f"{cid} {value!r}"] = found
+    return misses
+
+
+@pytest.mark.xfail(strict=True, reason="a stored number the gateway region cannot read is not matched "
+                                       "by its digits yet (phones branch)")
+async def test_every_stored_spelling_finds_its_customer(northwind: Northwind, tmp_path: Path) -> None:
+    misses = await _lookups(northwind, tmp_path, region=False)
+    assert not misses, f"{len(misses)} stored spellings found no customer: {misses}"
+
+
+@NEEDS_REGION
+async def test_every_stored_spelling_finds_its_customer_read_in_its_country(
+        northwind: Northwind, tmp_path: Path) -> None:
+    misses = await _lookups(northwind, tmp_path, region=True)
+    assert not misses, f"{len(misses)} stored spellings found no customer: {misses}"
+
+
+@NEEDS_REGION
+async def test_the_international_form_finds_the_customer(northwind: Northwind, tmp_path: Path) -> None:
+    # What a caller from another system would type: +49 30 0074321 for ALFKI's 030-0074321.
+    stored = await stored_phones(northwind)
+    misses = {}
+    async with gateway(northwind, tmp_path, region=True) as client:
+        for cid, (country, values) in stored.items():
+            for value in values:
+                e164 = normalize_phone(value, COUNTRIES[country])
+                if e164 is None:
+                    continue
+                spelled = phonenumbers.format_number(phonenumbers.parse(e164),
+                                                     phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+                found = [c["id"] for c in (await client.ask(LOOKUP, phone=spelled))["data"]["customers"]]
+                if f"northwind:{cid}" not in found:
+                    misses[f"{cid} {spelled}"] = found
+    assert not misses, misses
+
+
+# -- purchases by day --------------------------------------------------------------------------
+
+DAY = """query($from: DateTime, $to: DateTime, $after: String) {
+  purchases(filter: {placedFrom: $from, placedTo: $to}, first: 100, after: $after) {
+    edges { node { orderNumber placedAt } } pageInfo { hasNextPage endCursor }
+  }
+}"""
+
+
+async def _day(client: Client, day: date) -> tuple[list[str], int]:
+    """The order numbers of one day's pages, and how many records the source read for them."""
+    numbers: list[str] = []
+    read = 0
+    after = None
+    while True:
+        answer = await client.ask(DAY, after=after, **{"from": f"{day.isoformat()}T00:00:00Z",
+                                                        "to": f"{(day + timedelta(days=1)).isoformat()}T00:00:00Z"})
+        read += answer["extensions"]["sources"]["northwind"]["records"]
+        page = answer["data"]["purchases"]
+        numbers += [e["node"]["orderNumber"] for e in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            return numbers, read
+        after = page["pageInfo"]["endCursor"]
+
+
+async def test_paging_one_day_at_a_time_finds_each_order_exactly_once(northwind: Northwind, tmp_path: Path) -> None:
+    rows = await sql(northwind, "SELECT order_id, order_date FROM orders")
+    by_day = Counter(d for _, d in rows)
+    first, last = min(by_day), max(by_day)
+    days = [first + timedelta(days=n) for n in range(-1, (last - first).days + 2)]  # one empty day either side
+    async with gateway(northwind, tmp_path, region=False) as client:
+        gate = asyncio.Semaphore(4)
+
+        async def one(day: date) -> tuple[date, list[str], int]:
+            async with gate:
+                return (day, *await _day(client, day))
+
+        pages = await asyncio.gather(*(one(d) for d in days))
+    seen = Counter(n for _, numbers, _ in pages for n in numbers)
+    assert sorted(seen) == sorted(str(order_id) for order_id, _ in rows)  # every order …
+    assert set(seen.values()) == {1}  # … exactly once, midnight bounds included
+    assert {d: len(numbers) for d, numbers, _ in pages if numbers} == dict(by_day)
+    # The window is pushed to the database: a day's pages read that day's orders (and their
+    # order-number look-ups), not all 830 orders.
+    heavy = {d: read for d, numbers, read in pages if read > 2 * len(numbers)}
+    assert not heavy, heavy
+
+
+# -- customer 360 ------------------------------------------------------------------------------
+
+C360 = """query($id: ID!) {
+  customer(id: $id) {
+    name addresses
+    purchases { orderNumber placedAt status total { amount currency }
+                items { name sku quantity unitPrice { amount currency } } shipments { carrier } }
+  }
+}"""
+
+
+async def test_customer_360_orders_and_line_totals_equal_sql(northwind: Northwind, tmp_path: Path) -> None:
+    # Prices are 4-byte floats: summed in double precision, rounded to the cent here.
+    double = "DOUBLE PRECISION" if northwind.backend == "postgresql" else "DOUBLE"
+    lines = await sql(northwind, f"""
+        SELECT o.customer_id, o.order_id, COUNT(d.product_id), SUM(CAST(d.unit_price AS {double}) * d.quantity)
+        FROM orders o LEFT JOIN order_details d ON d.order_id = o.order_id
+        GROUP BY o.customer_id, o.order_id""")
+    orders: dict[str, dict[str, tuple[int, Decimal]]] = {}
+    for cid, oid, count, amount in lines:
+        orders.setdefault(cid, {})[str(oid)] = (count, Decimal(repr(amount)).quantize(CENT, ROUND_HALF_UP))
+    names = dict(await sql(northwind, "SELECT customer_id, company_name FROM customers"))
+    # The busiest customer, the quietest one with orders, one with none, and two with accents.
+    busiest = max(orders, key=lambda c: len(orders[c]))
+    quietest = min(orders, key=lambda c: (len(orders[c]), c))
+    idle = sorted(set(names) - set(orders))
+    assert idle, "Northwind has customers without orders"
+    chosen = [busiest, quietest, idle[0], "FRANK", "BERGS"]
+    async with gateway(northwind, tmp_path, region=False) as client:
+        for cid in chosen:
+            customer = (await client.ask(C360, id=f"northwind:{cid}"))["data"]["customer"]
+            assert customer["name"] == names[cid]
+            purchases = {p["orderNumber"]: p for p in customer["purchases"]}
+            assert set(purchases) == set(orders.get(cid, {})), cid
+            for number, (count, amount) in orders.get(cid, {}).items():
+                items = purchases[number]["items"]
+                assert len(items) == count, (cid, number)
+                assert {i["unitPrice"]["currency"] for i in items} == {"USD"}
+                total = sum(Decimal(i["unitPrice"]["amount"]) * i["quantity"] for i in items)
+                assert total == amount, (cid, number, total, amount)
+                # The order total is after discount: never more than the lines, never negative.
+                assert Decimal("0") <= Decimal(purchases[number]["total"]["amount"]) <= amount
+                assert purchases[number]["shipments"] and purchases[number]["shipments"][0]["carrier"]
