@@ -256,10 +256,11 @@ class Request:
             asked = set(seeds)
             later = await self._candidates(entity, fuzzy, [r for r in mine if r not in asked])
             found = _dedupe([*await early, *later])
-            first = scored_pairs(fuzzy, decl, mine, [r for r in found if r.uid not in records])
+            model = self.gateway.identity_models.get(entity)
+            first = scored_pairs(fuzzy, decl, mine, [r for r in found if r.uid not in records], model)
             near = [r for m in first for r in (m.a, m.b) if r.uid not in records]
             everything = {**records, **await self._expand(entity, near, overrides, records)}
-            matches = scored_pairs(fuzzy, decl, mine, list(everything.values()))
+            matches = scored_pairs(fuzzy, decl, mine, list(everything.values()), model)
         else:
             everything = records
         clusters = self._cluster(entity, list(everything.values()), overrides, matches)

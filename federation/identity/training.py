@@ -4,7 +4,8 @@
   every random pair is two different people.
 - `m` (how often one person's two records land on a level) by expectation maximisation over the
   pairs each blocking key brings together, one run per blocking key with `u` held fixed. A run
-  leaves out the comparisons its own blocking key reads (they agree by construction), so every
+  leaves out the comparisons its own blocking key reads (they agree by construction; also those
+  that all but never reach `else` among its pairs: read through another name), so every
   comparison's `m` comes from the runs of the other keys, averaged by the true pairs each saw.
 - the prior (the probability that two random records are one person): each run's matches among
   its pairs, divided by the chance a true pair agrees on that blocking key (from the other runs'
@@ -110,6 +111,15 @@ def em(patterns: Counter[Levels], sizes: Sequence[int], u: Sequence[Sequence[flo
     return EmResult(m, share, iterations)
 
 
+def _tied(patterns: Counter[Levels], i: int, size: int) -> bool:
+    """A comparison the blocking key decides (a key `family` read from the column a compared field
+    `familyName` also reads): among the key's pairs it all but never disagrees. EM would read that
+    agreement as evidence of a match, so the run leaves the comparison out."""
+    present = sum(n for p, n in patterns.items() if p[i] is not None)
+    disagree = sum(n for p, n in patterns.items() if p[i] == size - 1)
+    return present >= 20 and disagree <= 0.01 * present
+
+
 def _blocked_pairs(records: Sequence[Record], name: str, rule: RuleDecl, decl: EntityDecl
                    ) -> dict[int, set[tuple[int, int]]]:
     """Per blocking key, the pairs of record indices that share a value (too-common values skipped)."""
@@ -150,11 +160,12 @@ def train(entity: str, identity: IdentityDecl, decl: EntityDecl, samples: dict[s
         notes = []
         for index, pair_set in sorted(_blocked_pairs(records, name, rule, decl).items()):
             block = rule.blocking[index]
-            used = [i for i, c in enumerate(members) if not set(rule.reads(c)) & set(block)]
             progress(f"{entity}.{name}: EM over {len(pair_set):,} pairs sharing {' + '.join(block)}")
+            patterns = Counter(_levels(rule, records[i], records[j]) for i, j in pair_set)
+            used = [i for i, c in enumerate(members)
+                    if not set(rule.reads(c)) & set(block) and not _tied(patterns, i, sizes[i])]
             if not used or not pair_set:
                 continue
-            patterns = Counter(_levels(rule, records[i], records[j]) for i, j in pair_set)
             result = em(patterns, sizes, u, used)
             for i, m in result.m.items():
                 estimates[i].append((result.share * len(pair_set), m))
