@@ -22,6 +22,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from nameparser import HumanName
@@ -97,6 +98,7 @@ def _clean(value: Any) -> str:
     return (normalize_text(str(value)) or "").replace(".", " ").strip()
 
 
+@lru_cache(maxsize=65_536)  # the same names recur across pairs: parse each once
 def parse_name(value: Any) -> PersonName | None:
     """A name from a (given, family) pair of fields or from one string, split by a name parser.
 
