@@ -12,15 +12,16 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 import yaml
+from aiohttp import web
 
 from federation.cli import main as cli
 from federation.config import load_config
 from federation.engine.gateway import Gateway
-from federation.engine.request import Request
 from federation.errors import ConfigError
-from federation.records import SourceRef
+from federation.server import create_app
 
 GIVEN = ["james", "mary", "john", "linda", "peter", "susan", "david", "karen", "ahmed", "wei", "olga", "tariq",
          "sophie", "lucas", "mateo", "aroha", "kofi", "ines", "yusuf", "hana", "ravi", "nadia", "omar", "lena"]
@@ -80,6 +81,7 @@ def _config(folder: Path, model: bool) -> Path:
         identity["rules"]["person"]["autoLink"] = True
     config = {
         "gateway": {"graphiql": False},
+        "security": {"anonymous_role": "clerk", "roles": {"clerk": {"allow": ["*"]}}},
         "model": {"entities": {"Customer": {
             "fields": {"givenName": {"type": "String"}, "familyName": {"type": "String"}},
             "keys": {"dob": {"normalize": "code"}, "postcode": {"normalize": "code"},
@@ -93,17 +95,30 @@ def _config(folder: Path, model: bool) -> Path:
     return path
 
 
-async def _walk_in(path: Path) -> tuple[dict[str, tuple[str, ...]], list[Any]]:
-    gateway = Gateway.from_config(load_config(path))
-    await gateway.start()
+EXPLANATION = "rule other matchProbability matchWeight prior comparisons { comparison level weight similarity }"
+QUERY = ('{ customer(id: "shop:T1") { sourceRecords { source localId linkedBy matchedBy { ' + EXPLANATION + " } } "
+         "possibleMatches { score explanation { " + EXPLANATION + " } "
+         "customer { sourceRecords { source localId } } } } }")
+
+
+async def _walk_in(path: Path) -> dict[str, Any]:
+    """The walk-in customer `shop:T1` over GraphQL on loopback: its records and possible matches."""
+    runner = web.AppRunner(create_app(Gateway.from_config(load_config(path))), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
     try:
-        request = Request(gateway)
-        unit = await request.get("Customer", SourceRef("shop", "T1"))
-        assert unit is not None
-        matches = await request.possible_matches(unit)
-        return {str(r.ref): unit.linked_by.get(r, ()) for r in unit.records}, matches
+        async with aiohttp.ClientSession() as http, http.post(
+                f"http://127.0.0.1:{runner.addresses[0][1]}/graphql", json={"query": QUERY}) as response:
+            body = await response.json()
     finally:
-        await gateway.close()
+        await runner.cleanup()
+    assert "errors" not in body, body
+    return dict(body["data"]["customer"])
+
+
+def _records(customer: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {f"{r['source']}:{r['localId']}": r for r in customer["sourceRecords"]}
 
 
 @pytest.fixture(scope="module")
@@ -119,8 +134,12 @@ def test_without_its_model_file_the_gateway_does_not_start(folder: Path) -> None
 
 
 def test_train_then_link_the_typo_the_weighted_mean_missed(folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    linked, _ = asyncio.run(_walk_in(_config(folder, model=False)))
-    assert list(linked) == ["shop:T1"]                                 # before: not linked
+    before = asyncio.run(_walk_in(_config(folder, model=False)))
+    assert list(_records(before)) == ["shop:T1"]                       # before: not linked, only suggested
+    suggested = before["possibleMatches"][0]
+    assert suggested["customer"]["sourceRecords"] == [{"source": "crm", "localId": "CT1"}]
+    assert suggested["explanation"]["matchWeight"] is None             # a weighted mean has similarities
+    assert {c["comparison"]: c["similarity"] for c in suggested["explanation"]["comparisons"]}["dob"] == 0.7
 
     path = _config(folder, model=True)
     assert cli(["identity", "train", str(path), "--random-pairs", "20000"]) == 0
@@ -131,11 +150,17 @@ def test_train_then_link_the_typo_the_weighted_mean_missed(folder: Path, capsys:
     assert [lv["level"] for lv in saved["rules"]["person"]["comparisons"]["dob"]["levels"]][:2] == [
         "exact", "one digit"]
 
-    linked, _ = asyncio.run(_walk_in(path))                            # autoLink defaults on with a model
-    assert set(linked) == {"shop:T1", "crm:CT1"}
-    reason = linked["crm:CT1"][0]
+    after = _records(asyncio.run(_walk_in(path)))                      # autoLink defaults on with a model
+    assert set(after) == {"shop:T1", "crm:CT1"}
+    reason = after["crm:CT1"]["linkedBy"][0]
     assert reason.startswith("rule person p=")
     assert "name close 'tommy grene' ~ 'tommy green'" in reason and "dob one digit '19850614' ~ '19850604'" in reason
+    explained = after["crm:CT1"]["matchedBy"][0]                      # the same, as data
+    assert explained["other"] == "shop:T1" and explained["matchProbability"] >= 0.95
+    levels = {c["comparison"]: (c["level"], c["weight"]) for c in explained["comparisons"]}
+    assert levels["name"][0] == "close" and levels["dob"][0] == "one digit" and levels["postcode"][0] == "exact"
+    assert explained["matchWeight"] == pytest.approx(explained["prior"] + sum(w for _, w in levels.values()),
+                                                     abs=1e-6)
 
 
 def test_a_model_trained_on_other_sources_is_refused(folder: Path) -> None:
