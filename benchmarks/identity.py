@@ -16,6 +16,8 @@ the record is in the seed's customer, suggested when it is in one of its possibl
 The same lookups run with the fuzzy rules off (keys only) for comparison.
 
 Run: `python benchmarks/identity.py [--people 2000] [--lookups 400] [--seed 7] [--out FILE]`.
+FEBRL1 and FEBRL2, weighted mean against the trained model (`benchmarks/identity_febrl.py`):
+`python benchmarks/identity.py --febrl [--sets febrl1 febrl2] [--out FILE]`.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import random
 import re
 import statistics
 import string
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -413,6 +416,11 @@ def markdown(n_people: int, n_rows: dict[str, int], results: dict[str, dict[str,
 
 
 async def main() -> None:
+    if "--febrl" in sys.argv:
+        from identity_febrl import main as febrl_main  # the sibling script, on sys.path when run as a script
+
+        await febrl_main([a for a in sys.argv[1:] if a != "--febrl"])
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=2000)
     parser.add_argument("--lookups", type=int, default=400)

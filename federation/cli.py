@@ -1,4 +1,4 @@
-"""`federation demo | serve | check | indexes | schema | query | sql`."""
+"""`federation demo | serve | check | indexes | schema | query | sql | identity train`."""
 
 from __future__ import annotations
 
@@ -73,6 +73,14 @@ def main(argv: list[str] | None = None) -> int:
     query.add_argument("--output", "-o", type=Path, help="write to this file instead of stdout")
     schema = commands.add_parser("schema", help="print the GraphQL SDL (of the built-in model, or a config's)")
     schema.add_argument("config", type=Path, nargs="?")
+    identity = commands.add_parser("identity", help="train the probabilistic identity model")
+    train = identity.add_subparsers(dest="identity_command", required=True).add_parser(
+        "train", help="sample every source, train the entity's identity rules, write the model file")
+    train.add_argument("config", type=Path)
+    train.add_argument("--entity", default="Customer")
+    train.add_argument("--sample", type=int, default=5000, help="records read per source (default 5000)")
+    train.add_argument("--random-pairs", type=int, default=100_000, help="random pairs for u (default 100000)")
+    train.add_argument("--out", type=Path, help="write here instead of the config's identity.model")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
@@ -103,6 +111,8 @@ def _run(args: argparse.Namespace) -> int | None:
         from federation.analyst.query import main_query
 
         return main_query(args.file, args.var, args.format, args.url, args.config, args.role, args.output)
+    if args.command == "identity":
+        return asyncio.run(_train(args))
     if args.command == "check":
         if args.roles:
             _print_roles(args.config)
@@ -132,6 +142,33 @@ def _run(args: argparse.Namespace) -> int | None:
     if args.build_only or args.systems_only:
         return run_demo_systems(args.dir, build_only=args.build_only)
     return run_demo(args.dir, args.host, args.port)
+
+
+async def _train(args: argparse.Namespace) -> int:
+    from federation.identity.sampling import TrainingError, model_path, train_from_config
+
+    config = load_config(args.config)
+    if args.entity not in config.model.entities:
+        console.print(f"no entity '{args.entity}' (valid: {', '.join(sorted(config.model.entities))})", markup=False)
+        return 2
+    out = args.out or model_path(config, args.entity)
+    if out is None:
+        console.print(f"{args.config}: model.entities.{args.entity}.identity has no `model: <file>`; add one "
+                      "(the gateway reads it at start) or give --out", markup=False)
+        return 2
+    try:
+        model = await train_from_config(config, args.entity, args.sample, args.random_pairs,
+                                        lambda line: console.print(line, markup=False, highlight=False))
+    except TrainingError as exc:
+        console.print(f"[red]training failed[/red]: {escape(str(exc))}", highlight=False)
+        return 1
+    model.write(out)
+    for name, rule in model.rules.items():
+        console.print(f"rule {name}: prior {rule.prior:.3g} ({rule.prior_weight:+.2f} bits)", markup=False)
+        for note in rule.notes:
+            console.print(f"  note: {note}", markup=False)
+    console.print(f"wrote {out}", markup=False)
+    return 0
 
 
 def _print_roles(path: Path) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 import strawberry
 
 from federation.api.context import engine_request
-from federation.api.identity import possible_matches_field
+from federation.api.identity import explanation, possible_matches_field
 from federation.api.types import (
     Conflict,
     ConflictValue,
@@ -161,8 +161,10 @@ def _resolve_source_records(root: Unified, info: strawberry.Info) -> list[Source
     out = []
     for r in root.records:
         fresh = request.freshness(r)
+        matched = [explanation(score, other) for other, score in request.link_scores(r) if other in root.records]
         out.append(SourceRecord(source=r.source, localId=r.local_id, entity=r.entity, updatedAt=r.updated_at,
-                                linkedBy=list(root.linked_by.get(r, ())), stale=fresh.stale, ageSeconds=fresh.age))
+                                linkedBy=list(root.linked_by.get(r, ())), stale=fresh.stale, ageSeconds=fresh.age,
+                                matchedBy=matched))
     return out
 
 

@@ -14,16 +14,18 @@ from typing import Any
 import strawberry
 
 from federation.api.context import engine_request
+from federation.api.types import ComparisonWeight, MatchExplanation
 from federation.engine.request import Request
 from federation.engine.unified import Unified
 from federation.errors import QueryError, SourceError
 from federation.identity.overrides import Kind, Override
+from federation.identity.scoring import Score
 from federation.model.declaration import ModelDecl
 from federation.records import SourceRef, parse_source_ref
 from federation.security.auth import Principal
 from federation.security.extension import PRINCIPAL, Forbidden
 
-__all__ = ["IdentityOverride", "build_mutation", "possible_matches_field"]
+__all__ = ["IdentityOverride", "build_mutation", "explanation", "possible_matches_field"]
 
 MAX_REASON = 500
 
@@ -39,16 +41,29 @@ class IdentityOverride:
     createdAt: datetime
 
 
+def explanation(score: Score, other: Any) -> MatchExplanation:
+    """A scored pair as data: per comparison the level and its weight (they sum to the match weight)."""
+    return MatchExplanation(
+        rule=score.rule, other=str(other.ref), matchProbability=score.value, matchWeight=score.weight,
+        prior=score.prior if score.weight is not None else None,
+        comparisons=[ComparisonWeight(comparison=c.member, level=c.level, weight=c.weight, similarity=c.similarity)
+                     for c in score.comparisons])
+
+
 def possible_matches_field(entity: str, target: type) -> tuple[Callable[..., Any], Any, str]:
     """(resolver, GraphQL type, description) of `possibleMatches` for an entity with fuzzy rules."""
     member = entity[0].lower() + entity[1:]
     match_type = strawberry.type(type(f"{entity}PossibleMatch", (), {
-        "__annotations__": {member: target, "score": float, "reasons": list[str]}}),
-        description=f"Another {entity} a fuzzy rule scored as maybe the same: the score and why.")
+        "__annotations__": {member: target, "score": float, "reasons": list[str],
+                            "explanation": MatchExplanation | None}}),
+        description=f"Another {entity} a fuzzy rule scored as maybe the same: the score and why "
+                    "(`explanation`: the best-scored pair's comparisons as data).")
 
     async def resolve(root: Unified, info: strawberry.Info) -> list[Any]:
         found = await engine_request(info).possible_matches(root)
-        return [match_type(**{member: m.unit, "score": m.score, "reasons": list(m.reasons)}) for m in found]
+        return [match_type(**{member: m.unit, "score": m.score, "reasons": list(m.reasons),
+                              "explanation": None if m.pair is None else explanation(m.pair[1], m.pair[0])})
+                for m in found]
 
     return resolve, list[match_type], (  # type: ignore[valid-type]
         f"Other {entity} entities that may be the same (scored between the rule's suggest and link "

@@ -12,9 +12,11 @@ from decimal import Decimal
 import strawberry
 
 __all__ = [
+    "ComparisonWeight",
     "Conflict",
     "ConflictValue",
     "Flag",
+    "MatchExplanation",
     "MoneyType",
     "PageInfo",
     "SourceInfo",
@@ -31,6 +33,28 @@ class MoneyType:
     currency: str
 
 
+@strawberry.type(description="One comparison of two scored records: the level reached and what it weighed.")
+class ComparisonWeight:
+    comparison: str
+    level: str | None = strawberry.field(description=(
+        "The level reached (`exact`, `one digit`, `close`…); null when either record lacks the value."))
+    weight: float = strawberry.field(description="log2(m/u) of that level in bits (0: missing); trained model only.")
+    similarity: float | None = strawberry.field(
+        default=None, description="Weighted-mean rules without a model: the similarity in 0..1.")
+
+
+@strawberry.type(description=(
+    "Why a fuzzy rule linked or suggested two records. With a trained model, `matchWeight` = `prior` + "
+    "the comparisons' weights, and `matchProbability` = 2^w / (1 + 2^w)."))
+class MatchExplanation:
+    rule: str
+    other: str = strawberry.field(description="The other record, `source:localId`.")
+    matchProbability: float = strawberry.field(description="The rule's score: a probability with a trained model.")
+    matchWeight: float | None = strawberry.field(description="Bits of evidence; null without a trained model.")
+    prior: float | None = strawberry.field(description="The prior's weight in bits; null without a trained model.")
+    comparisons: list[ComparisonWeight]
+
+
 @strawberry.type(description="One source record behind a unified entity, and why it was linked.")
 class SourceRecord:
     source: str
@@ -40,6 +64,8 @@ class SourceRecord:
     linkedBy: list[str] = strawberry.field(
         description="The shared values that joined this record to the others; empty for a lone record."
     )
+    matchedBy: list[MatchExplanation] = strawberry.field(
+        default_factory=list, description="Fuzzy-rule links of this record to others in the entity, as data.")
     stale: bool = strawberry.field(
         default=False,
         description="Served from the cache because the source failed; older than its TTL.")

@@ -16,6 +16,7 @@ from federation.cache import RecordCache, RedisCache
 from federation.config.models import Config
 from federation.contract import Capabilities, Connector, ConnectorContext, EntityCapabilities, Health
 from federation.errors import ConfigError, ConfigProblem
+from federation.identity.fellegi import IdentityModel, ModelError, load_model
 from federation.identity.matching import blocking_problems
 from federation.identity.overrides import OverrideStore
 from federation.resilience import SourceGuard
@@ -60,6 +61,7 @@ class Gateway:
         self.overrides = OverrideStore(config.gateway.identity.overrides, config.file.parent.resolve())
         self.cache = RecordCache({n: s.cache for n, s in config.sources.items() if s.cache is not None},
                                  RedisCache(redis_url) if redis_url else None)
+        self.identity_models = self._identity_models()
 
     @classmethod
     def from_config(cls, config: Config) -> Gateway:
@@ -80,6 +82,23 @@ class Gateway:
         if problems:
             raise ConfigError(problems)
         return cls(config, connectors)
+
+    def _identity_models(self) -> dict[str, IdentityModel]:
+        """Each entity's trained identity model (`identity.model`), checked against its rules and sources."""
+        out: dict[str, IdentityModel] = {}
+        problems = []
+        for entity, decl in self.model.entities.items():
+            if decl.identity is None or decl.identity.model is None:
+                continue
+            path = (self.config.file.parent / decl.identity.model).resolve()
+            try:
+                out[entity] = load_model(path, entity, decl.identity, self.sources_for(entity))
+            except ModelError as exc:
+                problems.append(ConfigProblem(str(self.config.file), f"model.entities.{entity}.identity.model",
+                                              str(exc)))
+        if problems:
+            raise ConfigError(problems)
+        return out
 
     def entity_caps(self, source: str, entity: str) -> EntityCapabilities | None:
         return self.capabilities[source].entities.get(entity)

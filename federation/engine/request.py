@@ -20,6 +20,7 @@ from federation.errors import CircuitOpen, OnepaneError, SourceError, SourceUnav
 from federation.identity.matching import BlockQuery, Match, block_queries, can_filter, scored_pairs
 from federation.identity.overrides import Overrides
 from federation.identity.rules import IdentityDecl
+from federation.identity.scoring import Score
 from federation.keys import normalize
 from federation.model.declaration import EntityDecl, RelationDecl
 from federation.ops import metrics
@@ -53,10 +54,12 @@ LIVE = Freshness(None, False)
 class PossibleMatch:
     """Another unified entity a fuzzy rule scored as maybe the same, and why."""
 
-    __slots__ = ("reasons", "score", "unit")
+    __slots__ = ("pair", "reasons", "score", "unit")
 
-    def __init__(self, unit: Unified, score: float, reasons: tuple[str, ...]) -> None:
+    def __init__(self, unit: Unified, score: float, reasons: tuple[str, ...],
+                 pair: tuple[Record, Score] | None = None) -> None:
         self.unit, self.score, self.reasons = unit, score, reasons
+        self.pair = pair  # the other side's record that scored best, and its score
 
 
 class Request:
@@ -70,6 +73,7 @@ class Request:
         self._groups: dict[tuple[str, str], LookupGroup] = {}
         self._load_fns: dict[int, Callable[[Unified], list[asyncio.Future[list[Record]]]]] = {}
         self._units: dict[tuple[str, str, str], Unified] = {}
+        self._link_scores: dict[tuple[str, str, str], list[tuple[Record, Score]]] = {}
         self.deadline = Deadline(gateway.config.gateway.request_timeout)
         self._freshness: dict[tuple[str, str, str], Freshness] = {}
         self._live: list[list[Record]] = []  # batches answered live, not yet noted per record
@@ -259,10 +263,11 @@ class Request:
             asked = set(seeds)
             later = await self._candidates(entity, fuzzy, [r for r in mine if r not in asked])
             found = _dedupe([*await early, *later])
-            first = scored_pairs(fuzzy, decl, mine, [r for r in found if r.uid not in records])
+            model = self.gateway.identity_models.get(entity)
+            first = scored_pairs(fuzzy, decl, mine, [r for r in found if r.uid not in records], model)
             near = [r for m in first for r in (m.a, m.b) if r.uid not in records]
             everything = {**records, **await self._expand(entity, near, overrides, records)}
-            matches = scored_pairs(fuzzy, decl, mine, list(everything.values()))
+            matches = scored_pairs(fuzzy, decl, mine, list(everything.values()), model)
         else:
             everything = records
         clusters = self._cluster(entity, list(everything.values()), overrides, matches)
@@ -352,6 +357,10 @@ class Request:
                 else:
                     never.append((a, b))
         scored = [Edge(m.a, m.b, m.score.explain()) for m in found if m.links]
+        for m in found if scored else ():
+            if m.links:
+                self._link_scores.setdefault(m.a.uid, []).append((m.b, m.score))
+                self._link_scores.setdefault(m.b.uid, []).append((m.a, m.score))
         return cluster_records(records, decl.linking_keys, decl.shared_keys, decl.name_field,
                                joins=joins, scored=scored, never=never)
 
@@ -369,7 +378,12 @@ class Request:
                     continue
                 listed = self._possible.setdefault(id(unit), {})
                 if id(other) not in listed or listed[id(other)].score < m.score.value:
-                    listed[id(other)] = PossibleMatch(other, m.score.value, (m.score.explain(),))
+                    theirs = m.b if unit is left else m.a
+                    listed[id(other)] = PossibleMatch(other, m.score.value, (m.score.explain(),), (theirs, m.score))
+
+    def link_scores(self, record: Record) -> list[tuple[Record, Score]]:
+        """The fuzzy-rule links this request made for `record`: the other record and the score."""
+        return self._link_scores.get(record.uid, [])
 
     async def possible_matches(self, unit: Unified) -> list[PossibleMatch]:
         """Entities a fuzzy rule scored between `suggest` and `link` (or above, without autoLink), best first."""

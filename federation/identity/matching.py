@@ -1,8 +1,9 @@
 """Fuzzy candidates: blocking values, which sources can filter on them, scored pairs.
 
 The engine (`Request.unify`) fetches candidates that share a blocking value with the records
-it has, scores every pair that shares one, auto-links pairs at or above `link` where the rule
-says `autoLink`, and offers the rest at or above `suggest` as possible matches.
+it has, scores every pair that shares one (match probability with a trained model, else the
+weighted mean), auto-links pairs at or above `link` where the rule auto-links, and offers the
+rest at or above `suggest` as possible matches.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from itertools import product
 from typing import Any
 
 from federation.contract import Capabilities, Condition
+from federation.identity.fellegi import IdentityModel, score_trained
 from federation.identity.rules import IdentityDecl, RuleDecl
 from federation.identity.scoring import Score, date_variants, score_pair, values_of
 from federation.keys import normalize_text
@@ -43,7 +45,7 @@ class Match:
 
     @property
     def links(self) -> bool:
-        return self.rule.auto_link and self.score.value >= self.rule.link
+        return self.rule.links_automatically(self.score.weight is not None) and self.score.value >= self.rule.link
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,8 +112,9 @@ def can_filter(caps: Any, parts: Sequence[str]) -> str | None:
 
 
 def scored_pairs(identity: IdentityDecl, decl: EntityDecl, mine: Sequence[Record],
-                 others: Sequence[Record]) -> list[Match]:
+                 others: Sequence[Record], model: IdentityModel | None = None) -> list[Match]:
     """Every pair (one of `mine`, any record) sharing a block, scored; those at or above `suggest`."""
+    trained = {} if model is None else model.rules
     mine_set = set(mine)
     everything = list(dict.fromkeys([*mine, *others]))
     out: list[Match] = []
@@ -132,9 +135,10 @@ def scored_pairs(identity: IdentityDecl, decl: EntityDecl, mine: Sequence[Record
                     if x == y or pair in seen:
                         continue
                     seen.add(pair)
-                    score = score_pair(name, rule, *pair)
-                    if score.value >= rule.suggest:
-                        out.append(Match(pair[0], pair[1], score, rule))
+                    found = score_trained(name, rule, trained[name], *pair) if name in trained \
+                        else score_pair(name, rule, *pair)
+                    if found is not None and found.value >= rule.suggest:
+                        out.append(Match(pair[0], pair[1], found, rule))
     return sorted(out, key=lambda m: -m.score.value)
 
 

@@ -13,13 +13,14 @@ from datetime import date, datetime
 from typing import Any
 
 from rapidfuzz import fuzz
-from rapidfuzz.distance import JaroWinkler
+from rapidfuzz.distance import JaroWinkler, Levenshtein
 
 from federation.identity.rules import RuleDecl
 from federation.keys import normalize_text
 from federation.records import Record
 
-__all__ = ["Comparison", "Score", "compare", "first_names_agree", "parse_date", "score_pair", "values_of"]
+__all__ = ["Comparison", "Score", "compare", "comparison_values", "first_names_agree", "parse_date", "score_pair",
+           "values_of"]
 
 # Short forms of first names (both directions are checked).
 _NICKNAMES = {
@@ -43,22 +44,37 @@ _ISO = re.compile(r"^(\d{4})-?(\d{2})-?(\d{2})")
 
 @dataclass(frozen=True, slots=True)
 class Comparison:
+    """One comparison of a scored pair: similarity (weighted mean) or level and weight (trained model)."""
+
     member: str
     similarity: float | None
     left: str
     right: str
+    level: str | None = None     # trained model: the level reached ("one digit"); None when missing
+    weight: float = 0.0          # trained model: log2(m/u) of that level; 0 when missing
 
 
 @dataclass(frozen=True, slots=True)
 class Score:
-    """A rule's verdict on one pair: the weighted score and every comparison behind it."""
+    """A rule's verdict on one pair: the score and every comparison behind it.
+
+    With a trained model `value` is the match probability and `weight` the match weight in bits:
+    `prior` plus every comparison's `weight` (a waterfall, summing exactly).
+    """
 
     rule: str
     value: float
     comparisons: tuple[Comparison, ...]
+    weight: float | None = None
+    prior: float = 0.0
 
     def explain(self) -> str:
-        """`rule person 0.94: name 'Jon Smith' ~ 'John Smith' 0.97, dateOfBirth 1.00, postcode missing`."""
+        """`rule person 0.94: name 'Jon Smith' ~ 'John Smith' 0.97, dateOfBirth 1.00, postcode missing`.
+
+        Trained: `rule person p=0.9991 weight 10.1 = prior -13.20 + name exact +9.50 + dob one digit +6.10 ...`.
+        """
+        if self.weight is not None:
+            return self._explain_weights()
         parts = []
         for c in self.comparisons:
             if c.similarity is None:
@@ -68,6 +84,17 @@ class Score:
             else:
                 parts.append(f"{c.member} '{c.left}' ~ '{c.right}' {c.similarity:.2f}")
         return f"rule {self.rule} {self.value:.2f}: {', '.join(parts)}"
+
+    def _explain_weights(self) -> str:
+        parts = [f"prior {self.prior:+.2f}"]
+        for c in self.comparisons:
+            if c.level is None:
+                parts.append(f"{c.member} missing +0.00")
+            elif c.left == c.right:
+                parts.append(f"{c.member} {c.level} '{c.left}' {c.weight:+.2f}")
+            else:
+                parts.append(f"{c.member} {c.level} '{c.left}' ~ '{c.right}' {c.weight:+.2f}")
+        return f"rule {self.rule} p={self.value:.4f} weight {self.weight:.2f} = {' + '.join(parts)}"
 
 
 def values_of(record: Record, member: str) -> list[Any]:
@@ -79,12 +106,24 @@ def values_of(record: Record, member: str) -> list[Any]:
     return list(record.keys.get(member, ()))
 
 
+def comparison_values(record: Record, rule: RuleDecl, member: str, whole: bool = False) -> list[Any]:
+    """What comparison `member` reads of a record: its field(s) or key; a name read from two fields
+    is one (given, family) pair, or (`whole`) the two joined into one string."""
+    fields = rule.reads(member)
+    if rule.compare[member].method == "name" and len(fields) == 2:
+        given, family = (next(iter(values_of(record, f)), None) for f in fields)
+        if given is None and family is None:
+            return []
+        return [" ".join(str(p) for p in (given, family) if p is not None)] if whole else [(given, family)]
+    return [v for f in fields for v in values_of(record, f)]
+
+
 def score_pair(name: str, rule: RuleDecl, a: Record, b: Record) -> Score:
     """Weighted mean of the rule's comparisons; a missing value counts as its `missing` score."""
     total = weight = 0.0
     found = []
     for member, spec in rule.compare.items():
-        left, right = values_of(a, member), values_of(b, member)
+        left, right = comparison_values(a, rule, member, True), comparison_values(b, rule, member, True)
         similarity, shown = compare(spec.method, left, right)
         found.append(Comparison(member, similarity, *shown))
         total += spec.weight * (spec.missing if similarity is None else similarity)
@@ -187,6 +226,12 @@ def text_similarity(a: Any, b: Any) -> float:
     return float(JaroWinkler.similarity(_text(a), _text(b)))
 
 
+def code_similarity(a: Any, b: Any) -> float:
+    """1 equal (spaces and punctuation aside), 0.8 one keystroke apart, else 0."""
+    x, y = _WORD.sub("", _text(a)), _WORD.sub("", _text(b))
+    return 1.0 if x == y else 0.8 if Levenshtein.distance(x, y, score_cutoff=1) <= 1 else 0.0
+
+
 def exact_similarity(a: Any, b: Any) -> float:
     if isinstance(a, str) and isinstance(b, str):  # case, accents, spaces and punctuation aside
         return 1.0 if _WORD.sub("", _text(a)) == _WORD.sub("", _text(b)) else 0.0
@@ -196,6 +241,7 @@ def exact_similarity(a: Any, b: Any) -> float:
 _METHODS = {
     "name": name_similarity,
     "date": date_similarity,
+    "code": code_similarity,
     "address": address_similarity,
     "text": text_similarity,
     "exact": exact_similarity,

@@ -122,7 +122,7 @@ class LimitSettings(BaseModel):
 
     model_config = _CLOSED
     max_depth: int = Field(default=8, ge=1)
-    max_aliases: int = Field(default=30, ge=0)
+    max_aliases: int = Field(default=100, ge=0)  # a 50-record batch of aliased lookups fits
     max_tokens: int = Field(default=2000, ge=10)
     max_document_chars: int = Field(default=15000, ge=100)
     max_cost: int = Field(default=5000, ge=1)

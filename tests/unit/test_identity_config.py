@@ -32,7 +32,8 @@ ENV = {"ONEPANE_CRM_URL": "http://127.0.0.1:1", "ONEPANE_CRM_API_KEY": "k"}
     ({"rules": {"r": {"blocking": [["email"]], "compare": {"name": {}}, "link": 1.5}}},
      "model.entities.Customer.identity.rules.r.link", "less than or equal to 1"),
     ({"rules": {"r": {"blocking": [["email"]], "compare": {"name": {"method": "soundex"}}}}},
-     "model.entities.Customer.identity.rules.r.compare.name.method", "'name', 'date', 'address', 'text' or 'exact'"),
+     "model.entities.Customer.identity.rules.r.compare.name.method",
+     "'name', 'date', 'code', 'address', 'text' or 'exact'"),
     ({"rules": {"r": {"blocking": [["email"]], "compare": {"name": {}}, "autolink": True}}},
      "model.entities.Customer.identity.rules.r.autolink", "did you mean 'autoLink'"),
 ])

@@ -1,0 +1,203 @@
+"""Training a Fellegi-Sunter model without labels, from a sample of the deployment's own records.
+
+- `u` (how often two different people land on a level) from random pairs of the sample: nearly
+  every random pair is two different people.
+- `m` (how often one person's two records land on a level) by expectation maximisation over the
+  pairs each blocking key brings together, one run per blocking key with `u` held fixed. A run
+  leaves out the comparisons its own blocking key reads (they agree by construction; also those
+  that all but never reach `else` among its pairs: read through another name), so every
+  comparison's `m` comes from the runs of the other keys, averaged by the true pairs each saw.
+- the prior (the probability that two random records are one person): each run's matches among
+  its pairs, divided by the chance a true pair agrees on that blocking key (from the other runs'
+  `m`), over all pairs of the sample; the largest estimate wins (blocking keys miss matches, they
+  do not invent them).
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from itertools import combinations
+from typing import Any
+
+from federation.identity.comparisons import LEVELS, compare_level
+from federation.identity.fellegi import ComparisonModel, IdentityModel, RuleModel
+from federation.identity.matching import block_signatures
+from federation.identity.rules import IdentityDecl, RuleDecl
+from federation.identity.scoring import comparison_values
+from federation.model.declaration import EntityDecl
+from federation.records import Record
+
+__all__ = ["Levels", "em", "train", "u_from_levels"]
+
+Levels = tuple[int | None, ...]
+_FLOOR = 1e-6
+# Pseudo-pairs per level when estimating m: a level no true pair reached in the sample (a swapped
+# name, say) stays possible for one, so it weighs a few bits against, not twenty.
+_M_PSEUDO = 0.5
+Progress = Callable[[str], None]
+
+
+def _levels(rule: RuleDecl, a: Record, b: Record) -> Levels:
+    return tuple(compare_level(spec.method, comparison_values(a, rule, name), comparison_values(b, rule, name)).level
+                 for name, spec in rule.compare.items())
+
+
+def _normalized(counts: Sequence[float]) -> tuple[float, ...]:
+    floored = [max(c, 0.0) + _FLOOR for c in counts]
+    total = sum(floored)
+    return tuple(c / total for c in floored)
+
+
+def u_from_levels(patterns: Sequence[Levels], sizes: Sequence[int]) -> list[tuple[float, ...]]:
+    """Per comparison, the share of random pairs on each level (one pseudo-pair per level: no zero)."""
+    out = []
+    for i, size in enumerate(sizes):
+        counts = Counter(p[i] for p in patterns if p[i] is not None)
+        out.append(_normalized([counts[level] + 1 for level in range(size)]))
+    return out
+
+
+def _initial_m(size: int) -> tuple[float, ...]:
+    # Records of one person mostly agree: a guess EM corrects, strongest level most likely.
+    return _normalized([4.0 ** -level for level in range(size)])
+
+
+@dataclass(frozen=True, slots=True)
+class EmResult:
+    m: dict[int, tuple[float, ...]]   # comparison index → m per level (only the comparisons estimated)
+    share: float                       # estimated share of the pairs that are one person
+    iterations: int
+
+
+def em(patterns: Counter[Levels], sizes: Sequence[int], u: Sequence[Sequence[float]], used: Sequence[int],
+       max_iterations: int = 100, tolerance: float = 1e-6) -> EmResult:
+    """Expectation maximisation of `m` and the match share over level patterns, `u` fixed.
+
+    `used` are the indices of the comparisons estimated (the others are ignored in this run).
+    """
+    m = {i: _initial_m(sizes[i]) for i in used}
+    share = 0.3
+    iterations = 0
+    for iterations in range(1, max_iterations + 1):  # noqa: B007 - reported
+        totals = {i: [0.0] * sizes[i] for i in used}
+        seen = dict.fromkeys(used, 0.0)
+        matched = count = 0.0
+        for pattern, n in patterns.items():
+            p_match, p_other = share, 1 - share
+            for i in used:
+                level = pattern[i]
+                if level is not None:
+                    p_match *= m[i][level]
+                    p_other *= u[i][level]
+            w = p_match / (p_match + p_other) if p_match + p_other > 0 else 0.0
+            matched += w * n
+            count += n
+            for i in used:
+                level = pattern[i]
+                if level is not None:
+                    totals[i][level] += w * n
+                    seen[i] += w * n
+        new_m = {i: _normalized([t + _M_PSEUDO for t in totals[i]]) if seen[i] > 0 else m[i] for i in used}
+        new_share = min(max(matched / count, _FLOOR), 1 - _FLOOR) if count else share
+        change = max([abs(new_share - share), *(abs(x - y) for i in used for x, y in zip(new_m[i], m[i],
+                                                                                          strict=True))])
+        m, share = new_m, new_share
+        if change < tolerance:
+            break
+    return EmResult(m, share, iterations)
+
+
+def _tied(patterns: Counter[Levels], i: int, size: int) -> bool:
+    """A comparison the blocking key decides (a key `family` read from the column a compared field
+    `familyName` also reads): among the key's pairs it all but never disagrees. EM would read that
+    agreement as evidence of a match, so the run leaves the comparison out."""
+    present = sum(n for p, n in patterns.items() if p[i] is not None)
+    disagree = sum(n for p, n in patterns.items() if p[i] == size - 1)
+    return present >= 20 and disagree <= 0.01 * present
+
+
+def _blocked_pairs(records: Sequence[Record], name: str, rule: RuleDecl, decl: EntityDecl
+                   ) -> dict[int, set[tuple[int, int]]]:
+    """Per blocking key, the pairs of record indices that share a value (too-common values skipped)."""
+    buckets: dict[tuple[Any, ...], list[int]] = defaultdict(list)
+    for i, record in enumerate(records):
+        for signature in block_signatures(record, name, rule, decl):
+            buckets[signature].append(i)
+    out: dict[int, set[tuple[int, int]]] = defaultdict(set)
+    for signature, members in buckets.items():
+        if len(members) <= rule.max_block:
+            out[int(signature[1])].update(combinations(sorted(set(members)), 2))
+    return out
+
+
+def train(entity: str, identity: IdentityDecl, decl: EntityDecl, samples: dict[str, list[Record]],
+          random_pairs: int = 100_000, seed: int = 1, progress: Progress = lambda _: None) -> IdentityModel:
+    """A model for every rule of `identity`, from the records sampled per source."""
+    records = [r for batch in samples.values() for r in batch]
+    rng = random.Random(seed)
+    n = len(records)
+    rules: dict[str, RuleModel] = {}
+    training: dict[str, Any] = {"records": n, "randomPairs": 0, "seed": seed, "blocking": {}}
+    if n < 2:
+        raise ValueError(f"{entity}: {n} record(s) sampled; training needs at least two")
+    for name, rule in identity.rules.items():
+        members = list(rule.compare)
+        sizes = [len(LEVELS[rule.compare[c].method]) for c in members]
+        pairs = min(random_pairs, n * (n - 1) // 2)
+        progress(f"{entity}.{name}: u from {pairs:,} random pairs of {n:,} records")
+        sampled = []
+        for _ in range(pairs):
+            i, j = rng.sample(range(n), 2)
+            sampled.append(_levels(rule, records[i], records[j]))
+        u = u_from_levels(sampled, sizes)
+        training["randomPairs"] = pairs
+        estimates: dict[int, list[tuple[float, tuple[float, ...]]]] = defaultdict(list)  # (matches, m)
+        runs: list[tuple[int, float, int]] = []   # (blocking key, estimated matching pairs, pairs)
+        notes = []
+        for index, pair_set in sorted(_blocked_pairs(records, name, rule, decl).items()):
+            block = rule.blocking[index]
+            progress(f"{entity}.{name}: EM over {len(pair_set):,} pairs sharing {' + '.join(block)}")
+            patterns = Counter(_levels(rule, records[i], records[j]) for i, j in pair_set)
+            used = [i for i, c in enumerate(members)
+                    if not set(rule.reads(c)) & set(block) and not _tied(patterns, i, sizes[i])]
+            if not used or not pair_set:
+                continue
+            result = em(patterns, sizes, u, used)
+            for i, m in result.m.items():
+                estimates[i].append((result.share * len(pair_set), m))
+            runs.append((index, result.share * len(pair_set), len(pair_set)))
+            training["blocking"][" + ".join(block)] = {"pairs": len(pair_set), "matchShare": round(result.share, 6),
+                                                       "iterations": result.iterations}
+        m_final: list[tuple[float, ...]] = []
+        for i, c in enumerate(members):
+            if estimates[i]:  # each run's m, weighted by how many true pairs it saw
+                m_final.append(_normalized([sum(w * m[level] for w, m in estimates[i]) for level in range(sizes[i])]))
+            else:
+                notes.append(f"{c}: every blocking key reads it, so its m was not estimated (a prior guess is used)")
+                m_final.append(_initial_m(sizes[i]))
+        prior = _prior(rule, members, runs, m_final, n)
+        comparisons = {c: ComparisonModel(rule.compare[c].method, rule.reads(c), LEVELS[rule.compare[c].method],
+                                          m_final[i], u[i]) for i, c in enumerate(members)}
+        rules[name] = RuleModel(prior, comparisons, tuple(notes))
+    trained_at = datetime.now(UTC).isoformat(timespec="seconds")
+    return IdentityModel(entity, {s: len(b) for s, b in samples.items()}, trained_at, rules, training)
+
+
+def _prior(rule: RuleDecl, members: Sequence[str], runs: Sequence[tuple[int, float, int]],
+           m: Sequence[Sequence[float]], n: int) -> float:
+    """Probability two random records are one person: the best blocking key's matches, corrected for the
+    true pairs it misses (those that do not agree exactly on what it reads), over all pairs."""
+    all_pairs = n * (n - 1) / 2
+    best = 1.0
+    for index, matches, _ in runs:
+        block = set(rule.blocking[index])
+        agree = 1.0
+        for i, c in enumerate(members):
+            if set(rule.reads(c)) & block:
+                agree *= m[i][0]
+        best = max(best, matches / max(agree, 0.05))
+    return min(max(best / all_pairs, 1e-9), 0.5)

@@ -1,0 +1,169 @@
+"""Fellegi-Sunter training without labels: EM recovers known m, a trained model links a typo the
+weighted mean missed, explanations sum, and a model file that does not fit the config is refused."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from federation.identity.fellegi import IdentityModel, ModelError, load_model
+from federation.identity.matching import scored_pairs
+from federation.identity.rules import LINK, SUGGEST
+from federation.identity.scoring import score_pair
+from federation.identity.training import Levels, em, train, u_from_levels
+from federation.model import builtin_model
+from federation.model.loader import merge_models
+from federation.records import Record
+
+TRUE_M = [(0.85, 0.1, 0.05), (0.7, 0.2, 0.1), (0.9, 0.1)]
+TRUE_U = [(0.01, 0.04, 0.95), (0.05, 0.15, 0.8), (0.2, 0.8)]
+
+
+def _draw(rng: random.Random, probs: tuple[float, ...]) -> int:
+    return rng.choices(range(len(probs)), probs)[0]
+
+
+def test_em_recovers_known_m_and_match_share_from_unlabelled_pairs() -> None:
+    rng = random.Random(3)
+    patterns: Counter[Levels] = Counter()
+    for _ in range(40_000):
+        table = TRUE_M if rng.random() < 0.25 else TRUE_U
+        patterns[tuple(_draw(rng, p) for p in table)] += 1
+    result = em(patterns, [3, 3, 2], TRUE_U, used=[0, 1, 2])
+    assert result.share == pytest.approx(0.25, abs=0.02)
+    for i, m in enumerate(TRUE_M):
+        assert result.m[i] == pytest.approx(m, abs=0.03)
+
+
+def test_u_counts_random_pairs_and_never_gives_a_level_zero() -> None:
+    u = u_from_levels([(0, None), (2, 1), (2, 1), (2, None)], [3, 2])
+    assert u[0][2] > u[0][0] > 0 and u[0][1] > 0
+    assert sum(u[1]) == pytest.approx(1.0)
+
+
+ENTITY = merge_models(builtin_model(), {"entities": {"Customer": {
+    "fields": {"givenName": {"type": "String"}, "familyName": {"type": "String"}, "postcode": {"type": "String"}},
+    "identity": {"rules": {"person": {
+        "blocking": [["dateOfBirth"], ["postcode"], ["familyName"]],
+        "compare": {"name": {"method": "name", "fields": ["givenName", "familyName"]},
+                    "dateOfBirth": {"method": "date"}, "postcode": {"method": "code"}}}}}}}}).entities["Customer"]
+IDENTITY = ENTITY.identity
+assert IDENTITY is not None
+GIVEN = ["james", "mary", "john", "linda", "peter", "susan", "david", "karen", "ahmed", "wei", "olga", "tariq",
+         "sophie", "lucas", "mateo", "aroha", "kofi", "ines", "yusuf", "hana"]
+FAMILY = ["smith", "nguyen", "okafor", "kowalski", "garcia", "murphy", "tanaka", "haddad", "silva", "brown",
+          "walker", "rossi", "kim", "novak", "dubois", "jensen", "ward", "patel", "cohen", "ivanova"]
+
+
+def _typo(word: str, rng: random.Random) -> str:
+    i = rng.randrange(1, len(word) - 1)
+    return word[:i] + rng.choice("abcdefghijklmnoprstuvw") + word[i + 1:]
+
+
+def _person(source: str, local_id: str, given: str | None, family: str, born: str | None, postcode: str) -> Record:
+    return Record("Customer", source, local_id, fields={"givenName": given, "familyName": family,
+                                                        "dateOfBirth": born, "postcode": postcode})
+
+
+def _samples(seed: int = 5, people: int = 600) -> dict[str, list[Record]]:
+    """Two systems; each person in one or both, the second copy with a typo, a missing or wrong value."""
+    rng = random.Random(seed)
+    a: list[Record] = []
+    b: list[Record] = []
+    for i in range(people):
+        given, family = rng.choice(GIVEN), rng.choice(FAMILY)
+        born = (date(1940, 1, 1) + timedelta(days=rng.randrange(25_000))).strftime("%Y%m%d")
+        postcode = str(rng.randrange(2000, 2400))
+        a.append(_person("a", str(i), given, family, born, postcode))
+        if rng.random() < 0.5:
+            noise = rng.random()
+            g, f, d, p = given, family, born, postcode
+            if noise < 0.3:
+                f = _typo(family, rng)
+            elif noise < 0.5:
+                d = d[:7] + str((int(d[7]) + 3) % 10)
+            elif noise < 0.6:
+                g = None
+            elif noise < 0.8:
+                p = p[:3] + str((int(p[3]) + 1) % 10)
+            b.append(_person("b", str(i), g, f, d, p))
+        else:
+            b.append(_person("b", str(i), rng.choice(GIVEN), rng.choice(FAMILY),
+                             (date(1940, 1, 1) + timedelta(days=rng.randrange(25_000))).strftime("%Y%m%d"),
+                             str(rng.randrange(2000, 2400))))
+    return {"a": a, "b": b}
+
+
+@pytest.fixture(scope="module")
+def model() -> IdentityModel:
+    return train("Customer", IDENTITY, ENTITY, _samples(), random_pairs=30_000)
+
+
+def test_trained_weights_order_the_levels_and_the_prior_is_small(model: IdentityModel) -> None:
+    rule = model.rules["person"]
+    name = rule.comparisons["name"]
+    weights = [name.weight(i) for i in range(len(name.levels))]
+    assert weights[0] > 5 > 0 > weights[-1]                     # exact names: strong evidence; else: against
+    assert rule.comparisons["dateOfBirth"].weight(0) > rule.comparisons["dateOfBirth"].weight(1) > 0
+    assert 1e-5 < rule.prior < 0.01
+
+
+def test_a_typo_the_weighted_mean_missed_links_with_an_explanation_that_sums(model: IdentityModel) -> None:
+    rule = IDENTITY.rules["person"]
+    shop = _person("a", "1", "tommy", "green", "19850604", "2612")
+    pos = _person("b", "9", "tommy", "grene", "19850614", "2612")   # surname typo and a date digit off
+    assert score_pair("person", rule, shop, pos).value < rule.link     # the old scorer does not link it
+    found = scored_pairs(IDENTITY, ENTITY, [shop], [pos], model)
+    assert len(found) == 1 and found[0].links
+    score = found[0].score
+    assert score.value >= LINK and score.weight is not None
+    assert score.weight == pytest.approx(score.prior + sum(c.weight for c in score.comparisons), abs=1e-6)
+    assert {c.member: c.level for c in score.comparisons} == {
+        "name": "close", "dateOfBirth": "one digit", "postcode": "exact"}
+    assert "dateOfBirth one digit '19850604' ~ '19850614'" in score.explain()
+
+
+def test_different_people_sharing_a_birthday_are_not_suggested(model: IdentityModel) -> None:
+    one = _person("a", "1", "mary", "smith", "19850604", "2612")
+    other = _person("b", "2", "peter", "okafor", "19850604", "2390")
+    assert scored_pairs(IDENTITY, ENTITY, [one], [other], model) == []
+
+
+def test_records_with_nothing_to_compare_are_never_linked(model: IdentityModel) -> None:
+    one = _person("a", "1", None, "", "31021985", "")
+    other = _person("b", "2", None, "", "31021985", "")
+    assert scored_pairs(IDENTITY, ENTITY, [one], [other], model) == []
+    assert SUGGEST < LINK
+
+
+def test_model_file_round_trips_and_mismatches_are_named(model: IdentityModel, tmp_path: Path) -> None:
+    path = tmp_path / "model.json"
+    model.write(path)
+    assert load_model(path, "Customer", IDENTITY, ["a", "b"]).rules["person"].prior == model.rules["person"].prior
+    data = json.loads(path.read_text())
+    assert data["rules"]["person"]["comparisons"]["dateOfBirth"]["levels"][1]["level"] == "one digit"
+
+    with pytest.raises(ModelError, match=r"no model file at .*missing.json: train one with `federation identity"):
+        load_model(tmp_path / "missing.json", "Customer", IDENTITY, ["a", "b"])
+    with pytest.raises(ModelError, match="trained on sources a, b; this config's Customer sources are a, c"):
+        load_model(path, "Customer", IDENTITY, ["a", "c"])
+
+    other = merge_models(builtin_model(), {"entities": {"Customer": {"identity": {"rules": {"person": {
+        "blocking": [["dateOfBirth"]], "compare": {"name": {"method": "text"}, "dateOfBirth": {"method": "date"}}}}}}}})
+    changed = other.entities["Customer"].identity
+    assert changed is not None
+    with pytest.raises(ModelError, match="compares dateOfBirth, name, postcode; the config compares dateOfBirth, name"):
+        load_model(path, "Customer", changed, ["a", "b"])
+
+    data["rules"]["person"]["comparisons"]["dateOfBirth"]["levels"].pop()
+    path.write_text(json.dumps(data))
+    with pytest.raises(ModelError, match=r"dateOfBirth has levels exact, one digit, .*train again"):
+        load_model(path, "Customer", IDENTITY, ["a", "b"])
+    path.write_text("{not json")
+    with pytest.raises(ModelError, match="is not JSON"):
+        load_model(path, "Customer", IDENTITY, ["a", "b"])
