@@ -16,6 +16,7 @@ from federation import registry
 from federation.config.models import Config, GatewaySettings, SourceSettings
 from federation.contract import Connector
 from federation.errors import ConfigError, ConfigProblem
+from federation.identity.scope import scope_problems
 from federation.model.declaration import ModelDecl
 from federation.model.loader import builtin_model, check_model, check_overlay, merge_models
 from federation.security.settings import SecuritySettings
@@ -111,6 +112,9 @@ def parse_config(data: Any, file: Path, env: Mapping[str, str]) -> Config:
                              problems)
     if model is not None:
         problems.extend(_provided(model, data.get("model") or {}, data.get("sources"), where))
+    if model is not None and gateway is not None and isinstance(data.get("sources"), dict):
+        problems.extend(ConfigProblem(where, p, what, valid) for p, what, valid in scope_problems(
+            model, gateway.key_groups, [str(s) for s in data["sources"]]))
     if model is not None and security is not None and not problems:
         from federation.security.validate import policy_problems  # builds the schema: the API imports config
 

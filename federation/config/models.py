@@ -46,6 +46,9 @@ class GatewaySettings(_Closed):
     sql: SqlSettings = Field(default_factory=SqlSettings, description="limits of federation sql and /sql")
     coalesce_operations: bool = Field(
         default=True, description="identical compiled queries sent while one awaits its first source share its answer")
+    key_groups: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict, description="named groups of sources that share a numbering, for a key's "
+        "`scope: {group: name}` (docs/identity.md)")
 
 
 class BreakerSettings(_Closed):

@@ -19,6 +19,7 @@ from federation.errors import ConfigError, ConfigProblem
 from federation.identity.fellegi import IdentityModel, ModelError, load_model
 from federation.identity.matching import blocking_problems
 from federation.identity.overrides import OverrideStore
+from federation.identity.scope import Scopes
 from federation.resilience import SourceGuard
 from federation.resilience.share import share_of
 
@@ -49,6 +50,8 @@ class Gateway:
         self.connectors = dict(connectors)
         self.source_order = {name: i for i, name in enumerate(self.connectors)}
         self.capabilities: dict[str, Capabilities] = {n: c.capabilities() for n, c in self.connectors.items()}
+        self.scopes = Scopes(config.model, config.gateway.key_groups)
+        self._key_sources: dict[tuple[str, str, str], list[str]] = {}
         self.timeouts = {name: s.timeout for name, s in config.sources.items()}
         # Each source's last readiness answer and when it was taken, reused for its health_interval.
         self._ready: dict[str, tuple[float, Health]] = {}
@@ -111,6 +114,21 @@ class Gateway:
             if caps is not None and (by is None or by in caps.lookups):
                 out.append(name)
         return out
+
+    def key_sources(self, entity: str, key: str, source: str) -> list[str]:
+        """Sources to ask for records of `entity` sharing a `key` value held in `source`: those
+        that look the key up and that the key's scope links `source` to."""
+        found = self._key_sources.get((entity, key, source))
+        if found is None:
+            able = self.sources_for(entity, f"key:{key}")
+            found = self._key_sources[(entity, key, source)] = self.scopes.reaches(entity, key, source, able)
+        return found
+
+    def relation_scoped(self, entity: str, keys: Mapping[str, str], target: str) -> bool:
+        """True when a relation's `keys: {mine: theirs}` do not all link across every source."""
+        scopes = self.scopes
+        return not all(scopes.is_global(entity, mine) and scopes.is_global(target, theirs)
+                       for mine, theirs in keys.items())
 
     async def start(self) -> None:
         await asyncio.gather(*(c.open() for c in self.connectors.values()))

@@ -12,7 +12,7 @@ links nobody without a name.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -25,6 +25,9 @@ from federation.records import Record
 __all__ = ["Cluster", "Edge", "cluster_records", "linking_pairs", "names_agree"]
 
 Pair = tuple[str, str]
+# (key, scope bucket, value): equal values link only inside one bucket (federation/identity/scope.py).
+Holder = tuple[str, str, str]
+Bucket = Callable[[str, str], str]  # (key, source) -> bucket; "" links across every source
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,8 +119,12 @@ def _name(record: Record, field: str | None) -> list[str]:
 
 def cluster_records(records: Sequence[Record], linking_keys: Sequence[str], shared_keys: frozenset[str] = frozenset(),
                     name_field: str | None = None, *, joins: Sequence[Edge] = (), scored: Sequence[Edge] = (),
-                    never: Iterable[tuple[Record, Record]] = ()) -> list[Cluster]:
-    """Union-find over overrides, shared linking values and scored links; clusters in order of first record."""
+                    never: Iterable[tuple[Record, Record]] = (), scope: Bucket | None = None) -> list[Cluster]:
+    """Union-find over overrides, shared linking values and scored links; clusters in order of first record.
+
+    `scope` gives a key's bucket for a source: equal values in different buckets (two systems'
+    order 382, each numbering its own) never link. None: every key links across every source.
+    """
     if not joins and not scored and not any(r.keys.get(k) for r in records for k in linking_keys):
         # Nothing can link (no shared key values, no overrides, no scored pairs): one record per
         # cluster, with nothing to explain. The common case for child entities; skip union-find.
@@ -130,18 +137,18 @@ def cluster_records(records: Sequence[Record], linking_keys: Sequence[str], shar
             forbidden[index[b]].add(index[a])
     sets = _Sets(records, name_field, forbidden)
     applied = [e for e in joins if e.a in index and e.b in index and sets.union(index[e.a], index[e.b])]
-    holders: dict[Pair, list[int]] = defaultdict(list)
-    pairs_of: list[list[Pair]] = []
+    holders: dict[Holder, list[int]] = defaultdict(list)
+    pairs_of: list[list[Holder]] = []
     for i, record in enumerate(records):
-        pairs = linking_pairs(record, linking_keys)
+        pairs = [(k, scope(k, record.source) if scope else "", v) for k, v in linking_pairs(record, linking_keys)]
         pairs_of.append(pairs)
         for pair in pairs:
             holders[pair].append(i)
-    for (key, _), members in holders.items():
+    for (key, _, _), members in holders.items():
         if key not in shared_keys:
             for other in members[1:]:
                 sets.union(members[0], other)
-    for (key, _), members in holders.items():
+    for (key, _, _), members in holders.items():
         if key in shared_keys:
             _join_shared(sets, members)
     applied += [e for e in scored if e.a in index and e.b in index and sets.union(index[e.a], index[e.b])]
@@ -174,14 +181,16 @@ def _join_shared(sets: _Sets, members: list[int]) -> None:
             sets.union(anchor, i, names=True)
 
 
-def _reasons(i: int, pairs: Iterable[Pair], holders: dict[Pair, list[int]],
+def _reasons(i: int, pairs: Iterable[Holder], holders: dict[Holder, list[int]],
              records: Sequence[Record], inside: set[int]) -> tuple[str, ...]:
-    """`email = ann@x.com ~ crm:C-9` for every value this record shares with another in its cluster."""
+    """`email = ann@x.com ~ crm:C-9` for every value this record shares with another in its cluster;
+    a key that is not global says where it links: `orderNumber = 382 ~ pos:7 (scope: group web-orders)`."""
     out = []
-    for key, value in pairs:
-        others = [str(records[j].ref) for j in holders[(key, value)] if j != i and j in inside]
+    for key, bucket, value in pairs:
+        others = [str(records[j].ref) for j in holders[(key, bucket, value)] if j != i and j in inside]
         if others:
-            out.append(f"{key} = {value} ~ {', '.join(others)}")
+            where = f" (scope: {bucket})" if bucket else ""
+            out.append(f"{key} = {value} ~ {', '.join(others)}{where}")
     return tuple(out)
 
 

@@ -299,10 +299,11 @@ class Request:
         """`seeds` plus every record their linking keys and must-link overrides reach within the hops."""
         decl = self.model.entities[entity]
         records = {r.uid: r for r in seeds if r.uid not in have}
-        asked: set[tuple[str, str]] = set()
+        asked: set[tuple[str, str, str]] = set()
         frontier = [r for r in records.values() if r.uid not in self._units]
         for _ in range(self.gateway.config.gateway.max_hops):
-            pairs = {p for r in frontier for p in linking_pairs(r, decl.linking_keys)} - asked
+            pairs = {(k, v, s) for r in frontier for k, v in linking_pairs(r, decl.linking_keys)
+                     for s in self.gateway.key_sources(entity, k, r.source)} - asked  # only where the key's scope links
             partners = {o.b if o.a == str(r.ref) else o.a for r in frontier for o in overrides.of(entity, str(r.ref))
                         if o.kind == "link"} if overrides.about(entity) else set()
             refs = [ref for p in partners if (ref := parse_source_ref(p)) is not None
@@ -310,7 +311,7 @@ class Request:
             if not pairs and not refs:
                 break
             asked |= pairs
-            batches = await asyncio.gather(*(self.lookup(entity, f"key:{k}", [v]) for k, v in pairs),
+            batches = await asyncio.gather(*(self.lookup(entity, f"key:{k}", [v], [s]) for k, v, s in pairs),
                                            *(self.lookup(entity, "id", [ref.local_id], [ref.source]) for ref in refs))
             frontier = [r for batch in batches for r in batch if r.uid not in records and r.uid not in have]
             records.update((r.uid, r) for r in frontier)
@@ -361,8 +362,9 @@ class Request:
             if m.links:
                 self._link_scores.setdefault(m.a.uid, []).append((m.b, m.score))
                 self._link_scores.setdefault(m.b.uid, []).append((m.a, m.score))
-        return cluster_records(records, decl.linking_keys, decl.shared_keys, decl.name_field,
-                               joins=joins, scored=scored, never=never)
+        scopes = self.gateway.scopes
+        return cluster_records(records, decl.linking_keys, decl.shared_keys, decl.name_field, joins=joins,
+                               scored=scored, never=never, scope=lambda k, s: scopes.bucket(entity, k, s))
 
     def _suggest(self, units: Mapping[Record, Unified], found: Sequence[Match], overrides: Overrides) -> None:
         """Pairs that did not link become possible matches of each side's unified entity (best score kept)."""
@@ -425,7 +427,8 @@ class Request:
             return []
         relation = self.model.entities[parents[0].entity].relations[name]
         loads_of = self._relation_loads(relation)
-        signature_of = _load_signature(relation)
+        signature_of = _load_signature(relation, self.gateway.relation_scoped(parents[0].entity, relation.keys,
+                                                                               relation.entity))
         signatures = [signature_of(parent) for parent in parents]
         firsts: dict[Hashable, Unified] = {}
         for parent, signature in zip(parents, signatures, strict=True):
@@ -456,8 +459,9 @@ class Request:
         backref_sources = frozenset(self.gateway.sources_for(target, backref)) if backref else frozenset()
         ref = relation.ref
         id_sources = frozenset(self.gateway.sources_for(target, "id")) if ref else frozenset()
-        by_key = [(mine, [self._loader(s, target, f"key:{theirs}") for s in self.gateway.sources_for(
+        by_key = [(mine, theirs, [(s, self._loader(s, target, f"key:{theirs}")) for s in self.gateway.sources_for(
             target, f"key:{theirs}")]) for mine, theirs in relation.keys.items()]
+        scopes = self.gateway.scopes
 
         def loads(parent: Unified) -> list[asyncio.Future[list[Record]]]:
             out: list[asyncio.Future[list[Record]]] = []
@@ -470,9 +474,15 @@ class Request:
                     local = record.refs.get(ref)
                     if local and record.source in id_sources:
                         out.append(self._loader(record.source, target, "id").load(local))
-            for mine, loaders in by_key:
+            scoped = self.gateway.relation_scoped(parent.entity, relation.keys, target)
+            for mine, theirs, loaders in by_key:
+                if scoped:  # each record's values only to the sources both keys' scopes link it to
+                    out += [loader.load(value) for r in records for value in r.keys.get(mine, ())
+                            for s, loader in loaders if scopes.relation_links(parent.entity, mine, r.source,
+                                                                              target, theirs, s)]
+                    continue
                 values = records[0].keys.get(mine, ()) if len(records) == 1 else parent.key_values(mine)
-                out += [loader.load(value) for value in values for loader in loaders]
+                out += [loader.load(value) for value in values for _, loader in loaders]
             return out
 
         self._load_fns[id(relation)] = loads  # the model's relation objects live as long as the gateway
@@ -548,12 +558,13 @@ class Request:
             self._stats(source).errors.append(error)
 
 
-def _load_signature(relation: RelationDecl) -> Callable[[Unified], Hashable]:
+def _load_signature(relation: RelationDecl, scoped: bool = False) -> Callable[[Unified], Hashable]:
     """What a parent's loads for `relation` depend on: parents with equal signatures load the same.
 
-    Same-source links (backref, ref) depend on which records the parent has; key links only on
-    its key values, so a hundred posts of ten users make ten signatures."""
-    by_records = bool(relation.backref or relation.ref)
+    Same-source links (backref, ref) and keys that do not link everywhere (`scoped`) depend on
+    which records the parent has; global key links only on its key values, so a hundred posts of
+    ten users make ten signatures."""
+    by_records = bool(relation.backref or relation.ref or scoped)
     mine = tuple(relation.keys)
     if not by_records and len(mine) == 1:  # the usual key relation: the key's values are the signature
         (key,) = mine

@@ -19,7 +19,9 @@ __all__ = [
     "SCALARS",
     "EntityDecl",
     "FieldDecl",
+    "GroupScope",
     "KeyDecl",
+    "KeyScope",
     "ModelDecl",
     "RelationDecl",
     "RootArgDecl",
@@ -98,13 +100,52 @@ class FieldDecl(_Closed):
         return "union" if self.type_ref.is_list else "priority"
 
 
+class GroupScope(_Closed):
+    """`scope: {group: web-orders}` (a group named in `gateway.key_groups`) or `{group: [shop, pos]}`."""
+
+    group: str | tuple[str, ...]
+
+
+KeyScope = Literal["global", "source"] | GroupScope
+# Contact details mean one thing everywhere; any other value (an order, invoice, member or
+# policy number) is issued by one system, so by default it links only inside that system.
+_GLOBAL_NORMALIZERS = frozenset({"email", "phone"})
+
+
 class KeyDecl(_Closed):
-    """A match key: how its values are normalized and whether sharing one links records."""
+    """A match key: how its values are normalized, whether sharing one links records, and where.
+
+    `scope` says which sources' values mean the same thing: `global` (every source), `source`
+    (only records of the same source) or a group of sources. Unset: `global` for email and phone
+    keys, `source` for every other normalizer (docs/identity.md, "Key scope").
+    """
 
     normalize: str = "exact"
     links: bool = False
     shared: bool = Field(default=False, description="households or businesses share it: links only when names agree")
+    scope: KeyScope | None = Field(default=None, description="global, source or {group: name or [sources]}")
     description: str = ""
+
+    @field_validator("scope", mode="before")
+    @classmethod
+    def _check_scope(cls, value: Any) -> Any:
+        # One clear message instead of pydantic's per-branch errors of the union.
+        if value is None or value in ("global", "source"):
+            return value
+        group = value.get("group") if isinstance(value, dict) and set(value) == {"group"} else None
+        if isinstance(group, str) and group.strip():
+            return value
+        if isinstance(group, list | tuple) and group and all(isinstance(g, str) and g for g in group):
+            return value
+        raise ValueError(f"scope {value!r} is not one of: global, source, {{group: <name in gateway.key_groups>}}, "
+                         "{group: [source, source, ...]}")
+
+    @property
+    def effective_scope(self) -> KeyScope:
+        """The declared scope, else the normalizer's default."""
+        if self.scope is not None:
+            return self.scope
+        return "global" if self.normalize in _GLOBAL_NORMALIZERS else "source"
 
     @field_validator("normalize")
     @classmethod

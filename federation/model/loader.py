@@ -43,7 +43,13 @@ def merge_models(base: ModelDecl, overlay: dict[str, Any]) -> ModelDecl:
     for name, entity in (overlay.get("entities") or {}).items():
         target = entities.setdefault(name, {})
         for section, value in (entity or {}).items():
-            if isinstance(value, dict) and isinstance(target.get(section), dict):
+            if section == "keys" and isinstance(value, dict) and isinstance(target.get(section), dict):
+                # A key is merged member by member, so `orderNumber: {scope: source}` changes only
+                # where the built-in key links, not its normalizer or whether it links.
+                known = target[section]
+                target[section] = {**known, **{k: {**known[k], **v} if isinstance(v, dict) and isinstance(
+                    known.get(k), dict) else v for k, v in value.items()}}
+            elif isinstance(value, dict) and isinstance(target.get(section), dict):
                 target[section] = {**target[section], **value}
             else:
                 target[section] = value

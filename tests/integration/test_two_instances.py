@@ -65,6 +65,8 @@ def test_an_override_written_through_one_instance_is_applied_by_the_other(tmp_pa
     build_demo(tmp_path)
     config = yaml.safe_load(demo_config_text())
     config["sources"].pop("crm")  # the two instances share only what docs/deploy.md says they share
+    groups = config["gateway"]["key_groups"]  # a group names only configured sources
+    config["gateway"]["key_groups"] = {g: [s for s in m if s in config["sources"]] for g, m in groups.items()}
     config["gateway"]["redis_url"] = "redis://127.0.0.1:6379/0"
     config["gateway"]["identity"] = {"overrides": {"url": database, "refresh_seconds": 1}}
     config["security"] = {

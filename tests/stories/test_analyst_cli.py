@@ -63,6 +63,8 @@ def test_in_process_config_and_role(tmp_path: Path) -> None:
     build_demo(tmp_path)
     config = yaml.safe_load(demo_config_text())
     config["sources"] = {n: s for n, s in config["sources"].items() if s["type"] == "sql"}
+    groups = config["gateway"]["key_groups"]  # a group names only configured sources
+    config["gateway"]["key_groups"] = {g: [s for s in m if s in config["sources"]] for g, m in groups.items()}
     config["security"] = {"roles": {"analyst": {"allow": ["Query.customers", "Customer.name"]},
                                     "admin": {"allow": ["*"]}},
                           "api_keys": [{"name": "ana", "sha256": hashlib.sha256(b"analyst-key-0123456789").hexdigest(),
