@@ -29,6 +29,7 @@ from typing import Any, Protocol
 import duckdb
 import pyarrow as pa
 
+from federation.analyst.errors import SqlProblem
 from federation.analyst.tables import Column, Table, TablePlan
 from federation.messages import cut
 
@@ -42,14 +43,6 @@ class Fetcher(Protocol):
     """Runs one GraphQL document for the caller (in-process or over HTTP) and returns the JSON body."""
 
     def run(self, document: str, variables: dict[str, Any]) -> Awaitable[dict[str, Any]]: ...
-
-
-class SqlProblem(Exception):
-    """The statement cannot run: refused, unparseable, unknown names, or over its time."""
-
-    def __init__(self, message: str, code: str = "BAD_SQL") -> None:
-        super().__init__(message)
-        self.message, self.code = message, code
 
 
 @dataclass

@@ -14,8 +14,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn
 
+from federation.analyst.errors import SqlProblem
 from federation.analyst.query import _LocalRunner
-from federation.analyst.sql import SqlAnswer, SqlProblem, run_sql, table_listing
+from federation.analyst.sql import SqlAnswer, run_sql, table_listing
 from federation.analyst.sql_http import limits
 from federation.analyst.sql_output import write_answer
 from federation.analyst.sql_plan import plan_for

@@ -15,10 +15,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from federation.analyst.query import SchemaRunner
-from federation.analyst.sql import SqlAnswer, SqlProblem, run_sql
-from federation.analyst.sql_output import cell, csv_text
-from federation.analyst.sql_plan import plan_for
+from federation.analyst.errors import SqlProblem
 from federation.config.models import SqlSettings
 from federation.messages import cut
 from federation.security.middleware import PRINCIPAL_KEY
@@ -39,7 +36,9 @@ def limits(settings: SqlSettings, rows: Any, seconds: Any) -> tuple[int, float]:
     return rows, float(seconds)
 
 
-def answer_json(answer: SqlAnswer) -> dict[str, Any]:
+def answer_json(answer: Any) -> dict[str, Any]:
+    from federation.analyst.sql_output import cell
+
     return {"columns": [{"name": n, "type": t} for n, t in answer.columns],
             "rows": [[cell(v) for v in row] for row in answer.rows], "truncated": answer.truncated,
             "fetched": answer.fetched, "unreadable": answer.unreadable, "unreadableNotes": answer.notes,
@@ -52,6 +51,12 @@ def setup_sql(app: web.Application, gateway: Any, schema: Any) -> None:
     settings: SqlSettings = gateway.config.gateway.sql
 
     async def handle(request: web.Request) -> web.StreamResponse:
+        # DuckDB and Arrow load on the first statement, not at every worker's start.
+        from federation.analyst.query import SchemaRunner
+        from federation.analyst.sql import run_sql
+        from federation.analyst.sql_output import csv_text
+        from federation.analyst.sql_plan import plan_for
+
         principal = request.get(PRINCIPAL_KEY)
         try:
             body = orjson.loads(await request.read())
@@ -72,6 +77,8 @@ def setup_sql(app: web.Application, gateway: Any, schema: Any) -> None:
         return web.Response(body=orjson.dumps(answer_json(answer)), content_type="application/json")
 
     async def tables(request: web.Request) -> web.StreamResponse:
+        from federation.analyst.sql_plan import plan_for
+
         principal = request.get(PRINCIPAL_KEY)
         plan = plan_for(schema._schema, model, security, principal.role if principal else "*")
         listing = {t.name: [{"name": c.name, "type": c.sql_type} for c in t.columns] for t in plan.tables.values()}

@@ -44,7 +44,7 @@ def test_link_reasons_withhold_a_denied_value_and_keep_the_record_ids(secured: L
     records = _ask(secured, "support", WHO, id=SAM)["data"]["customer"]["sourceRecords"]
     reasons = [r for record in records for r in record["linkedBy"]]
     assert "phone = (withheld) ~ crm:C-1005" in reasons
-    assert "storeCustomerNumber = 00004711 ~ crm:C-1005" in reasons  # not a denied field
+    assert "storeCustomerNumber = 00004711 ~ crm:C-1005 (scope: group store-customers)" in reasons  # not denied
     assert not any("900505" in r for r in reasons)
     # A role masking phones sees the masked number; the ids after '~' are never masked.
     agent = _ask(secured, "agent", WHO, id=SAM)["data"]["customer"]["sourceRecords"]
