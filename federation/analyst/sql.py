@@ -30,6 +30,7 @@ import duckdb
 import pyarrow as pa
 
 from federation.analyst.errors import SqlProblem
+from federation.analyst.pushdown import purchase_filter
 from federation.analyst.tables import Column, Table, TablePlan
 from federation.messages import cut
 
@@ -55,6 +56,7 @@ class SqlAnswer:
     errors: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    pushed: dict[str, dict[str, Any]] = field(default_factory=dict)  # table -> the filter its sources got
 
     @property
     def partial(self) -> bool:
@@ -83,7 +85,7 @@ def _check(sql: str, plan: TablePlan) -> set[str]:
 
 
 async def run_sql(sql: str, plan: TablePlan, fetcher: Fetcher, max_rows: int, timeout: float,
-                  memory_limit: str = "1GB", progress: Progress | None = None) -> SqlAnswer:
+                  memory_limit: str = "1GB", progress: Progress | None = None, push: bool = True) -> SqlAnswer:
     """Check, feed, run and report one statement (see the module docstring)."""
     started = time.monotonic()
     wanted = _check(sql, plan)
@@ -91,7 +93,9 @@ async def run_sql(sql: str, plan: TablePlan, fetcher: Fetcher, max_rows: int, ti
     deadline = started + timeout
     for root, top in plan.roots.items():
         if top.name in feed.wanted:
-            await feed.fetch(root, top, fetcher, deadline, progress)
+            pushed = _pushed(sql, plan, root) if push else {}
+            feed.pushed[top.name] = pushed
+            await feed.fetch(root, top, fetcher, deadline, progress, pushed)
     connection = _locked_database(feed, memory_limit)
     remaining = deadline - time.monotonic()
     if remaining <= 0:
@@ -99,7 +103,15 @@ async def run_sql(sql: str, plan: TablePlan, fetcher: Fetcher, max_rows: int, ti
                          "SQL_TIMEOUT")
     columns, rows, truncated = await _execute(connection, sql, max_rows, remaining, plan)
     return SqlAnswer(columns, rows, truncated, dict(feed.counts), feed.unreadable, feed.errors,
-                     time.monotonic() - started, feed.notes)
+                     time.monotonic() - started, feed.notes, {t: f for t, f in feed.pushed.items() if f})
+
+
+def _pushed(sql: str, plan: TablePlan, root: str) -> dict[str, Any]:
+    """The filter `root` is fetched with (federation/analyst/pushdown.py); only purchases take one."""
+    if root != "purchases":
+        return {}
+    columns = {name: frozenset(c.name for c in table.columns) for name, table in plan.tables.items()}
+    return purchase_filter(sql, plan.fed_through(root), plan.channels, columns)
 
 
 class Feed:
@@ -112,17 +124,23 @@ class Feed:
         self.counts: dict[str, int] = dict.fromkeys(wanted, 0)
         self.unreadable = 0
         self.notes: list[str] = []  # the first few unreadable values, as the sources' errors say
+        self.pushed: dict[str, dict[str, Any]] = {}
         self.errors: list[dict[str, Any]] = []
 
-    async def fetch(self, root: str, top: Table, fetcher: Fetcher, deadline: float, progress: Progress | None) -> None:
-        document = (f"query OnepaneSql($first: Int!, $after: String) {{ {root}(first: $first, after: $after) "
-                    f"{{ nodes {{ {top.selection(self.wanted)} }} pageInfo {{ hasNextPage endCursor }} }} }}")
+    async def fetch(self, root: str, top: Table, fetcher: Fetcher, deadline: float, progress: Progress | None,
+                    pushed: dict[str, Any]) -> None:
+        declared, argument, variables = "", "", {}
+        if pushed:
+            declared, argument, variables = ", $filter: PurchaseFilter", ", filter: $filter", {"filter": pushed}
+        document = (f"query OnepaneSql($first: Int!, $after: String{declared}) {{ {root}(first: $first, "
+                    f"after: $after{argument}) {{ nodes {{ {top.selection(self.wanted)} }} "
+                    f"pageInfo {{ hasNextPage endCursor }} }} }}")
         after: str | None = None
         while True:
             if time.monotonic() > deadline:
                 raise SqlProblem("over the time limit while fetching rows; raise the timeout or filter more",
                                  "SQL_TIMEOUT")
-            body = await fetcher.run(document, {"first": PAGE, "after": after})
+            body = await fetcher.run(document, {"first": PAGE, "after": after, **variables})
             self._errors(body.get("errors") or [])
             page = (body.get("data") or {}).get(root)
             if not isinstance(page, Mapping):

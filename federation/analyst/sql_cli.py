@@ -99,12 +99,14 @@ async def _remote(url: str, sql: str, max_rows: int | None, timeout: float | Non
                          (error.get("extensions") or {}).get("code", "ERROR"))
     return SqlAnswer([(c["name"], c["type"]) for c in body["columns"]], [tuple(r) for r in body["rows"]],
                      body["truncated"], body.get("fetched", {}), body.get("unreadable", 0), body.get("errors", []),
-                     body.get("seconds", 0.0), body.get("unreadableNotes", []))
+                     body.get("seconds", 0.0), body.get("unreadableNotes", []), body.get("pushed", {}))
 
 
 def _report(answer: SqlAnswer, err: Console) -> int:
     fetched = ", ".join(f"{name} {count:,}" for name, count in answer.fetched.items()) or "no table"
-    err.print(f"{len(answer.rows):,} row(s) in {answer.seconds:.2f} s (read {fetched})", highlight=False)
+    pushed = "; ".join(f"{t} where {orjson.dumps(f).decode()}" for t, f in answer.pushed.items())
+    err.print(f"{len(answer.rows):,} row(s) in {answer.seconds:.2f} s (read {fetched}"
+              f"{'; asked the sources for ' + escape(pushed) if pushed else ''})", highlight=False)
     if answer.truncated:
         err.print("[yellow]truncated[/yellow]: more rows than --max-rows; raise it or aggregate", highlight=False)
     for error in answer.errors:

@@ -42,6 +42,7 @@ def answer_json(answer: Any) -> dict[str, Any]:
     return {"columns": [{"name": n, "type": t} for n, t in answer.columns],
             "rows": [[cell(v) for v in row] for row in answer.rows], "truncated": answer.truncated,
             "fetched": answer.fetched, "unreadable": answer.unreadable, "unreadableNotes": answer.notes,
+            "pushed": answer.pushed,
             "errors": answer.errors,
             "seconds": round(answer.seconds, 3)}
 

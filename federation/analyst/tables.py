@@ -109,6 +109,12 @@ class TablePlan:
 
     tables: dict[str, Table]
     roots: dict[str, Table]  # root field -> its top table
+    channels: frozenset[str] = frozenset()  # SalesChannel's values, for pushing `channel = '…'`
+
+    def fed_through(self, root: str) -> frozenset[str]:
+        """The tables whose rows arrive inside `root`'s pages (its own table excluded)."""
+        top = self.roots[root]
+        return frozenset(n for n, t in self.tables.items() if t is not top and self.root_of(t)[1] is top)
 
     def root_of(self, table: Table) -> tuple[str, Table]:
         top = table
@@ -180,7 +186,9 @@ def plan_tables(schema: GraphQLSchema, decide: Allowed) -> TablePlan:
                 owner[child.type_name], tables[child.name] = child, child
                 table.children.append(child)
                 queue.append(child)
-    return TablePlan(tables, roots)
+    channels = schema.type_map.get("SalesChannel")
+    values = frozenset(channels.values) if isinstance(channels, GraphQLEnumType) else frozenset()
+    return TablePlan(tables, roots, values)
 
 
 def _column_or_child(table: Table, name: str, gql_field: GraphQLField, decide: Allowed,

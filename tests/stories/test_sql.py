@@ -133,3 +133,41 @@ def test_cli_csv_jsonl_and_parquet(demo: LiveDemo, tmp_path: Path) -> None:
     assert "line_items(purchase_id VARCHAR" in listing.stdout and "warranties(" in listing.stdout
     refused = _cli(demo, "DROP TABLE purchases")
     assert refused.returncode == 2 and "SQL_REFUSED" in refused.stderr
+
+
+class _HttpFetcher:
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    async def run(self, document: str, variables: dict[str, Any]) -> dict[str, Any]:
+        import aiohttp
+
+        async with aiohttp.ClientSession() as session, session.post(
+                self.url, json={"query": document, "variables": variables}) as response:
+            body: dict[str, Any] = orjson.loads(await response.read())
+            return body
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT id FROM purchases WHERE placed_at >= '2025-11-10' AND placed_at < '2025-11-17' ORDER BY id",
+    "SELECT id FROM purchases WHERE placed_at > TIMESTAMPTZ '2025-11-18 16:47:00+00' ORDER BY id",
+    "SELECT id FROM purchases WHERE placed_at <= '2025-11-18 16:47:00' ORDER BY id",
+    "SELECT id FROM purchases WHERE placed_at BETWEEN '2025-11-01' AND '2025-11-18 16:47:00' ORDER BY id",
+    "SELECT channel, count(*) AS n FROM purchases WHERE channel = 'STORE' GROUP BY 1",
+    "SELECT c.name, count(*) AS n FROM purchases p JOIN customers c ON c.id = p.customer_id "
+    "WHERE p.placed_at >= TIMESTAMPTZ '2025-11-28' - INTERVAL 30 DAY GROUP BY 1 ORDER BY 1",
+])
+async def test_pushed_filters_change_what_is_fetched_never_the_answer(demo: LiveDemo, sql: str) -> None:
+    from federation.analyst.sql import run_sql
+    from federation.analyst.sql_plan import plan_for
+    from federation.api.schema import build_schema
+    from federation.config import load_model
+
+    model = load_model(demo.handle.config)
+    plan = plan_for(build_schema(model)._schema, model, None, "*")
+    fetcher = _HttpFetcher(demo.handle.url)
+    pushed = await run_sql(sql, plan, fetcher, 1000, 60)
+    everything = await run_sql(sql, plan, fetcher, 1000, 60, push=False)
+    assert pushed.pushed and not everything.pushed
+    assert pushed.rows == everything.rows
+    assert pushed.fetched["purchases"] < everything.fetched["purchases"]
