@@ -1,7 +1,14 @@
 """Match-key normalizers: pure functions from a messy source value to a comparable key.
 
-A normalizer returns None when the value cannot be a key (an empty string, a malformed email);
-`strict` callers (query arguments) get a ValueError that says why instead.
+A normalizer returns None when the value cannot be a key (an empty string, a malformed email).
+
+Phones are read in a region (ISO 3166 alpha-2, `federation.regions`). A number phonenumbers can
+read becomes its E.164 form (`+442079460958`); one it cannot read under that region (a foreign
+number stored without its country code, `28303384290` in GB) keeps a *digits key*: its national
+significant number where the parse found one, else all its digits (`28303384290`). The two never
+collide: an E.164 key starts with `+`, a digits key never does. A lookup by a readable number
+matches both its E.164 key and the digit forms an unreadable copy of it may hold
+(`phone_match_keys`); see docs/identity.md.
 """
 
 from __future__ import annotations
@@ -9,18 +16,24 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
+from functools import lru_cache
 
 import phonenumbers
 
 __all__ = [
+    "MIN_DIGITS",
     "NORMALIZERS",
     "Normalizer",
-    "digit_variants",
+    "digit_forms",
     "normalize",
     "normalize_code",
     "normalize_email",
     "normalize_phone",
     "normalize_text",
+    "phone_key",
+    "phone_match_keys",
+    "read_phone",
+    "readable",
 ]
 
 Normalizer = Callable[[str, str], str | None]
@@ -38,26 +51,84 @@ def normalize_email(value: str, region: str = "") -> str | None:
 
 def normalize_phone(value: str, region: str = "GB") -> str | None:
     """E.164 (`020-7946-0958` in GB → `+442079460958`); None when it is not a possible number."""
+    key, readable = read_phone(value, region)
+    return key if readable else None
+
+
+# A digits key needs this many digits: fewer ("000", "12") identify nobody, and every stored
+# spelling of a longer key ends in the same six digits, which SQL sources compare (query.py).
+MIN_DIGITS = 6
+_E164 = phonenumbers.PhoneNumberFormat.E164
+
+
+@lru_cache(maxsize=16_384)
+def read_phone(value: str, region: str = "GB") -> tuple[str | None, bool]:
+    """(key, readable): the E.164 form and True, or a digits key (None when too short) and False.
+
+    Cached per (text, region): a row maps the same column into `phones` and the `phone` key, and
+    a request meets the same number in many records; each distinct text is parsed once.
+    """
     text = value.strip()
     if not text:
-        return None
+        return None, False
     if text.startswith("00"):
         text = "+" + text[2:]
+    number: phonenumbers.PhoneNumber | None
     try:
         number = phonenumbers.parse(text, region or None)
     except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_possible_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        number = None
+    if number is not None and phonenumbers.is_possible_number(number):
+        return phonenumbers.format_number(number, _E164), True
+    digits = phonenumbers.national_significant_number(number) if number is not None else _digits(text)
+    return (digits if _digit_key(digits) else None), False
 
 
-def digit_variants(e164: str, region: str = "GB") -> tuple[str, ...]:
-    """Digit strings a legacy column may hold for one number: international and national."""
+def _digits(text: str) -> str:
+    """Every decimal digit of `text`, in ASCII (phonenumbers reads other scripts' digits too)."""
+    return "".join(str(unicodedata.digit(ch)) for ch in text if ch.isdecimal())
+
+
+def _digit_key(digits: str) -> bool:
+    """Enough digits to mean someone: six or more, and not one digit repeated (`0000000`)."""
+    return len(digits) >= MIN_DIGITS and digits.isdigit() and digits.isascii() and len(set(digits)) > 1
+
+
+def phone_key(value: str, region: str = "GB") -> str | None:
+    """The match key of a phone: E.164 when readable, else its digits key; None for neither."""
+    return read_phone(value, region)[0]
+
+
+def readable(kind: str, key: str) -> bool:
+    """False for a phone's digits key (a number no region could read), True for every other key."""
+    return kind != "phone" or key.startswith("+")
+
+
+def phone_match_keys(value: str, region: str = "GB") -> tuple[str, ...]:
+    """The keys a lookup by `value` matches: a readable number's E.164 and the digits keys an
+    unreadable copy of it may hold (national significant number, with the country code, in
+    national format); an unreadable one only its own digits key; nothing at all: ()."""
+    key, is_readable = read_phone(value, region)
+    if key is None:
+        return ()
+    if not is_readable:
+        return (key,)
+    return (key, *(d for d in digit_forms(key) if _digit_key(d)))
+
+
+@lru_cache(maxsize=4096)
+def digit_forms(e164: str) -> tuple[str, ...]:
+    """Digit strings one number is written as without `+`: its national significant number, the
+    country code with it, the same with the national prefix (`4402079460958` for "+44 (0)20…"),
+    and its national format (`02079460958`)."""
     number = phonenumbers.parse(e164, None)
-    national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
-    variants = {e164.lstrip("+"), re.sub(r"\D", "", national), str(number.national_number)}
-    return tuple(sorted(variants))
+    nsn = phonenumbers.national_significant_number(number)
+    code = str(number.country_code)
+    national = re.sub(r"\D", "", phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL))
+    forms = [nsn, code + nsn, national]
+    if national != nsn and national.endswith(nsn):
+        forms.append(code + national)
+    return tuple(dict.fromkeys(forms))
 
 
 def normalize_code(value: str, region: str = "") -> str | None:
@@ -82,7 +153,7 @@ def normalize_exact(value: str, region: str = "") -> str | None:
 
 NORMALIZERS: dict[str, Normalizer] = {
     "email": normalize_email,
-    "phone": normalize_phone,
+    "phone": phone_key,
     "code": normalize_code,
     "text": normalize_text,
     "exact": normalize_exact,

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from yarl import URL
 
 from connectors.sdk import EntityMapBase, FieldMap
+from connectors.sdk.regions import Region
 
 __all__ = [
     "ApiKeyAuth",
@@ -293,7 +294,7 @@ class RestEntityMap(EntityMapBase):
 
     def expressions(self) -> set[str]:
         """Every JMESPath this mapping evaluates on a record."""
-        return {origin for spec in self.field_maps() for origin in spec.origin}
+        return {origin for spec in self.field_maps() for origin in spec.origin} | set(self.region_origins())
 
 
 class RestOptions(BaseModel):
@@ -308,6 +309,7 @@ class RestOptions(BaseModel):
     max_concurrency: int = Field(default=8, ge=1)
     health_path: str | None = None
     error_path: str | None = None
+    region: Region | None = None  # how this source writes phone numbers: connectors/sdk/regions.py
     entities: dict[str, RestEntityMap] = Field(default_factory=dict)
 
     @field_validator("base_url")

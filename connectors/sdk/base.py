@@ -28,7 +28,8 @@ class BaseConnector(Connector):
         self.options = options
         entities: Mapping[str, EntityMapBase] = options.entities
         self.mappers: dict[str, RecordMapper] = {
-            entity: RecordMapper(name, entity, mapping, context.model, context.region)
+            entity: RecordMapper(name, entity, mapping, context.model, context.region,
+                                 getattr(options, "region", None))
             for entity, mapping in entities.items()
             if entity in context.model.entities
         }

@@ -20,8 +20,9 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 from connectors.sdk.arguments import check_step
 from connectors.sdk.checks import constant_problems
+from connectors.sdk.regions import Region, RegionRule, RowRegion, region_rule
 from connectors.sdk.transforms import Coded, apply_steps
-from federation.keys import normalize
+from federation.keys import normalize, normalize_code, normalize_email, read_phone
 from federation.messages import cut
 from federation.model.declaration import EntityDecl, ModelDecl
 from federation.records import EMPTY, Money, Record
@@ -40,6 +41,7 @@ class FieldMap(BaseModel):
     )
     value: Any = None
     transform: tuple[Any, ...] = ()
+    region: Region | None = None  # phone numbers only: see connectors/sdk/regions.py
 
     @model_validator(mode="before")
     @classmethod
@@ -96,28 +98,42 @@ class EntityMapBase(BaseModel):
     keys: dict[str, FieldMap] = Field(default_factory=dict)
     refs: dict[str, FieldMap] = Field(default_factory=dict)
     updated_at: FieldMap | None = None
+    region: Region | None = None
+
+    def region_origins(self) -> list[str]:
+        """The row columns/paths that hold a country for reading phone numbers."""
+        regions = [self.region, *(s.region for s in (*self.fields.values(), *self.keys.values()))]
+        return list(dict.fromkeys(r.origin for r in regions if isinstance(r, RowRegion)))
 
 
 class RecordMapper:
     """Turns rows into Records for one (source, entity), checked against the model at start."""
 
-    def __init__(self, source: str, entity: str, mapping: EntityMapBase, model: ModelDecl, region: str) -> None:
+    def __init__(self, source: str, entity: str, mapping: EntityMapBase, model: ModelDecl, region: str,
+                 source_region: str | RowRegion | None = None) -> None:
         self.source, self.entity, self.mapping, self.region = source, entity, mapping, region
         self.decl = model.entities[entity]
         self.model = model
         self.problems = self._check(self.decl)
+        self.region_origins = list(dict.fromkeys([*mapping.region_origins(), *(
+            [source_region.origin] if isinstance(source_region, RowRegion) else [])]))
+        # The region each phone field and key is read in: field > entity > source > gateway.
+        rules = {n: region_rule((s.region, mapping.region, source_region), region)
+                 for n, s in (*mapping.fields.items(), *mapping.keys.items())}
         # Per field, worked out once: where the value comes from, and the one Python type a value
         # may already have to be its own coerced form (a str for String, an int for Int), so plain
-        # JSON or SQL values skip the coercion call. Everything else goes the full way.
+        # JSON or SQL values skip the coercion call. Everything else goes the full way. A field
+        # with a key normalizer (phones, emails, codes) is read by it too (`_readable`).
         self._plan = [(name, spec, spec.origin[0] if len(spec.origin) == 1 and not spec.transform else None,
                        decl.type_ref.name, decl.type_ref.is_list,
                        None if decl.type_ref.is_list or decl.type_ref.name in model.enums
-                       else _AS_IS.get(decl.type_ref.name))
+                       or decl.normalize in _READ else _AS_IS.get(decl.type_ref.name),
+                       decl.normalize if decl.normalize in _READ else None, rules[name])
                       for name, spec in mapping.fields.items() if (decl := self.decl.fields.get(name)) is not None]
-        # Keys likewise: (name, spec, the plain origin or None, the key's normalizer), for keys the
-        # model declares (`_check` reports the others).
+        # Keys likewise: (name, spec, the plain origin or None, the key's normalizer, its region
+        # rule), for keys the model declares (`_check` reports the others).
         self._key_plan = [(name, spec, spec.origin[0] if len(spec.origin) == 1 and not spec.transform else None,
-                           self.decl.keys[name].normalize)
+                           self.decl.keys[name].normalize, rules[name])
                           for name, spec in mapping.keys.items() if name in self.decl.keys]
 
     def _check(self, decl: EntityDecl) -> list[str]:
@@ -141,7 +157,7 @@ class RecordMapper:
         fields: dict[str, Any] = {}
         raw: dict[str, str] = {}
         errors: dict[str, str] = {}
-        for name, spec, plain, type_name, is_list, as_is in self._plan:
+        for name, spec, plain, type_name, is_list, as_is, kind, rule in self._plan:
             try:
                 value = get(plain) if plain is not None else spec.read(get)
                 if as_is is not None and type(value) is as_is and value != "":
@@ -151,6 +167,11 @@ class RecordMapper:
                     raw[name] = value.raw
                     value = value.value
                 fields[name] = coerce(self.model, type_name, is_list, value)
+                if kind is not None and fields[name]:
+                    fields[name], problem = _readable(kind, fields[name], rule, get)
+                    if problem:
+                        origin = f" (from {', '.join(spec.origin)})" if spec.origin else ""
+                        errors[name] = f"{self.entity} {self.source}:{local_id} field {name}{origin}: {problem}"
             except (ValueError, TypeError, ArithmeticError) as exc:
                 fields[name] = None
                 origin = f" (from {', '.join(spec.origin)})" if spec.origin else ""
@@ -169,12 +190,12 @@ class RecordMapper:
 
     def _keys(self, get: Getter) -> dict[str, tuple[str, ...]]:
         out: dict[str, tuple[str, ...]] = {}
-        region = self.region
-        for name, spec, plain, kind in self._key_plan:
+        for name, spec, plain, kind, rule in self._key_plan:
             try:
                 value = get(plain) if plain is not None else spec.read(get)
             except (ValueError, TypeError):
                 continue
+            region = rule.of(get)[0] if kind == "phone" else ""
             if not isinstance(value, list | tuple):  # the usual case: one value
                 if (one := normalize(kind, value, region)) is not None and one:
                     out[name] = (one,)
@@ -200,6 +221,39 @@ class RecordMapper:
         except (ValueError, TypeError):
             return None
         return value if isinstance(value, datetime) else None
+
+
+_READ = frozenset({"phone", "email", "code"})
+
+
+def _readable(kind: str, value: Any, rule: RegionRule, get: Getter) -> tuple[Any, str | None]:
+    """A normalized field's value with phones in E.164 where readable, and what could not be read.
+
+    A value the normalizer cannot read stays as the source wrote it (never dropped, never
+    coerced) and is named in the returned problem, which becomes the field's note.
+    """
+    region, problem = rule.of(get) if kind == "phone" else ("", None)
+    items = value if isinstance(value, list) else [value]
+    out: list[Any] = []
+    unread: list[str] = []
+    for item in items:
+        if not isinstance(item, str):
+            out.append(item)
+            continue
+        if kind == "phone":
+            key, ok = read_phone(item, region)
+            out.append(key if ok else item.strip())
+        else:
+            ok = (normalize_email if kind == "email" else normalize_code)(item, "") is not None
+            out.append(item)
+        if not ok:
+            unread.append(item)
+    if unread:
+        what = {"phone": f"a phone number readable in region {region}", "email": "an email address",
+                "code": "a code (no letters or digits)"}[kind]
+        shown = ", ".join(f"'{cut(u.strip())}'" for u in unread[:3])
+        problem = "; ".join(p for p in (problem, f"{shown} is not {what}; kept as written") if p)
+    return (out if isinstance(value, list) else out[0]), problem
 
 
 def _text(value: Any) -> str | None:

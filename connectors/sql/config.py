@@ -12,6 +12,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from connectors.sdk.mapping import EntityMapBase
+from connectors.sdk.regions import Region
 
 __all__ = ["ASYNC_DRIVERS", "SqlEntityMap", "SqlOptions", "check_select", "resolve_url"]
 
@@ -97,6 +98,7 @@ class SqlOptions(BaseModel):
     max_batch: int = Field(default=500, ge=1, le=10_000)
     max_rows: int = Field(default=1000, ge=1)
     text_pushdown: Literal["off", "casefold"] = "off"
+    region: Region | None = None  # how this source writes phone numbers: connectors/sdk/regions.py
     entities: dict[str, SqlEntityMap] = Field(default_factory=dict)
 
     @field_validator("text_pushdown", mode="before")

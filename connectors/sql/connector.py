@@ -83,7 +83,7 @@ class _Entity:
         """Plans for what SQL compares exactly like the core; String text only when asked (casefold)."""
         mapping = mapper.mapping
         assert isinstance(mapping, SqlEntityMap)
-        out = cls(query.Source(mapping))
+        out = cls(query.Source(mapping, mapper.region_origins))
         stored = mapping.lookup_columns
         for name, spec in {"id": mapping.id, **{f"ref:{r}": s for r, s in mapping.refs.items()}}.items():
             plan = id_plan(spec)
@@ -388,7 +388,11 @@ class SqlConnector(BaseConnector):
         stmt = spec.source.select().where(*pushed)
         limit = self.options.max_rows
         plans = [spec.filters.get(k.field) for k in request.order]
-        if len(pushed) == len(clauses) and all(isinstance(p, Plan) and p.sortable for p in plans):
+        # A phone, email or code key condition selects a superset (query.key_expr) the core narrows:
+        # a LIMIT on it could cut rows that match and keep rows that do not.
+        wider = any(isinstance(f := spec.filters.get(c.field), tuple) and query.widens(f[0])
+                    for c in request.conditions)
+        if len(pushed) == len(clauses) and not wider and all(isinstance(p, Plan) and p.sortable for p in plans):
             for key, plan in zip(request.order, plans, strict=True):
                 assert isinstance(plan, Plan)
                 col = spec.source.col(plan.column)
@@ -411,8 +415,10 @@ class SqlConnector(BaseConnector):
             return None
         value = condition.value
         values = list(value) if condition.op == "in" and isinstance(value, list | tuple) else [value]
-        # The core compares key conditions with already-normalized key values as text.
-        values = [v for v in values if isinstance(v, str) and _normal_form(normalizer, v, self.context.region)]
+        # The core compares key conditions with already-normalized key values as text (a phone's
+        # digits key is a normal form too, though it is no E.164: phone_tails reads both).
+        values = [v for v in values if isinstance(v, str)
+                  and (normalizer == "phone" or _normal_form(normalizer, v, self.context.region))]
         return query.key_clause(kplan, normalizer, spec.source.col(kplan.column), kinds.get(kplan.column),
                                 values, self.context.region, fold)
 

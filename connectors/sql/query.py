@@ -17,19 +17,22 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.expression import FromClause, Select
+from sqlalchemy.sql.functions import FunctionElement
 
 from connectors.sql.columns import ColumnFacts
 from connectors.sql.config import SqlEntityMap
 from connectors.sql.plans import IdPlan, Plan
 from federation.contract import Condition
-from federation.keys import digit_variants, normalize, normalize_text
+from federation.keys import MIN_DIGITS, digit_forms, normalize, normalize_text
 from federation.records import Money
 
-__all__ = ["LOWER", "Kind", "Source", "TextFold", "condition_clause", "id_clause", "id_expr", "id_params",
-           "id_target", "key_clause", "key_expr", "key_params", "kinds_of", "order_terms", "plain_params",
-           "plain_per_value", "sql_fold"]
+__all__ = ["LOWER", "TAIL", "UNSURE", "Kind", "Source", "TextFold", "condition_clause", "id_clause", "id_expr",
+           "id_params", "id_target", "key_clause", "key_expr", "key_params", "kinds_of", "order_terms", "phone_tails",
+           "plain_params", "plain_per_value", "sql_fold", "widens"]
 
 Kind = str | None
 Clause = ColumnElement[Any]
@@ -38,8 +41,17 @@ _PG = {16: "bool", 20: "int", 21: "int", 23: "int", 26: "int", 1700: "decimal", 
        701: "float", 1082: "date", 1114: "datetime", 1184: "datetimetz"}
 _MYSQL = {0: "decimal", 246: "decimal", 1: "int", 2: "int", 3: "int", 8: "int", 9: "int", 13: "int",
           4: "float", 5: "float", 10: "date", 14: "date", 7: "datetime", 12: "datetime"}
-_PHONE_JUNK = (" ", "-", "(", ")", "+", ".")
-_CODE_JUNK = (" ", "-", "/", ".", "_")
+_PHONE_JUNK = (" ", "-", "(", ")", "+", ".", "/")
+_CODE_JUNK = (" ", "-", "/", ".", "_", "#", ":", ",")
+# Phones compare by their last digits: every spelling of one number that is digits and separators
+# only ends in the same five digits (the national significant number's end: "+44 (0)20 7946 0958",
+# "0044 20 7946 0958" and "020 7946 0958" all end in 60958). Five, not more: short numbers and
+# national-prefix rules (a Norfolk Island "10660" is +672 3 10660) keep only that much.
+TAIL = 5
+# What a key expression gives a row SQL cannot judge (a phone with letters or foreign digits, an
+# email or code with characters SQL folds differently from Python): every lookup asks for it too,
+# so such rows always come back and the core's own normalizer decides (one answer, pushed or not).
+UNSURE = "*"
 _FLOOR = {"gt": "gt", "gte": "gt", "lt": "lte", "lte": "lte"}
 _CANONICAL_INT = re.compile(r"-?(?:0|[1-9][0-9]*)")
 
@@ -87,11 +99,11 @@ def kinds_of(dialect: str, description: Sequence[Sequence[Any]] | None) -> dict[
 class Source:
     """The FROM of one entity (a table or a custom SELECT) and the columns its mapping reads."""
 
-    def __init__(self, mapping: SqlEntityMap) -> None:
+    def __init__(self, mapping: SqlEntityMap, region_columns: Sequence[str] = ()) -> None:
         specs = [mapping.id, *mapping.fields.values(), *mapping.keys.values(), *mapping.refs.values()]
         if mapping.updated_at is not None:
             specs.append(mapping.updated_at)
-        self.columns = tuple(dict.fromkeys(c for spec in specs for c in spec.origin))
+        self.columns = tuple(dict.fromkeys([*(c for spec in specs for c in spec.origin), *region_columns]))
         # Lookup columns are compared, never read: in the FROM, not in the select list.
         named = dict.fromkeys([*self.columns, *mapping.lookup_columns.values()])
         cols: list[sa.ColumnClause[Any]] = [sa.column(c) for c in named]
@@ -136,33 +148,125 @@ def _strip_chars(expr: Clause, chars: Iterable[str]) -> Clause:
     return expr
 
 
+class _Outside(FunctionElement[bool]):
+    """True when a text holds a character outside `chars` (a character-class body): SQLite GLOB,
+    PostgreSQL `~`, MySQL/MariaDB REGEXP; all immutable, so an expression index can hold it."""
+
+    type = sa.Boolean()
+    inherit_cache = True
+    chars = ""
+
+
+class _NotDigits(_Outside):
+    inherit_cache = True
+    chars = "0-9"
+
+
+class _NotLetters(_Outside):
+    inherit_cache = True
+    chars = "A-Za-z"
+
+
+class _NotPrintableAscii(_Outside):
+    inherit_cache = True
+    chars = " -~"
+
+
+class _NotAlnum(_Outside):
+    inherit_cache = True
+    chars = "0-9A-Za-z"
+
+
+@compiles(_Outside, "sqlite")
+def _outside_sqlite(element: _Outside, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"({compiler.process(element.clauses, **kw)} GLOB '*[^{element.chars}]*')"
+
+
+@compiles(_Outside, "postgresql")
+def _outside_postgresql(element: _Outside, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"({compiler.process(element.clauses, **kw)} ~ '[^{element.chars}]')"
+
+
+@compiles(_Outside)
+def _outside_regexp(element: _Outside, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"({compiler.process(element.clauses, **kw)} REGEXP '[^{element.chars}]')"
+
+
+class _Tail(FunctionElement[str]):
+    """The last TAIL characters of a text (all of a shorter one)."""
+
+    type = sa.String()
+    inherit_cache = True
+
+
+@compiles(_Tail, "sqlite")
+def _tail_sqlite(element: _Tail, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"substr({compiler.process(element.clauses, **kw)}, -{TAIL})"
+
+
+@compiles(_Tail)
+def _tail_right(element: _Tail, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"right({compiler.process(element.clauses, **kw)}, {TAIL})"
+
+
+def _unsure_or(test: Clause, compared: Clause) -> Clause:
+    return sa.case((test, _constant(UNSURE)), else_=compared)
+
+
 def key_expr(plan: Plan, col: Clause, kind: Kind, fold: TextFold = LOWER) -> Clause:
+    """What a key lookup compares. For phone, email and code it selects a superset of the rows
+    whose value the core's normalizer maps to a wanted key (`key_candidates`); the connector
+    keeps only the records whose keys really match, so SQL never answers differently."""
     if plan.stored:
         return col
-    base = _text(col, kind)
     match plan.style:
         case "phone":
-            return _strip_chars(base, _PHONE_JUNK)
+            digits = _strip_chars(_text(col, kind, trim=False), _PHONE_JUNK)
+            return _unsure_or(sa.and_(_NotDigits(digits), _NotLetters(digits)), _Tail(digits))
         case "code":
-            return sa.func.upper(_strip_chars(base, _CODE_JUNK))
+            code = _strip_chars(_text(col, kind, trim=False), _CODE_JUNK)
+            return _unsure_or(_NotAlnum(code), sa.func.upper(code))
+        case "email":
+            text = _text(col, kind, trim=False)
+            return _unsure_or(_NotPrintableAscii(text), sa.func.lower(_strip_chars(text, (" ",))))
+    base = _text(col, kind)
+    match plan.style:
         case "exact":
             return base
         case "enum":
             return sa.func.upper(base)
-        case "email":
-            return sa.func.lower(base)
         case _:
             return fold.sql(base)
 
 
+def widens(plan: Plan) -> bool:
+    """True when `key_expr` selects a superset of the matching rows (the core keeps the matches)."""
+    return plan.style in ("phone", "email", "code")
+
+
+def phone_tails(key: str) -> list[str]:
+    """The tails a stored spelling of phone key `key` (E.164 or digits key) can end in."""
+    if key.startswith("+"):
+        try:
+            forms = {*digit_forms(key), key[1:], "00" + key[1:]}
+        except Exception:  # phonenumbers' parse errors: not an E.164 key after all
+            return []
+        return sorted({f[-TAIL:] for f in forms})
+    if key.isdigit() and key.isascii() and len(key) >= MIN_DIGITS:
+        return [key[-TAIL:]]
+    return []  # not a key ("020 7946 0958" as written): the core's keys never equal it
+
+
 def key_candidates(plan: Plan, normalizer: str, value: Any, region: str) -> list[str]:
-    """The texts the key expression may equal for one (normalized or raw) key value."""
+    """The texts the key expression may equal for one key value (normalized, or raw)."""
+    if plan.style == "phone":
+        tails = phone_tails(value) if isinstance(value, str) and _storable(value) else []
+        return [*tails, UNSURE] if tails else []
     normal = normalize(normalizer, value, region)
     if normal is None or not _storable(normal):
         return []
-    if plan.style == "phone":
-        variants = digit_variants(normal, region)
-        return [*variants, "00" + normal.lstrip("+")]
+    if plan.style in ("email", "code"):
+        return [normal, UNSURE]
     return [normal]
 
 

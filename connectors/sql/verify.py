@@ -31,6 +31,7 @@ def mapped_columns(mapping: SqlEntityMap) -> Iterator[tuple[str, str]]:
     if mapping.updated_at is not None:
         yield from (("updated_at", c) for c in mapping.updated_at.origin)
     yield from ((f"lookup_columns.{name}", c) for name, c in mapping.lookup_columns.items())
+    yield from (("region.column", c) for c in mapping.region_origins())
 
 
 def column_problems(mapping: SqlEntityMap, where: str, columns: Sequence[str], exact_case: bool) -> list[str]:

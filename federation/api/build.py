@@ -12,7 +12,7 @@ from typing import Any
 
 import strawberry
 
-from federation.api.context import engine_request
+from federation.api.context import engine_request, note_kept
 from federation.api.identity import explanation, possible_matches_field
 from federation.api.types import (
     Conflict,
@@ -140,9 +140,13 @@ def _money(value: Money) -> MoneyType:
 def _field_resolver(name: str, field: FieldDecl, convert: Callable[[Any], Any]) -> Callable[..., Any]:
     def resolve(root: Unified, info: strawberry.Info) -> Any:
         value = root.values.get(name)
-        if (value is None or value == []) and name in root.field_errors:
-            primary = next(r for r in root.records if name in r.errors)
-            raise SourceDataError(primary.source, root.field_errors[name][0])
+        if name in root.field_errors:
+            if value is None or value == []:
+                primary = next(r for r in root.records if name in r.errors)
+                raise SourceDataError(primary.source, root.field_errors[name][0])
+            for record in root.records:  # served, with what could not be read kept as written
+                if name in record.errors:
+                    note_kept(info, record.source, record.errors[name])
         return None if value is None else convert(value)
 
     return resolve

@@ -6,7 +6,7 @@ from typing import Any
 
 from federation.engine.request import Request
 
-__all__ = ["KEY", "engine_request"]
+__all__ = ["KEY", "NOTES", "engine_request", "note_kept"]
 
 KEY = "onepane"
 
@@ -15,3 +15,14 @@ def engine_request(info: Any) -> Request:
     """The per-request engine state for a strawberry `info`."""
     request: Request = info.context[KEY]
     return request
+
+
+NOTES = "onepane.notes"
+
+
+def note_kept(info: Any, source: str, message: str) -> None:
+    """A field whose value is served but holds something its source wrote unreadably (a phone no
+    region reads): one `SOURCE_DATA_ERROR` error with `kept: true` at the field's path."""
+    context = info.context
+    if isinstance(context, dict):
+        context.setdefault(NOTES, []).append((info.path.as_list(), source, message))

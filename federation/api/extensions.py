@@ -17,7 +17,7 @@ from typing import Any
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
-from federation.api.context import KEY
+from federation.api.context import KEY, NOTES
 from federation.engine.request import Request
 from federation.engine.stats import SourceStats
 from federation.errors import OnepaneError, SourceError
@@ -85,6 +85,10 @@ class SourcesExtension(SchemaExtension):
             for failure in stats.errors[:1]:
                 if name not in reported:
                     errors.append(GraphQLError(str(failure), extensions={"code": failure.code, "source": name}))
+        context = self.execution_context.context
+        for path, source, message in context.get(NOTES, ()) if isinstance(context, dict) else ():
+            errors.append(GraphQLError(message, path=path, extensions={
+                "code": "SOURCE_DATA_ERROR", "source": source, "kept": True}))
         result.errors = errors or None
 
     def get_results(self) -> dict[str, Any]:

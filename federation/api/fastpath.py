@@ -258,10 +258,9 @@ def _scalars(unit: Unified, fields: tuple[Scalar | Relation, ...]) -> dict[str, 
             out[field.key] = None  # keeps the document's key order; filled by _relation
             continue
         value = values.get(field.name)
-        if value is None:
-            if field.name in unit.field_errors:
-                raise Unsupported("a field error")
-        elif type(value) is not field.kind:
+        if field.name in unit.field_errors:
+            raise Unsupported("a field error, or a value kept as written (a note)")
+        if value is not None and type(value) is not field.kind:
             try:
                 value = field.serialize(value)
             except Exception as exc:

@@ -19,7 +19,7 @@ from federation.engine.request import Request
 from federation.engine.residual import matches
 from federation.engine.unified import Unified
 from federation.errors import QueryError
-from federation.keys import normalize_code, normalize_email, normalize_phone
+from federation.keys import normalize_code, normalize_email, phone_match_keys
 from federation.records import parse_source_ref
 
 __all__ = ["NotFound", "build_query"]
@@ -191,10 +191,11 @@ async def _customers(request: Request, email: str | None, phone: str | None, nam
     if phone is not None:
         if not phone.strip():
             raise QueryError("phone: give a phone number", "phone")
-        # Any other string is a question with an answer: a number no source could hold ("000", a
-        # foreign number not stored anywhere) matches nothing, never a user error.
-        normal = normalize_phone(phone, region)
-        found.append(await request.find("Customer", "phone", [normal]) if normal is not None else [])
+        # Any other string is a question with an answer: a readable number matches by E.164 and by
+        # the digits an unreadable copy holds, anything else by its digits ("28303384290" finds
+        # that stored string), and a string with too few digits ("000") matches nothing.
+        keys = phone_match_keys(phone, region)
+        found.append(await request.find("Customer", "phone", list(keys)) if keys else [])
     if loyalty is not None:
         found.append(await request.find("Customer", "loyaltyNumber", [
             _checked("loyaltyNumber", loyalty, normalize_code, "a loyalty number", region)]))

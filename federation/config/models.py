@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from federation.identity.overrides import IdentitySettings
 from federation.model.declaration import ModelDecl
+from federation.regions import region_or_error
 from federation.security.settings import SecuritySettings
 
 __all__ = ["BreakerSettings", "CacheSettings", "Config", "GatewaySettings", "GuardSettings", "SourceSettings",
@@ -34,7 +35,7 @@ class GatewaySettings(_Closed):
     """Engine-wide settings."""
 
     max_hops: int = Field(default=3, ge=0, le=10, description="identity expansion rounds")
-    region: str = Field(default="GB", description="default region for phone numbers")
+    region: str = Field(default="GB", description="default region for phone numbers (ISO code or country name)")
     request_timeout: float = Field(default=10.0, gt=0, description="deadline for one request")
     max_search_rows: int = Field(default=1000, gt=0, description="rows a source may return to a search")
     graphiql: bool = True
@@ -49,6 +50,11 @@ class GatewaySettings(_Closed):
     key_groups: dict[str, tuple[str, ...]] = Field(
         default_factory=dict, description="named groups of sources that share a numbering, for a key's "
         "`scope: {group: name}` (docs/identity.md)")
+
+    @field_validator("region", mode="before")
+    @classmethod
+    def _region(cls, value: object) -> str:
+        return region_or_error(value)
 
 
 class BreakerSettings(_Closed):

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from federation.engine.residual import comparable
-from federation.keys import normalize
+from federation.keys import normalize, readable
 from federation.model.declaration import EntityDecl, FieldDecl
 from federation.records import Record
 
@@ -166,7 +166,9 @@ def _union(name: str, field: FieldDecl, present: Sequence[Record]) -> list[Any]:
     for record in present:
         value = record.fields[name]
         for item in value if isinstance(value, list | tuple) else [value]:
-            key = normalize(field.normalize, item) if field.normalize and isinstance(item, str) else item
+            # Region "": connectors give readable phones in E.164 already (read in their source's
+            # region); a national spelling here is one its source could not read.
+            key = normalize(field.normalize, item, "") if field.normalize and isinstance(item, str) else item
             if key is None and isinstance(item, str) and item.strip():
                 # A value its normalizer cannot read (a phone without its country code, an email
                 # with a typo) is still what the source holds: kept as written, never dropped.
@@ -174,7 +176,8 @@ def _union(name: str, field: FieldDecl, present: Sequence[Record]) -> list[Any]:
                 seen.setdefault(key, item.strip())
                 continue
             if key is not None and key not in seen:
-                canonical = field.normalize in _CANONICAL and isinstance(key, str)
+                # An unreadable phone's digits key dedupes spellings; it is shown as written.
+                canonical = field.normalize in _CANONICAL and isinstance(key, str) and readable(field.normalize, key)
                 seen[key] = key if canonical else (item.strip() if isinstance(item, str) else item)
     return list(seen.values())
 
@@ -188,5 +191,5 @@ def _fingerprint(value: Any, normalizer: str | None = None) -> Any:
     if isinstance(value, list | tuple):
         return tuple(_fingerprint(v, normalizer) for v in value)
     if normalizer and isinstance(value, str):
-        return normalize(normalizer, value) or value
+        return normalize(normalizer, value, "") or value
     return comparable(value)

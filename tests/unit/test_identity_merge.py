@@ -61,11 +61,19 @@ def test_same_value_in_other_spelling_is_no_conflict() -> None:
 
 
 def test_lists_union_without_duplicates_in_canonical_form() -> None:
-    a = Record("Customer", "shop", "1", fields={"emails": [" Ann@X.com"], "phones": ["020 7946 0958"]})
+    # Connectors give readable phones in E.164 (read in their source's region, see mapping.py).
+    a = Record("Customer", "shop", "1", fields={"emails": [" Ann@X.com"], "phones": ["+44 20 7946 0958"]})
     b = Record("Customer", "crm", "2", fields={"emails": ["ann@x.com", "a2@y.org"], "phones": ["+442079460958"]})
     unit = merge(MODEL.entity("Customer"), "Customer", [a, b], {}, ORDER)
     assert unit.values["emails"] == ["ann@x.com", "a2@y.org"]
     assert unit.values["phones"] == ["+442079460958"]
+
+
+def test_a_phone_its_source_could_not_read_stays_as_written_once() -> None:
+    a = Record("Customer", "shop", "1", fields={"phones": ["283 0338 4290"]})
+    b = Record("Customer", "crm", "2", fields={"phones": ["28303384290", "+442079460958"]})
+    unit = merge(MODEL.entity("Customer"), "Customer", [a, b], {}, ORDER)
+    assert unit.values["phones"] == ["283 0338 4290", "+442079460958"]
 
 
 def test_money_conflict_compares_amounts() -> None:
@@ -157,6 +165,6 @@ def test_a_phone_its_normalizer_cannot_read_is_kept_as_written() -> None:
 
     field = builtin_model().entities["Customer"].fields["phones"]
     records = [Record(entity="Customer", source="erp", local_id="1",
-                      fields={"phones": ["28303384290", "020 7946 0958", "12 ", "ask  reception"]}),
+                      fields={"phones": ["28303384290", "+442079460958", "12 ", "ask  reception"]}),
                Record(entity="Customer", source="crm", local_id="9", fields={"phones": ["+44 20 7946 0958"]})]
     assert _union("phones", field, records) == ["28303384290", "+442079460958", "12", "ask  reception"]

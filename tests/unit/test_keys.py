@@ -2,7 +2,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from federation.keys import digit_variants, normalize_code, normalize_email, normalize_phone, normalize_text
+from federation.keys import (
+    digit_forms,
+    normalize_code,
+    normalize_email,
+    normalize_phone,
+    normalize_text,
+    phone_key,
+    phone_match_keys,
+)
 
 
 @pytest.mark.parametrize("raw", [" Ann.Lee@Example.COM ", "ann.lee@example.com", "ANN.LEE @EXAMPLE.COM"])
@@ -25,8 +33,31 @@ def test_impossible_phone_is_no_key() -> None:
     assert normalize_phone("call me", "GB") is None
 
 
-def test_digit_variants_cover_national_and_international() -> None:
-    assert set(digit_variants("+442079460958")) >= {"442079460958", "02079460958"}
+def test_digit_forms_cover_national_international_and_trunk() -> None:
+    assert set(digit_forms("+442079460958")) >= {"2079460958", "442079460958", "02079460958", "4402079460958"}
+
+
+def test_unreadable_phone_keeps_a_digits_key() -> None:
+    # 11 digits are no GB number: the key is its digits, never an E.164 that does not exist.
+    assert phone_key("28303384290", "GB") == "28303384290"
+    assert phone_key("283 0338-4290", "GB") == "28303384290"
+    assert normalize_phone("28303384290", "GB") is None
+
+
+@pytest.mark.parametrize("raw", ["000", "12", "0000000000", "call me", "n/a", "  "])
+def test_too_few_digits_or_a_placeholder_is_no_key(raw: str) -> None:
+    assert phone_key(raw, "GB") is None
+    assert phone_match_keys(raw, "GB") == ()
+
+
+def test_trunk_prefix_in_international_form_reads_as_the_number() -> None:
+    assert phone_key("+54 (0)11 4311 4333", "GB") == phone_key("+54 11 4311 4333", "US") == "+541143114333"
+
+
+def test_readable_lookup_also_matches_unreadable_digit_copies() -> None:
+    keys = phone_match_keys("+44 20 7946 0958", "US")
+    assert keys[0] == "+442079460958"
+    assert {"2079460958", "02079460958", "442079460958"} <= set(keys)
 
 
 def test_order_numbers_written_differently_agree() -> None:
