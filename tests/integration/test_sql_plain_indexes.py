@@ -202,8 +202,9 @@ async def test_purchases_by_member_search_the_plain_index(pos: tuple[Pos, SqlCon
 async def test_blanks_the_rule_strips_still_match(pos: tuple[Pos, SqlConnector]) -> None:
     """' 43' and '7' in a CHAR(8) column are members '43' and '7', as the strip rule says."""
     db, connector = pos
-    if db.backend == "sqlite":
-        pytest.skip("integer member numbers hold no blanks")
+    if db.backend == "sqlite":  # integer member numbers hold no blanks: every spelling is the number
+        assert sorted(ids(await connector.lookup("Customer", "id", ["43", "7", "00000043"]))) == ["43", "7"]
+        return
     found = await connector.lookup("Customer", "id", ["43", "7", " 7 ", "00000043"])
     assert sorted(ids(found)) == ["00000043", "43", "7"]
     assert _uses_index(db.backend, await _explain_last(db, connector))
@@ -219,13 +220,14 @@ async def test_a_number_the_rule_does_not_write_that_way_finds_nothing(pos: tupl
     assert ids(await connector.lookup("Customer", "id", ["7.0"])) == []
 
 
-async def test_emails_on_a_case_insensitive_collation_search_the_plain_index(
+async def test_emails_match_as_the_rule_reads_them_whatever_the_collation(
         pos: tuple[Pos, SqlConnector]) -> None:
-    """MariaDB `_ci` PAD SPACE: `email IN ('customer9@example.com', ' customer9@…', …)` finds
-    '  Customer9@Example.COM' (blanks a clerk typed) through the plain index."""
+    """'  Customer9@Example.COM' (blanks a clerk typed) is customer9@example.com on every backend.
+
+    A MariaDB `_ci` PAD SPACE collation could compare the bare column, but the email rule drops
+    every space and tab inside the text, which no equality stands in for: the lookup compares the
+    normalizing expression (served by the generated column `federation indexes` advises)."""
     db, connector = pos
     found = await connector.lookup("Customer", "key:email", ["customer9@example.com", "lead@example.com"])
     expected = [number(db, 9)] + (["43"] if db.backend != "sqlite" else [])
     assert sorted(ids(found)) == sorted(expected)
-    if db.backend == "mariadb":
-        assert _uses_index(db.backend, await _explain_last(db, connector))
