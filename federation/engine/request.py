@@ -256,10 +256,11 @@ class Request:
             asked = set(seeds)
             later = await self._candidates(entity, fuzzy, [r for r in mine if r not in asked])
             found = _dedupe([*await early, *later])
-            first = scored_pairs(fuzzy, decl, mine, [r for r in found if r.uid not in records])
+            bucket = self.gateway.scopes.bucketer(entity)
+            first = scored_pairs(fuzzy, decl, mine, [r for r in found if r.uid not in records], bucket)
             near = [r for m in first for r in (m.a, m.b) if r.uid not in records]
             everything = {**records, **await self._expand(entity, near, overrides, records)}
-            matches = scored_pairs(fuzzy, decl, mine, list(everything.values()))
+            matches = scored_pairs(fuzzy, decl, mine, list(everything.values()), bucket)
         else:
             everything = records
         clusters = self._cluster(entity, list(everything.values()), overrides, matches)
@@ -350,9 +351,8 @@ class Request:
                 else:
                     never.append((a, b))
         scored = [Edge(m.a, m.b, m.score.explain()) for m in found if m.links]
-        scopes = self.gateway.scopes
         return cluster_records(records, decl.linking_keys, decl.shared_keys, decl.name_field, joins=joins,
-                               scored=scored, never=never, scope=lambda k, s: scopes.bucket(entity, k, s))
+                               scored=scored, never=never, scope=self.gateway.scopes.bucketer(entity))
 
     def _suggest(self, units: Mapping[Record, Unified], found: Sequence[Match], overrides: Overrides) -> None:
         """Pairs that did not link become possible matches of each side's unified entity (best score kept)."""

@@ -79,12 +79,15 @@ def values_of(record: Record, member: str) -> list[Any]:
     return list(record.keys.get(member, ()))
 
 
-def score_pair(name: str, rule: RuleDecl, a: Record, b: Record) -> Score:
-    """Weighted mean of the rule's comparisons; a missing value counts as its `missing` score."""
+def score_pair(name: str, rule: RuleDecl, a: Record, b: Record, apart: frozenset[str] = frozenset()) -> Score:
+    """Weighted mean of the rule's comparisons; a missing value counts as its `missing` score.
+
+    `apart`: keys whose scope does not link the two records' sources: their values are no
+    evidence either way (two systems' member 382 say nothing), so they count as missing."""
     total = weight = 0.0
     found = []
     for member, spec in rule.compare.items():
-        left, right = values_of(a, member), values_of(b, member)
+        left, right = ([], []) if member in apart else (values_of(a, member), values_of(b, member))
         similarity, shown = compare(spec.method, left, right)
         found.append(Comparison(member, similarity, *shown))
         total += spec.weight * (spec.missing if similarity is None else similarity)
