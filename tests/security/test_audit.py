@@ -24,6 +24,8 @@ def test_entry_survives_a_kill_right_after_the_answer(tmp_path: Path) -> None:
     build_demo(tmp_path)
     config = yaml.safe_load(demo_config_text())
     config["sources"] = {name: s for name, s in config["sources"].items() if s["type"] == "sql"}
+    config["gateway"]["key_groups"] = {g: [s for s in members if s in config["sources"]]  # configured ones only
+                                       for g, members in config["gateway"]["key_groups"].items()}
     config["security"] = SECURITY
     (tmp_path / "gateway.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     port = free_port()
