@@ -115,6 +115,8 @@ class Bench:
         data = yaml.safe_load(demo_config_text())
         data["security"] = open_access()  # unrestricted: no per-field role work in the measurement
         data["sources"] = {n: s for n, s in data["sources"].items() if n in sources}
+        data["gateway"]["key_groups"] = {g: [s for s in members if s in sources]  # a group names configured sources
+                                         for g, members in data["gateway"]["key_groups"].items()}
         if "warranty" not in sources:  # the demo's warranty system is not part of this benchmark
             _drop_warranties(data["model"])
         for name, settings in data["sources"].items():

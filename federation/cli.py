@@ -17,6 +17,7 @@ from rich.table import Table
 from federation.config import load_config, load_model
 from federation.engine.gateway import DEGRADED_ENV, Gateway
 from federation.errors import ConfigError
+from federation.identity.collisions import find_collisions
 
 __all__ = ["main"]
 
@@ -233,6 +234,7 @@ async def _check(path: Path) -> int:
     try:
         health = await gateway.health()
         found = await asyncio.gather(*(c.verify() for c in gateway.connectors.values()))
+        collisions = await find_collisions(gateway.model, gateway.scopes, gateway.connectors, gateway.timeouts)
     finally:
         await gateway.close()
     problems = [f"{path}: sources.{name}.{p}" for name, ps in zip(gateway.connectors, found, strict=True)
@@ -244,6 +246,9 @@ async def _check(path: Path) -> int:
         title = f"{path}: configuration parses, but {len(down)} source(s) did not answer: {', '.join(down)}"
     else:
         title = f"{path}: configuration is valid"
+    warned = sum(1 for c in collisions if c.warning)
+    if warned:
+        title += f"; {warned} key scope warning(s) below"
     table = Table(title=title)
     for column in ("source", "kind", "entities", "health", "ms"):
         table.add_column(column)
@@ -254,4 +259,8 @@ async def _check(path: Path) -> int:
     Console().print(table)
     for problem in problems:
         console.print(f"[red]mapping problem[/red] {problem}", highlight=False)
+    for collision in (c for c in collisions if c.warning):
+        console.print(f"[yellow]key scope warning[/yellow] {escape(collision.message())}", highlight=False)
+    for collision in (c for c in collisions if c.note):
+        console.print(f"key scope note {escape(collision.message())}", highlight=False)
     return 0 if all(h["ok"] for h in health.values()) and not problems else 1

@@ -52,6 +52,7 @@ class Gateway:
         self.capabilities: dict[str, Capabilities] = {n: c.capabilities() for n, c in self.connectors.items()}
         self.scopes = Scopes(config.model, config.gateway.key_groups)
         self._key_sources: dict[tuple[str, str, str], list[str]] = {}
+        self._scoped: dict[tuple[str, str, tuple[tuple[str, str], ...]], bool] = {}
         self.timeouts = {name: s.timeout for name, s in config.sources.items()}
         # Each source's last readiness answer and when it was taken, reused for its health_interval.
         self._ready: dict[str, tuple[float, Health]] = {}
@@ -126,9 +127,13 @@ class Gateway:
 
     def relation_scoped(self, entity: str, keys: Mapping[str, str], target: str) -> bool:
         """True when a relation's `keys: {mine: theirs}` do not all link across every source."""
-        scopes = self.scopes
-        return not all(scopes.is_global(entity, mine) and scopes.is_global(target, theirs)
-                       for mine, theirs in keys.items())
+        memo = (entity, target, tuple(keys.items()))
+        found = self._scoped.get(memo)
+        if found is None:
+            scopes = self.scopes
+            found = self._scoped[memo] = not all(scopes.is_global(entity, mine) and scopes.is_global(target, theirs)
+                                                 for mine, theirs in keys.items())
+        return found
 
     async def start(self) -> None:
         await asyncio.gather(*(c.open() for c in self.connectors.values()))

@@ -264,10 +264,11 @@ class Request:
             later = await self._candidates(entity, fuzzy, [r for r in mine if r not in asked])
             found = _dedupe([*await early, *later])
             model = self.gateway.identity_models.get(entity)
-            first = scored_pairs(fuzzy, decl, mine, [r for r in found if r.uid not in records], model)
+            bucket = self.gateway.scopes.bucketer(entity)
+            first = scored_pairs(fuzzy, decl, mine, [r for r in found if r.uid not in records], model, bucket)
             near = [r for m in first for r in (m.a, m.b) if r.uid not in records]
             everything = {**records, **await self._expand(entity, near, overrides, records)}
-            matches = scored_pairs(fuzzy, decl, mine, list(everything.values()), model)
+            matches = scored_pairs(fuzzy, decl, mine, list(everything.values()), model, bucket)
         else:
             everything = records
         clusters = self._cluster(entity, list(everything.values()), overrides, matches)
@@ -362,9 +363,8 @@ class Request:
             if m.links:
                 self._link_scores.setdefault(m.a.uid, []).append((m.b, m.score))
                 self._link_scores.setdefault(m.b.uid, []).append((m.a, m.score))
-        scopes = self.gateway.scopes
         return cluster_records(records, decl.linking_keys, decl.shared_keys, decl.name_field, joins=joins,
-                               scored=scored, never=never, scope=lambda k, s: scopes.bucket(entity, k, s))
+                               scored=scored, never=never, scope=self.gateway.scopes.bucketer(entity))
 
     def _suggest(self, units: Mapping[Record, Unified], found: Sequence[Match], overrides: Overrides) -> None:
         """Pairs that did not link become possible matches of each side's unified entity (best score kept)."""

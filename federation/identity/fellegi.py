@@ -193,11 +193,17 @@ def load_model(path: Path, entity: str, identity: IdentityDecl, sources: Iterabl
     return model
 
 
-def score_trained(name: str, rule: RuleDecl, model: RuleModel, a: Record, b: Record) -> Score | None:
-    """The pair's match probability and per-comparison weights; None when every value is missing."""
+def score_trained(name: str, rule: RuleDecl, model: RuleModel, a: Record, b: Record,
+                  apart: frozenset[str] = frozenset()) -> Score | None:
+    """The pair's match probability and per-comparison weights; None when every value is missing.
+
+    `apart`: keys whose scope does not link the two records' sources weigh nothing (missing)."""
     total = model.prior_weight
     found = []
     for member, spec in rule.compare.items():
+        if member in apart:
+            found.append(Comparison(member, None, "", ""))
+            continue
         outcome = compare_level(spec.method, comparison_values(a, rule, member), comparison_values(b, rule, member))
         trained = model.comparisons[member]
         if outcome.level is None:

@@ -9,7 +9,7 @@ rest at or above `suggest` as possible matches.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from itertools import product
@@ -75,13 +75,26 @@ def _token(value: Any) -> Any:
     return normalize_text(value) if isinstance(value, str) else value
 
 
-def block_signatures(record: Record, name: str, rule: RuleDecl, decl: EntityDecl) -> set[tuple[Any, ...]]:
-    """The blocks a record falls in for one rule: (rule, block number, value per part)."""
+Bucket = Callable[[str, str], str]  # (key, source) -> its scope bucket (federation/identity/scope.py)
+
+
+def block_signatures(record: Record, name: str, rule: RuleDecl, decl: EntityDecl,
+                     bucket: Bucket | None = None) -> set[tuple[Any, ...]]:
+    """The blocks a record falls in for one rule: (rule, block number, value per part).
+
+    A key part carries its scope bucket, so equal values in different scopes share no block."""
     out: set[tuple[Any, ...]] = set()
     for i, block in enumerate(rule.blocking):
-        per_part = [[_token(v) for v in _part_values(record, p, decl)] for p in block]
+        per_part = [[_scoped(p, record, decl, bucket, _token(v)) for v in _part_values(record, p, decl)]
+                    for p in block]
         out |= {(name, i, *combo) for combo in product(*per_part)}
     return out
+
+
+def _scoped(part: str, record: Record, decl: EntityDecl, bucket: Bucket | None, token: Any) -> Any:
+    if bucket is None or part in decl.fields or part not in decl.keys:
+        return token
+    return bucket(part, record.source), token
 
 
 def block_queries(identity: IdentityDecl, decl: EntityDecl, records: Sequence[Record]) -> list[BlockQuery]:
@@ -112,8 +125,12 @@ def can_filter(caps: Any, parts: Sequence[str]) -> str | None:
 
 
 def scored_pairs(identity: IdentityDecl, decl: EntityDecl, mine: Sequence[Record],
-                 others: Sequence[Record], model: IdentityModel | None = None) -> list[Match]:
-    """Every pair (one of `mine`, any record) sharing a block, scored; those at or above `suggest`."""
+                 others: Sequence[Record], model: IdentityModel | None = None,
+                 bucket: Bucket | None = None) -> list[Match]:
+    """Every pair (one of `mine`, any record) sharing a block, scored; those at or above `suggest`.
+
+    `bucket` gives a key's scope bucket: a key whose scope keeps two records' sources apart
+    neither blocks them together nor counts in their score."""
     trained = {} if model is None else model.rules
     mine_set = set(mine)
     everything = list(dict.fromkeys([*mine, *others]))
@@ -121,7 +138,7 @@ def scored_pairs(identity: IdentityDecl, decl: EntityDecl, mine: Sequence[Record
     for name, rule in identity.rules.items():
         buckets: dict[tuple[Any, ...], list[Record]] = defaultdict(list)
         for record in everything:
-            for signature in block_signatures(record, name, rule, decl):
+            for signature in block_signatures(record, name, rule, decl, bucket):
                 buckets[signature].append(record)
         seen: set[tuple[Record, Record]] = set()
         for members in buckets.values():
@@ -135,11 +152,20 @@ def scored_pairs(identity: IdentityDecl, decl: EntityDecl, mine: Sequence[Record
                     if x == y or pair in seen:
                         continue
                     seen.add(pair)
-                    found = score_trained(name, rule, trained[name], *pair) if name in trained \
-                        else score_pair(name, rule, *pair)
+                    apart = _apart(rule, decl, bucket, *pair)
+                    found = score_trained(name, rule, trained[name], *pair, apart) if name in trained \
+                        else score_pair(name, rule, *pair, apart)
                     if found is not None and found.value >= rule.suggest:
                         out.append(Match(pair[0], pair[1], found, rule))
     return sorted(out, key=lambda m: -m.score.value)
+
+
+def _apart(rule: RuleDecl, decl: EntityDecl, bucket: Bucket | None, a: Record, b: Record) -> frozenset[str]:
+    """The rule's compared keys whose scope does not link `a`'s source with `b`'s."""
+    if bucket is None or a.source == b.source:
+        return frozenset()
+    return frozenset(m for m in rule.compare if m in decl.keys and m not in decl.fields
+                     and bucket(m, a.source) != bucket(m, b.source))
 
 
 def blocking_problems(model: ModelDecl, capabilities: Mapping[str, Capabilities]) -> list[tuple[str, str, str]]:

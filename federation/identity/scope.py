@@ -13,7 +13,7 @@ A relation `keys: {mine: theirs}` follows a link only when both keys' scopes all
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from federation.model.declaration import GroupScope, ModelDecl
 
@@ -37,6 +37,10 @@ class Scopes:
         if cached is None:
             cached = self._buckets[(entity, key, source)] = self._bucket(entity, key, source)
         return cached
+
+    def bucketer(self, entity: str) -> Callable[[str, str], str]:
+        """`bucket` for one entity: (key, source) -> bucket, as clustering and blocking take it."""
+        return lambda key, source: self.bucket(entity, key, source)
 
     def _bucket(self, entity: str, key: str, source: str) -> str:
         decl = self._model.entities[entity].keys.get(key) if entity in self._model.entities else None

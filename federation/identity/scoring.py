@@ -118,12 +118,16 @@ def comparison_values(record: Record, rule: RuleDecl, member: str, whole: bool =
     return [v for f in fields for v in values_of(record, f)]
 
 
-def score_pair(name: str, rule: RuleDecl, a: Record, b: Record) -> Score:
-    """Weighted mean of the rule's comparisons; a missing value counts as its `missing` score."""
+def score_pair(name: str, rule: RuleDecl, a: Record, b: Record, apart: frozenset[str] = frozenset()) -> Score:
+    """Weighted mean of the rule's comparisons; a missing value counts as its `missing` score.
+
+    `apart`: keys whose scope does not link the two records' sources: their values are no
+    evidence either way (two systems' member 382 say nothing), so they count as missing."""
     total = weight = 0.0
     found = []
     for member, spec in rule.compare.items():
-        left, right = comparison_values(a, rule, member, True), comparison_values(b, rule, member, True)
+        left, right = (([], []) if member in apart else
+                       (comparison_values(a, rule, member, True), comparison_values(b, rule, member, True)))
         similarity, shown = compare(spec.method, left, right)
         found.append(Comparison(member, similarity, *shown))
         total += spec.weight * (spec.missing if similarity is None else similarity)

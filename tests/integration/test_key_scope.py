@@ -157,3 +157,45 @@ async def test_postgres_and_sqlite_order_382s_stay_apart_unless_grouped(
     async with gateway(tmp_path, with_postgres, {"group": ["invoices", "ledger"]}) as url:
         ann, cara = await ask(url)
     assert purchases_of(ann) == purchases_of(cara) == [(["invoices", "ledger"], ["Desk lamp", "Kettle", "Toaster"])]
+
+
+SHIPMENTS = """{ customers(orderNumber: "382") { name purchases { shipments { bookingRef } } } }"""
+
+
+def courier_file(folder: Path) -> str:
+    path = folder / "couriers.db"
+    if path.exists():
+        return f"sqlite+aiosqlite:///{path}"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE bookings (ref TEXT PRIMARY KEY, order_ref TEXT)")
+        conn.execute("INSERT INTO bookings VALUES ('BK-1', '382')")
+    return f"sqlite+aiosqlite:///{path}"
+
+
+async def shipments(folder: Path, urls: dict[str, str], scoped: bool) -> dict[str, list[str]]:
+    config: dict[str, Any] = {
+        "security": {"anonymous_role": "all", "roles": {"all": {"allow": ["*"]}}},
+        "sources": {**{name: source(url) for name, url in urls.items()}, "couriers": {
+            "type": "sql", "url": courier_file(folder), "entities": {"Shipment": {
+                "table": "bookings", "id": "ref", "fields": {"bookingRef": "ref", "orderNumber": "order_ref"},
+                "keys": {"orderNumber": "order_ref"}}}}},
+    }
+    if scoped:  # the couriers book the invoicing system's orders; the payments system numbers its own
+        shared = {"keys": {"orderNumber": {"scope": {"group": ["invoices", "couriers"]}}}}
+        config["model"] = {"entities": {"Purchase": shared, "Shipment": shared}}
+    path = folder / "onepane.yaml"
+    path.write_text(yaml.safe_dump(config), "utf-8")
+    async with serve_app(create_app(Gateway.from_config(load_config(path, {})))) as url, \
+            aiohttp.ClientSession() as session, session.post(
+                url + "/graphql", data=orjson.dumps({"query": SHIPMENTS}),
+                headers={"Content-Type": "application/json"}) as response:
+        answer = orjson.loads(await response.read())
+    assert answer.get("errors") is None, answer["errors"]
+    return {c["name"]: [s["bookingRef"] for p in c["purchases"] for s in p["shipments"]]
+            for c in answer["data"]["customers"]}
+
+
+async def test_a_relation_by_order_number_follows_only_the_systems_that_share_it(
+        tmp_path: Path, two_sqlite: dict[str, str]) -> None:
+    assert await shipments(tmp_path, two_sqlite, scoped=False) == {"Ann Lee": [], "Bob Stone": []}
+    assert await shipments(tmp_path, two_sqlite, scoped=True) == {"Ann Lee": ["BK-1"], "Bob Stone": []}

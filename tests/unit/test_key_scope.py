@@ -11,6 +11,7 @@ import yaml
 from federation.config import load_config
 from federation.engine.identity import cluster_records
 from federation.errors import ConfigError
+from federation.identity.matching import scored_pairs
 from federation.identity.scope import Scopes
 from federation.model import builtin_model
 from federation.model.loader import merge_models
@@ -129,3 +130,34 @@ def test_a_valid_group_loads(tmp_path: Path) -> None:
         "model": {"entities": {"Purchase": {"keys": {"orderNumber": {"scope": {"group": "web-orders"}}}}}},
         "sources": {"shop": SOURCE, "pos": SOURCE}}), env={})
     assert config.gateway.key_groups == {"web-orders": ("shop", "pos")}
+
+
+def member_rule_model(blocking: list[list[str]]) -> Any:
+    return merge_models(builtin_model(), {"entities": {"Customer": {
+        "keys": {"memberNumber": {"normalize": "code"}},  # unset scope: per source
+        "identity": {"rules": {"member": {
+            "blocking": blocking,
+            "compare": {"memberNumber": {"method": "exact", "weight": 4}, "dateOfBirth": {"method": "date"}},
+            "link": 0.8, "suggest": 0.5, "autoLink": True}}}}}})
+
+
+def member(source: str, local_id: str, number: str, born: str) -> Record:
+    return Record("Customer", source, local_id, fields={"dateOfBirth": born}, keys={"memberNumber": (number,)})
+
+
+def test_a_fuzzy_rule_never_treats_two_systems_member_numbers_as_evidence() -> None:
+    ann, bob = member("gym", "1", "M382", "1980-01-02"), member("club", "9", "M382", "1991-07-30")
+    model = member_rule_model([["memberNumber"]])
+    decl = model.entity("Customer")
+    assert decl.identity is not None
+    unscoped = scored_pairs(decl.identity, decl, [ann], [bob])
+    assert unscoped and unscoped[0].links  # what every source linking by default did
+    bucket = Scopes(model, {}).bucketer("Customer")
+    assert scored_pairs(decl.identity, decl, [ann], [bob], bucket=bucket) == []  # no shared block across scopes
+    by_birth = member_rule_model([["dateOfBirth"]])
+    decl = by_birth.entity("Customer")
+    assert decl.identity is not None
+    twin = member("club", "9", "M382", "1980-01-02")
+    (match,) = scored_pairs(decl.identity, decl, [ann], [twin],
+                           bucket=Scopes(by_birth, {}).bucketer("Customer"))
+    assert not match.links and "memberNumber missing" in match.score.explain()
