@@ -45,7 +45,9 @@ __all__ = ["SqlConnector"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-_Target = Callable[[Mapping[str, query.Kind], query.TextFold], query.Clause]
+# What a lookup compares with its values: one expression, or one per column of a key read from
+# several columns (a row matches when any does).
+_Target = Callable[[Mapping[str, query.Kind], query.TextFold], list[query.Clause]]
 _Params = Callable[[list[str], Mapping[str, query.Kind]], list[Any]]
 
 # Bound parameters one statement may carry, per dialect (SQLite before 3.32 allowed 999).
@@ -83,10 +85,12 @@ class _Entity:
             normalizer = mapper.decl.keys[name].normalize if name in mapper.decl.keys else "exact"
             kplan = key_plan(spec, normalizer)
             if kplan is not None and f"key:{name}" in stored:
-                kplan = dataclasses.replace(kplan, column=stored[f"key:{name}"], stored=True)
+                # One stored column cannot hold the compared forms of several (problems() says so).
+                kplan = None if kplan.also else dataclasses.replace(kplan, column=stored[f"key:{name}"], stored=True)
             if kplan is not None and (kplan.style != "text" or kplan.stored or text_pushdown == "casefold"):
                 out.keys[name] = (kplan, normalizer)
-                out.filters[name] = (kplan, normalizer)
+                if not kplan.also:  # search conditions compare one column (connector._condition)
+                    out.filters[name] = (kplan, normalizer)
         for name, spec in mapping.fields.items():
             out.filters.pop(name, None)  # a field shadows a key of the same name, as in the core
             decl = mapper.decl.fields.get(name)
@@ -125,7 +129,11 @@ class SqlConnector(BaseConnector):
             lookups = spec.capabilities().lookups
             mapping = self.mappers[entity].mapping
             assert isinstance(mapping, SqlEntityMap)
-            out += [f"entities.{entity}.lookup_columns.{name}: this lookup's mapping is not compared in SQL "
+            several = {f"key:{k}" for k, key in mapping.keys.items() if len(key.origin) > 1 and not key.transform}
+            out += [f"entities.{entity}.lookup_columns.{name}: this key is read from several columns "
+                    f"({', '.join(mapping.keys[name[4:]].origin)}); one lookup column cannot hold them all"
+                    if name in several else
+                    f"entities.{entity}.lookup_columns.{name}: this lookup's mapping is not compared in SQL "
                     "(a transform SQL cannot repeat), so a lookup column cannot serve it"
                     for name in mapping.lookup_columns if name not in lookups]
         return out
@@ -187,7 +195,9 @@ class SqlConnector(BaseConnector):
                 out.append(f"-- {entity}: read through a custom select; index the tables it reads")
                 continue
             lookups = [indexes.Lookup(n, p) for n, p in spec.ids.items()]
-            lookups += [indexes.Lookup(f"key:{n}", p) for n, (p, _) in spec.keys.items()]
+            lookups += [indexes.Lookup(f"key:{n}", p) for n, (p, _) in spec.keys.items() if not p.also]
+            out += [f"-- {entity} key:{n}: read from columns {', '.join((p.column, *p.also))}; each is compared "
+                    f"like a one-column key and needs its own index" for n, (p, _) in spec.keys.items() if p.also]
 
             async def work(conn: AsyncConnection, spec: _Entity = spec,
                            entity: str = entity) -> Mapping[str, query.Kind]:
@@ -223,7 +233,10 @@ class SqlConnector(BaseConnector):
             fold = await self._fold_for(conn)
             bound = {by: parts[by][1](values, kinds) for by, values in asked.items()}
             bound = {by: b for by, b in sorted(bound.items()) if b}  # no value a column could hold: not asked
-            if len(bound) > 1 and sum(map(len, bound.values())) <= min(limit, self.options.max_batch):
+            # A key read from several columns binds its values once per column.
+            weight = {by: len(parts[by][0](kinds, fold)) for by in bound}
+            if len(bound) > 1 and sum(len(b) * weight[by] for by, b in bound.items()) <= min(
+                    limit, self.options.max_batch):
                 statement = self._lookup_statement(entity, spec, tuple(bound), parts, kinds, fold)
                 params = {f"v{i}": b for i, b in enumerate(bound.values())}
                 return list((await conn.execute(statement, params)).all())
@@ -277,8 +290,8 @@ class SqlConnector(BaseConnector):
         """Built once per (entity, lookups): each IN list is one expanding parameter (`v0`, `v1`, …)."""
         statement = self._statements.get((entity, bys))
         if statement is None:
-            tests = [parts[by][0](kinds, fold).in_(sa.bindparam(f"v{i}", expanding=True))
-                     for i, by in enumerate(bys)]
+            values: list[sa.BindParameter[Any]] = [sa.bindparam(f"v{i}", expanding=True) for i in range(len(bys))]
+            tests = [target.in_(values[i]) for i, by in enumerate(bys) for target in parts[by][0](kinds, fold)]
             statement = spec.source.select().where(sa.or_(*tests))
             self._statements[(entity, bys)] = statement
         return statement
@@ -288,16 +301,19 @@ class SqlConnector(BaseConnector):
         if by in spec.ids:
             plan = spec.ids[by]
             cols = [spec.source.col(c) for c in plan.columns]
-            return ((lambda kinds, _fold: query.id_target(plan, cols, query.column_kinds(kinds, plan.columns))),
+            return ((lambda kinds, _fold: [query.id_target(plan, cols, query.column_kinds(kinds, plan.columns))]),
                     (lambda chunk, kinds: query.id_params(plan, query.column_kinds(kinds, plan.columns), chunk)),
                     len(cols))
         kind, _, name = by.partition(":")
         if kind == "key" and name in spec.keys:
             kplan, normalizer = spec.keys[name]
-            col = spec.source.col(kplan.column)
+            columns = (kplan.column, *kplan.also)
+            cols = [spec.source.col(c) for c in columns]
             region = self.context.region
-            per_value = 4 if kplan.style == "phone" else 1
-            return ((lambda kinds, fold: query.key_expr(kplan, col, kinds.get(kplan.column), fold)),
+            # Each column compares the same bound values: they count once per column.
+            per_value = (4 if kplan.style == "phone" else 1) * len(cols)
+            return ((lambda kinds, fold: [query.key_expr(kplan, col, kinds.get(c), fold)
+                                          for c, col in zip(columns, cols, strict=True)]),
                     (lambda chunk, _kinds: query.key_params(kplan, normalizer, chunk, region)), per_value)
         valid = ", ".join(sorted(spec.capabilities().lookups))
         raise SourceError(self.name, f"cannot look up by '{by}' (valid: {valid})")
