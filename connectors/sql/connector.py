@@ -45,9 +45,7 @@ __all__ = ["SqlConnector"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-# What a lookup compares with its values: one expression, or one per column of a key read from
-# several columns (a row matches when any does).
-_Target = Callable[[Mapping[str, query.Kind], query.TextFold], list[query.Clause]]
+_Target = Callable[[Mapping[str, query.Kind], query.TextFold], query.Clause]
 _Params = Callable[[list[str], Mapping[str, query.Kind]], list[Any]]
 
 # Bound parameters one statement may carry, per dialect (SQLite before 3.32 allowed 999).
@@ -67,6 +65,9 @@ class _Entity:
     ids: dict[str, IdPlan] = field(default_factory=dict)
     keys: dict[str, tuple[Plan, str]] = field(default_factory=dict)
     filters: dict[str, Plan | tuple[Plan, str]] = field(default_factory=dict)
+    # A key read from several columns (phone and fax): `key:phone` is asked as one lookup per
+    # column, `key:phone` and `key:phone@fax`, ORed in one statement like any lookups of a tick.
+    split: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, mapper: RecordMapper, text_pushdown: str) -> _Entity:
@@ -88,8 +89,12 @@ class _Entity:
                 # One stored column cannot hold the compared forms of several (problems() says so).
                 kplan = None if kplan.also else dataclasses.replace(kplan, column=stored[f"key:{name}"], stored=True)
             if kplan is not None and (kplan.style != "text" or kplan.stored or text_pushdown == "casefold"):
-                out.keys[name] = (kplan, normalizer)
-                if not kplan.also:  # search conditions compare one column (connector._condition)
+                out.keys[name] = (dataclasses.replace(kplan, also=()), normalizer)
+                if kplan.also:  # searches compare one column (connector._condition): not pushed
+                    out.split[f"key:{name}"] = (f"key:{name}", *(f"key:{name}@{c}" for c in kplan.also))
+                    out.keys.update({f"{name}@{c}": (dataclasses.replace(kplan, column=c, also=()), normalizer)
+                                     for c in kplan.also})
+                else:
                     out.filters[name] = (kplan, normalizer)
         for name, spec in mapping.fields.items():
             out.filters.pop(name, None)  # a field shadows a key of the same name, as in the core
@@ -100,7 +105,7 @@ class _Entity:
         return out
 
     def capabilities(self) -> EntityCapabilities:
-        lookups = {*self.ids, *(f"key:{k}" for k in self.keys)}
+        lookups = {*self.ids, *(f"key:{k}" for k in self.keys if "@" not in k)}
         filters: dict[str, frozenset[Op]] = {n: (p if isinstance(p, Plan) else p[0]).ops
                                              for n, p in self.filters.items()}
         sortable = {n for n, p in self.filters.items() if isinstance(p, Plan) and p.sortable}
@@ -195,9 +200,10 @@ class SqlConnector(BaseConnector):
                 out.append(f"-- {entity}: read through a custom select; index the tables it reads")
                 continue
             lookups = [indexes.Lookup(n, p) for n, p in spec.ids.items()]
-            lookups += [indexes.Lookup(f"key:{n}", p) for n, (p, _) in spec.keys.items() if not p.also]
-            out += [f"-- {entity} key:{n}: read from columns {', '.join((p.column, *p.also))}; each is compared "
-                    f"like a one-column key and needs its own index" for n, (p, _) in spec.keys.items() if p.also]
+            lookups += [indexes.Lookup(f"key:{n}", p) for n, (p, _) in spec.keys.items()
+                        if f"key:{n}" not in spec.split and "@" not in n]
+            out += [f"-- {entity} {by}: read from columns {', '.join(spec.keys[b[4:]][0].column for b in bys)}; "
+                    "each is compared like a one-column key and needs its own index" for by, bys in spec.split.items()]
 
             async def work(conn: AsyncConnection, spec: _Entity = spec,
                            entity: str = entity) -> Mapping[str, query.Kind]:
@@ -220,6 +226,7 @@ class SqlConnector(BaseConnector):
         parameters go one chunk at a time, as a single lookup does.
         """
         spec = self._entity(entity)
+        wanted = {part: values for by, values in wanted.items() for part in spec.split.get(by, (by,))}
         asked = {by: list(dict.fromkeys(v for v in values if v)) for by, values in wanted.items()}
         asked = {by: values for by, values in asked.items() if values}
         if not asked:
@@ -233,10 +240,7 @@ class SqlConnector(BaseConnector):
             fold = await self._fold_for(conn)
             bound = {by: parts[by][1](values, kinds) for by, values in asked.items()}
             bound = {by: b for by, b in sorted(bound.items()) if b}  # no value a column could hold: not asked
-            # A key read from several columns binds its values once per column.
-            weight = {by: len(parts[by][0](kinds, fold)) for by in bound}
-            if len(bound) > 1 and sum(len(b) * weight[by] for by, b in bound.items()) <= min(
-                    limit, self.options.max_batch):
+            if len(bound) > 1 and sum(map(len, bound.values())) <= min(limit, self.options.max_batch):
                 statement = self._lookup_statement(entity, spec, tuple(bound), parts, kinds, fold)
                 params = {f"v{i}": b for i, b in enumerate(bound.values())}
                 return list((await conn.execute(statement, params)).all())
@@ -290,8 +294,8 @@ class SqlConnector(BaseConnector):
         """Built once per (entity, lookups): each IN list is one expanding parameter (`v0`, `v1`, …)."""
         statement = self._statements.get((entity, bys))
         if statement is None:
-            values: list[sa.BindParameter[Any]] = [sa.bindparam(f"v{i}", expanding=True) for i in range(len(bys))]
-            tests = [target.in_(values[i]) for i, by in enumerate(bys) for target in parts[by][0](kinds, fold)]
+            tests = [parts[by][0](kinds, fold).in_(sa.bindparam(f"v{i}", expanding=True))
+                     for i, by in enumerate(bys)]
             statement = spec.source.select().where(sa.or_(*tests))
             self._statements[(entity, bys)] = statement
         return statement
@@ -301,19 +305,16 @@ class SqlConnector(BaseConnector):
         if by in spec.ids:
             plan = spec.ids[by]
             cols = [spec.source.col(c) for c in plan.columns]
-            return ((lambda kinds, _fold: [query.id_target(plan, cols, query.column_kinds(kinds, plan.columns))]),
+            return ((lambda kinds, _fold: query.id_target(plan, cols, query.column_kinds(kinds, plan.columns))),
                     (lambda chunk, kinds: query.id_params(plan, query.column_kinds(kinds, plan.columns), chunk)),
                     len(cols))
         kind, _, name = by.partition(":")
         if kind == "key" and name in spec.keys:
             kplan, normalizer = spec.keys[name]
-            columns = (kplan.column, *kplan.also)
-            cols = [spec.source.col(c) for c in columns]
+            col = spec.source.col(kplan.column)
             region = self.context.region
-            # Each column compares the same bound values: they count once per column.
-            per_value = (4 if kplan.style == "phone" else 1) * len(cols)
-            return ((lambda kinds, fold: [query.key_expr(kplan, col, kinds.get(c), fold)
-                                          for c, col in zip(columns, cols, strict=True)]),
+            per_value = 4 if kplan.style == "phone" else 1
+            return ((lambda kinds, fold: query.key_expr(kplan, col, kinds.get(kplan.column), fold)),
                     (lambda chunk, _kinds: query.key_params(kplan, normalizer, chunk, region)), per_value)
         valid = ", ".join(sorted(spec.capabilities().lookups))
         raise SourceError(self.name, f"cannot look up by '{by}' (valid: {valid})")
@@ -514,6 +515,6 @@ def _found(record: Record, by: str, wanted: set[str]) -> bool:
     if by == "id":
         return record.local_id in wanted
     kind, _, name = by.partition(":")
-    if kind == "key":
-        return bool(wanted.intersection(record.keys.get(name, ())))
+    if kind == "key":  # `key:phone@fax`, one column of a key read from several, is key `phone`
+        return bool(wanted.intersection(record.keys.get(name.partition("@")[0], ())))
     return record.refs.get(name) in wanted
