@@ -77,6 +77,9 @@ class _Entity:
     ids: dict[str, IdPlan] = field(default_factory=dict)
     keys: dict[str, tuple[Plan, str]] = field(default_factory=dict)
     filters: dict[str, Plan | tuple[Plan, str]] = field(default_factory=dict)
+    # A key read from several columns (phone and fax): `key:phone` is asked as one lookup per
+    # column, `key:phone` and `key:phone@fax`, ORed in one statement like any lookups of a tick.
+    split: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, mapper: RecordMapper, text_pushdown: str) -> _Entity:
@@ -95,10 +98,16 @@ class _Entity:
             normalizer = mapper.decl.keys[name].normalize if name in mapper.decl.keys else "exact"
             kplan = key_plan(spec, normalizer)
             if kplan is not None and f"key:{name}" in stored:
-                kplan = dataclasses.replace(kplan, column=stored[f"key:{name}"], stored=True)
+                # One stored column cannot hold the compared forms of several (problems() says so).
+                kplan = None if kplan.also else dataclasses.replace(kplan, column=stored[f"key:{name}"], stored=True)
             if kplan is not None and (kplan.style != "text" or kplan.stored or text_pushdown == "casefold"):
-                out.keys[name] = (kplan, normalizer)
-                out.filters[name] = (kplan, normalizer)
+                out.keys[name] = (dataclasses.replace(kplan, also=()), normalizer)
+                if kplan.also:  # searches compare one column (connector._condition): not pushed
+                    out.split[f"key:{name}"] = (f"key:{name}", *(f"key:{name}@{c}" for c in kplan.also))
+                    out.keys.update({f"{name}@{c}": (dataclasses.replace(kplan, column=c, also=()), normalizer)
+                                     for c in kplan.also})
+                else:
+                    out.filters[name] = (kplan, normalizer)
         for name, spec in mapping.fields.items():
             out.filters.pop(name, None)  # a field shadows a key of the same name, as in the core
             decl = mapper.decl.fields.get(name)
@@ -108,7 +117,7 @@ class _Entity:
         return out
 
     def capabilities(self) -> EntityCapabilities:
-        lookups = {*self.ids, *(f"key:{k}" for k in self.keys)}
+        lookups = {*self.ids, *(f"key:{k}" for k in self.keys if "@" not in k)}
         filters: dict[str, frozenset[Op]] = {n: (p if isinstance(p, Plan) else p[0]).ops
                                              for n, p in self.filters.items()}
         sortable = {n for n, p in self.filters.items() if isinstance(p, Plan) and p.sortable}
@@ -138,7 +147,11 @@ class SqlConnector(BaseConnector):
             lookups = spec.capabilities().lookups
             mapping = self.mappers[entity].mapping
             assert isinstance(mapping, SqlEntityMap)
-            out += [f"entities.{entity}.lookup_columns.{name}: this lookup's mapping is not compared in SQL "
+            several = {f"key:{k}" for k, key in mapping.keys.items() if len(key.origin) > 1 and not key.transform}
+            out += [f"entities.{entity}.lookup_columns.{name}: this key is read from several columns "
+                    f"({', '.join(mapping.keys[name[4:]].origin)}); one lookup column cannot hold them all"
+                    if name in several else
+                    f"entities.{entity}.lookup_columns.{name}: this lookup's mapping is not compared in SQL "
                     "(a transform SQL cannot repeat), so a lookup column cannot serve it"
                     for name in mapping.lookup_columns if name not in lookups]
         return out
@@ -232,7 +245,10 @@ class SqlConnector(BaseConnector):
                 out.append(f"-- {entity}: read through a custom select; index the tables it reads")
                 continue
             lookups = [indexes.Lookup(n, p) for n, p in spec.ids.items()]
-            lookups += [indexes.Lookup(f"key:{n}", p) for n, (p, _) in spec.keys.items()]
+            lookups += [indexes.Lookup(f"key:{n}", p) for n, (p, _) in spec.keys.items()
+                        if f"key:{n}" not in spec.split and "@" not in n]
+            out += [f"-- {entity} {by}: read from columns {', '.join(spec.keys[b[4:]][0].column for b in bys)}; "
+                    "each is compared like a one-column key and needs its own index" for by, bys in spec.split.items()]
 
             async def work(conn: AsyncConnection, spec: _Entity = spec,
                            entity: str = entity) -> Mapping[str, query.Kind]:
@@ -255,6 +271,7 @@ class SqlConnector(BaseConnector):
         parameters go one chunk at a time, as a single lookup does.
         """
         spec = self._entity(entity)
+        wanted = {part: values for by, values in wanted.items() for part in spec.split.get(by, (by,))}
         asked = {by: list(dict.fromkeys(v for v in values if v)) for by, values in wanted.items()}
         asked = {by: values for by, values in asked.items() if values}
         if not asked:
@@ -605,6 +622,6 @@ def _found(record: Record, by: str, wanted: set[str]) -> bool:
     if by == "id":
         return record.local_id in wanted
     kind, _, name = by.partition(":")
-    if kind == "key":
-        return bool(wanted.intersection(record.keys.get(name, ())))
+    if kind == "key":  # `key:phone@fax`, one column of a key read from several, is key `phone`
+        return bool(wanted.intersection(record.keys.get(name.partition("@")[0], ())))
     return record.refs.get(name) in wanted

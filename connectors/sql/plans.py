@@ -43,6 +43,9 @@ class Plan:
     scale: int = 1
     codes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     stored: bool = False  # the column holds the compared form already (`lookup_columns`)
+    # A key read from several columns (`phone: {columns: [phone, fax]}`): the others, compared
+    # like `column`; a lookup matches a row where any of them matches.
+    also: tuple[str, ...] = ()
 
     @property
     def sortable(self) -> bool:
@@ -78,11 +81,16 @@ def _split(spec: FieldMap) -> tuple[list[Any], list[Any]] | None:
 
 
 def key_plan(spec: FieldMap, normalizer: str) -> Plan | None:
-    """Keys compare through a normalizing SQL expression; only eq and in."""
+    """Keys compare through a normalizing SQL expression; only eq and in.
+
+    Several columns without steps are several values of the key (a phone and a fax column):
+    each is compared. Steps on several columns work on the list, not on each value: not pushed."""
+    style: Style = normalizer if normalizer in ("email", "phone", "code", "exact") else "text"  # type: ignore[assignment]
+    if len(spec.origin) > 1 and not spec.transform:
+        return Plan(spec.origin[0], style, _EQ, also=tuple(spec.origin[1:]))
     parts = _split(spec)
     if parts is None or parts[1]:
         return None
-    style: Style = normalizer if normalizer in ("email", "phone", "code", "exact") else "text"  # type: ignore[assignment]
     return Plan(spec.origin[0], style, _EQ)
 
 

@@ -157,6 +157,27 @@ async def all_phones(client: Client) -> dict[str, list[str]]:
         after = page["pageInfo"]["endCursor"]
 
 
+# -- the data ---------------------------------------------------------------------------------
+
+TABLES = ["categories", "customers", "employees", "order_details", "orders", "products", "region",
+          "shippers", "suppliers", "territories", "us_states", "employee_territories"]
+
+
+async def test_the_mariadb_copy_holds_the_original_rows(northwind_postgresql: Northwind,
+                                                        northwind_mariadb: Northwind) -> None:
+    # to_mariadb.py's only intended change to values: the empty bytea pictures load as NULL.
+    for table in TABLES:
+        count = f"SELECT COUNT(*) FROM {table}"
+        assert await sql(northwind_mariadb, count) == await sql(northwind_postgresql, count), table
+    text = "SELECT customer_id, company_name, contact_name, address, city, region, postal_code, country, " \
+           "phone, fax FROM customers ORDER BY customer_id"
+    assert await sql(northwind_mariadb, text) == await sql(northwind_postgresql, text)  # accents, quotes
+    notes = "SELECT employee_id, address, notes FROM employees ORDER BY employee_id"
+    assert await sql(northwind_mariadb, notes) == await sql(northwind_postgresql, notes)  # backslashes
+    days = "SELECT order_id, order_date, shipped_date, ship_via FROM orders ORDER BY order_id"
+    assert await sql(northwind_mariadb, days) == await sql(northwind_postgresql, days)
+
+
 # -- phones ------------------------------------------------------------------------------------
 
 
@@ -184,7 +205,7 @@ async def test_phones_are_read_in_each_customers_country(northwind: Northwind, t
     for cid, (country, values) in stored.items():
         region = COUNTRIES[country]
         code = f"+{phonenumbers.country_code_for_region(region)}"
-        expected = {normalize_phone(v, region) or " ".join(v.split()) for v in values}
+        expected = {normalize_phone(v, region) or v.strip() for v in values}
         # A number read with a country code is the customer's country's; one that cannot be read
         # there stays as written: never a German number under +44 or +1.
         if set(served[cid]) != expected or any(p.startswith("+") and not p.startswith(code) for p in served[cid]):
@@ -205,21 +226,65 @@ async def test_without_a_region_column_numbers_are_read_in_the_gateway_region(
     assert all(p.startswith("+1") for phones in american.values() for p in phones), american
 
 
-CENT = Decimal("0.01")
 LOOKUP = "query($phone: String) { customers(phone: $phone) { id } }"
 
 
 async def _lookups(db: Northwind, folder: Path, region: bool) -> dict[str, list[str]]:
     """Every stored spelling of every phone and fax → the customers it finds (only misses kept)."""
     stored = await stored_phones(db)
-    misses: dict[str, list[str]] = {}
     async with gateway(db, folder, region) as client:
-        for cid, (_, values) in stored.items():
-            for value in values:
-                found = [c["id"] for c in (await client.ask(LOOKUP, phone=value))["data"]["customers"]]
-                if f"northwind:{cid}" not in found:
-                    misses[f"{cid} {value!r}"] = found
+        return await _misses(client, {cid: values for cid, (_, values) in stored.items()}, together=20)
+
+
+def _readable_in_us(stored: dict[str, tuple[str, list[str]]], dialled: bool) -> dict[str, list[str]]:
+    """The stored spellings examples/northwind.yaml's `gateway.region: US` reads as numbers; with
+    `dialled`, only those written after the US international prefix (011…), else the others."""
+    prefix = phonenumbers.PhoneMetadata.metadata_for_region("US").international_prefix
+    return {cid: [v for v in values if normalize_phone(v, "US") and digits(v).startswith(prefix) == dialled]
+            for cid, (_, values) in stored.items()}
+
+
+async def _misses(client: Client, spellings: dict[str, list[str]], together: int = 1) -> dict[str, list[str]]:
+    """Each spelling → the customers `customers(phone:)` finds, where its own customer is not one.
+    With `together`, that many lookups go as aliased fields of one document (each one still its
+    own question to the source; below the source's bulkhead of 25 calls in flight)."""
+    asked = [(cid, value) for cid, values in spellings.items() for value in values]
+    misses = {}
+    for start in range(0, len(asked), together):
+        part = asked[start:start + together]
+        head = ", ".join(f"$p{i}: String" for i in range(len(part)))
+        fields = " ".join(f"l{i}: customers(phone: $p{i}) {{ id }}" for i in range(len(part)))
+        data = (await client.ask(f"query({head}) {{ {fields} }}", **{f"p{i}": v for i, (_, v) in enumerate(part)}))
+        for i, (cid, value) in enumerate(part):
+            found = [c["id"] for c in data["data"][f"l{i}"]]
+            if f"northwind:{cid}" not in found:
+                misses[f"{cid} {value!r}"] = found
     return misses
+
+
+async def test_every_spelling_the_gateway_region_reads_finds_its_customer(
+        northwind: Northwind, tmp_path: Path) -> None:
+    # The key is read from two columns (phone and fax): a fax number finds its customer too.
+    stored = await stored_phones(northwind)
+    readable = _readable_in_us(stored, dialled=False)
+    assert sum(map(len, readable.values())) >= 60  # of 160 stored numbers; the rest need the phones branch
+    fax = {cid: values[1] for cid, (_, values) in stored.items() if len(values) == 2 and values[1] in readable[cid]}
+    assert len(fax) >= 25
+    async with gateway(northwind, tmp_path, region=False) as client:
+        misses = await _misses(client, readable)
+    assert not misses, misses
+
+
+@pytest.mark.xfail(strict=True, reason="the SQL phone comparison does not try the region's international "
+                                       "prefix: '011-4988260' is +4988260 in memory, not found in SQL "
+                                       "(issue 18, one answer per question; phones branch)")
+async def test_a_number_written_after_the_international_prefix_finds_its_customer(
+        northwind: Northwind, tmp_path: Path) -> None:
+    dialled = _readable_in_us(await stored_phones(northwind), dialled=True)
+    assert sum(map(len, dialled.values())) >= 2  # Torino's 011-… numbers read as dialled from the US
+    async with gateway(northwind, tmp_path, region=False) as client:
+        misses = await _misses(client, dialled)
+    assert not misses, misses
 
 
 @pytest.mark.xfail(strict=True, reason="a stored number the gateway region cannot read is not matched "
@@ -257,27 +322,39 @@ async def test_the_international_form_finds_the_customer(northwind: Northwind, t
 
 # -- purchases by day --------------------------------------------------------------------------
 
-DAY = """query($from: DateTime, $to: DateTime, $after: String) {
-  purchases(filter: {placedFrom: $from, placedTo: $to}, first: 100, after: $after) {
-    edges { node { orderNumber placedAt } } pageInfo { hasNextPage endCursor }
+PER_PAGE = 3  # small, so that busy days (up to 6 orders, all at midnight) page by cursor too
+# One aliased `purchases` field per day: fewer round trips, same windows; two documents at a
+# time stay below the source's bulkhead (25 calls in flight, docs/resilience.md).
+DAYS_PER_DOCUMENT = 12
+DAY = """query($from: DateTime, $to: DateTime, $after: String, $first: Int!) {
+  purchases(filter: {placedFrom: $from, placedTo: $to}, first: $first, after: $after) {
+    edges { node { orderNumber } } pageInfo { hasNextPage endCursor }
   }
 }"""
 
 
-async def _day(client: Client, day: date) -> tuple[list[str], int]:
-    """The order numbers of one day's pages, and how many records the source read for them."""
-    numbers: list[str] = []
-    read = 0
-    after = None
-    while True:
-        answer = await client.ask(DAY, after=after, **{"from": f"{day.isoformat()}T00:00:00Z",
-                                                        "to": f"{(day + timedelta(days=1)).isoformat()}T00:00:00Z"})
-        read += answer["extensions"]["sources"]["northwind"]["records"]
-        page = answer["data"]["purchases"]
-        numbers += [e["node"]["orderNumber"] for e in page["edges"]]
-        if not page["pageInfo"]["hasNextPage"]:
-            return numbers, read
-        after = page["pageInfo"]["endCursor"]
+def _window(day: date) -> dict[str, str]:
+    return {"from": f"{day.isoformat()}T00:00:00Z", "to": f"{(day + timedelta(days=1)).isoformat()}T00:00:00Z"}
+
+
+async def _days(client: Client, days: list[date]) -> tuple[dict[date, list[str]], int]:
+    """Each day's order numbers, page after page, and how many records the source read for them."""
+    fields = " ".join(
+        f'd{i}: purchases(filter: {{placedFrom: "{w["from"]}", placedTo: "{w["to"]}"}}, first: {PER_PAGE}) '
+        "{ edges { node { orderNumber } } pageInfo { hasNextPage endCursor } }"
+        for i, w in enumerate(map(_window, days)))
+    answer = await client.ask("{ " + fields + " }")
+    read = answer["extensions"]["sources"]["northwind"]["records"]
+    out: dict[date, list[str]] = {}
+    for i, day in enumerate(days):
+        page = answer["data"][f"d{i}"]
+        out[day] = [e["node"]["orderNumber"] for e in page["edges"]]
+        while page["pageInfo"]["hasNextPage"]:
+            more = await client.ask(DAY, after=page["pageInfo"]["endCursor"], first=PER_PAGE, **_window(day))
+            read += more["extensions"]["sources"]["northwind"]["records"]
+            page = more["data"]["purchases"]
+            out[day] += [e["node"]["orderNumber"] for e in page["edges"]]
+    return out, read
 
 
 async def test_paging_one_day_at_a_time_finds_each_order_exactly_once(northwind: Northwind, tmp_path: Path) -> None:
@@ -285,26 +362,30 @@ async def test_paging_one_day_at_a_time_finds_each_order_exactly_once(northwind:
     by_day = Counter(d for _, d in rows)
     first, last = min(by_day), max(by_day)
     days = [first + timedelta(days=n) for n in range(-1, (last - first).days + 2)]  # one empty day either side
+    assert max(by_day.values()) > PER_PAGE
+    chunks = [days[i:i + DAYS_PER_DOCUMENT] for i in range(0, len(days), DAYS_PER_DOCUMENT)]
     async with gateway(northwind, tmp_path, region=False) as client:
-        gate = asyncio.Semaphore(4)
+        gate = asyncio.Semaphore(2)
 
-        async def one(day: date) -> tuple[date, list[str], int]:
+        async def one(chunk: list[date]) -> tuple[dict[date, list[str]], int]:
             async with gate:
-                return (day, *await _day(client, day))
+                return await _days(client, chunk)
 
-        pages = await asyncio.gather(*(one(d) for d in days))
-    seen = Counter(n for _, numbers, _ in pages for n in numbers)
+        answers = await asyncio.gather(*(one(chunk) for chunk in chunks))
+    pages = {day: numbers for found, _ in answers for day, numbers in found.items()}
+    seen = Counter(n for numbers in pages.values() for n in numbers)
     assert sorted(seen) == sorted(str(order_id) for order_id, _ in rows)  # every order …
-    assert set(seen.values()) == {1}  # … exactly once, midnight bounds included
-    assert {d: len(numbers) for d, numbers, _ in pages if numbers} == dict(by_day)
-    # The window is pushed to the database: a day's pages read that day's orders (and their
-    # order-number look-ups), not all 830 orders.
-    heavy = {d: read for d, numbers, read in pages if read > 2 * len(numbers)}
+    assert set(seen.values()) == {1}  # … exactly once, midnight bounds and ties included
+    assert {d: len(numbers) for d, numbers in pages.items() if numbers} == dict(by_day)
+    # The window is pushed to the database: twelve days' pages read those days' orders (again for
+    # each later page, and their order-number look-ups), not all 830 orders for every day.
+    heavy = {chunk[0]: read for chunk, (_, read) in zip(chunks, answers, strict=True) if read >= len(rows)}
     assert not heavy, heavy
 
 
 # -- customer 360 ------------------------------------------------------------------------------
 
+CENT = Decimal("0.01")
 C360 = """query($id: ID!) {
   customer(id: $id) {
     name addresses
