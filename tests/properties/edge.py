@@ -18,7 +18,7 @@ from federation.model.declaration import ModelDecl
 from federation.model.loader import merge_models
 from federation.records import Record
 
-__all__ = ["ENUMS", "JSON_VALUES", "MODEL", "TYPES", "check_field", "is_junk", "json_values"]
+__all__ = ["ENUMS", "JSON_VALUES", "MODEL", "TEXTS", "TYPES", "check_field", "is_junk", "json_values"]
 
 ENUMS = {"Tone": ("RED", "GREEN", "UNKNOWN"), "Side": ("LEFT", "RIGHT")}
 # One field per type a model can declare, on an entity only these tests use.
@@ -28,12 +28,12 @@ MODEL: ModelDecl = merge_models(builtin_model(), {
     "enums": {k: list(v) for k, v in ENUMS.items()},
     "entities": {"Probe": {"fields": {name: {"type": t} for name, t in TYPES.items()}}}})
 
-_TEXTS = ["", " ", "  x  ", "20240105", "2024-01-05", "2024-01-05T10:30:00Z", "05/01/2024", "20240105 0930",
+TEXTS = ["", " ", "  x  ", "20240105", "2024-01-05", "2024-01-05T10:30:00Z", "05/01/2024", "20240105 0930",
           "12.50", "-0", "1e308", "NaN", "Infinity", "GBP", "usd", "US$", "red", "Green ", "LEFT", "1", "0",
           "true", "no", "a,b,,c", "N/A", "١٢٣", "1_000", "0x1F", "+44 20 7946 0958", "ünïcødé", "\x00", "💷"]
 _SCALARS = st.one_of(
     st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),
-    st.floats(allow_nan=True, allow_infinity=True), st.sampled_from(_TEXTS), st.text(max_size=12),
+    st.floats(allow_nan=True, allow_infinity=True), st.sampled_from(TEXTS), st.text(max_size=12),
     st.binary(max_size=6), st.decimals(allow_nan=True, allow_infinity=True, places=None),
     st.dates(), st.datetimes())
 
