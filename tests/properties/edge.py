@@ -92,9 +92,7 @@ def _renderings(raw: Any) -> list[str]:
     out = []
     for part in [raw, *parts]:
         for text in (str(part), repr(part), _json(part)):
-            text = text.strip()[:30].casefold()
-            if text:
-                out.append(text)
+            out += [t for t in (text[:30].casefold(), text.strip()[:30].casefold()) if t]
     return out
 
 
