@@ -138,7 +138,7 @@ class RecordMapper:
         return out
 
     def to_record(self, get: Getter) -> Record:
-        local_id = _text(self.mapping.id.read(get))
+        local_id = _local_id(self.mapping.id, get)
         fields: dict[str, Any] = {}
         raw: dict[str, str] = {}
         errors: dict[str, str] = {}
@@ -191,7 +191,7 @@ class RecordMapper:
     def _refs(self, get: Getter) -> dict[str, str]:
         out = {}
         for name, spec in self.mapping.refs.items():
-            value = _text(spec.read(get))
+            value = _local_id(spec, get)
             if value:
                 out[name] = value
         return out
@@ -204,6 +204,15 @@ class RecordMapper:
         except (ValueError, TypeError):
             return None
         return value if isinstance(value, datetime) else None
+
+
+def _local_id(spec: FieldMap, get: Getter) -> str | None:
+    """An id or ref through its transforms; one they cannot read stays as the source wrote it, so
+    the record is kept and still found by that id (an id has no field to carry an error)."""
+    try:
+        return _text(spec.read(get))
+    except (ValueError, TypeError, ArithmeticError):
+        return _text(" ".join(str(get(o)) for o in spec.origin if get(o) is not None))
 
 
 def _text(value: Any) -> str | None:

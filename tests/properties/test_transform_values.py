@@ -50,3 +50,15 @@ def test_a_transform_gives_a_typed_value_or_a_labelled_error(name: str, steps: l
     row = {"id": "r1", **{f"c{i}": v for i, v in enumerate(values)}}
     record = mapper.to_record(row.__getitem__)  # never raises
     check_field(record, name, values[0] if columns == 1 else values)
+
+
+@settings(max_examples=100, deadline=None)
+@given(value=JSON_VALUES)
+def test_an_id_its_transforms_cannot_read_keeps_the_record_as_written(value: Any) -> None:
+    mapping = EntityMapBase.model_validate({"id": {"column": "id", "transform": ["int"]},
+                                            "refs": {"other": {"column": "id", "transform": [{"last": 3}]}},
+                                            "fields": {"s": "c0"}})
+    record = RecordMapper("probe", "Probe", mapping, MODEL, "GB").to_record({"id": value, "c0": "x"}.__getitem__)
+    assert record.fields["s"] == "x"
+    if value is not None and str(value).strip():
+        assert record.local_id
