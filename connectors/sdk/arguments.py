@@ -91,7 +91,8 @@ def _datetime(arg: Any) -> str | None:
     unknown = sorted(str(k) for k in arg if k not in ("format", "tz"))
     if unknown:
         return f"unknown option '{cut(unknown[0])}' (valid: format, tz)"
-    return format_problem(arg.get("format")) or _zone_problem(arg.get("tz"))
+    found = [p for p in (format_problem(arg.get("format")), _zone_problem(arg.get("tz"))) if p]
+    return "; ".join(found) or None
 
 
 @functools.cache

@@ -81,6 +81,8 @@ ARGUMENT_MISTAKES: list[tuple[str, dict[str, Any], list[str]]] = [
     ("total", field([{"money": "EURO"}], ("amount", "cur")), ["'EURO' is not an ISO 4217 currency code", "EUR (Euro)"]),
     ("placedAt", field([{"datetime": {"format": "YYYYMMDD", "tz": "Europe/Londn"}}]),
      ["datetime: tz 'Europe/Londn' is not an IANA time zone", "close matches: Europe/London"]),
+    ("placedAt", field([{"datetime": {"format": "YYYY", "tz": "Mars/Olympus"}}]),
+     ["'YYYY' reads no whole date", "; tz 'Mars/Olympus' is not an IANA time zone"]),
     ("placedAt", field([{"datetime": {"format": "ISO", "zone": "UTC"}}]),
      ["datetime: unknown option 'zone' (valid: format, tz)"]),
     ("placedAt", field([{"datetime": "dd/mm/yyyy"}]), ["datetime: 'dd/mm/yyyy' reads no whole date",
