@@ -277,7 +277,8 @@ _INT_RANGE = range(-(2**31), 2**31)  # GraphQL Int is a signed 32-bit integer
 def _to_int(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
         raise ValueError(f"got {shown(value)} where Int is expected")
-    if isinstance(value, float | Decimal) and (not math.isfinite(value) or value != int(value)):
+    finite = value.is_finite() if isinstance(value, Decimal) else not isinstance(value, float) or math.isfinite(value)
+    if not finite or (isinstance(value, float | Decimal) and value != int(value)):
         raise ValueError(f"'{cut(str(value))}' is not an integer")
     try:
         number = int(str(value).strip()) if isinstance(value, str) else int(value)

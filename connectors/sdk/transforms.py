@@ -14,7 +14,7 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from connectors.sdk.currency import currency_code
+from connectors.sdk.currency import currency_code, minor_digits
 from federation.messages import cut
 from federation.records import Money
 
@@ -190,10 +190,15 @@ def _money(value: Any, arg: Any) -> Any:
 
 
 def _money_minor(value: Any, arg: Any) -> Any:
-    """Integer minor units (pence, cents) to Money: `{money_minor: GBP}`."""
+    """Integer minor units to Money, by the currency's own minor unit: `{money_minor: GBP}` reads
+    pence (1234 → 12.34), `{money_minor: JPY}` yen (1234 → 1234), `{money_minor: BHD}` fils."""
     if value is None or value == "":
         return None
-    return Money(_decimal(value).scaleb(-2), currency_code(arg))
+    code = currency_code(arg)
+    digits = minor_digits(code)
+    if digits is None:
+        raise ValueError(f"{code} has no minor unit; map it with {{money: {code}}}")
+    return Money(_decimal(value).scaleb(-digits), code)
 
 
 def _currency(value: Any) -> str:

@@ -77,6 +77,7 @@ ARGUMENT_MISTAKES: list[tuple[str, dict[str, Any], list[str]]] = [
     ("total", field([{"money_minor": "GPB"}]),
      ["step 1, money_minor: 'GPB' is not an ISO 4217", "GBP (Pound Sterling)"]),
     ("total", field(["money_minor"]), ["money_minor: needs its currency, e.g. {money_minor: GBP}"]),
+    ("total", field([{"money_minor": "XAU"}]), ["money_minor: XAU has no minor unit in ISO 4217", "{money: XAU}"]),
     ("total", field(["money"]), [f"{P}.total: money without a currency reads [amount, currency] from two columns"]),
     ("total", field([{"money": "EURO"}], ("amount", "cur")), ["'EURO' is not an ISO 4217 currency code", "EUR (Euro)"]),
     ("placedAt", field([{"datetime": {"format": "YYYYMMDD", "tz": "Europe/Londn"}}]),
