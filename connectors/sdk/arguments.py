@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from connectors.sdk.currency import currency_problem
+from connectors.sdk.currency import currency_problem, minor_digits
 from connectors.sdk.transforms import EPOCH_UNITS, TRANSFORMS, strptime_format
 from federation.messages import cut
 
@@ -91,7 +91,8 @@ def _datetime(arg: Any) -> str | None:
     unknown = sorted(str(k) for k in arg if k not in ("format", "tz"))
     if unknown:
         return f"unknown option '{cut(unknown[0])}' (valid: format, tz)"
-    return format_problem(arg.get("format")) or _zone_problem(arg.get("tz"))
+    found = [p for p in (format_problem(arg.get("format")), _zone_problem(arg.get("tz"))) if p]
+    return "; ".join(found) or None
 
 
 @functools.cache
@@ -120,7 +121,12 @@ def _money(arg: Any) -> str | None:
 
 
 def _money_minor(arg: Any) -> str | None:
-    return currency_problem(arg) if arg is not None else "needs its currency, e.g. {money_minor: GBP}"
+    if arg is None:
+        return "needs its currency, e.g. {money_minor: GBP}"
+    problem = currency_problem(arg)
+    if problem is None and minor_digits(arg) is None:
+        return f"{arg} has no minor unit in ISO 4217; map the amount with {{money: {arg}}}"
+    return problem
 
 
 def _enum(arg: Any) -> str | None:

@@ -1,15 +1,17 @@
-"""ISO 4217 currency codes, from pycountry's copy of the standard rather than a hand-kept list."""
+"""ISO 4217 currency codes (pycountry's copy of the standard) and their minor units (the iso4217
+package's copy), rather than hand-kept lists."""
 
 from __future__ import annotations
 
 import difflib
 import functools
 
+import iso4217
 import pycountry
 
 from federation.messages import cut
 
-__all__ = ["currency_code", "currency_problem"]
+__all__ = ["currency_code", "currency_problem", "minor_digits"]
 
 
 @functools.cache
@@ -25,6 +27,15 @@ def currency_problem(value: object) -> str | None:
     if value.strip().upper() in _names():
         return None
     return f"'{cut(value)}' is not an ISO 4217 currency code (close matches: {_close(value.strip())})"
+
+
+def minor_digits(code: str) -> int | None:
+    """Digits of the currency's minor unit (GBP 2, JPY 0, BHD 3); None when it has none (XAU)."""
+    try:
+        digits = iso4217.Currency(code.strip().upper()).exponent
+    except ValueError:
+        return None
+    return digits if isinstance(digits, int) else None
 
 
 def currency_code(value: object) -> str:

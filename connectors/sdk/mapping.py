@@ -16,12 +16,13 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+import orjson
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from connectors.sdk.arguments import check_step
 from connectors.sdk.checks import constant_problems
 from connectors.sdk.regions import Region, RegionRule, RowRegion, region_rule
-from connectors.sdk.transforms import Coded, apply_steps
+from connectors.sdk.transforms import Coded, apply_steps, as_text, shown
 from federation.keys import normalize, normalize_code, normalize_email, read_phone
 from federation.messages import cut
 from federation.model.declaration import EntityDecl, ModelDecl
@@ -153,20 +154,23 @@ class RecordMapper:
         return out
 
     def to_record(self, get: Getter) -> Record:
-        local_id = _text(self.mapping.id.read(get))
+        local_id = _local_id(self.mapping.id, get)
         fields: dict[str, Any] = {}
         raw: dict[str, str] = {}
         errors: dict[str, str] = {}
         for name, spec, plain, type_name, is_list, as_is, kind, rule in self._plan:
             try:
                 value = get(plain) if plain is not None else spec.read(get)
-                if as_is is not None and type(value) is as_is and value != "":
+                if as_is is not None and type(value) is as_is and value != "" and (
+                        as_is is not int or value in _INT_RANGE):
                     fields[name] = value
                     continue
                 if isinstance(value, Coded):
                     raw[name] = value.raw
                     value = value.value
                 fields[name] = coerce(self.model, type_name, is_list, value)
+                if fields[name] == "UNKNOWN" and name not in raw and type_name in self.model.enums:
+                    raw[name] = as_text(value)  # a code outside the enum: served as UNKNOWN, kept as read
                 if kind is not None and fields[name]:
                     fields[name], problem = _readable(kind, fields[name], rule, get)
                     if problem:
@@ -208,7 +212,7 @@ class RecordMapper:
     def _refs(self, get: Getter) -> dict[str, str]:
         out = {}
         for name, spec in self.mapping.refs.items():
-            value = _text(spec.read(get))
+            value = _local_id(spec, get)
             if value:
                 out[name] = value
         return out
@@ -251,9 +255,18 @@ def _readable(kind: str, value: Any, rule: RegionRule, get: Getter) -> tuple[Any
     if unread:
         what = {"phone": f"a phone number readable in region {region}", "email": "an email address",
                 "code": "a code (no letters or digits)"}[kind]
-        shown = ", ".join(f"'{cut(u.strip())}'" for u in unread[:3])
-        problem = "; ".join(p for p in (problem, f"{shown} is not {what}; kept as written") if p)
+        quoted = ", ".join(f"'{cut(u.strip())}'" for u in unread[:3])
+        problem = "; ".join(p for p in (problem, f"{quoted} is not {what}; kept as written") if p)
     return (out if isinstance(value, list) else out[0]), problem
+
+
+def _local_id(spec: FieldMap, get: Getter) -> str | None:
+    """An id or ref through its transforms; one they cannot read stays as the source wrote it, so
+    the record is kept and still found by that id (an id has no field to carry an error)."""
+    try:
+        return _text(spec.read(get))
+    except (ValueError, TypeError, ArithmeticError):
+        return _text(" ".join(str(get(o)) for o in spec.origin if get(o) is not None))
 
 
 def _text(value: Any) -> str | None:
@@ -270,20 +283,29 @@ def coerce(model: ModelDecl, type_name: str, is_list: bool, value: Any) -> Any:
     if is_list:
         values = value if isinstance(value, list | tuple) else [value]
         if any(isinstance(v, dict | list | tuple) for v in values):
-            raise ValueError(f"got an array of JSON objects or arrays where [{type_name}] is expected")
+            raise ValueError(f"got an array of JSON objects or arrays where [{type_name}] is expected: "
+                             f"{_as_json(value)}")
         return [c for v in values if (c := coerce(model, type_name, False, v)) is not None]
     if isinstance(value, dict):  # JSON sources: a nested object where one value belongs
-        raise ValueError(f"got a JSON object where {type_name} is expected")
+        raise ValueError(f"got a JSON object where {type_name} is expected: {_as_json(value)}")
     if isinstance(value, list | tuple):
-        raise ValueError(f"got a JSON array where {type_name} is expected")
+        raise ValueError(f"got a JSON array where {type_name} is expected: {_as_json(value)}")
     if type_name in model.enums:
-        text = str(value).strip().upper()
+        text = as_text(value).strip().upper()
         if text in model.enums[type_name]:
             return text
         if "UNKNOWN" in model.enums[type_name]:
             return "UNKNOWN"
         raise ValueError(f"'{value}' is not one of {type_name}: {', '.join(model.enums[type_name])}")
     return _SCALAR[type_name](value)
+
+
+def _as_json(value: Any) -> str:
+    """A nested value as the JSON a source sent (or near it), cut to 100 characters."""
+    try:
+        return cut(orjson.dumps(value, default=repr, option=orjson.OPT_NON_STR_KEYS).decode())
+    except (TypeError, orjson.JSONEncodeError):
+        return cut(repr(value))
 
 
 def _to_str(value: Any) -> str:
@@ -298,7 +320,7 @@ def _to_str(value: Any) -> str:
         raise ValueError(f"got the JSON boolean {str(value).lower()} where String is expected")
     if isinstance(value, float):
         raise ValueError(f"got the JSON number {cut(repr(value))} where String is expected")
-    if isinstance(value, int | Decimal | date | UUID):
+    if isinstance(value, int | date | UUID) or (isinstance(value, Decimal) and value.is_finite()):
         return str(value).strip()
     raise ValueError(f"got {type(value).__name__} {cut(repr(value))} where String is expected")
 
@@ -307,9 +329,10 @@ _INT_RANGE = range(-(2**31), 2**31)  # GraphQL Int is a signed 32-bit integer
 
 
 def _to_int(value: Any) -> int:
-    if isinstance(value, bool):
-        raise ValueError(f"'{value}' is not an integer")
-    if isinstance(value, float | Decimal) and (not math.isfinite(value) or value != int(value)):
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
+        raise ValueError(f"got {shown(value)} where Int is expected")
+    finite = value.is_finite() if isinstance(value, Decimal) else not isinstance(value, float) or math.isfinite(value)
+    if not finite or (isinstance(value, float | Decimal) and value != int(value)):
         raise ValueError(f"'{cut(str(value))}' is not an integer")
     try:
         number = int(str(value).strip()) if isinstance(value, str) else int(value)
@@ -321,10 +344,15 @@ def _to_int(value: Any) -> int:
 
 
 def _to_float(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
+        raise ValueError(f"got {shown(value)} where Float is expected")
     try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"'{value}' is not a number") from None
+        number = float(value)
+    except (ValueError, OverflowError):
+        number = math.nan
+    if not math.isfinite(number):  # GraphQL Float has no NaN or infinity
+        raise ValueError(f"'{cut(str(value))}' is not a finite number")
+    return number
 
 
 def _to_bool(value: Any) -> bool:
@@ -335,7 +363,7 @@ def _to_bool(value: Any) -> bool:
         return True
     if text in ("0", "false", "no", "n", "f"):
         return False
-    raise ValueError(f"'{value}' is not a boolean")
+    raise ValueError(f"'{cut(str(value))}' is not a boolean")
 
 
 def _to_datetime(value: Any) -> datetime:
@@ -345,9 +373,9 @@ def _to_datetime(value: Any) -> datetime:
         try:
             parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
         except ValueError:
-            raise ValueError(f"'{value}' is not an ISO date-time") from None
+            raise ValueError(f"'{cut(value)}' is not an ISO date-time") from None
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=_UTC)
-    raise ValueError(f"'{value}' is not a date-time")
+    raise ValueError(f"got {shown(value)} where DateTime is expected")
 
 
 def _to_date(value: Any) -> date:
@@ -356,27 +384,31 @@ def _to_date(value: Any) -> date:
     if isinstance(value, date):
         return value
     try:
-        return date.fromisoformat(str(value).strip())
+        return date.fromisoformat(as_text(value).strip())
     except ValueError:
-        raise ValueError(f"'{value}' is not an ISO date") from None
+        raise ValueError(f"'{cut(str(value))}' is not an ISO date") from None
 
 
 def _to_money(value: Any) -> Money:
     if isinstance(value, Money):
         return value
-    raise ValueError(f"'{value}' is not money; map it with a money or money_minor transform")
+    raise ValueError(f"'{cut(str(value))}' is not money; map it with a money or money_minor transform")
 
 
 def _to_decimal(value: Any) -> Decimal:
     try:
-        return Decimal(str(value).strip())
+        number = Decimal(as_text(value).strip() if not isinstance(value, float) else str(value))
     except ArithmeticError:
-        raise ValueError(f"'{value}' is not a decimal number") from None
+        number = None
+    if number is None or not number.is_finite():
+        raise ValueError(f"'{cut(str(value))}' is not a decimal number")
+    return number
 
 
 
-# Types whose values coerce to themselves (see _to_str, _to_int, _to_float, _to_bool).
-_AS_IS: Mapping[str, type] = {"String": str, "ID": str, "Int": int, "Float": float, "Boolean": bool}
+# Types whose values coerce to themselves (see _to_str, _to_int, _to_bool); an int only within
+# Int's range (checked there). Not float: NaN and infinity are floats no GraphQL Float can carry.
+_AS_IS: Mapping[str, type] = {"String": str, "ID": str, "Int": int, "Boolean": bool}
 
 _SCALAR: Mapping[str, Callable[[Any], Any]] = {
     "String": _to_str,

@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from connectors.sdk.currency import currency_code
+from connectors.sdk.currency import currency_code, minor_digits
 from federation.messages import cut
 from federation.records import Money
 
-__all__ = ["EPOCH_UNITS", "TRANSFORMS", "Coded", "Step", "apply_steps", "strptime_format"]
+__all__ = ["EPOCH_UNITS", "TRANSFORMS", "Coded", "Step", "apply_steps", "as_text", "shown", "strptime_format"]
 
 Step = str | Mapping[str, Any]
 Transform = Callable[[Any, Any], Any]
@@ -42,8 +43,29 @@ def strptime_format(pattern: str) -> str:
     return out
 
 
+def as_text(value: Any) -> str:
+    """Text, or an exact value that reads the same as text (an integer, a decimal, a date).
+
+    A boolean, a binary float, bytes or a JSON object or array is no text: `true` would read
+    "True" and `1e308` "1e+308", values the source never held as text, so they are an error
+    that shows the value instead.
+    """
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | date | UUID) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, Decimal) and value.is_finite():
+        return str(value)
+    raise ValueError(f"got {shown(value)} where text is expected")
+
+
+def shown(value: Any) -> str:
+    """A value as an error message shows it: its kind and its first 100 characters."""
+    return f"{type(value).__name__} {cut(repr(value))}"
+
+
 def _text(value: Any, _: Any) -> Any:
-    return value if value is None else str(value)
+    return value if value is None else as_text(value)
 
 
 def _strip(value: Any, _: Any) -> Any:
@@ -70,7 +92,7 @@ def _default(value: Any, arg: Any) -> Any:
 def _join(value: Any, arg: Any) -> Any:
     if not isinstance(value, list | tuple):
         return value
-    parts = [str(v).strip() for v in value if v is not None and str(v).strip()]
+    parts = [text for v in value if v is not None and (text := as_text(v).strip())]
     return (arg if isinstance(arg, str) else " ").join(parts) or None
 
 
@@ -91,11 +113,11 @@ def _date(value: Any, arg: Any) -> Any:
         return value
     if isinstance(value, datetime):
         return value.date()
-    text = str(value).strip()
+    text = as_text(value).strip()
     try:
         return _parse_datetime(text, arg).date()
     except ValueError:
-        raise ValueError(f"'{text}' is not a date in the format {arg or 'ISO'}") from None
+        raise ValueError(f"'{cut(text)}' is not a date in the format {arg or 'ISO'}") from None
 
 
 def _datetime(value: Any, arg: Any) -> Any:
@@ -107,11 +129,17 @@ def _datetime(value: Any, arg: Any) -> Any:
     if isinstance(value, datetime):
         parsed = value
     else:
-        text = " ".join(str(v).strip() for v in value) if isinstance(value, list) else str(value).strip()
+        if isinstance(value, list | tuple):  # date and time from two columns; a NULL or blank part is left out
+            text = " ".join(part for v in value if v is not None and (part := as_text(v).strip()))
+            if not text:
+                return None
+        else:
+            text = as_text(value).strip()
         try:
             parsed = _parse_datetime(text, options.get("format"))
         except ValueError:
-            raise ValueError(f"'{text}' is not a date-time in the format {options.get('format') or 'ISO'}") from None
+            raise ValueError(f"'{cut(text)}' is not a date-time in the format "
+                             f"{options.get('format') or 'ISO'}") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
 
 
@@ -122,6 +150,8 @@ EPOCH_UNITS: Mapping[str, int] = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_
 def _epoch(value: Any, arg: Any) -> Any:
     if value is None:
         return None
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
+        raise ValueError(f"got {shown(value)} where an epoch timestamp is expected")
     try:
         seconds = float(value) / EPOCH_UNITS.get(arg or "s", 1)
         return datetime.fromtimestamp(seconds, tz=UTC)
@@ -145,7 +175,7 @@ def _money(value: Any, arg: Any) -> Any:
     the currency column is blank). A currency the source holds must be an ISO 4217 code."""
     if isinstance(value, list | tuple):
         if len(value) != 2:
-            raise ValueError("money needs [amount, currency] or a currency argument")
+            raise ValueError(f"money needs [amount, currency] or a currency argument, got {shown(value)}")
         value, column = value
         if column is not None and str(column).strip():
             if value is None or value == "":
@@ -153,16 +183,22 @@ def _money(value: Any, arg: Any) -> Any:
             return Money(_decimal(value), _currency(column))
     if value is None or value == "":
         return None
+    amount = _decimal(value)
     if not arg:
-        raise ValueError("money has no currency: give {money: GBP} or a currency column")
-    return Money(_decimal(value), currency_code(arg))
+        raise ValueError(f"the amount {amount} has no currency: give {{money: GBP}} or a currency column")
+    return Money(amount, currency_code(arg))
 
 
 def _money_minor(value: Any, arg: Any) -> Any:
-    """Integer minor units (pence, cents) to Money: `{money_minor: GBP}`."""
+    """Integer minor units to Money, by the currency's own minor unit: `{money_minor: GBP}` reads
+    pence (1234 → 12.34), `{money_minor: JPY}` yen (1234 → 1234), `{money_minor: BHD}` fils."""
     if value is None or value == "":
         return None
-    return Money(_decimal(value).scaleb(-2), currency_code(arg))
+    code = currency_code(arg)
+    digits = minor_digits(code)
+    if digits is None:
+        raise ValueError(f"{code} has no minor unit; map it with {{money: {code}}}")
+    return Money(_decimal(value).scaleb(-digits), code)
 
 
 def _currency(value: Any) -> str:
@@ -176,23 +212,23 @@ def _enum(value: Any, arg: Any) -> Any:
     """Code table to enum, keeping the raw value: `{enum: {P: PROCESSING, C: CANCELLED}}`."""
     if value is None:
         return None
-    raw = str(value)
+    raw = as_text(value)
     table = {str(k).strip().casefold(): v for k, v in dict(arg).items()}
     decoded = table.get(raw.strip().casefold())
     return Coded(str(decoded), raw) if decoded is not None else Coded(raw.strip().upper(), raw)
 
 
 def _int(value: Any, _: Any) -> Any:
-    if value is None or isinstance(value, int):
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
         return value
     try:
-        return int(str(value).strip())
+        return int(as_text(value).strip())
     except ValueError:
-        raise ValueError(f"'{value}' is not an integer") from None
+        raise ValueError(f"got {shown(value)} where an integer is expected") from None
 
 
 def _last(value: Any, arg: Any) -> Any:
-    return None if value is None else str(value).strip()[-int(arg or 4):]
+    return None if value is None else as_text(value).strip()[-int(arg or 4):]
 
 
 TRANSFORMS: dict[str, Transform] = {

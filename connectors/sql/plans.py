@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from connectors.sdk.currency import minor_digits
 from connectors.sdk.mapping import FieldMap
 from connectors.sdk.transforms import strptime_format
 from federation.contract import Op
@@ -134,7 +135,8 @@ def field_plan(spec: FieldMap, type_name: str, model: ModelDecl) -> Plan | None:
     if type_name in _NUMBERS and not step and not neutral:
         return Plan(column, "number", _RANGE, False)
     if type_name == "Money" and name in ("money", "money_minor") and not neutral:
-        return Plan(column, "number", _RANGE, False, scale=100 if name == "money_minor" else 1)
+        digits = minor_digits(str(arg)) if name == "money_minor" else 0
+        return Plan(column, "number", _RANGE, False, scale=10 ** (digits or 0))
     if type_name == "Date" and name in ("", "date"):
         return _date_plan(column, "date", arg, trim)
     if type_name == "DateTime" and name in ("", "datetime"):

@@ -133,11 +133,12 @@ async def test_wrong_field_type_fails_only_that_field(tmp_path: Path) -> None:
     async with serve(flaky()) as base, source(tmp_path, options(base, "/v1/wrong-types")) as api:
         ann, bob, cat, dan = sorted(await api.search("Customer", SearchRequest()), key=lambda r: r.local_id)
     assert ann.fields["name"] is None and ann.fields["emails"] == ["ann@example.com"]
-    assert ann.errors == {"name": "Customer api:1 field name (from name): got a JSON object where String is expected"}
+    assert ann.errors == {"name": "Customer api:1 field name (from name): got a JSON object where String is expected: "
+                                  '{"first":"Ann"}'}
     assert ann.keys == {"email": ("ann@example.com",)}
-    assert bob.errors["name"].endswith("(from name): got a JSON array where String is expected")
+    assert bob.errors["name"].endswith('(from name): got a JSON array where String is expected: ["Bob","Lee"]')
     assert bob.errors["loyaltyNumbers"].endswith(
-        "(from loyalty): got an array of JSON objects or arrays where [String] is expected")
+        '(from loyalty): got an array of JSON objects or arrays where [String] is expected: [{"no":1}]')
     assert cat.errors == {} and cat.fields["loyaltyNumbers"] == ["LC-1", "LC-2"]
     # JSON true and 1e308 are not text: a field error showing the value, never "True" or "1E308" served as data
     assert dan.fields["name"] is None and dan.fields["loyaltyNumbers"] is None

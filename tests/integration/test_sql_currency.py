@@ -7,7 +7,7 @@ import sqlite3
 from decimal import Decimal
 from pathlib import Path
 
-from connectors.sdk import ConnectorContext, Money
+from connectors.sdk import Condition, ConnectorContext, Money, SearchRequest
 from connectors.sql import SqlConnector
 from federation.model import builtin_model
 
@@ -39,3 +39,31 @@ async def test_currency_values_from_rows_are_iso_4217_or_a_labelled_field_error(
         assert record.fields["total"] is None
         assert shown in record.errors["total"], record.errors
         assert "table orders, column amount, currency" in record.errors["total"]
+
+
+async def test_minor_units_follow_the_currency_in_reads_and_pushed_filters(tmp_path: Path) -> None:
+    """`{money_minor: JPY}` reads yen as yen and `{money_minor: BHD}` fils as thousandths (ISO 4217
+    minor units), and a pushed-down amount filter selects exactly what the records hold."""
+    with sqlite3.connect(tmp_path / "shop.db") as db:
+        db.execute("CREATE TABLE jp (id TEXT PRIMARY KEY, yen INTEGER)")
+        db.executemany("INSERT INTO jp VALUES (?, ?)", [("a", 500), ("b", 1500), ("c", 99_000)])
+        db.execute("CREATE TABLE bh (id TEXT PRIMARY KEY, fils INTEGER)")
+        db.execute("INSERT INTO bh VALUES ('x', 12345)")
+    options = SqlConnector.validate_options({"url": "sqlite+aiosqlite:///shop.db", "entities": {
+        "Purchase": {"table": "jp", "id": "id", "fields": {"total": {"column": "yen",
+                                                                     "transform": [{"money_minor": "JPY"}]}}},
+        "Payment": {"table": "bh", "id": "id", "fields": {"amount": {"column": "fils",
+                                                                     "transform": [{"money_minor": "BHD"}]}}}}})
+    connector = SqlConnector("shop", options, ConnectorContext(model=builtin_model(), base_dir=tmp_path))
+    try:
+        assert "total" in connector.capabilities().entities["Purchase"].filters  # the filter is pushed down
+        every = {r.local_id: r.fields["total"] for r in await connector.search("Purchase", SearchRequest())}
+        found = await connector.search("Purchase", SearchRequest(conditions=(
+            Condition("total", "gte", Money(Decimal("1000"), "JPY")),)))
+        (payment,) = await connector.search("Payment", SearchRequest())
+    finally:
+        await connector.close()
+    assert every == {"a": Money(Decimal("500"), "JPY"), "b": Money(Decimal("1500"), "JPY"),
+                     "c": Money(Decimal("99000"), "JPY")}
+    assert sorted(r.local_id for r in found) == ["b", "c"]
+    assert payment.fields["amount"] == Money(Decimal("12.345"), "BHD")
