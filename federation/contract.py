@@ -13,6 +13,7 @@ import abc
 import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -32,6 +33,7 @@ __all__ = [
     "Op",
     "SearchRequest",
     "SortKey",
+    "ValueLimit",
 ]
 
 Op = Literal["eq", "in", "gt", "gte", "lt", "lte", "prefix", "contains"]
@@ -114,6 +116,15 @@ class EntityCapabilities:
 @dataclass(frozen=True, slots=True)
 class Capabilities:
     entities: Mapping[str, EntityCapabilities]
+
+
+@dataclass(frozen=True, slots=True)
+class ValueLimit:
+    """The largest value a source's column for one field or key can hold: a longer text or a larger
+    number can never match there, and sent anyway it may make the source fail."""
+
+    max_length: int | None = None
+    max_abs: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +213,12 @@ class Connector(abc.ABC):
         Printed by `federation indexes`; never run by Onepane. Sources without indexes say nothing.
         """
         return []
+
+    async def value_limits(self) -> Mapping[str, Mapping[str, ValueLimit]]:
+        """Optional: per entity, per field name, `id` or `key:<name>`, the largest value the source
+        can hold (read once at start). The engine rejects a caller's value beyond it as
+        BAD_USER_INPUT before any call. Sources that cannot tell say nothing."""
+        return {}
 
     async def open(self) -> None:
         """Open pools and sessions; called once before the first request."""

@@ -25,6 +25,7 @@ from connectors.sql.aggregate import groups_served, sums_served
 from connectors.sql.columns import ColumnFacts, facts_of, read_facts
 from connectors.sql.config import SqlEntityMap, SqlOptions, resolve_url
 from connectors.sql.errors import missing_driver, translate
+from connectors.sql.limits import column_limits
 from connectors.sql.plans import IdPlan, Plan, field_plan, id_plan, key_plan
 from connectors.sql.verify import column_problems, select_columns, table_problems
 from federation.contract import (
@@ -37,9 +38,11 @@ from federation.contract import (
     Health,
     Op,
     SearchRequest,
+    ValueLimit,
 )
 from federation.errors import SourceError, SourceUnavailable
 from federation.keys import normalize, normalize_text
+from federation.model.declaration import EntityDecl
 from federation.records import Record
 
 __all__ = ["SqlConnector"]
@@ -234,6 +237,21 @@ class SqlConnector(BaseConnector):
         columns = list(result.keys())
         result.close()
         return column_problems(mapping, "the custom select", columns, exact_case)
+
+    async def value_limits(self) -> dict[str, dict[str, ValueLimit]]:
+        """What each table-mapped entity's columns can hold, from their declared types."""
+        out: dict[str, dict[str, ValueLimit]] = {}
+        for entity, mapper in self.mappers.items():
+            mapping = mapper.mapping
+            assert isinstance(mapping, SqlEntityMap)
+            decl = self.context.model.entities.get(entity)
+
+            async def work(conn: AsyncConnection, mapping: SqlEntityMap = mapping,
+                           decl: EntityDecl | None = decl) -> dict[str, ValueLimit]:
+                return await conn.run_sync(column_limits, mapping, decl)
+
+            out[entity] = await self._run(work)
+        return out
 
     async def index_advice(self) -> list[str]:
         """For each mapped table, the index every lookup needs, in this database's dialect."""

@@ -22,6 +22,7 @@ import strawberry
 from federation.api.types import MoneyType
 from federation.contract import AggregateRequest, AggregateRow, Condition
 from federation.engine.aggregate import aggregate, pushable
+from federation.engine.precheck import check_conditions
 from federation.engine.request import Request
 from federation.engine.unified import Unified
 from federation.errors import QueryError
@@ -98,6 +99,8 @@ async def searched_and_pushed(request: Request, conditions: Sequence[Condition],
                               by: PurchaseGroupBy) -> tuple[list[Unified], list[Partial]]:
     """Unified purchases of the sources searched, and the rows of those that aggregated their own."""
     names = [s for s in request.gateway.sources_for("Purchase") if sources is None or s in sources]
+    check_conditions(request.gateway.value_limits, names, "Purchase",
+                     [request.normalized("Purchase", c) for c in conditions])  # before any call
     group = _group(request, by)
     overrides = await request.gateway.overrides.snapshot()
     pushed = [] if group is None else [s for s in names if pushable(request, overrides, "Purchase", s, group, "total")]
@@ -132,7 +135,7 @@ async def _referenced(request: Request, entity: str, source: str, local_id: str)
     """The unified entity a same-source ref points at, as `Request.related` finds it."""
     if source not in request.gateway.sources_for(entity, "id"):
         return "none", None
-    records = [r for r in await request.lookup(entity, "id", [local_id], [source])
+    records = [r for r in await request.lookup(entity, "id", [local_id], [source], caller=False)
                if r.source == source and r.local_id == local_id]
     units = request.ordered(entity, await request.unify(entity, records)) if records else []
     return (units[0].id, units[0].values.get("name")) if units else ("none", None)

@@ -14,7 +14,7 @@ import orjson
 from federation import registry
 from federation.cache import RecordCache, RedisCache
 from federation.config.models import Config
-from federation.contract import Capabilities, Connector, ConnectorContext, EntityCapabilities, Health
+from federation.contract import Capabilities, Connector, ConnectorContext, EntityCapabilities, Health, ValueLimit
 from federation.errors import ConfigError, ConfigProblem
 from federation.identity.fellegi import IdentityModel, ModelError, load_model
 from federation.identity.matching import blocking_problems
@@ -59,6 +59,7 @@ class Gateway:
         # Sources served although their mapping does not match them (`serve --allow-degraded`).
         self.degraded: dict[str, str] = {}
         self.guards = {name: SourceGuard(name, s.timeout, s.guard) for name, s in config.sources.items()}
+        self.value_limits: dict[str, Mapping[str, Mapping[str, ValueLimit]]] = {}
         self.request_shares = {name: share_of(s.guard.max_concurrent, s.guard.request_share)
                                for name, s in config.sources.items()}
         redis_url = config.gateway.redis_url
@@ -137,6 +138,17 @@ class Gateway:
 
     async def start(self) -> None:
         await asyncio.gather(*(c.open() for c in self.connectors.values()))
+        await self.read_value_limits()
+
+    async def read_value_limits(self) -> None:
+        """What each source's columns can hold (`Connector.value_limits`); a source that cannot say
+        now (down at start) simply has no limits, and its calls go out as before."""
+        found = await asyncio.gather(*(c.value_limits() for c in self.connectors.values()), return_exceptions=True)
+        for name, limits in zip(self.connectors, found, strict=True):
+            if isinstance(limits, BaseException):
+                log.warning("source '%s': column limits not read (%s)", name, type(limits).__name__)
+                continue
+            self.value_limits[name] = limits
 
     async def close(self) -> None:
         """Close every connector in reverse order; one failing close does not stop the others."""

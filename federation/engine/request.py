@@ -13,6 +13,7 @@ from federation.contract import Condition, Connector, SearchRequest, SortKey
 from federation.engine.gateway import Gateway
 from federation.engine.identity import Cluster, Edge, cluster_records, linking_pairs
 from federation.engine.loader import BatchLoader, LookupGroup, index_records
+from federation.engine.precheck import check_conditions, check_lookup
 from federation.engine.residual import matches, sort_records
 from federation.engine.stats import SourceStats
 from federation.engine.unified import Unified, lone, merge
@@ -228,11 +229,16 @@ class Request:
         return self._freshness.get(record.uid, LIVE)
 
     async def lookup(
-        self, entity: str, by: str, values: Iterable[str], sources: Iterable[str] | None = None
+        self, entity: str, by: str, values: Iterable[str], sources: Iterable[str] | None = None, caller: bool = True
     ) -> list[Record]:
-        """Records of `entity` whose `by` matches any value, from every able source at once."""
+        """Records of `entity` whose `by` matches any value, from every able source at once; a
+        caller's value no source column could hold is BAD_USER_INPUT before any call (values read
+        from records, `caller=False`, are sent as they are)."""
         names = self.gateway.sources_for(entity, by) if sources is None else [
             s for s in sources if by in getattr(self.gateway.entity_caps(s, entity), "lookups", ())]
+        values = list(values)
+        if caller:
+            check_lookup(self.gateway.value_limits, names, entity, by, values)
         futures = [self._loader(s, entity, by).load(v) for s in names for v in values]
         results = await asyncio.gather(*futures)
         return _dedupe(r for batch in results for r in batch)
@@ -312,8 +318,10 @@ class Request:
             if not pairs and not refs:
                 break
             asked |= pairs
-            batches = await asyncio.gather(*(self.lookup(entity, f"key:{k}", [v], [s]) for k, v, s in pairs),
-                                           *(self.lookup(entity, "id", [ref.local_id], [ref.source]) for ref in refs))
+            batches = await asyncio.gather(*(self.lookup(entity, f"key:{k}", [v], [s], caller=False)
+                                             for k, v, s in pairs),
+                                           *(self.lookup(entity, "id", [ref.local_id], [ref.source], caller=False)
+                                             for ref in refs))
             frontier = [r for batch in batches for r in batch if r.uid not in records and r.uid not in have]
             records.update((r.uid, r) for r in frontier)
         return records
@@ -510,6 +518,7 @@ class Request:
         request = SearchRequest(tuple(conditions), tuple(order), min(limit or cap, cap))
         names = [s for s in self.gateway.sources_for(entity) if sources is None or s in sources]
         names = [s for s in names if getattr(self.gateway.entity_caps(s, entity), "searchable", False)]
+        check_conditions(self.gateway.value_limits, names, entity, conditions)
         answers = (await asyncio.gather(*(self._search_one(s, entity, request) for s in names)) if len(names) != 1
                    else [await self._search_one(names[0], entity, request)])  # one source: no task to run it
         if whole and answers and all(error is not None for _, error in answers):

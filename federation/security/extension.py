@@ -102,7 +102,7 @@ class FieldGuard(SchemaExtension):
             named = get_named_type(info.return_type).name
             if named in DERIVED_TYPES:
                 entity = _entity(info, type_name)
-                return _later(result, lambda value: follow_rules(policy, entity, named, value, kwargs))
+                result = _later(result, lambda value: follow_rules(policy, entity, named, value, kwargs))
             if type_name == "SourceRecord" and field == "linkedBy":
                 fields = _fields(info, root.entity)
                 return _later(result, lambda value: link_reasons(policy, root, value, fields, decision))

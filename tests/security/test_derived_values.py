@@ -8,6 +8,7 @@ labels and totals, or the MCP tools, which run through the same role layer.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from federation.api.types import Conflict, ConflictValue
@@ -15,7 +16,7 @@ from federation.security.derived import follow_rules
 from federation.security.policy import Policy
 from federation.security.settings import RoleSettings
 from tests.agents.conftest import call, text_of
-from tests.security.conftest import api_key
+from tests.security.conftest import SECURITY, api_key
 from tests.stories.conftest import LiveDemo, post
 
 # Sam Reid: the POS and the CRM disagree on his name and were linked by his phone number.
@@ -107,3 +108,41 @@ def test_a_masked_field_masks_its_conflict_values() -> None:
     (born,) = follow_rules(policy, "Customer", "Conflict", conflicts, {})  # a redacted field's conflict: gone
     assert born.chosen == "1985-01-01" and [v.value for v in born.values] == ["1985-01-01", "1985-01-01"]
     assert [v.localId for v in born.values] == ["1", "C-1"]
+
+
+def test_values_quoted_in_a_fuzzy_match_reason_follow_their_fields() -> None:
+    from federation.api.types import SourceRecord
+    from federation.security.derived import link_reasons
+
+    policy = Policy("p", RoleSettings(allow=("*",), deny=("Customer.name",), mask={"Customer.dateOfBirth": "year"}),
+                    frozenset({"Customer"}))
+    record = SourceRecord(source="pos", localId="1", entity="Customer", updatedAt=None, linkedBy=[])
+    reason = "rule name-dob 0.93: name 'Pat O'Brien' ~ 'P O'Brien' 0.91, dateOfBirth '1985-06-14' 1.00 ~ crm:C-9"
+    fields = {"name": None, "dateOfBirth": None}
+    (shown,) = link_reasons(policy, record, [reason], fields, policy.decide("SourceRecord", "linkedBy"))
+    assert shown == ("rule name-dob 0.93: name '(withheld)' ~ '(withheld)' 0.91, dateOfBirth '1985-01-01' 1.00"
+                     " ~ crm:C-9")
+
+
+def test_the_analyst_cli_prints_what_the_role_may_read(tmp_path: Path) -> None:
+    import hashlib
+
+    import yaml
+
+    from federation.demo.data import build_demo
+    from federation.demo.run import demo_config_text
+    from tests.stories.test_analyst_cli import run
+
+    build_demo(tmp_path)
+    config = yaml.safe_load(demo_config_text())
+    config["sources"] = {n: s for n, s in config["sources"].items() if s["type"] == "sql"}
+    config["security"] = {"roles": {"support": SECURITY["roles"]["support"]},
+                          "api_keys": [{"name": "s", "sha256": hashlib.sha256(b"support-key-0123456789").hexdigest(),
+                                        "role": "support"}]}
+    (tmp_path / "g.yaml").write_text(yaml.safe_dump(config))
+    document = tmp_path / "q.graphql"
+    document.write_text(f'{{ customer(id: "{HART}") {{ id timeline {{ summary }} }} }}')
+    result = run(str(document), "--config", str(tmp_path / "g.yaml"), "--role", "support", "--format", "json",
+                 env={"ONEPANE_API_KEY": "support-key-0123456789"})
+    assert result.returncode == 0, result.stderr
+    assert "CHARGE by CARD" in result.stdout and "978.00" not in result.stdout
