@@ -529,7 +529,11 @@ class SqlConnector(BaseConnector):
         kwargs: dict[str, Any] = {"hide_parameters": True, "isolation_level": "AUTOCOMMIT",
                                   "pool_reset_on_return": None}
         if not (url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")):
-            kwargs["pool_size"] = self.options.pool_size
+            # No overflow: SQLAlchemy closes an overflow connection as soon as it is returned, so
+            # under load every burst past pool_size opened (and the database forked) connections
+            # that lived for one statement, each preparing its statements anew. A call past
+            # pool_size waits for a pooled connection instead (within the statement timeout).
+            kwargs["pool_size"], kwargs["max_overflow"] = self.options.pool_size, 0
         if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
             url, kwargs["connect_args"] = _sqlite_read_only(url), {"timeout": self.options.statement_timeout}
         try:

@@ -9,6 +9,7 @@ answer is the one the normalizing rule gives (a member's local id is their numbe
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -124,8 +125,6 @@ def pos_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     service = SERVICES[request.param]
     if service is not None:
         require_service(*service, request.param)
-    import asyncio
-
     pos = asyncio.run(_build(request.param, tmp_path_factory.mktemp(f"pos-{request.param}")))
     yield pos
     asyncio.run(_drop(pos))
@@ -268,3 +267,22 @@ async def test_check_names_only_lookups_that_scan_a_large_table_and_the_index_th
         assert len(await connector.index_advice(None)) == 4  # --all: one per lookup (members id, email; txns id, ref)
     finally:
         await connector.close()
+
+
+async def test_a_burst_past_the_pool_reuses_its_connections(pos_db: Pos) -> None:
+    """Forty lookups at once on a pool of two: every one answered, and the database sees the
+    same two connections throughout instead of one opened and closed per statement."""
+    options = pos_db.connector().options.model_dump(by_alias=True)
+    connector = SqlConnector("pos", SqlConnector.validate_options({**options, "pool_size": 2}),
+                             pos_db.connector().context)
+    await connector.open()
+    opened: list[object] = []
+    event.listen(connector._require_engine().sync_engine, "connect", lambda *_: opened.append(1))
+    try:
+        for _ in range(3):
+            found = await asyncio.gather(*(connector.lookup("Customer", "id", [number(pos_db, i)])
+                                           for i in range(1, 41)))
+            assert [ids(f) for f in found] == [[number(pos_db, i)] for i in range(1, 41)]
+    finally:
+        await connector.close()
+    assert len(opened) <= 2
