@@ -50,6 +50,8 @@ T = TypeVar("T")
 _Target = Callable[[query.TextFold], query.Clause]
 _Params = Callable[[list[str]], tuple[list[Any], list[str]]]
 
+_BURST = 10  # connections a source may open past pool_size under a burst of calls
+
 # Bound parameters one statement may carry, per dialect (SQLite before 3.32 allowed 999).
 _PARAM_LIMIT = {
     "sqlite": 32_766 if sqlite3.sqlite_version_info >= (3, 32) else 999,
@@ -529,11 +531,11 @@ class SqlConnector(BaseConnector):
         kwargs: dict[str, Any] = {"hide_parameters": True, "isolation_level": "AUTOCOMMIT",
                                   "pool_reset_on_return": None}
         if not (url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")):
-            # No overflow: SQLAlchemy closes an overflow connection as soon as it is returned, so
-            # under load every burst past pool_size opened (and the database forked) connections
-            # that lived for one statement, each preparing its statements anew. A call past
-            # pool_size waits for a pooled connection instead (within the statement timeout).
-            kwargs["pool_size"], kwargs["max_overflow"] = self.options.pool_size, 0
+            # SQLAlchemy closes an overflow connection as soon as it is returned, so under load
+            # every burst past pool_size opened (and the database forked) connections that lived
+            # for one statement, each preparing its statements anew. The same most connections
+            # (pool_size plus SQLAlchemy's default overflow of 10), but each kept once opened.
+            kwargs["pool_size"], kwargs["max_overflow"] = self.options.pool_size + _BURST, 0
         if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
             url, kwargs["connect_args"] = _sqlite_read_only(url), {"timeout": self.options.statement_timeout}
         try:
