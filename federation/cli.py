@@ -15,6 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from federation.config import load_config, load_model
+from federation.contract import SCAN_ROWS
 from federation.engine.gateway import DEGRADED_ENV, Gateway
 from federation.errors import ConfigError
 from federation.identity.collisions import find_collisions
@@ -63,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("--roles", action="store_true", help="also print, per role, what it reads, masks and is denied")
     indexes = commands.add_parser("indexes", help="print the indexes each source needs for its lookups (runs nothing)")
     indexes.add_argument("config", type=Path)
+    indexes.add_argument("--all", action="store_true",
+                         help="one index for every lookup, not only those that would scan a large table")
     query = commands.add_parser("query", help="run a .graphql file and print JSON, CSV or a table")
     query.add_argument("file", type=Path)
     query.add_argument("--var", action="append", default=[], metavar="NAME=VALUE", help="a variable (JSON or text)")
@@ -119,7 +122,7 @@ def _run(args: argparse.Namespace) -> int | None:
             _print_roles(args.config)
         return asyncio.run(_check(args.config))
     if args.command == "indexes":
-        return asyncio.run(_indexes(args.config))
+        return asyncio.run(_indexes(args.config, None if args.all else SCAN_ROWS))
     if args.command == "serve":
         from federation.ops.workers import serve, serve_workers
 
@@ -183,12 +186,13 @@ def _print_roles(path: Path) -> None:
         Console().print(table)
 
 
-async def _indexes(path: Path) -> int:
-    """Each source's index advice as SQL a DBA can read and run; sources that need none say so."""
+async def _indexes(path: Path, min_rows: int | None) -> int:
+    """Each source's index advice as SQL a DBA can read and run: by default only for lookups whose
+    plan reads a whole table of more than `min_rows` rows; sources that need none say so."""
     gateway = Gateway.from_config(load_config(path))
     await gateway.start()
     try:
-        advice = await asyncio.gather(*(c.index_advice() for c in gateway.connectors.values()),
+        advice = await asyncio.gather(*(c.index_advice(min_rows) for c in gateway.connectors.values()),
                                       return_exceptions=True)
     finally:
         await gateway.close()
@@ -199,7 +203,8 @@ async def _indexes(path: Path) -> int:
             failed += 1
             console.print(f"[red]cannot advise[/red] source '{name}': {escape(str(found))}", highlight=False)
             continue
-        print("\n".join(found) if found else "-- nothing to index: its lookups need no database index")
+        print("\n".join(found) if found else "-- nothing to index: no lookup reads a whole table"
+              + (f" of more than {min_rows:,} rows" if min_rows is not None else ""))
         print()
     return 1 if failed else 0
 
@@ -228,6 +233,14 @@ async def _verify_within(gateway: Gateway, name: str) -> list[str]:
         return []
 
 
+async def _slow_lookups(gateway: Gateway, name: str) -> list[str]:
+    """The source's lookups that would scan a large table; none when it cannot tell (unreachable)."""
+    try:
+        return await gateway.connectors[name].slow_lookups(SCAN_ROWS)
+    except Exception:  # an unreachable source is reported by the health column already
+        return []
+
+
 async def _check(path: Path) -> int:
     gateway = Gateway.from_config(load_config(path))
     await gateway.start()
@@ -235,6 +248,7 @@ async def _check(path: Path) -> int:
         health = await gateway.health()
         found = await asyncio.gather(*(c.verify() for c in gateway.connectors.values()))
         collisions = await find_collisions(gateway.model, gateway.scopes, gateway.connectors, gateway.timeouts)
+        slow = await asyncio.gather(*(_slow_lookups(gateway, n) for n in gateway.connectors))
     finally:
         await gateway.close()
     problems = [f"{path}: sources.{name}.{p}" for name, ps in zip(gateway.connectors, found, strict=True)
@@ -263,4 +277,8 @@ async def _check(path: Path) -> int:
         console.print(f"[yellow]key scope warning[/yellow] {escape(collision.message())}", highlight=False)
     for collision in (c for c in collisions if c.note):
         console.print(f"key scope note {escape(collision.message())}", highlight=False)
+    for name, lines in zip(gateway.connectors, slow, strict=True):
+        for line in lines:  # answered correctly, only slower: a warning, not a failed check
+            console.print(f"[yellow]slow lookup[/yellow] {path}: sources.{name}.{escape(line)}", highlight=False,
+                          emoji=False)
     return 0 if all(h["ok"] for h in health.values()) and not problems else 1

@@ -22,6 +22,7 @@ from federation.records import Record
 
 __all__ = [
     "OPS",
+    "SCAN_ROWS",
     "AggregateRequest",
     "AggregateRow",
     "Capabilities",
@@ -38,6 +39,7 @@ __all__ = [
 
 Op = Literal["eq", "in", "gt", "gte", "lt", "lte", "prefix", "contains"]
 OPS: tuple[Op, ...] = ("eq", "in", "gt", "gte", "lt", "lte", "prefix", "contains")
+SCAN_ROWS = 10_000  # a lookup that reads every row of a larger table is worth an index
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,8 +209,9 @@ class Connector(abc.ABC):
         """
         return []
 
-    async def index_advice(self) -> list[str]:
-        """Statements (or notes) for the source's owner that would make every lookup an index search.
+    async def index_advice(self, min_rows: int | None = SCAN_ROWS) -> list[str]:
+        """Statements (or notes) for the source's owner: the index each lookup that would read a
+        whole table of more than `min_rows` rows needs (every lookup when None).
 
         Printed by `federation indexes`; never run by Onepane. Sources without indexes say nothing.
         """
@@ -219,6 +222,12 @@ class Connector(abc.ABC):
         can hold (read once at start). The engine rejects a caller's value beyond it as
         BAD_USER_INPUT before any call. Sources that cannot tell say nothing."""
         return {}
+
+    async def slow_lookups(self, min_rows: int = SCAN_ROWS) -> list[str]:
+        """Lookups that would read a whole table of more than `min_rows` rows, each as
+        `path: what it reads; the index that fixes it`. Reported by `federation check`; a slow
+        lookup still answers correctly, so it is a warning, not a problem."""
+        return []
 
     async def open(self) -> None:
         """Open pools and sessions; called once before the first request."""

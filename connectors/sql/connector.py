@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from connectors.sdk.base import BaseConnector
 from connectors.sdk.mapping import RecordMapper
-from connectors.sql import indexes, query
+from connectors.sql import indexes, query, scans
 from connectors.sql.aggregate import build as build_aggregate
 from connectors.sql.aggregate import groups_served, sums_served
 from connectors.sql.columns import ColumnFacts, facts_of, read_facts
@@ -29,6 +29,7 @@ from connectors.sql.limits import column_limits
 from connectors.sql.plans import IdPlan, Plan, field_plan, id_plan, key_plan
 from connectors.sql.verify import column_problems, select_columns, table_problems
 from federation.contract import (
+    SCAN_ROWS,
     AggregateRequest,
     AggregateRow,
     Capabilities,
@@ -51,6 +52,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 _Target = Callable[[query.TextFold], query.Clause]
 _Params = Callable[[list[str]], tuple[list[Any], list[str]]]
+
+_BURST = 10  # connections a source may open past pool_size under a burst of calls
 
 # Bound parameters one statement may carry, per dialect (SQLite before 3.32 allowed 999).
 _PARAM_LIMIT = {
@@ -253,28 +256,89 @@ class SqlConnector(BaseConnector):
             out[entity] = await self._run(work)
         return out
 
-    async def index_advice(self) -> list[str]:
-        """For each mapped table, the index every lookup needs, in this database's dialect."""
+    async def index_advice(self, min_rows: int | None = SCAN_ROWS) -> list[str]:
+        """The one index each lookup that would read a whole table of more than `min_rows` rows
+        needs, in this database's dialect; with `min_rows=None`, one for every lookup."""
         out: list[str] = []
-        for entity, spec in self._entities.items():
+        for entity in self._entities:
             mapping = self.mappers[entity].mapping
             assert isinstance(mapping, SqlEntityMap)
+            scanning, kinds = await self._scanning(entity, min_rows)
+            if not scanning:
+                continue
             if mapping.table is None:
                 out.append(f"-- {entity}: read through a custom select; index the tables it reads")
                 continue
-            lookups = [indexes.Lookup(n, p) for n, p in spec.ids.items()]
-            lookups += [indexes.Lookup(f"key:{n}", p) for n, (p, _) in spec.keys.items()
-                        if f"key:{n}" not in spec.split and "@" not in n]
+            spec = self._entity(entity)
             out += [f"-- {entity} {by}: read from columns {', '.join(spec.keys[b[4:]][0].column for b in bys)}; "
                     "each is compared like a one-column key and needs its own index" for by, bys in spec.split.items()]
-
-            async def work(conn: AsyncConnection, spec: _Entity = spec,
-                           entity: str = entity) -> Mapping[str, query.Kind]:
-                return await self._kinds_for(conn, entity, spec)
-
-            kinds = await self._run(work)
-            out += indexes.advice(self.name, entity, mapping.table, lookups, kinds, self._require_engine().dialect)
+            out += indexes.advice(self.name, entity, mapping.table, scanning, kinds, self._require_engine().dialect)
         return out
+
+    async def slow_lookups(self, min_rows: int = SCAN_ROWS) -> list[str]:
+        """Each lookup whose plan reads every row of a table holding more than `min_rows`, with
+        the one index that would fix it (what `federation indexes` prints for it)."""
+        out: list[str] = []
+        for entity in self._entities:
+            mapping = self.mappers[entity].mapping
+            assert isinstance(mapping, SqlEntityMap)
+            scanning, kinds = await self._scanning(entity, min_rows)
+            where = f"table {mapping.table}" if mapping.table is not None else "the custom select"
+            for lookup in scanning:
+                fix = (indexes.advice(self.name, entity, mapping.table, [lookup], kinds,
+                                      self._require_engine().dialect) if mapping.table is not None
+                       else ["index the tables the custom select reads"])
+                out.append(f"entities.{entity}.{lookup.name}: reads every row of {where} (more than "
+                           f"{min_rows:,}) for each lookup; the index that fixes it: {' '.join(fix)}")
+        return out
+
+    async def _scanning(self, entity: str,
+                        min_rows: int | None) -> tuple[list[indexes.Lookup], Mapping[str, query.Kind]]:
+        """The lookups of `entity` whose real statement, EXPLAINed with a sample value, reads a
+        whole table of more than `min_rows` rows (every lookup when None), each with how it
+        compares (the bare column or the expression)."""
+        spec = self._entity(entity)
+
+        async def work(conn: AsyncConnection) -> tuple[list[indexes.Lookup], Mapping[str, query.Kind]]:
+            kinds = await self._kinds_for(conn, entity, spec)
+            facts = await self._facts_for(conn, entity)
+            fold = await self._fold_for(conn)
+            if min_rows is not None and not await scans.more_rows_than(conn, spec.source.from_, min_rows):
+                return [], kinds
+            found: list[indexes.Lookup] = []
+            # A key read from several columns is one lookup per column (`key:phone@fax`): each is
+            # advised in index_advice's note, not as a lookup of its own here.
+            plans: dict[str, Plan | IdPlan] = {**spec.ids, **{f"key:{n}": p for n, (p, _) in spec.keys.items()
+                                                              if f"key:{n}" not in spec.split and "@" not in n}}
+            for by, plan in plans.items():
+                chosen = self._choose(spec, {by: [self._sample(spec, by, kinds, facts)]}, kinds, facts)
+                if not chosen:
+                    continue
+                _, way, params, _ = chosen[0]
+                if min_rows is not None:
+                    statement = self._lookup_statement(entity, spec, [(by, way)], fold)
+                    if not await scans.scanned_tables(conn, statement, {"v0": params}):
+                        continue
+                found.append(indexes.Lookup(by, plan, plain=way.plain and not plan.stored))
+            return found, kinds
+
+        return await self._run(work, timeout=max(10.0, self.options.statement_timeout))
+
+    def _sample(self, spec: _Entity, by: str, kinds: Mapping[str, query.Kind],
+                facts: Mapping[str, ColumnFacts]) -> str:
+        """A value of the form real traffic sends for this lookup, for EXPLAIN."""
+        dialect = self._require_engine().dialect.name
+        if by in spec.ids:
+            plan = spec.ids[by]
+            numeric = [kinds.get(c) == "int" or bool((f := facts_of(facts, c, dialect)) and f.integers)
+                       for c in plan.columns]
+            parts = ["1" if n else "X1" for n in numeric]
+            return (plan.sep or "").join(parts)
+        kplan, _ = spec.keys[by.partition(":")[2]]
+        column = facts_of(facts, kplan.column, dialect)
+        integers = kinds.get(kplan.column) == "int" or bool(column and column.integers)
+        return {"email": "someone@example.com", "phone": "+442079460958", "code": "AB123"}.get(
+            kplan.style, "1" if integers else "X1")
 
     # verbs
 
@@ -303,16 +367,7 @@ class SqlConnector(BaseConnector):
             kinds = await self._kinds_for(conn, entity, spec)
             facts = await self._facts_for(conn, entity)
             fold = await self._fold_for(conn)
-            chosen: list[tuple[str, _Way, list[Any], list[str]]] = []
-            for by, values in sorted(asked.items()):
-                # The bare column for the values it matches exactly, the expression for the rest.
-                for way in self._lookup_ways(spec, by, kinds, facts):
-                    params, values_left = way.params(values)
-                    if params:  # no value a column could hold: not asked
-                        chosen.append((by, way, params, [v for v in values if v not in set(values_left)]))
-                    if not values_left:
-                        break
-                    values = values_left
+            chosen = self._choose(spec, asked, kinds, facts)
             if len(chosen) > 1 and sum(len(p) for _, _, p, _ in chosen) <= min(limit, self.options.max_batch):
                 statement = self._lookup_statement(entity, spec, [(by, way) for by, way, _, _ in chosen], fold)
                 bound = {f"v{i}": p for i, (_, _, p, _) in enumerate(chosen)}
@@ -360,6 +415,22 @@ class SqlConnector(BaseConnector):
         return await self._run(work)
 
     # statements
+
+    def _choose(self, spec: _Entity, asked: Mapping[str, list[str]], kinds: Mapping[str, query.Kind],
+                facts: Mapping[str, ColumnFacts]) -> list[tuple[str, _Way, list[Any], list[str]]]:
+        """(lookup, way, parameters, values) to send: the bare column for the values it matches
+        exactly, the expression for the rest."""
+        chosen: list[tuple[str, _Way, list[Any], list[str]]] = []
+        for by, values in sorted(asked.items()):
+            for way in self._lookup_ways(spec, by, kinds, facts):
+                params, values_left = way.params(values)
+                if params:  # no value a column could hold: not asked
+                    left = set(values_left)
+                    chosen.append((by, way, params, [v for v in values if v not in left]))
+                if not values_left:
+                    break
+                values = values_left
+        return chosen
 
     def _lookup_statement(self, entity: str, spec: _Entity, chosen: Sequence[tuple[str, _Way]],
                           fold: query.TextFold) -> sa.Select[Any]:
@@ -540,7 +611,11 @@ class SqlConnector(BaseConnector):
         kwargs: dict[str, Any] = {"hide_parameters": True, "isolation_level": "AUTOCOMMIT",
                                   "pool_reset_on_return": None}
         if not (url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")):
-            kwargs["pool_size"] = self.options.pool_size
+            # SQLAlchemy closes an overflow connection as soon as it is returned, so under load
+            # every burst past pool_size opened (and the database forked) connections that lived
+            # for one statement, each preparing its statements anew. The same most connections
+            # (pool_size plus SQLAlchemy's default overflow of 10), but each kept once opened.
+            kwargs["pool_size"], kwargs["max_overflow"] = self.options.pool_size + _BURST, 0
         if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
             url, kwargs["connect_args"] = _sqlite_read_only(url), {"timeout": self.options.statement_timeout}
         try:

@@ -1,8 +1,9 @@
-"""The indexes a source needs so that every lookup the connector sends is an index search.
+"""The index a lookup needs so that the statement the connector sends is an index search.
 
-Lookups compare a normalizing expression (`lower(trim(email))`, phone digits without
-separators, trimmed text ids), never the bare column, so a plain index on the column does not
-serve them. SQLite, PostgreSQL and MySQL 8 index the expression itself; MariaDB cannot, so it
+A lookup compares the bare column where the column's own comparison allows (query.plain_params):
+a plain index serves it. Others compare a normalizing expression (`lower(trim(email))`, phone
+digits without separators, trimmed text ids), which a plain index does not serve. SQLite,
+PostgreSQL and MySQL 8 index the expression itself; MariaDB cannot, so it
 gets a generated column with an index plus the `lookup_columns` line that makes the connector
 compare that column as stored. `federation indexes CONFIG` prints these statements; nothing
 here runs DDL: a legacy database belongs to its owners.
@@ -32,6 +33,7 @@ class Lookup:
 
     name: str
     plan: Plan | IdPlan
+    plain: bool = False  # compares the bare column (query.plain_params): a plain index serves it
 
 
 def _identifier(*parts: str) -> str:
@@ -43,6 +45,8 @@ def _expression(lookup: Lookup, cols: Mapping[str, sa.ColumnClause[Any]],
                 kinds: Mapping[str, query.Kind]) -> sa.ColumnElement[Any] | None:
     """Exactly the expression the lookup's WHERE compares; None for a composite id."""
     plan = lookup.plan
+    if lookup.plain:
+        return cols[_columns(lookup)[0]]
     if isinstance(plan, IdPlan):
         if len(plan.columns) != 1:
             return None
@@ -83,7 +87,8 @@ def advice(source: str, entity: str, table_name: str, lookups: Sequence[Lookup],
     target = dialect.identifier_preparer.format_table(table)
     out: list[str] = []
     for lookup in lookups:
-        if isinstance(lookup.plan, Plan) and lookup.plan.style == "text" and not lookup.plan.stored:
+        if (isinstance(lookup.plan, Plan) and lookup.plan.style == "text" and not lookup.plan.stored
+                and not lookup.plain):
             out.append(f"-- {entity} {lookup.name}: compares accent- and case-folded text, which depends on the "
                        f"database; give it a generated column holding the folded text and lookup_columns")
             continue

@@ -17,7 +17,9 @@ def distinct(n: int) -> str:
 
 
 async def test_a_hundred_clients_on_a_busy_healthy_source_get_no_errors(stack_factory: Make) -> None:
-    stack: Stack = await stack_factory(crm={"timeout": 3, "guard": {"max_concurrent": 2, "coalesce": False}})
+    # Generous deadlines: a busy shared machine may be slow, never wrong; only queueing is tested.
+    stack: Stack = await stack_factory(crm={"timeout": 20, "guard": {"max_concurrent": 2, "coalesce": False}},
+                                       gateway={"request_timeout": 30})
     stack.crm.set(latency=0.005)
     answers = await asyncio.gather(*(stack.post(distinct(n)) for n in range(CLIENTS)))
     errors = [body["errors"] for body, _ in answers if body.get("errors")]
@@ -37,7 +39,10 @@ async def test_clients_queued_behind_a_hung_source_answer_within_its_timeout(sta
     for n, (body, seconds) in enumerate(answers):
         assert codes(body) == {"crm": "SOURCE_TIMEOUT"}
         assert {f"{r['source']}:{r['localId']}" for r in body["data"][f"c{n}"][0]["sourceRecords"]} == {"shop:1"}
-        assert seconds < 0.4 + 0.5  # one source timeout, whether the time went on waiting or calling
+        # One source timeout, whether the time went on waiting for a slot or on calling; the rest
+        # of the request is the other sources' work, slower on a busy machine but never stuck.
+        assert body["extensions"]["sources"]["crm"]["ms"] < (0.4 + 0.25) * 1000
+        assert seconds < 3.0
     assert stack.gateway.guards["crm"].bulkhead.waiting == 0
     body, _ = await stack.post()
     assert codes(body) == {"crm": "SOURCE_TIMEOUT"} and refs(body) == {"shop:1"}

@@ -93,7 +93,7 @@ async def test_advice_turns_every_lookup_into_an_index_search(own_legacy: Legacy
     before = make(own_legacy)
     await before.open()
     expected = {by: sorted(ids(await before.lookup("Customer", by, values))) for by, values in LOOKUPS}
-    advice = await before.index_advice()
+    advice = await before.index_advice(None)  # every lookup: these tables are tiny
     await before.close()
     assert all(found for found in expected.values())
     assert "-- Purchase: read through a custom select; index the tables it reads" in advice
@@ -140,7 +140,7 @@ def test_indexes_command_prints_advice_and_names_a_source_it_cannot_reach(
     }}
     path = tmp_path / "onepane.yaml"
     path.write_text(yaml.safe_dump(config), "utf-8")
-    assert main(["indexes", str(path)]) == 1
+    assert main(["indexes", "--all", str(path)]) == 1
     out, err = capsys.readouterr()
     assert ("CREATE INDEX IF NOT EXISTS onepane_customers_key_email ON customers ((CASE WHEN (email GLOB "
             "'*[^ -~]*') THEN '*' ELSE lower(replace(email, ' ', '')) END));") in out
@@ -185,3 +185,45 @@ async def _arrays(db: LegacyDb) -> None:
             await connector.close()
         assert sorted(ids(found)) == ["K1", "K2"], max_batch
         assert next(r for r in found if r.local_id == "K1").fields["phones"] == ["+442079460958", "+447700900123"]
+
+
+def test_a_lookup_on_the_bare_column_is_advised_a_plain_index() -> None:
+    from sqlalchemy.dialects import mysql, postgresql
+
+    from connectors.sql.indexes import Lookup, advice
+    from connectors.sql.plans import IdPlan
+
+    lookup = Lookup("ref:customer", IdPlan(("member_no",), None, True, ""), plain=True)
+    assert advice("pos", "Purchase", "txns", [lookup], {}, postgresql.dialect()) == [
+        "CREATE INDEX IF NOT EXISTS onepane_txns_ref_customer ON txns (member_no);"]
+    maria = mysql.dialect()
+    maria.is_mariadb = True
+    assert advice("pos", "Purchase", "txns", [lookup], {}, maria) == [  # no generated column needed
+        "CREATE INDEX onepane_txns_ref_customer ON txns (member_no);"]
+
+
+def test_check_and_indexes_name_the_lookup_that_scans_a_large_table(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """10,001 customers: the email lookup reads them all (no index on the email expression); the
+    id lookup searches the INTEGER PRIMARY KEY and is not mentioned."""
+    sqlite = tmp_path / "shop.db"
+    engine = sa.create_engine(f"sqlite:///{sqlite}")
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE customers (id INTEGER PRIMARY KEY, email TEXT)"))
+        conn.execute(sa.text("INSERT INTO customers VALUES (:i, :e)"),
+                     [{"i": i, "e": f"c{i}@example.com"} for i in range(1, 10_002)])
+    engine.dispose()
+    config: dict[str, Any] = {"security": {"anonymous_role": "a", "roles": {"a": {"allow": ["*"]}}}, "sources": {
+        "shop": {"type": "sql", "url": "sqlite+aiosqlite:///shop.db", "entities": {"Customer": {
+            "table": "customers", "id": "id", "keys": {"email": "email"}}}}}}
+    path = tmp_path / "onepane.yaml"
+    path.write_text(yaml.safe_dump(config), "utf-8")
+    fix = ("CREATE INDEX IF NOT EXISTS onepane_customers_key_email ON customers ((CASE WHEN (email GLOB "
+           "'*[^ -~]*') THEN '*' ELSE lower(replace(email, ' ', '')) END));")
+    assert main(["check", str(path)]) == 0  # slower, still correct: a warning
+    out = "".join("".join(capsys.readouterr()).split())  # rich wraps long paths on the terminal
+    assert "".join((f"slow lookup {path}: sources.shop.entities.Customer.key:email: reads every row of table "
+                    f"customers (more than 10,000) for each lookup; the index that fixes it: {fix}").split()) in out
+    assert "Customer.id" not in out
+    assert main(["indexes", str(path)]) == 0
+    assert capsys.readouterr().out.split("\n")[1:3] == [fix, ""]
