@@ -254,9 +254,10 @@ def _exact(value: Any) -> str:
 
 
 def _show(value: Any) -> str:
+    """A value as the explanation shows it: padding (CHAR columns) trimmed, name parts joined."""
     if isinstance(value, tuple):
-        return " ".join(str(v) for v in value if v not in (None, ""))
-    return value.isoformat() if isinstance(value, date) else str(value)
+        return " ".join(str(v).strip() for v in value if v not in (None, ""))
+    return value.isoformat() if isinstance(value, date) else str(value).strip()
 
 
 # method → (read one value into a comparable form or None, level of two read values)
