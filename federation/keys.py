@@ -20,7 +20,9 @@ __all__ = [
     "normalize_code",
     "normalize_email",
     "normalize_phone",
+    "normalize_soundex",
     "normalize_text",
+    "normalize_year",
 ]
 
 Normalizer = Callable[[str, str], str | None]
@@ -74,6 +76,43 @@ def normalize_text(value: str, region: str = "") -> str | None:
     return text or None
 
 
+_SOUNDEX = {**dict.fromkeys("BFPV", "1"), **dict.fromkeys("CGJKQSXZ", "2"), **dict.fromkeys("DT", "3"),
+            "L": "4", **dict.fromkeys("MN", "5"), "R": "6"}
+_SOUNDEX_CODE = re.compile(r"^[A-Z]\d{3}$")
+_YEAR = re.compile(r"(?<!\d)(1[0-9]{3}|2[0-9]{3})(?!\d)|^(1[0-9]{3}|2[0-9]{3})")
+
+
+def normalize_soundex(value: str, region: str = "") -> str | None:
+    """American Soundex of a name's letters (`Smith-Jones` → `S532`): a blocking key that typos keep.
+
+    Accents are dropped first (`Müller` → `M460`); H and W do not separate equal codes, vowels do.
+    A value that already is a code is returned as it is, so normalizing twice changes nothing.
+    """
+    text = (normalize_text(value) or "").upper()
+    if _SOUNDEX_CODE.match(text):
+        return text
+    letters = [c for c in text if "A" <= c <= "Z"]
+    if not letters:
+        return None
+    out, last = letters[0], _SOUNDEX.get(letters[0], "")
+    for c in letters[1:]:
+        code = _SOUNDEX.get(c, "")
+        if code and code != last:
+            out += code
+        if c not in "HW":
+            last = code
+    return (out + "000")[:4]
+
+
+def normalize_year(value: str, region: str = "") -> str | None:
+    """The year of a date (`1985-06-04`, `19850604`, `04/06/1985` → `1985`); None without one."""
+    text = value.strip()
+    found = _YEAR.search(text)
+    if found is None:
+        return None
+    return found.group(1) or found.group(2)
+
+
 def normalize_exact(value: str, region: str = "") -> str | None:
     """Trimmed, otherwise unchanged."""
     text = value.strip()
@@ -86,6 +125,8 @@ NORMALIZERS: dict[str, Normalizer] = {
     "code": normalize_code,
     "text": normalize_text,
     "exact": normalize_exact,
+    "soundex": normalize_soundex,
+    "year": normalize_year,
 }
 
 

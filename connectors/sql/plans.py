@@ -77,11 +77,18 @@ def _split(spec: FieldMap) -> tuple[list[Any], list[Any]] | None:
     return neutral, typing
 
 
+# Normalizers SQL can reproduce as an expression; any other (soundex, year) serves a lookup only
+# through a column that already holds the normalized value (`lookup_columns`).
+SQL_NORMALIZERS = frozenset({"email", "phone", "code", "exact", "text"})
+
+
 def key_plan(spec: FieldMap, normalizer: str) -> Plan | None:
     """Keys compare through a normalizing SQL expression; only eq and in."""
     parts = _split(spec)
     if parts is None or parts[1]:
         return None
+    if normalizer not in SQL_NORMALIZERS:
+        return Plan(spec.origin[0], "exact", _EQ)  # usable only once stored (see _Entity.build)
     style: Style = normalizer if normalizer in ("email", "phone", "code", "exact") else "text"  # type: ignore[assignment]
     return Plan(spec.origin[0], style, _EQ)
 

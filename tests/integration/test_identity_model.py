@@ -21,13 +21,17 @@ from federation.cli import main as cli
 from federation.config import load_config
 from federation.engine.gateway import Gateway
 from federation.errors import ConfigError
+from federation.keys import normalize_soundex
 from federation.server import create_app
 
 GIVEN = ["james", "mary", "john", "linda", "peter", "susan", "david", "karen", "ahmed", "wei", "olga", "tariq",
          "sophie", "lucas", "mateo", "aroha", "kofi", "ines", "yusuf", "hana", "ravi", "nadia", "omar", "lena"]
 FAMILY = ["smith", "nguyen", "okafor", "kowalski", "garcia", "murphy", "tanaka", "haddad", "silva", "brown",
           "walker", "rossi", "kim", "novak", "dubois", "jensen", "ward", "patel", "cohen", "ivanova", "reid"]
-TABLE = "CREATE TABLE people (id TEXT PRIMARY KEY, given TEXT, family TEXT, dob TEXT, postcode TEXT)"
+# `family_sound` and `birth_year` are the lookup columns a DBA adds for the phonetic block (SQL
+# computes no soundex): filled by the load here, as an ETL job would.
+TABLE = ("CREATE TABLE people (id TEXT PRIMARY KEY, given TEXT, family TEXT, dob TEXT, postcode TEXT, "
+         "family_sound TEXT, birth_year TEXT GENERATED ALWAYS AS (substr(dob, 1, 4)) VIRTUAL)")
 
 
 def _typo(word: str, rng: random.Random) -> str:
@@ -62,17 +66,23 @@ def _systems(folder: Path) -> None:
     # The walk-in: one slip in the surname, one digit of the date; nobody else shares the postcode.
     shop.append(("T1", "tommy", "green", "19850604", "2999"))
     crm.append(("CT1", "tommy", "grene", "19850614", "2999"))
+    # Shares no date, postcode or family name with her other record: only the phonetic block finds her.
+    shop.append(("T2", "anna", "kowalski", "19700312", "2998"))
+    crm.append(("CT2", "anna", "kowalsky", "19700321", "2988"))
     for name, rows in (("shop", shop), ("crm", crm)):
         with sqlite3.connect(folder / f"{name}.db") as db:
             db.execute(TABLE)
-            db.executemany("INSERT INTO people VALUES (?, ?, ?, ?, ?)", rows)
+            db.executemany("INSERT INTO people (id, given, family, dob, postcode, family_sound) "
+                           "VALUES (?, ?, ?, ?, ?, ?)", [(*r, normalize_soundex(r[2])) for r in rows])
 
 
 def _config(folder: Path, model: bool) -> Path:
-    mapping = {"table": "people", "id": "id", "keys": {"dob": "dob", "postcode": "postcode", "family": "family"},
-               "fields": {"givenName": "given", "familyName": "family"}}
+    mapping = {"table": "people", "id": "id", "fields": {"givenName": "given", "familyName": "family"},
+               "keys": {"dob": "dob", "postcode": "postcode", "family": "family", "familySound": "family",
+                        "birthYear": "dob"},
+               "lookup_columns": {"key:familySound": "family_sound", "key:birthYear": "birth_year"}}
     identity: dict[str, Any] = {"rules": {"person": {
-        "blocking": [["dob"], ["postcode"], ["family"]],   # `family`: the key over familyName's column
+        "blocking": [["dob"], ["postcode"], ["family"], ["familySound", "birthYear"]],
         "compare": {"name": {"method": "name", "fields": ["givenName", "familyName"], "weight": 4},
                     "dob": {"method": "date", "weight": 3}, "postcode": {"method": "code", "weight": 1}}}}}
     if model:
@@ -85,7 +95,8 @@ def _config(folder: Path, model: bool) -> Path:
         "model": {"entities": {"Customer": {
             "fields": {"givenName": {"type": "String"}, "familyName": {"type": "String"}},
             "keys": {"dob": {"normalize": "code"}, "postcode": {"normalize": "code"},
-                     "family": {"normalize": "code"}},
+                     "family": {"normalize": "code"}, "familySound": {"normalize": "soundex"},
+                     "birthYear": {"normalize": "year"}},
             "identity": identity}}},
         "sources": {name: {"type": "sql", "url": f"sqlite+aiosqlite:///{name}.db", "max_rows": 5000,
                            "entities": {"Customer": mapping}} for name in ("shop", "crm")},
@@ -96,20 +107,21 @@ def _config(folder: Path, model: bool) -> Path:
 
 
 EXPLANATION = "rule other matchProbability matchWeight prior comparisons { comparison level weight similarity }"
-QUERY = ('{ customer(id: "shop:T1") { sourceRecords { source localId linkedBy matchedBy { ' + EXPLANATION + " } } "
+QUERY = ('{ customer(id: "%s") { sourceRecords { source localId linkedBy matchedBy { ' + EXPLANATION + " } } "
          "possibleMatches { score explanation { " + EXPLANATION + " } "
          "customer { sourceRecords { source localId } } } } }")
 
 
-async def _walk_in(path: Path) -> dict[str, Any]:
-    """The walk-in customer `shop:T1` over GraphQL on loopback: its records and possible matches."""
+async def _walk_in(path: Path, ref: str = "shop:T1") -> dict[str, Any]:
+    """A walk-in customer over GraphQL on loopback: its records and possible matches."""
     runner = web.AppRunner(create_app(Gateway.from_config(load_config(path))), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     try:
-        async with aiohttp.ClientSession() as http, http.post(
-                f"http://127.0.0.1:{runner.addresses[0][1]}/graphql", json={"query": QUERY}) as response:
+        url = f"http://127.0.0.1:{runner.addresses[0][1]}/graphql"
+        query = {"query": QUERY.replace("%s", ref)}
+        async with aiohttp.ClientSession() as http, http.post(url, json=query) as response:
             body = await response.json()
     finally:
         await runner.cleanup()
@@ -144,9 +156,9 @@ def test_train_then_link_the_typo_the_weighted_mean_missed(folder: Path, capsys:
     path = _config(folder, model=True)
     assert cli(["identity", "train", str(path), "--random-pairs", "20000"]) == 0
     printed = capsys.readouterr().err
-    assert "sampling Customer from shop" in printed and "shop: 401 records" in printed
+    assert "sampling Customer from shop" in printed and "shop: 402 records" in printed
     saved = json.loads((folder / "person-model.json").read_text())
-    assert saved["sources"] == {"crm": 401, "shop": 401} and saved["version"] == 1
+    assert saved["sources"] == {"crm": 402, "shop": 402} and saved["version"] == 1
     assert [lv["level"] for lv in saved["rules"]["person"]["comparisons"]["dob"]["levels"]][:2] == [
         "exact", "one digit"]
 
@@ -163,13 +175,35 @@ def test_train_then_link_the_typo_the_weighted_mean_missed(folder: Path, capsys:
                                                      abs=1e-6)
 
 
+def test_the_phonetic_block_finds_a_record_sharing_no_exact_value(folder: Path) -> None:
+    path = _config(folder, model=True)
+    if not (folder / "person-model.json").exists():
+        assert cli(["identity", "train", str(path), "--random-pairs", "5000"]) == 0
+    customer = asyncio.run(_walk_in(path, "shop:T2"))
+    found = set(_records(customer)) | {f"{r['source']}:{r['localId']}" for m in customer["possibleMatches"]
+                                       for r in m["customer"]["sourceRecords"]}
+    assert "crm:CT2" in found
+
+
+def test_a_phonetic_key_needs_a_column_that_holds_it(folder: Path) -> None:
+    """SQL computes no soundex: without `lookup_columns` the block is refused at start, never
+    answered by comparing raw surnames with codes."""
+    path = _config(folder, model=False)
+    config = yaml.safe_load(path.read_text())
+    for source in config["sources"].values():
+        source["entities"]["Customer"].pop("lookup_columns", None)  # one mapping, shared by both
+    path.write_text(yaml.safe_dump(config))
+    with pytest.raises(ConfigError, match=r"blocking\[3\]: no source can filter Customer on familySound \+ birthYear"):
+        Gateway.from_config(load_config(path))
+
+
 def test_a_model_trained_on_other_sources_is_refused(folder: Path) -> None:
     path = _config(folder, model=True)
     model = folder / "person-model.json"
     if not model.exists():
         assert cli(["identity", "train", str(path), "--random-pairs", "5000"]) == 0
     data = json.loads(model.read_text())
-    data["sources"] = {"shop": 401, "legacy": 10}
+    data["sources"] = {"shop": 402, "legacy": 10}
     other = folder / "other-model.json"
     other.write_text(json.dumps(data))
     config = yaml.safe_load(path.read_text())

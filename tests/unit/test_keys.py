@@ -2,7 +2,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from federation.keys import digit_variants, normalize_code, normalize_email, normalize_phone, normalize_text
+from federation.keys import (
+    digit_variants,
+    normalize_code,
+    normalize_email,
+    normalize_phone,
+    normalize_soundex,
+    normalize_text,
+    normalize_year,
+)
 
 
 @pytest.mark.parametrize("raw", [" Ann.Lee@Example.COM ", "ann.lee@example.com", "ANN.LEE @EXAMPLE.COM"])
@@ -39,7 +47,24 @@ def test_text_ignores_accents_case_and_spacing() -> None:
 
 @given(st.text())
 def test_normalizers_never_raise(value: str) -> None:
-    for fn in (normalize_email, normalize_code, normalize_text):
+    for fn in (normalize_email, normalize_code, normalize_text, normalize_soundex, normalize_year):
         result = fn(value, "GB")
         assert result is None or result == fn(result, "GB")
     normalize_phone(value, "GB")
+
+
+@pytest.mark.parametrize(("name", "code"), [
+    ("Robert", "R163"), ("Rupert", "R163"), ("Ashcraft", "A261"), ("Tymczak", "T522"), ("Pfister", "P236"),
+    ("Kowalski", "K420"), ("kowalsky", "K420"), ("Smith-Jones", "S532"), ("Müller", "M460"), ("O'Brien", "O165"),
+])
+def test_soundex_keeps_a_family_name_through_typos_and_accents(name: str, code: str) -> None:
+    assert normalize_soundex(name) == code
+    assert normalize_soundex(code) == code  # normalizing a key twice changes nothing
+    assert normalize_soundex(" - ") is None
+
+
+@pytest.mark.parametrize(("value", "year"), [
+    ("1985-06-04", "1985"), ("19850604", "1985"), ("04/06/1985", "1985"), ("1985", "1985"), ("unknown", None),
+])
+def test_year_of_a_date_written_any_way(value: str, year: str | None) -> None:
+    assert normalize_year(value) == year
