@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from itertools import combinations
 from typing import Any
 
-from federation.identity.comparisons import LEVELS, compare_level
+from federation.identity.comparisons import LEVELS, TERM_METHODS, compare_level, read_terms
 from federation.identity.fellegi import ComparisonModel, IdentityModel, RuleModel
 from federation.identity.matching import block_signatures
 from federation.identity.rules import IdentityDecl, RuleDecl
@@ -181,10 +181,27 @@ def train(entity: str, identity: IdentityDecl, decl: EntityDecl, samples: dict[s
                 m_final.append(_initial_m(sizes[i]))
         prior = _prior(rule, members, runs, m_final, n)
         comparisons = {c: ComparisonModel(rule.compare[c].method, rule.reads(c), LEVELS[rule.compare[c].method],
-                                          m_final[i], u[i]) for i, c in enumerate(members)}
+                                          m_final[i], u[i], _common_terms(records, rule, c, u[i][0]))
+                       for i, c in enumerate(members)}
         rules[name] = RuleModel(prior, comparisons, tuple(notes))
     trained_at = datetime.now(UTC).isoformat(timespec="seconds")
     return IdentityModel(entity, {s: len(b) for s, b in samples.items()}, trained_at, rules, training)
+
+
+_MAX_TERMS = 100
+
+
+def _common_terms(records: Sequence[Record], rule: RuleDecl, member: str, u_exact: float) -> dict[str, float]:
+    """Values of a comparison common enough to weigh less on an exact agreement: more than twice as
+    frequent as two random records agreeing exactly; the 100 most common at most, never a rare one."""
+    method = rule.compare[member].method
+    if method not in TERM_METHODS:
+        return {}
+    counts = Counter(t for r in records for t in read_terms(method, comparison_values(r, rule, member)))
+    total = sum(counts.values())
+    if not total:
+        return {}
+    return {t: n / total for t, n in counts.most_common(_MAX_TERMS) if n >= 3 and n / total > 2 * u_exact}
 
 
 def _prior(rule: RuleDecl, members: Sequence[str], runs: Sequence[tuple[int, float, int]],

@@ -167,3 +167,21 @@ def test_model_file_round_trips_and_mismatches_are_named(model: IdentityModel, t
     path.write_text("{not json")
     with pytest.raises(ModelError, match="is not JSON"):
         load_model(path, "Customer", IDENTITY, ["a", "b"])
+
+
+def test_agreeing_on_a_common_name_weighs_less_than_on_a_rare_one() -> None:
+    samples = _samples(seed=8, people=400)
+    rng = random.Random(2)
+    samples["a"] += [_person("a", f"M{i}", "mary", "smith",
+                             (date(1940, 1, 1) + timedelta(days=rng.randrange(25_000))).strftime("%Y%m%d"),
+                             str(rng.randrange(2000, 2400))) for i in range(60)]
+    model = train("Customer", IDENTITY, ENTITY, samples, random_pairs=20_000)
+    assert "marysmith" in model.rules["person"].comparisons["name"].terms
+    common = scored_pairs(IDENTITY, ENTITY, [_person("a", "x", "mary", "smith", "19700101", "2100")],
+                          [_person("b", "y", "mary", "smith", "19700101", "2100")], model)[0].score
+    rare = scored_pairs(IDENTITY, ENTITY, [_person("a", "x", "olga", "ivanova", "19700101", "2100")],
+                        [_person("b", "y", "olga", "ivanova", "19700101", "2100")], model)[0].score
+    name = {c.member: c for c in common.comparisons}["name"]
+    assert name.term_adjustment < -1 and name.weight < {c.member: c for c in rare.comparisons}["name"].weight
+    assert "(common value -" in common.explain()
+    assert common.weight == pytest.approx(common.prior + sum(c.weight for c in common.comparisons), abs=1e-6)
