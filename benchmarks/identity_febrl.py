@@ -38,7 +38,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from federation.config import load_config
 from federation.engine.gateway import Gateway
 from federation.identity.sampling import train_from_config
-from federation.keys import normalize_soundex
+from federation.keys import normalize_sound_year
 from federation.server import create_app
 
 PG_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -72,12 +72,12 @@ async def load(table: str, rows: list[dict[str, Any]]) -> str:
     columns = [sa.Column("rec_id", sa.String(20), primary_key=True)]
     # Padded CHAR, as legacy systems keep it: a few characters wider than the longest value.
     columns += [sa.Column(c, sa.CHAR(max(len(r[c] or "") for r in rows) + 4)) for c in COLUMNS]
-    # The lookup columns a DBA adds for the phonetic block: SQL computes no Soundex (filled here,
-    # as an ETL job would), the year is a generated column.
-    columns += [sa.Column("surname_sound", sa.String(4), index=True),
-                sa.Column("birth_year", sa.String(4), sa.Computed("left(date_of_birth, 4)"), index=True)]
+    # The lookup column a DBA adds for the phonetic block (SQL computes no Soundex): filled here
+    # as an ETL job would, with the normalizer the key names.
+    columns += [sa.Column("family_year", sa.String(9), index=True)]
     target = sa.Table(table, meta, *columns)
-    rows = [{**r, "surname_sound": normalize_soundex(r["surname"] or "")} for r in rows]
+    rows = [{**r, "family_year": normalize_sound_year(f"{r['surname'] or ''} {r['date_of_birth'] or ''}")}
+            for r in rows]
     engine = create_async_engine(url)
     async with engine.begin() as conn:
         await conn.run_sync(lambda sync: target.drop(sync, checkfirst=True))
@@ -106,13 +106,13 @@ def config(url: str, table: str, variant: str, model: str) -> dict[str, Any]:
             "link": 0.92, "suggest": 0.7, "autoLink": variant == "before, autoLink"}}}
     else:
         # The trained rule as docs/identity.md prints it now.
-        keys.update({"family": {"normalize": "code"}, "familySound": {"normalize": "soundex"},
-                     "birthYear": {"normalize": "year"}})
-        source_keys.update({"family": "surname", "familySound": "surname", "birthYear": "date_of_birth"})
+        keys.update({"family": {"normalize": "code"}, "familyYear": {"normalize": "soundYear"}})
+        source_keys.update({"family": "surname", "familyYear": {"columns": ["surname", "date_of_birth"],
+                                                                "transform": [{"join": " "}]}})
         customer["fields"] = {"givenName": {"type": "String"}, "familyName": {"type": "String"}}
         fields.update({"givenName": "given_name", "familyName": "surname"})
         customer["identity"] = {"model": model, "rules": {"person": {
-            "blocking": [["dob"], ["postcode"], ["family"], ["ssn"], ["familySound", "birthYear"]],
+            "blocking": [["dob"], ["postcode"], ["family"], ["ssn"], ["familyYear"]],
             "compare": {"name": {"method": "name", "fields": ["givenName", "familyName"]},
                         "dob": {"method": "date"}, "postcode": {"method": "code"}, "ssn": {"method": "code"},
                         "addresses": {"method": "address"}}}}}
@@ -122,7 +122,7 @@ def config(url: str, table: str, variant: str, model: str) -> dict[str, Any]:
         "model": {"entities": {"Customer": customer}},
         "sources": {"febrl": {"type": "sql", "url": url, "max_rows": 10_000, "entities": {"Customer": {
             "table": table, "id": "rec_id", "keys": source_keys, "fields": fields,
-            **({"lookup_columns": {"key:familySound": "surname_sound", "key:birthYear": "birth_year"}}
+            **({"lookup_columns": {"key:familyYear": "family_year"}}
                if variant.startswith("after") else {})}}}},
     }
 

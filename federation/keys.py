@@ -20,6 +20,7 @@ __all__ = [
     "normalize_code",
     "normalize_email",
     "normalize_phone",
+    "normalize_sound_year",
     "normalize_soundex",
     "normalize_text",
     "normalize_year",
@@ -79,7 +80,8 @@ def normalize_text(value: str, region: str = "") -> str | None:
 _SOUNDEX = {**dict.fromkeys("BFPV", "1"), **dict.fromkeys("CGJKQSXZ", "2"), **dict.fromkeys("DT", "3"),
             "L": "4", **dict.fromkeys("MN", "5"), "R": "6"}
 _SOUNDEX_CODE = re.compile(r"^[A-Z]\d{3}$")
-_YEAR = re.compile(r"(?<!\d)(1[0-9]{3}|2[0-9]{3})(?!\d)|^(1[0-9]{3}|2[0-9]{3})")
+_DIGITS = re.compile(r"[\d/.-]+")
+_RUNS = re.compile(r"\d+")
 
 
 def normalize_soundex(value: str, region: str = "") -> str | None:
@@ -106,11 +108,30 @@ def normalize_soundex(value: str, region: str = "") -> str | None:
 
 def normalize_year(value: str, region: str = "") -> str | None:
     """The year of a date (`1985-06-04`, `19850604`, `04/06/1985` → `1985`); None without one."""
+    return _year(value)
+
+
+def _year(text: str) -> str | None:
+    for found in _RUNS.finditer(text):
+        run = found.group(0)
+        if run[0] in "12" and len(run) in (4, 8):  # YYYY alone or YYYYMMDD
+            return run[:4]
+    return None
+
+
+_SOUND_YEAR = re.compile(r"^[A-Z]\d{3} \d{4}$")
+
+
+def normalize_sound_year(value: str, region: str = "") -> str | None:
+    """Soundex of a name and the year of a date, from one value holding both, mapped from two
+    columns joined (`[surname, date_of_birth]`): `kowalsky 19700321` → `K420 1970`. One key, so a
+    phonetic block is a single batched lookup; None unless both parts are there."""
     text = value.strip()
-    found = _YEAR.search(text)
-    if found is None:
-        return None
-    return found.group(1) or found.group(2)
+    if _SOUND_YEAR.match(text):
+        return text
+    year = _year(text)
+    sound = normalize_soundex(_DIGITS.sub(" ", text)) if year else None
+    return f"{sound} {year}" if sound and year else None
 
 
 def normalize_exact(value: str, region: str = "") -> str | None:
@@ -127,6 +148,7 @@ NORMALIZERS: dict[str, Normalizer] = {
     "exact": normalize_exact,
     "soundex": normalize_soundex,
     "year": normalize_year,
+    "soundYear": normalize_sound_year,
 }
 
 

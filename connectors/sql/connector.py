@@ -24,7 +24,7 @@ from connectors.sql.aggregate import build as build_aggregate
 from connectors.sql.aggregate import groups_served, sums_served
 from connectors.sql.config import SqlEntityMap, SqlOptions, resolve_url
 from connectors.sql.errors import missing_driver, translate
-from connectors.sql.plans import SQL_NORMALIZERS, IdPlan, Plan, field_plan, id_plan, key_plan
+from connectors.sql.plans import SQL_NORMALIZERS, IdPlan, Plan, field_plan, id_plan, key_plan, stored_key_plan
 from connectors.sql.verify import column_problems, select_columns, table_problems
 from federation.contract import (
     AggregateRequest,
@@ -82,8 +82,9 @@ class _Entity:
         for name, spec in mapping.keys.items():
             normalizer = mapper.decl.keys[name].normalize if name in mapper.decl.keys else "exact"
             kplan = key_plan(spec, normalizer)
-            if kplan is not None and f"key:{name}" in stored:
-                kplan = dataclasses.replace(kplan, column=stored[f"key:{name}"], stored=True)
+            if f"key:{name}" in stored:  # the column holds the normalized value, from one column or several
+                kplan = stored_key_plan(stored[f"key:{name}"]) if kplan is None else \
+                    dataclasses.replace(kplan, column=stored[f"key:{name}"], stored=True)
             if kplan is not None and normalizer not in SQL_NORMALIZERS and not kplan.stored:
                 continue  # SQL cannot compute a soundex or a year: only a stored column serves it
             if kplan is not None and (kplan.style != "text" or kplan.stored or text_pushdown == "casefold"):

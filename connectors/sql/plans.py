@@ -82,6 +82,11 @@ def _split(spec: FieldMap) -> tuple[list[Any], list[Any]] | None:
 SQL_NORMALIZERS = frozenset({"email", "phone", "code", "exact", "text"})
 
 
+def stored_key_plan(column: str) -> Plan:
+    """A key compared as a column already holds it (`lookup_columns`), however the key is mapped."""
+    return Plan(column, "exact", _EQ, stored=True)
+
+
 def key_plan(spec: FieldMap, normalizer: str) -> Plan | None:
     """Keys compare through a normalizing SQL expression; only eq and in."""
     parts = _split(spec)

@@ -21,17 +21,17 @@ from federation.cli import main as cli
 from federation.config import load_config
 from federation.engine.gateway import Gateway
 from federation.errors import ConfigError
-from federation.keys import normalize_soundex
+from federation.keys import normalize_sound_year
 from federation.server import create_app
 
 GIVEN = ["james", "mary", "john", "linda", "peter", "susan", "david", "karen", "ahmed", "wei", "olga", "tariq",
          "sophie", "lucas", "mateo", "aroha", "kofi", "ines", "yusuf", "hana", "ravi", "nadia", "omar", "lena"]
 FAMILY = ["smith", "nguyen", "okafor", "kowalski", "garcia", "murphy", "tanaka", "haddad", "silva", "brown",
           "walker", "rossi", "kim", "novak", "dubois", "jensen", "ward", "patel", "cohen", "ivanova", "reid"]
-# `family_sound` and `birth_year` are the lookup columns a DBA adds for the phonetic block (SQL
-# computes no soundex): filled by the load here, as an ETL job would.
+# `family_year` is the lookup column a DBA adds for the phonetic block (SQL computes no Soundex):
+# filled by the load here, as an ETL job would.
 TABLE = ("CREATE TABLE people (id TEXT PRIMARY KEY, given TEXT, family TEXT, dob TEXT, postcode TEXT, "
-         "family_sound TEXT, birth_year TEXT GENERATED ALWAYS AS (substr(dob, 1, 4)) VIRTUAL)")
+         "family_year TEXT)")
 
 
 def _typo(word: str, rng: random.Random) -> str:
@@ -72,17 +72,17 @@ def _systems(folder: Path) -> None:
     for name, rows in (("shop", shop), ("crm", crm)):
         with sqlite3.connect(folder / f"{name}.db") as db:
             db.execute(TABLE)
-            db.executemany("INSERT INTO people (id, given, family, dob, postcode, family_sound) "
-                           "VALUES (?, ?, ?, ?, ?, ?)", [(*r, normalize_soundex(r[2])) for r in rows])
+            db.executemany("INSERT INTO people VALUES (?, ?, ?, ?, ?, ?)",
+                           [(*r, normalize_sound_year(f"{r[2]} {r[3]}")) for r in rows])
 
 
 def _config(folder: Path, model: bool) -> Path:
     mapping = {"table": "people", "id": "id", "fields": {"givenName": "given", "familyName": "family"},
-               "keys": {"dob": "dob", "postcode": "postcode", "family": "family", "familySound": "family",
-                        "birthYear": "dob"},
-               "lookup_columns": {"key:familySound": "family_sound", "key:birthYear": "birth_year"}}
+               "keys": {"dob": "dob", "postcode": "postcode", "family": "family",
+                        "familyYear": {"columns": ["family", "dob"], "transform": [{"join": " "}]}},
+               "lookup_columns": {"key:familyYear": "family_year"}}
     identity: dict[str, Any] = {"rules": {"person": {
-        "blocking": [["dob"], ["postcode"], ["family"], ["familySound", "birthYear"]],
+        "blocking": [["dob"], ["postcode"], ["family"], ["familyYear"]],
         "compare": {"name": {"method": "name", "fields": ["givenName", "familyName"], "weight": 4},
                     "dob": {"method": "date", "weight": 3}, "postcode": {"method": "code", "weight": 1}}}}}
     if model:
@@ -95,8 +95,7 @@ def _config(folder: Path, model: bool) -> Path:
         "model": {"entities": {"Customer": {
             "fields": {"givenName": {"type": "String"}, "familyName": {"type": "String"}},
             "keys": {"dob": {"normalize": "code"}, "postcode": {"normalize": "code"},
-                     "family": {"normalize": "code"}, "familySound": {"normalize": "soundex"},
-                     "birthYear": {"normalize": "year"}},
+                     "family": {"normalize": "code"}, "familyYear": {"normalize": "soundYear"}},
             "identity": identity}}},
         "sources": {name: {"type": "sql", "url": f"sqlite+aiosqlite:///{name}.db", "max_rows": 5000,
                            "entities": {"Customer": mapping}} for name in ("shop", "crm")},
@@ -193,7 +192,7 @@ def test_a_phonetic_key_needs_a_column_that_holds_it(folder: Path) -> None:
     for source in config["sources"].values():
         source["entities"]["Customer"].pop("lookup_columns", None)  # one mapping, shared by both
     path.write_text(yaml.safe_dump(config))
-    with pytest.raises(ConfigError, match=r"blocking\[3\]: no source can filter Customer on familySound \+ birthYear"):
+    with pytest.raises(ConfigError, match=r"blocking\[3\]: no source can filter Customer on familyYear"):
         Gateway.from_config(load_config(path))
 
 

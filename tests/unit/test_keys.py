@@ -7,6 +7,7 @@ from federation.keys import (
     normalize_code,
     normalize_email,
     normalize_phone,
+    normalize_sound_year,
     normalize_soundex,
     normalize_text,
     normalize_year,
@@ -47,7 +48,8 @@ def test_text_ignores_accents_case_and_spacing() -> None:
 
 @given(st.text())
 def test_normalizers_never_raise(value: str) -> None:
-    for fn in (normalize_email, normalize_code, normalize_text, normalize_soundex, normalize_year):
+    for fn in (normalize_email, normalize_code, normalize_text, normalize_soundex, normalize_year,
+               normalize_sound_year):
         result = fn(value, "GB")
         assert result is None or result == fn(result, "GB")
     normalize_phone(value, "GB")
@@ -61,6 +63,14 @@ def test_soundex_keeps_a_family_name_through_typos_and_accents(name: str, code: 
     assert normalize_soundex(name) == code
     assert normalize_soundex(code) == code  # normalizing a key twice changes nothing
     assert normalize_soundex(" - ") is None
+
+
+@pytest.mark.parametrize(("value", "key"), [
+    ("kowalsky 19700321", "K420 1970"), ("Kowalski 1970-03-12", "K420 1970"), ("van der Berg 04/06/1985", "V536 1985"),
+    ("kowalski", None), ("19700321", None),
+])
+def test_sound_year_keeps_one_key_for_a_phonetic_block(value: str, key: str | None) -> None:
+    assert normalize_sound_year(value) == key
 
 
 @pytest.mark.parametrize(("value", "year"), [
