@@ -15,7 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from federation.config import load_config
-from federation.engine.gateway import DEGRADED_ENV, Gateway
+from federation.engine.gateway import DEGRADED_ENV, IDENTITY_DEGRADED_ENV, Gateway
 from federation.errors import ConfigError
 
 __all__ = ["main"]
@@ -37,7 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                        help="processes sharing the port (default: the number of cores)")
     serve.add_argument("--allow-degraded", action="store_true",
-                       help="start even when a source's mapping does not match it; that source is not ready")
+                       help="start even when a source's mapping does not match it (that source is not ready) or "
+                            "an identity model cannot be used (exact keys only, a warning in /readyz)")
     check = commands.add_parser("check", help="validate a config and probe each source")
     check.add_argument("config", type=Path)
     check.add_argument("--roles", action="store_true", help="also print, per role, what it reads, masks and is denied")
@@ -98,6 +99,8 @@ def _run(args: argparse.Namespace) -> int | None:
     if args.command == "serve":
         from federation.ops.workers import serve, serve_workers
 
+        if args.allow_degraded:  # an unusable identity model: exact keys only and a warning in /readyz
+            os.environ[IDENTITY_DEGRADED_ENV] = "1"
         degraded = asyncio.run(_mapping_problems(args.config))
         if degraded:
             for problem in (p for ps in degraded.values() for p in ps):

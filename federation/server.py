@@ -217,5 +217,7 @@ async def _readyz(request: web.Request) -> web.Response:
     # fault no retry fixes: the gateway is not ready until the config is.
     ready = not request.app[GATEWAY].degraded and any(
         h["ok"] and h["breaker"]["state"] != "open" for h in health.values())
-    body = {"status": "ready" if ready else "unavailable", "sources": health}
+    body: dict[str, object] = {"status": "ready" if ready else "unavailable", "sources": health}
+    if request.app[GATEWAY].identity_warnings:  # `serve --allow-degraded` without a usable identity model
+        body["warnings"] = list(request.app[GATEWAY].identity_warnings.values())
     return web.json_response(body, status=200 if ready else 503, dumps=lambda o: orjson.dumps(o).decode())

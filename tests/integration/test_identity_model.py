@@ -19,7 +19,7 @@ from aiohttp import web
 
 from federation.cli import main as cli
 from federation.config import load_config
-from federation.engine.gateway import Gateway
+from federation.engine.gateway import IDENTITY_DEGRADED_ENV, Gateway
 from federation.errors import ConfigError
 from federation.keys import normalize_sound_year
 from federation.server import create_app
@@ -142,6 +142,36 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_without_its_model_file_the_gateway_does_not_start(folder: Path) -> None:
     with pytest.raises(ConfigError, match=r"identity\.model: no model file at .*person-model\.json: train one"):
         Gateway.from_config(load_config(_config(folder, model=True)))
+
+
+def test_allow_degraded_serves_exact_keys_and_warns_in_readyz(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = yaml.safe_load(_config(folder, model=True).read_text())
+    config["model"]["entities"]["Customer"]["identity"]["model"] = "never-trained.json"
+    path = folder / "degraded.yaml"
+    path.write_text(yaml.safe_dump(config))
+    monkeypatch.setenv(IDENTITY_DEGRADED_ENV, "1")   # what `federation serve --allow-degraded` sets
+
+    async def run() -> tuple[dict[str, Any], dict[str, Any]]:
+        runner = web.AppRunner(create_app(Gateway.from_config(load_config(path))), access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        base = f"http://127.0.0.1:{runner.addresses[0][1]}"
+        try:
+            async with aiohttp.ClientSession() as http:
+                async with http.get(f"{base}/readyz") as response:
+                    ready = await response.json()
+                async with http.post(f"{base}/graphql", json={"query": QUERY.replace("%s", "shop:T1")}) as response:
+                    answer = await response.json()
+        finally:
+            await runner.cleanup()
+        return ready, answer["data"]["customer"]
+
+    ready, customer = asyncio.run(run())
+    assert ready["status"] == "ready"
+    assert "Customer: exact keys only, no fuzzy rules: " in ready["warnings"][0]
+    assert "never-trained.json" in ready["warnings"][0]
+    assert list(_records(customer)) == ["shop:T1"] and customer["possibleMatches"] == []
 
 
 def test_train_then_link_the_typo_the_weighted_mean_missed(folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
