@@ -296,8 +296,8 @@ def config(urls: dict[str, str], fuzzy: bool, model: str | None = None) -> dict[
         # The trained rule: the same blocking and comparisons, levels and weights from the model.
         customer["identity"] = {"model": model, "rules": {"person": {
             "blocking": [["dob"], ["postcode"]],
-            "compare": {"name": {"method": "name"}, "dob": {"method": "date"}, "postcode": {"method": "code"},
-                        "addresses": {"method": "address"}}}}}
+            "compare": {"name": {"method": "name"}, "dob": {"method": "date"},
+                        "postcode": {"method": "code", "shared": True}, "addresses": {"method": "address"}}}}}
     elif fuzzy:
         customer["identity"] = {"rules": {"person": {
             "blocking": [["dob"], ["postcode"]],

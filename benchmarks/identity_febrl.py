@@ -114,10 +114,11 @@ def config(url: str, table: str, variant: str, model: str) -> dict[str, Any]:
         customer["identity"] = {"model": model, "rules": {"person": {
             "blocking": [["dob"], ["postcode"], ["family"], ["ssn"], ["familyYear"]],
             "compare": {"name": {"method": "name", "fields": ["givenName", "familyName"]},
-                        "dob": {"method": "date"}, "postcode": {"method": "code"}, "ssn": {"method": "code"},
+                        "dob": {"method": "date"}, "postcode": {"method": "code", "shared": True},
+                        "ssn": {"method": "code"},
                         "addresses": {"method": "address"}}}}}
     return {
-        "gateway": {"graphiql": False, "max_search_rows": 10_000},
+        "gateway": {"graphiql": False, "max_search_rows": 10_000, "request_timeout": 60},
         "security": {"anonymous_role": "bench", "roles": {"bench": {"allow": ["*"]}}},
         "model": {"entities": {"Customer": customer}},
         "sources": {"febrl": {"type": "sql", "url": url, "max_rows": 10_000, "entities": {"Customer": {
