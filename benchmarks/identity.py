@@ -44,6 +44,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from federation.config import load_config
 from federation.engine.gateway import Gateway
+from federation.identity.sampling import train_from_config
 from federation.server import create_app
 
 PG_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -288,10 +289,16 @@ async def add_indexes(cfg: dict[str, Any], urls: dict[str, str], folder: Path) -
     return cfg
 
 
-def config(urls: dict[str, str], fuzzy: bool) -> dict[str, Any]:
+def config(urls: dict[str, str], fuzzy: bool, model: str | None = None) -> dict[str, Any]:
     customer: dict[str, Any] = {"keys": {"email": {"normalize": "email", "links": True, "shared": True},
                                          "dob": {"normalize": "code"}, "postcode": {"normalize": "code"}}}
-    if fuzzy:
+    if fuzzy and model:
+        # The trained rule: the same blocking and comparisons, levels and weights from the model.
+        customer["identity"] = {"model": model, "rules": {"person": {
+            "blocking": [["dob"], ["postcode"]],
+            "compare": {"name": {"method": "name"}, "dob": {"method": "date"},
+                        "postcode": {"method": "code", "shared": True}, "addresses": {"method": "address"}}}}}
+    elif fuzzy:
         customer["identity"] = {"rules": {"person": {
             "blocking": [["dob"], ["postcode"]],
             "compare": {"name": {"method": "name", "weight": 4}, "dob": {"method": "date", "weight": 3},
@@ -358,6 +365,10 @@ async def measure(cfg: dict[str, Any], folder: Path, truth: dict[str, int], by_p
                   seeds: list[str], fuzzy: bool) -> Tally:
     path = folder / ("fuzzy.yaml" if fuzzy else "keys.yaml")
     path.write_text(yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True), "utf-8")
+    model = cfg["model"]["entities"]["Customer"].get("identity", {}).get("model")
+    if model and not (folder / model).exists():
+        trained = await train_from_config(load_config(path), "Customer", 5000, 100_000, print)
+        trained.write(folder / model)
     gateway = Gateway.from_config(load_config(path))
     runner = web.AppRunner(create_app(gateway), access_log=None)
     await runner.setup()
@@ -442,20 +453,22 @@ async def main() -> None:
         runs: dict[str, Tally] = {}
         for indexed in (False, True):
             label = "" if indexed else ", no indexes"
-            for fuzzy in (False, True):
-                cfg = config(urls, fuzzy)
+            for variant in ("keys only", "keys + fuzzy rule", "keys + trained model"):
+                fuzzy = variant != "keys only"
+                cfg = config(urls, fuzzy, "person-model.json" if variant == "keys + trained model" else None)
                 if indexed:
                     cfg = await add_indexes(cfg, urls, folder)
-                name = ("keys + fuzzy rule" if fuzzy else "keys only") + label
+                name = variant + label
                 runs[name] = await measure(cfg, folder, truth, by_person, seeds, fuzzy)
                 results[name] = runs[name].report()
     same = all({k: v for k, v in results[n].items() if "ms" not in k}
                == {k: v for k, v in results[n + ", no indexes"].items() if "ms" not in k}
-               for n in ("keys only", "keys + fuzzy rule"))
+               for n in ("keys only", "keys + fuzzy rule", "keys + trained model"))
     if not same:
         raise SystemExit("indexed lookups linked differently from unindexed ones: a lookup column is wrong")
     n_rows = {s: sum(1 for c in rows if c.source == s) for s in ("shop", "pos", "crm")}
-    text = markdown(args.people, n_rows, results, args.lookups, runs["keys + fuzzy rule"].false_examples)
+    text = markdown(args.people, n_rows, results, args.lookups,
+                    runs["keys + fuzzy rule"].false_examples + runs["keys + trained model"].false_examples)
     print(text)
     if args.out:
         args.out.write_text(text, "utf-8")

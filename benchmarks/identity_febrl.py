@@ -38,6 +38,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from federation.config import load_config
 from federation.engine.gateway import Gateway
 from federation.identity.sampling import train_from_config
+from federation.keys import normalize_sound_year
 from federation.server import create_app
 
 PG_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -71,7 +72,12 @@ async def load(table: str, rows: list[dict[str, Any]]) -> str:
     columns = [sa.Column("rec_id", sa.String(20), primary_key=True)]
     # Padded CHAR, as legacy systems keep it: a few characters wider than the longest value.
     columns += [sa.Column(c, sa.CHAR(max(len(r[c] or "") for r in rows) + 4)) for c in COLUMNS]
+    # The lookup column a DBA adds for the phonetic block (SQL computes no Soundex): filled here
+    # as an ETL job would, with the normalizer the key names.
+    columns += [sa.Column("family_year", sa.String(9), index=True)]
     target = sa.Table(table, meta, *columns)
+    rows = [{**r, "family_year": normalize_sound_year(f"{r['surname'] or ''} {r['date_of_birth'] or ''}")}
+            for r in rows]
     engine = create_async_engine(url)
     async with engine.begin() as conn:
         await conn.run_sync(lambda sync: target.drop(sync, checkfirst=True))
@@ -100,21 +106,25 @@ def config(url: str, table: str, variant: str, model: str) -> dict[str, Any]:
             "link": 0.92, "suggest": 0.7, "autoLink": variant == "before, autoLink"}}}
     else:
         # The trained rule as docs/identity.md prints it now.
-        keys["family"] = {"normalize": "code"}
-        source_keys["family"] = "surname"
+        keys.update({"family": {"normalize": "code"}, "familyYear": {"normalize": "soundYear"}})
+        source_keys.update({"family": "surname", "familyYear": {"columns": ["surname", "date_of_birth"],
+                                                                "transform": [{"join": " "}]}})
         customer["fields"] = {"givenName": {"type": "String"}, "familyName": {"type": "String"}}
         fields.update({"givenName": "given_name", "familyName": "surname"})
         customer["identity"] = {"model": model, "rules": {"person": {
-            "blocking": [["dob"], ["postcode"], ["family"], ["ssn"]],
+            "blocking": [["dob"], ["postcode"], ["family"], ["ssn"], ["familyYear"]],
             "compare": {"name": {"method": "name", "fields": ["givenName", "familyName"]},
-                        "dob": {"method": "date"}, "postcode": {"method": "code"}, "ssn": {"method": "code"},
+                        "dob": {"method": "date"}, "postcode": {"method": "code", "shared": True},
+                        "ssn": {"method": "code"},
                         "addresses": {"method": "address"}}}}}
     return {
-        "gateway": {"graphiql": False, "max_search_rows": 10_000},
+        "gateway": {"graphiql": False, "max_search_rows": 10_000, "request_timeout": 60},
         "security": {"anonymous_role": "bench", "roles": {"bench": {"allow": ["*"]}}},
         "model": {"entities": {"Customer": customer}},
         "sources": {"febrl": {"type": "sql", "url": url, "max_rows": 10_000, "entities": {"Customer": {
-            "table": table, "id": "rec_id", "keys": source_keys, "fields": fields}}}},
+            "table": table, "id": "rec_id", "keys": source_keys, "fields": fields,
+            **({"lookup_columns": {"key:familyYear": "family_year"}}
+               if variant.startswith("after") else {})}}}},
     }
 
 

@@ -16,7 +16,7 @@ from rich.table import Table
 
 from federation.config import load_config, load_model
 from federation.contract import SCAN_ROWS
-from federation.engine.gateway import DEGRADED_ENV, Gateway
+from federation.engine.gateway import DEGRADED_ENV, IDENTITY_DEGRADED_ENV, Gateway
 from federation.errors import ConfigError
 from federation.identity.collisions import find_collisions
 
@@ -44,7 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                        help="processes sharing the port (default: the number of cores)")
     serve.add_argument("--allow-degraded", action="store_true",
-                       help="start even when a source's mapping does not match it; that source is not ready")
+                       help="start even when a source's mapping does not match it (that source is not ready) or "
+                            "an identity model cannot be used (exact keys only, a warning in /readyz)")
     sql = commands.add_parser("sql", help="SQL over the unified model's tables (customers, purchases, …)")
     sql.add_argument("statement", nargs="?",
                      help='one SELECT, e.g. "SELECT channel, count(*) FROM purchases GROUP BY 1"')
@@ -126,6 +127,8 @@ def _run(args: argparse.Namespace) -> int | None:
     if args.command == "serve":
         from federation.ops.workers import serve, serve_workers
 
+        if args.allow_degraded:  # an unusable identity model: exact keys only and a warning in /readyz
+            os.environ[IDENTITY_DEGRADED_ENV] = "1"
         degraded = asyncio.run(_mapping_problems(args.config))
         if degraded:
             for problem in (p for ps in degraded.values() for p in ps):

@@ -29,7 +29,10 @@ __all__ = [
     "normalize_code",
     "normalize_email",
     "normalize_phone",
+    "normalize_sound_year",
+    "normalize_soundex",
     "normalize_text",
+    "normalize_year",
     "phone_key",
     "phone_match_keys",
     "read_phone",
@@ -145,6 +148,63 @@ def normalize_text(value: str, region: str = "") -> str | None:
     return text or None
 
 
+_SOUNDEX = {**dict.fromkeys("BFPV", "1"), **dict.fromkeys("CGJKQSXZ", "2"), **dict.fromkeys("DT", "3"),
+            "L": "4", **dict.fromkeys("MN", "5"), "R": "6"}
+_SOUNDEX_CODE = re.compile(r"^[A-Z]\d{3}$")
+_DIGITS = re.compile(r"[\d/.-]+")
+_RUNS = re.compile(r"\d+")
+
+
+def normalize_soundex(value: str, region: str = "") -> str | None:
+    """American Soundex of a name's letters (`Smith-Jones` → `S532`): a blocking key that typos keep.
+
+    Accents are dropped first (`Müller` → `M460`); H and W do not separate equal codes, vowels do.
+    A value that already is a code is returned as it is, so normalizing twice changes nothing.
+    """
+    text = (normalize_text(value) or "").upper()
+    if _SOUNDEX_CODE.match(text):
+        return text
+    letters = [c for c in text if "A" <= c <= "Z"]
+    if not letters:
+        return None
+    out, last = letters[0], _SOUNDEX.get(letters[0], "")
+    for c in letters[1:]:
+        code = _SOUNDEX.get(c, "")
+        if code and code != last:
+            out += code
+        if c not in "HW":
+            last = code
+    return (out + "000")[:4]
+
+
+def normalize_year(value: str, region: str = "") -> str | None:
+    """The year of a date (`1985-06-04`, `19850604`, `04/06/1985` → `1985`); None without one."""
+    return _year(value)
+
+
+def _year(text: str) -> str | None:
+    for found in _RUNS.finditer(text):
+        run = found.group(0)
+        if run[0] in "12" and len(run) in (4, 8):  # YYYY alone or YYYYMMDD
+            return run[:4]
+    return None
+
+
+_SOUND_YEAR = re.compile(r"^[A-Z]\d{3} \d{4}$")
+
+
+def normalize_sound_year(value: str, region: str = "") -> str | None:
+    """Soundex of a name and the year of a date, from one value holding both, mapped from two
+    columns joined (`[surname, date_of_birth]`): `kowalsky 19700321` → `K420 1970`. One key, so a
+    phonetic block is a single batched lookup; None unless both parts are there."""
+    text = value.strip()
+    if _SOUND_YEAR.match(text):
+        return text
+    year = _year(text)
+    sound = normalize_soundex(_DIGITS.sub(" ", text)) if year else None
+    return f"{sound} {year}" if sound and year else None
+
+
 def normalize_exact(value: str, region: str = "") -> str | None:
     """Trimmed, otherwise unchanged."""
     text = value.strip()
@@ -157,6 +217,9 @@ NORMALIZERS: dict[str, Normalizer] = {
     "code": normalize_code,
     "text": normalize_text,
     "exact": normalize_exact,
+    "soundex": normalize_soundex,
+    "year": normalize_year,
+    "soundYear": normalize_sound_year,
 }
 
 

@@ -228,5 +228,7 @@ async def _readyz(request: web.Request) -> web.Response:
     # ready until the config (or the source) is. A source merely unreachable is a passing fault.
     ready = not request.app[GATEWAY].degraded and not any(h["mappingFault"] for h in health.values()) and any(
         h["ok"] and h["breaker"]["state"] != "open" for h in health.values())
-    body = {"status": "ready" if ready else "unavailable", "sources": health}
+    body: dict[str, object] = {"status": "ready" if ready else "unavailable", "sources": health}
+    if request.app[GATEWAY].identity_warnings:  # `serve --allow-degraded` without a usable identity model
+        body["warnings"] = list(request.app[GATEWAY].identity_warnings.values())
     return web.json_response(body, status=200 if ready else 503, dumps=lambda o: orjson.dumps(o).decode())

@@ -26,7 +26,7 @@ from connectors.sql.columns import ColumnFacts, facts_of, read_facts
 from connectors.sql.config import SqlEntityMap, SqlOptions, resolve_url
 from connectors.sql.errors import missing_driver, translate
 from connectors.sql.limits import column_limits
-from connectors.sql.plans import IdPlan, Plan, field_plan, id_plan, key_plan
+from connectors.sql.plans import SQL_NORMALIZERS, IdPlan, Plan, field_plan, id_plan, key_plan, stored_key_plan
 from connectors.sql.verify import column_problems, select_columns, table_problems
 from federation.contract import (
     SCAN_ROWS,
@@ -103,9 +103,15 @@ class _Entity:
         for name, spec in mapping.keys.items():
             normalizer = mapper.decl.keys[name].normalize if name in mapper.decl.keys else "exact"
             kplan = key_plan(spec, normalizer)
-            if kplan is not None and f"key:{name}" in stored:
-                # One stored column cannot hold the compared forms of several (problems() says so).
-                kplan = None if kplan.also else dataclasses.replace(kplan, column=stored[f"key:{name}"], stored=True)
+            if f"key:{name}" in stored:  # the column holds the normalized value, from one column or several
+                if kplan is None:
+                    kplan = stored_key_plan(stored[f"key:{name}"])
+                elif kplan.also:
+                    kplan = None  # one stored column cannot hold the compared forms of several (problems() says so)
+                else:
+                    kplan = dataclasses.replace(kplan, column=stored[f"key:{name}"], stored=True)
+            if kplan is not None and normalizer not in SQL_NORMALIZERS and not kplan.stored:
+                continue  # SQL cannot compute a soundex or a year: only a stored column serves it
             if kplan is not None and (kplan.style != "text" or kplan.stored or text_pushdown == "casefold"):
                 out.keys[name] = (dataclasses.replace(kplan, also=()), normalizer)
                 if kplan.also:  # searches compare one column (connector._condition): not pushed

@@ -81,11 +81,26 @@ def _split(spec: FieldMap) -> tuple[list[Any], list[Any]] | None:
     return neutral, typing
 
 
+# Normalizers SQL can reproduce as an expression; any other (soundex, year) serves a lookup only
+# through a column that already holds the normalized value (`lookup_columns`).
+SQL_NORMALIZERS = frozenset({"email", "phone", "code", "exact", "text"})
+
+
+def stored_key_plan(column: str) -> Plan:
+    """A key compared as a column already holds it (`lookup_columns`), however the key is mapped."""
+    return Plan(column, "exact", _EQ, stored=True)
+
+
 def key_plan(spec: FieldMap, normalizer: str) -> Plan | None:
     """Keys compare through a normalizing SQL expression; only eq and in.
 
     Several columns without steps are several values of the key (a phone and a fax column):
     each is compared. Steps on several columns work on the list, not on each value: not pushed."""
+    if normalizer not in SQL_NORMALIZERS:
+        parts = _split(spec)
+        if parts is None or parts[1]:
+            return None
+        return Plan(spec.origin[0], "exact", _EQ)  # usable only once stored (see _Entity.build)
     style: Style = normalizer if normalizer in ("email", "phone", "code", "exact") else "text"  # type: ignore[assignment]
     if len(spec.origin) > 1 and not spec.transform:
         return Plan(spec.origin[0], style, _EQ, also=tuple(spec.origin[1:]))

@@ -46,8 +46,8 @@ def explanation(score: Score, other: Any) -> MatchExplanation:
     return MatchExplanation(
         rule=score.rule, other=str(other.ref), matchProbability=score.value, matchWeight=score.weight,
         prior=score.prior if score.weight is not None else None,
-        comparisons=[ComparisonWeight(comparison=c.member, level=c.level, weight=c.weight, similarity=c.similarity)
-                     for c in score.comparisons])
+        comparisons=[ComparisonWeight(comparison=c.member, level=c.level, weight=c.weight, similarity=c.similarity,
+                                      termFrequencyAdjustment=c.term_adjustment) for c in score.comparisons])
 
 
 def possible_matches_field(entity: str, target: type) -> tuple[Callable[..., Any], Any, str]:

@@ -41,6 +41,8 @@ class ComparisonWeight:
     weight: float = strawberry.field(description="log2(m/u) of that level in bits (0: missing); trained model only.")
     similarity: float | None = strawberry.field(
         default=None, description="Weighted-mean rules without a model: the similarity in 0..1.")
+    termFrequencyAdjustment: float = strawberry.field(default=0.0, description=(
+        "Bits already in `weight` for agreeing on a common value (a frequent surname): 0 or below."))
 
 
 @strawberry.type(description=(

@@ -23,11 +23,13 @@ from federation.identity.scope import Scopes
 from federation.resilience import SourceGuard
 from federation.resilience.share import share_of
 
-__all__ = ["DEGRADED_ENV", "Gateway", "degraded_from_env"]
+__all__ = ["DEGRADED_ENV", "IDENTITY_DEGRADED_ENV", "Gateway", "degraded_from_env"]
 
 # `federation serve --allow-degraded` hands the sources whose mapping check failed to its worker
 # processes through the environment they inherit: source name → the problems found.
 DEGRADED_ENV = "ONEPANE_DEGRADED_SOURCES"
+# ... and tells them an identity model that cannot be used means exact keys only, not a refusal.
+IDENTITY_DEGRADED_ENV = "ONEPANE_IDENTITY_DEGRADED"
 
 
 def degraded_from_env() -> dict[str, str]:
@@ -66,6 +68,8 @@ class Gateway:
         self.overrides = OverrideStore(config.gateway.identity.overrides, config.file.parent.resolve())
         self.cache = RecordCache({n: s.cache for n, s in config.sources.items() if s.cache is not None},
                                  RedisCache(redis_url) if redis_url else None)
+        # Entities whose model could not be used (`serve --allow-degraded`): exact keys only.
+        self.identity_warnings: dict[str, str] = {}
         self.identity_models = self._identity_models()
 
     @classmethod
@@ -99,6 +103,10 @@ class Gateway:
             try:
                 out[entity] = load_model(path, entity, decl.identity, self.sources_for(entity))
             except ModelError as exc:
+                if os.environ.get(IDENTITY_DEGRADED_ENV):
+                    self.identity_warnings[entity] = f"{entity}: exact keys only, no fuzzy rules: {exc}"
+                    log.warning("identity model unusable (--allow-degraded): %s", self.identity_warnings[entity])
+                    continue
                 problems.append(ConfigProblem(str(self.config.file), f"model.entities.{entity}.identity.model",
                                               str(exc)))
         if problems:

@@ -257,7 +257,8 @@ class Request:
         if all(known):
             return _dedupe_units(u for u in known if u is not None)
         overrides = await self.gateway.overrides.snapshot()
-        fuzzy = decl.identity if decl.identity is not None and decl.identity.rules else None
+        fuzzy = decl.identity if decl.identity is not None and decl.identity.rules \
+            and entity not in self.gateway.identity_warnings else None
         if not decl.linking_keys and fuzzy is None and not overrides.about(entity):
             return self._lone_units(decl, entity, seeds)
         # The seeds' blocking values are asked while the keys expand; the rest's afterwards.

@@ -31,7 +31,8 @@ from rapidfuzz.distance import JaroWinkler, Levenshtein
 
 from federation.keys import normalize_text
 
-__all__ = ["LEVELS", "Outcome", "PersonName", "compare_level", "date_level", "parse_name", "read_date"]
+__all__ = ["LEVELS", "TERM_METHODS", "Outcome", "PersonName", "compare_level", "date_level", "parse_name",
+           "read_date", "read_terms", "term_of"]
 
 _NOT_ALNUM = re.compile(r"[^0-9A-Za-z]+")
 _PUNCT = re.compile(r"[^\w\s]")
@@ -69,6 +70,7 @@ class Outcome:
     level: int | None
     left: str = ""
     right: str = ""
+    term: str | None = None   # at the exact level, the agreed value as read (for term frequencies)
 
 
 # -- names ------------------------------------------------------------------------------------
@@ -254,9 +256,10 @@ def _exact(value: Any) -> str:
 
 
 def _show(value: Any) -> str:
+    """A value as the explanation shows it: padding (CHAR columns) trimmed, name parts joined."""
     if isinstance(value, tuple):
-        return " ".join(str(v) for v in value if v not in (None, ""))
-    return value.isoformat() if isinstance(value, date) else str(value)
+        return " ".join(str(v).strip() for v in value if v not in (None, ""))
+    return value.isoformat() if isinstance(value, date) else str(value).strip()
 
 
 # method → (read one value into a comparable form or None, level of two read values)
@@ -268,6 +271,22 @@ _READ: dict[str, tuple[Callable[[Any], Any], Callable[[Any, Any], int]]] = {
     "text": (lambda v: _text(v) or None, text_level),
     "exact": (lambda v: _exact(v) or None, lambda x, y: 0 if x == y else 1),
 }
+
+
+TERM_METHODS = frozenset({"name", "code", "text", "exact"})
+
+
+def term_of(method: str, read: Any) -> str | None:
+    """The form a read value is counted under for term frequencies (None: the method has none)."""
+    if method not in TERM_METHODS:
+        return None
+    return read.whole if isinstance(read, PersonName) else str(read)
+
+
+def read_terms(method: str, values: Sequence[Any]) -> list[str]:
+    """Every readable value's term, for counting how common each is."""
+    read = _READ[method][0]
+    return [t for v in values if (r := read(v)) is not None and (t := term_of(method, r)) is not None]
 
 
 def compare_level(method: str, left: Sequence[Any], right: Sequence[Any]) -> Outcome:
@@ -282,7 +301,7 @@ def compare_level(method: str, left: Sequence[Any], right: Sequence[Any]) -> Out
         for raw_y, y in ys:
             level = level_of(x, y)
             if best is None or best.level is None or level < best.level:
-                best = Outcome(level, _show(raw_x), _show(raw_y))
+                best = Outcome(level, _show(raw_x), _show(raw_y), term_of(method, x) if level == 0 else None)
             if level == 0:
                 return best
     assert best is not None

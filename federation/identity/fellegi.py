@@ -13,8 +13,14 @@ The file is JSON, one per entity, meant to be read by people:
  "trainedAt": "2026-12-05T10:00:00+00:00", "sources": {"crm": 1000, "shop": 1000},
  "rules": {"person": {"prior": 0.0002, "priorWeight": -12.29, "comparisons": {
    "name": {"method": "name", "fields": ["givenName", "familyName"], "levels": [
-     {"level": "exact", "m": 0.82, "u": 0.0004, "weight": 10.99}, ...]}}}}}
+     {"level": "exact", "m": 0.82, "u": 0.0004, "weight": 10.99}, ...],
+     "termFrequencies": {"smith": 0.011, ...}}}}}}
 ```
+
+Term frequencies: where two records agree exactly on a value that is common in the sample (more
+than twice as frequent as an exact agreement between random records), the exact level weighs
+log2(u / frequency) bits less, as Splink's term-frequency adjustment does; only such common
+values (at most 100 per comparison) are written to the file, never a rare one.
 """
 
 from __future__ import annotations
@@ -63,14 +69,25 @@ class ComparisonModel:
     levels: tuple[str, ...]
     m: tuple[float, ...]
     u: tuple[float, ...]
+    # Values common enough to weigh less when two records agree on them exactly (a frequent
+    # surname or a city-centre postcode): value as read → share of the sampled values.
+    terms: dict[str, float] = field(default_factory=dict)
 
     def weight(self, level: int) -> float:
         return math.log2(self.m[level] / self.u[level])
 
+    def term_adjustment(self, term: str | None) -> float:
+        """Bits to add at the exact level for agreeing on `term`: log2(u / its frequency), never positive."""
+        share = self.terms.get(term) if term is not None else None
+        return min(0.0, math.log2(self.u[0] / share)) if share else 0.0
+
     def to_json(self) -> dict[str, Any]:
-        return {"method": self.method, "fields": list(self.fields), "levels": [
+        out: dict[str, Any] = {"method": self.method, "fields": list(self.fields), "levels": [
             {"level": name, "m": round(m, 8), "u": round(u, 10), "weight": round(self.weight(i), 3)}
             for i, (name, m, u) in enumerate(zip(self.levels, self.m, self.u, strict=True))]}
+        if self.terms:
+            out["termFrequencies"] = {t: round(f, 6) for t, f in self.terms.items()}
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +141,8 @@ class IdentityModel:
                 c: ComparisonModel(str(spec["method"]), tuple(spec.get("fields", ())),
                                    tuple(str(lv["level"]) for lv in spec["levels"]),
                                    tuple(float(lv["m"]) for lv in spec["levels"]),
-                                   tuple(float(lv["u"]) for lv in spec["levels"]))
+                                   tuple(float(lv["u"]) for lv in spec["levels"]),
+                                   {str(t): float(f) for t, f in spec.get("termFrequencies", {}).items()})
                 for c, spec in r["comparisons"].items()}, tuple(r.get("notes", ())))
                 for name, r in data["rules"].items()}
             sources = {str(k): int(v) for k, v in data["sources"].items()}
@@ -135,8 +153,8 @@ class IdentityModel:
             if not 0 < rule.prior < 1:
                 raise ModelError(f"rules.{name}.prior must be between 0 and 1 (exclusive)")
             for c, spec in rule.comparisons.items():
-                if any(not 0 < p <= 1 for p in (*spec.m, *spec.u)):
-                    raise ModelError(f"rules.{name}.comparisons.{c}: every m and u must be in (0, 1]")
+                if any(not 0 < p <= 1 for p in (*spec.m, *spec.u, *spec.terms.values())):
+                    raise ModelError(f"rules.{name}.comparisons.{c}: every m, u and term frequency must be in (0, 1]")
         return model
 
     def problems(self, entity: str, identity: IdentityDecl, sources: Iterable[str]) -> list[str]:
@@ -209,10 +227,11 @@ def score_trained(name: str, rule: RuleDecl, model: RuleModel, a: Record, b: Rec
         if outcome.level is None:
             found.append(Comparison(member, None, "", ""))
             continue
-        weight = trained.weight(outcome.level)
+        adjustment = trained.term_adjustment(outcome.term) if outcome.level == 0 else 0.0
+        weight = trained.weight(outcome.level) + adjustment
         total += weight
         found.append(Comparison(member, None, outcome.left, outcome.right, trained.levels[outcome.level],
-                                round(weight, 3)))
+                                round(weight, 3), round(adjustment, 3)))
     if all(c.level is None for c in found):
         return None  # nothing to compare: such records are never linked by the rule
     # The rounded parts are what the API shows, so the shown total is their exact sum.

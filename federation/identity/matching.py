@@ -16,7 +16,7 @@ from itertools import product
 from typing import Any
 
 from federation.contract import Capabilities, Condition
-from federation.identity.fellegi import IdentityModel, score_trained
+from federation.identity.fellegi import IdentityModel, probability, score_trained
 from federation.identity.rules import IdentityDecl, RuleDecl
 from federation.identity.scoring import Score, date_variants, score_pair, values_of
 from federation.keys import normalize_text
@@ -34,6 +34,9 @@ __all__ = [
 ]
 
 
+_NAMES_DISAGREE = frozenset({"family only", "else"})
+
+
 @dataclass(frozen=True, slots=True)
 class Match:
     """Two records a rule scored at or above its `suggest` threshold."""
@@ -45,7 +48,30 @@ class Match:
 
     @property
     def links(self) -> bool:
-        return self.rule.links_automatically(self.score.weight is not None) and self.score.value >= self.rule.link
+        """At or above `link` where the rule auto-links; two records whose names disagree only on
+        evidence a household does not share."""
+        return self.rule.links_automatically(self.score.weight is not None) and self.decisive >= self.rule.link
+
+    @property
+    def decisive(self) -> float:
+        """The score the thresholds apply to: the match probability, or for records whose names
+        disagree, the probability from the evidence a household does not share."""
+        return probability(self.personal_weight) if self.names_disagree else self.score.value
+
+    @property
+    def names_disagree(self) -> bool:
+        """A trained `name` comparison at `family only` or `else` (relatives, or a name replaced)."""
+        if self.score.weight is None:
+            return False
+        return any(c.level in _NAMES_DISAGREE and self.rule.compare[c.member].method == "name"
+                   for c in self.score.comparisons)
+
+    @property
+    def personal_weight(self) -> float:
+        """The match weight without the comparisons a household shares (addresses, `shared: true`):
+        relatives at one address agree on those too, so they cannot tell two relatives apart."""
+        return self.score.prior + sum(c.weight for c in self.score.comparisons
+                                      if not self.rule.compare[c.member].household)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,8 +181,9 @@ def scored_pairs(identity: IdentityDecl, decl: EntityDecl, mine: Sequence[Record
                     apart = _apart(rule, decl, bucket, *pair)
                     found = score_trained(name, rule, trained[name], *pair, apart) if name in trained \
                         else score_pair(name, rule, *pair, apart)
-                    if found is not None and found.value >= rule.suggest:
-                        out.append(Match(pair[0], pair[1], found, rule))
+                    match = Match(pair[0], pair[1], found, rule) if found is not None else None
+                    if match is not None and match.decisive >= rule.suggest:
+                        out.append(match)
     return sorted(out, key=lambda m: -m.score.value)
 
 

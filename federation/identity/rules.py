@@ -45,6 +45,14 @@ class CompareDecl(_Closed):
     method: Method = "exact"
     fields: tuple[str, ...] = Field(default=(), description=(
         "fields or keys read (default: the comparison's own name); for `name`, [given, family]"))
+    shared: bool | None = Field(default=None, description=(
+        "a value people who live together share (default: true for `address`): with a trained model it "
+        "does not count towards linking two records whose names disagree"))
+
+    @property
+    def household(self) -> bool:
+        """Shared by a household: `shared` as written, else true for addresses."""
+        return self.shared if self.shared is not None else self.method == "address"
     weight: float = Field(default=1.0, gt=0, le=100)
     missing: float = Field(default=0.5, ge=0, le=1,
                            description="score used when either record lacks the value (0.5: no evidence)")

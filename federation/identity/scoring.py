@@ -51,7 +51,8 @@ class Comparison:
     left: str
     right: str
     level: str | None = None     # trained model: the level reached ("one digit"); None when missing
-    weight: float = 0.0          # trained model: log2(m/u) of that level; 0 when missing
+    weight: float = 0.0          # trained model: log2(m/u) of that level (+ term adjustment); 0 when missing
+    term_adjustment: float = 0.0  # trained model: bits taken off an exact agreement on a common value
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,10 +91,10 @@ class Score:
         for c in self.comparisons:
             if c.level is None:
                 parts.append(f"{c.member} missing +0.00")
-            elif c.left == c.right:
-                parts.append(f"{c.member} {c.level} '{c.left}' {c.weight:+.2f}")
             else:
-                parts.append(f"{c.member} {c.level} '{c.left}' ~ '{c.right}' {c.weight:+.2f}")
+                common = f" (common value {c.term_adjustment:+.2f})" if c.term_adjustment else ""
+                shown = f"'{c.left}'" if c.left == c.right else f"'{c.left}' ~ '{c.right}'"
+                parts.append(f"{c.member} {c.level} {shown} {c.weight:+.2f}{common}")
         return f"rule {self.rule} p={self.value:.4f} weight {self.weight:.2f} = {' + '.join(parts)}"
 
 

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from itertools import combinations
 from typing import Any
 
-from federation.identity.comparisons import LEVELS, compare_level
+from federation.identity.comparisons import LEVELS, TERM_METHODS, compare_level, read_terms
 from federation.identity.fellegi import ComparisonModel, IdentityModel, RuleModel
 from federation.identity.matching import block_signatures
 from federation.identity.rules import IdentityDecl, RuleDecl
@@ -74,16 +74,20 @@ class EmResult:
 
 
 def em(patterns: Counter[Levels], sizes: Sequence[int], u: Sequence[Sequence[float]], used: Sequence[int],
-       max_iterations: int = 100, tolerance: float = 1e-6) -> EmResult:
-    """Expectation maximisation of `m` and the match share over level patterns, `u` fixed.
+       max_iterations: int = 100, tolerance: float = 1e-6, free_u: bool = False) -> EmResult:
+    """Expectation maximisation of `m` and the match share over level patterns.
 
     `used` are the indices of the comparisons estimated (the others are ignored in this run).
+    `u` starts from the random pairs' and stays fixed, unless `free_u`: then it is estimated too,
+    as the non-matches among these pairs have it.
     """
     m = {i: _initial_m(sizes[i]) for i in used}
+    u = [tuple(x) for x in u]
     share = 0.3
     iterations = 0
     for iterations in range(1, max_iterations + 1):  # noqa: B007 - reported
         totals = {i: [0.0] * sizes[i] for i in used}
+        others = {i: [0.0] * sizes[i] for i in used}
         seen = dict.fromkeys(used, 0.0)
         matched = count = 0.0
         for pattern, n in patterns.items():
@@ -100,12 +104,15 @@ def em(patterns: Counter[Levels], sizes: Sequence[int], u: Sequence[Sequence[flo
                 level = pattern[i]
                 if level is not None:
                     totals[i][level] += w * n
+                    others[i][level] += (1 - w) * n
                     seen[i] += w * n
         new_m = {i: _normalized([t + _M_PSEUDO for t in totals[i]]) if seen[i] > 0 else m[i] for i in used}
         new_share = min(max(matched / count, _FLOOR), 1 - _FLOOR) if count else share
         change = max([abs(new_share - share), *(abs(x - y) for i in used for x, y in zip(new_m[i], m[i],
                                                                                           strict=True))])
         m, share = new_m, new_share
+        if free_u:
+            u = [_normalized([t + _M_PSEUDO for t in others[i]]) if i in others else u[i] for i in range(len(u))]
         if change < tolerance:
             break
     return EmResult(m, share, iterations)
@@ -118,6 +125,20 @@ def _tied(patterns: Counter[Levels], i: int, size: int) -> bool:
     present = sum(n for p, n in patterns.items() if p[i] is not None)
     disagree = sum(n for p, n in patterns.items() if p[i] == size - 1)
     return present >= 20 and disagree <= 0.01 * present
+
+
+def _same_term_pairs(records: Sequence[Record], rule: RuleDecl, member: str) -> set[tuple[int, int]]:
+    """Pairs of records whose comparison `member` reads one same value (too-common values skipped)."""
+    method = rule.compare[member].method
+    buckets: dict[str, list[int]] = defaultdict(list)
+    for i, record in enumerate(records):
+        for term in set(read_terms(method, comparison_values(record, rule, member))):
+            buckets[term].append(i)
+    out: set[tuple[int, int]] = set()
+    for members in buckets.values():
+        if len(members) <= rule.max_block:
+            out.update(combinations(sorted(members), 2))
+    return out
 
 
 def _blocked_pairs(records: Sequence[Record], name: str, rule: RuleDecl, decl: EntityDecl
@@ -172,6 +193,23 @@ def train(entity: str, identity: IdentityDecl, decl: EntityDecl, samples: dict[s
             runs.append((index, result.share * len(pair_set), len(pair_set)))
             training["blocking"][" + ".join(block)] = {"pairs": len(pair_set), "matchShare": round(result.share, 6),
                                                        "iterations": result.iterations}
+        # One more run per name comparison, for training only: pairs with the same whole name are
+        # mostly one person, and unlike pairs sharing a postcode they are seldom two relatives, so
+        # the date of birth and the address learn what a true pair looks like from them.
+        for k, c in enumerate(members):
+            if rule.compare[c].method != "name":
+                continue
+            pair_set = _same_term_pairs(records, rule, c)
+            patterns = Counter(_levels(rule, records[i], records[j]) for i, j in pair_set)
+            used = [i for i in range(len(members)) if i != k and not _tied(patterns, i, sizes[i])]
+            progress(f"{entity}.{name}: EM over {len(pair_set):,} pairs with the same {c} (training only)")
+            if not used or not pair_set:
+                continue
+            result = em(patterns, sizes, u, used)
+            for i, m in result.m.items():
+                estimates[i].append((result.share * len(pair_set), m))
+            training["blocking"][f"same {c} (training only)"] = {
+                "pairs": len(pair_set), "matchShare": round(result.share, 6), "iterations": result.iterations}
         m_final: list[tuple[float, ...]] = []
         for i, c in enumerate(members):
             if estimates[i]:  # each run's m, weighted by how many true pairs it saw
@@ -181,10 +219,27 @@ def train(entity: str, identity: IdentityDecl, decl: EntityDecl, samples: dict[s
                 m_final.append(_initial_m(sizes[i]))
         prior = _prior(rule, members, runs, m_final, n)
         comparisons = {c: ComparisonModel(rule.compare[c].method, rule.reads(c), LEVELS[rule.compare[c].method],
-                                          m_final[i], u[i]) for i, c in enumerate(members)}
+                                          m_final[i], u[i], _common_terms(records, rule, c, u[i][0]))
+                       for i, c in enumerate(members)}
         rules[name] = RuleModel(prior, comparisons, tuple(notes))
     trained_at = datetime.now(UTC).isoformat(timespec="seconds")
     return IdentityModel(entity, {s: len(b) for s, b in samples.items()}, trained_at, rules, training)
+
+
+_MAX_TERMS = 100
+
+
+def _common_terms(records: Sequence[Record], rule: RuleDecl, member: str, u_exact: float) -> dict[str, float]:
+    """Values of a comparison common enough to weigh less on an exact agreement: more than twice as
+    frequent as two random records agreeing exactly; the 100 most common at most, never a rare one."""
+    method = rule.compare[member].method
+    if method not in TERM_METHODS:
+        return {}
+    counts = Counter(t for r in records for t in read_terms(method, comparison_values(r, rule, member)))
+    total = sum(counts.values())
+    if not total:
+        return {}
+    return {t: n / total for t, n in counts.most_common(_MAX_TERMS) if n >= 3 and n / total > 2 * u_exact}
 
 
 def _prior(rule: RuleDecl, members: Sequence[str], runs: Sequence[tuple[int, float, int]],

@@ -19,15 +19,19 @@ from aiohttp import web
 
 from federation.cli import main as cli
 from federation.config import load_config
-from federation.engine.gateway import Gateway
+from federation.engine.gateway import IDENTITY_DEGRADED_ENV, Gateway
 from federation.errors import ConfigError
+from federation.keys import normalize_sound_year
 from federation.server import create_app
 
 GIVEN = ["james", "mary", "john", "linda", "peter", "susan", "david", "karen", "ahmed", "wei", "olga", "tariq",
          "sophie", "lucas", "mateo", "aroha", "kofi", "ines", "yusuf", "hana", "ravi", "nadia", "omar", "lena"]
 FAMILY = ["smith", "nguyen", "okafor", "kowalski", "garcia", "murphy", "tanaka", "haddad", "silva", "brown",
           "walker", "rossi", "kim", "novak", "dubois", "jensen", "ward", "patel", "cohen", "ivanova", "reid"]
-TABLE = "CREATE TABLE people (id TEXT PRIMARY KEY, given TEXT, family TEXT, dob TEXT, postcode TEXT)"
+# `family_year` is the lookup column a DBA adds for the phonetic block (SQL computes no Soundex):
+# filled by the load here, as an ETL job would.
+TABLE = ("CREATE TABLE people (id TEXT PRIMARY KEY, given TEXT, family TEXT, dob TEXT, postcode TEXT, "
+         "family_year TEXT)")
 
 
 def _typo(word: str, rng: random.Random) -> str:
@@ -62,17 +66,23 @@ def _systems(folder: Path) -> None:
     # The walk-in: one slip in the surname, one digit of the date; nobody else shares the postcode.
     shop.append(("T1", "tommy", "green", "19850604", "2999"))
     crm.append(("CT1", "tommy", "grene", "19850614", "2999"))
+    # Shares no date, postcode or family name with her other record: only the phonetic block finds her.
+    shop.append(("T2", "anna", "kowalski", "19700312", "2998"))
+    crm.append(("CT2", "anna", "kowalsky", "19700321", "2988"))
     for name, rows in (("shop", shop), ("crm", crm)):
         with sqlite3.connect(folder / f"{name}.db") as db:
             db.execute(TABLE)
-            db.executemany("INSERT INTO people VALUES (?, ?, ?, ?, ?)", rows)
+            db.executemany("INSERT INTO people VALUES (?, ?, ?, ?, ?, ?)",
+                           [(*r, normalize_sound_year(f"{r[2]} {r[3]}")) for r in rows])
 
 
 def _config(folder: Path, model: bool) -> Path:
-    mapping = {"table": "people", "id": "id", "keys": {"dob": "dob", "postcode": "postcode", "family": "family"},
-               "fields": {"givenName": "given", "familyName": "family"}}
+    mapping = {"table": "people", "id": "id", "fields": {"givenName": "given", "familyName": "family"},
+               "keys": {"dob": "dob", "postcode": "postcode", "family": "family",
+                        "familyYear": {"columns": ["family", "dob"], "transform": [{"join": " "}]}},
+               "lookup_columns": {"key:familyYear": "family_year"}}
     identity: dict[str, Any] = {"rules": {"person": {
-        "blocking": [["dob"], ["postcode"], ["family"]],   # `family`: the key over familyName's column
+        "blocking": [["dob"], ["postcode"], ["family"], ["familyYear"]],
         "compare": {"name": {"method": "name", "fields": ["givenName", "familyName"], "weight": 4},
                     "dob": {"method": "date", "weight": 3}, "postcode": {"method": "code", "weight": 1}}}}}
     if model:
@@ -85,7 +95,7 @@ def _config(folder: Path, model: bool) -> Path:
         "model": {"entities": {"Customer": {
             "fields": {"givenName": {"type": "String"}, "familyName": {"type": "String"}},
             "keys": {"dob": {"normalize": "code"}, "postcode": {"normalize": "code"},
-                     "family": {"normalize": "code"}},
+                     "family": {"normalize": "code"}, "familyYear": {"normalize": "soundYear"}},
             "identity": identity}}},
         "sources": {name: {"type": "sql", "url": f"sqlite+aiosqlite:///{name}.db", "max_rows": 5000,
                            "entities": {"Customer": mapping}} for name in ("shop", "crm")},
@@ -96,20 +106,21 @@ def _config(folder: Path, model: bool) -> Path:
 
 
 EXPLANATION = "rule other matchProbability matchWeight prior comparisons { comparison level weight similarity }"
-QUERY = ('{ customer(id: "shop:T1") { sourceRecords { source localId linkedBy matchedBy { ' + EXPLANATION + " } } "
+QUERY = ('{ customer(id: "%s") { sourceRecords { source localId linkedBy matchedBy { ' + EXPLANATION + " } } "
          "possibleMatches { score explanation { " + EXPLANATION + " } "
          "customer { sourceRecords { source localId } } } } }")
 
 
-async def _walk_in(path: Path) -> dict[str, Any]:
-    """The walk-in customer `shop:T1` over GraphQL on loopback: its records and possible matches."""
+async def _walk_in(path: Path, ref: str = "shop:T1") -> dict[str, Any]:
+    """A walk-in customer over GraphQL on loopback: its records and possible matches."""
     runner = web.AppRunner(create_app(Gateway.from_config(load_config(path))), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     try:
-        async with aiohttp.ClientSession() as http, http.post(
-                f"http://127.0.0.1:{runner.addresses[0][1]}/graphql", json={"query": QUERY}) as response:
+        url = f"http://127.0.0.1:{runner.addresses[0][1]}/graphql"
+        query = {"query": QUERY.replace("%s", ref)}
+        async with aiohttp.ClientSession() as http, http.post(url, json=query) as response:
             body = await response.json()
     finally:
         await runner.cleanup()
@@ -133,6 +144,36 @@ def test_without_its_model_file_the_gateway_does_not_start(folder: Path) -> None
         Gateway.from_config(load_config(_config(folder, model=True)))
 
 
+def test_allow_degraded_serves_exact_keys_and_warns_in_readyz(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = yaml.safe_load(_config(folder, model=True).read_text())
+    config["model"]["entities"]["Customer"]["identity"]["model"] = "never-trained.json"
+    path = folder / "degraded.yaml"
+    path.write_text(yaml.safe_dump(config))
+    monkeypatch.setenv(IDENTITY_DEGRADED_ENV, "1")   # what `federation serve --allow-degraded` sets
+
+    async def run() -> tuple[dict[str, Any], dict[str, Any]]:
+        runner = web.AppRunner(create_app(Gateway.from_config(load_config(path))), access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        base = f"http://127.0.0.1:{runner.addresses[0][1]}"
+        try:
+            async with aiohttp.ClientSession() as http:
+                async with http.get(f"{base}/readyz") as response:
+                    ready = await response.json()
+                async with http.post(f"{base}/graphql", json={"query": QUERY.replace("%s", "shop:T1")}) as response:
+                    answer = await response.json()
+        finally:
+            await runner.cleanup()
+        return ready, answer["data"]["customer"]
+
+    ready, customer = asyncio.run(run())
+    assert ready["status"] == "ready"
+    assert "Customer: exact keys only, no fuzzy rules: " in ready["warnings"][0]
+    assert "never-trained.json" in ready["warnings"][0]
+    assert list(_records(customer)) == ["shop:T1"] and customer["possibleMatches"] == []
+
+
 def test_train_then_link_the_typo_the_weighted_mean_missed(folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
     before = asyncio.run(_walk_in(_config(folder, model=False)))
     assert list(_records(before)) == ["shop:T1"]                       # before: not linked, only suggested
@@ -144,9 +185,9 @@ def test_train_then_link_the_typo_the_weighted_mean_missed(folder: Path, capsys:
     path = _config(folder, model=True)
     assert cli(["identity", "train", str(path), "--random-pairs", "20000"]) == 0
     printed = capsys.readouterr().err
-    assert "sampling Customer from shop" in printed and "shop: 401 records" in printed
+    assert "sampling Customer from shop" in printed and "shop: 402 records" in printed
     saved = json.loads((folder / "person-model.json").read_text())
-    assert saved["sources"] == {"crm": 401, "shop": 401} and saved["version"] == 1
+    assert saved["sources"] == {"crm": 402, "shop": 402} and saved["version"] == 1
     assert [lv["level"] for lv in saved["rules"]["person"]["comparisons"]["dob"]["levels"]][:2] == [
         "exact", "one digit"]
 
@@ -163,13 +204,35 @@ def test_train_then_link_the_typo_the_weighted_mean_missed(folder: Path, capsys:
                                                      abs=1e-6)
 
 
+def test_the_phonetic_block_finds_a_record_sharing_no_exact_value(folder: Path) -> None:
+    path = _config(folder, model=True)
+    if not (folder / "person-model.json").exists():
+        assert cli(["identity", "train", str(path), "--random-pairs", "5000"]) == 0
+    customer = asyncio.run(_walk_in(path, "shop:T2"))
+    found = set(_records(customer)) | {f"{r['source']}:{r['localId']}" for m in customer["possibleMatches"]
+                                       for r in m["customer"]["sourceRecords"]}
+    assert "crm:CT2" in found
+
+
+def test_a_phonetic_key_needs_a_column_that_holds_it(folder: Path) -> None:
+    """SQL computes no soundex: without `lookup_columns` the block is refused at start, never
+    answered by comparing raw surnames with codes."""
+    path = _config(folder, model=False)
+    config = yaml.safe_load(path.read_text())
+    for source in config["sources"].values():
+        source["entities"]["Customer"].pop("lookup_columns", None)  # one mapping, shared by both
+    path.write_text(yaml.safe_dump(config))
+    with pytest.raises(ConfigError, match=r"blocking\[3\]: no source can filter Customer on familyYear"):
+        Gateway.from_config(load_config(path))
+
+
 def test_a_model_trained_on_other_sources_is_refused(folder: Path) -> None:
     path = _config(folder, model=True)
     model = folder / "person-model.json"
     if not model.exists():
         assert cli(["identity", "train", str(path), "--random-pairs", "5000"]) == 0
     data = json.loads(model.read_text())
-    data["sources"] = {"shop": 401, "legacy": 10}
+    data["sources"] = {"shop": 402, "legacy": 10}
     other = folder / "other-model.json"
     other.write_text(json.dumps(data))
     config = yaml.safe_load(path.read_text())

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from federation.identity.fellegi import IdentityModel, ModelError, load_model
+from federation.identity.fellegi import IdentityModel, ModelError, load_model, score_trained
 from federation.identity.matching import scored_pairs
 from federation.identity.rules import LINK, SUGGEST
 from federation.identity.scoring import score_pair
@@ -51,7 +51,8 @@ ENTITY = merge_models(builtin_model(), {"entities": {"Customer": {
     "identity": {"rules": {"person": {
         "blocking": [["dateOfBirth"], ["postcode"], ["familyName"]],
         "compare": {"name": {"method": "name", "fields": ["givenName", "familyName"]},
-                    "dateOfBirth": {"method": "date"}, "postcode": {"method": "code"}}}}}}}}).entities["Customer"]
+                    "dateOfBirth": {"method": "date"},
+                    "postcode": {"method": "code", "shared": True}}}}}}}}).entities["Customer"]
 IDENTITY = ENTITY.identity
 assert IDENTITY is not None
 GIVEN = ["james", "mary", "john", "linda", "peter", "susan", "david", "karen", "ahmed", "wei", "olga", "tariq",
@@ -167,3 +168,32 @@ def test_model_file_round_trips_and_mismatches_are_named(model: IdentityModel, t
     path.write_text("{not json")
     with pytest.raises(ModelError, match="is not JSON"):
         load_model(path, "Customer", IDENTITY, ["a", "b"])
+
+
+def test_agreeing_on_a_common_name_weighs_less_than_on_a_rare_one() -> None:
+    samples = _samples(seed=8, people=400)
+    rng = random.Random(2)
+    samples["a"] += [_person("a", f"M{i}", "mary", "smith",
+                             (date(1940, 1, 1) + timedelta(days=rng.randrange(25_000))).strftime("%Y%m%d"),
+                             str(rng.randrange(2000, 2400))) for i in range(60)]
+    model = train("Customer", IDENTITY, ENTITY, samples, random_pairs=20_000)
+    assert "marysmith" in model.rules["person"].comparisons["name"].terms
+    common = scored_pairs(IDENTITY, ENTITY, [_person("a", "x", "mary", "smith", "19700101", "2100")],
+                          [_person("b", "y", "mary", "smith", "19700101", "2100")], model)[0].score
+    rare = scored_pairs(IDENTITY, ENTITY, [_person("a", "x", "olga", "ivanova", "19700101", "2100")],
+                        [_person("b", "y", "olga", "ivanova", "19700101", "2100")], model)[0].score
+    name = {c.member: c for c in common.comparisons}["name"]
+    assert name.term_adjustment < -1 and name.weight < {c.member: c for c in rare.comparisons}["name"].weight
+    assert "(common value -" in common.explain()
+    assert common.weight == pytest.approx(common.prior + sum(c.weight for c in common.comparisons), abs=1e-6)
+
+
+def test_twins_at_one_address_are_neither_merged_nor_offered(model: IdentityModel) -> None:
+    """Same birthday, same postcode, same surname, other given names: all the evidence adds up past
+    `suggest`, but the postcode is shared by a household, and without it the twins are strangers."""
+    one = _person("a", "1", "peter", "okafor", "19900412", "2200")
+    other = _person("b", "2", "susan", "okafor", "19900412", "2200")
+    score = score_trained("person", IDENTITY.rules["person"], model.rules["person"], one, other)
+    assert score is not None and score.value >= SUGGEST
+    assert {c.member: c.level for c in score.comparisons}["name"] == "family only"
+    assert scored_pairs(IDENTITY, ENTITY, [one], [other], model) == []

@@ -7,7 +7,10 @@ from federation.keys import (
     normalize_code,
     normalize_email,
     normalize_phone,
+    normalize_sound_year,
+    normalize_soundex,
     normalize_text,
+    normalize_year,
     phone_key,
     phone_match_keys,
 )
@@ -70,7 +73,33 @@ def test_text_ignores_accents_case_and_spacing() -> None:
 
 @given(st.text())
 def test_normalizers_never_raise(value: str) -> None:
-    for fn in (normalize_email, normalize_code, normalize_text):
+    for fn in (normalize_email, normalize_code, normalize_text, normalize_soundex, normalize_year,
+               normalize_sound_year):
         result = fn(value, "GB")
         assert result is None or result == fn(result, "GB")
     normalize_phone(value, "GB")
+
+
+@pytest.mark.parametrize(("name", "code"), [
+    ("Robert", "R163"), ("Rupert", "R163"), ("Ashcraft", "A261"), ("Tymczak", "T522"), ("Pfister", "P236"),
+    ("Kowalski", "K420"), ("kowalsky", "K420"), ("Smith-Jones", "S532"), ("Müller", "M460"), ("O'Brien", "O165"),
+])
+def test_soundex_keeps_a_family_name_through_typos_and_accents(name: str, code: str) -> None:
+    assert normalize_soundex(name) == code
+    assert normalize_soundex(code) == code  # normalizing a key twice changes nothing
+    assert normalize_soundex(" - ") is None
+
+
+@pytest.mark.parametrize(("value", "key"), [
+    ("kowalsky 19700321", "K420 1970"), ("Kowalski 1970-03-12", "K420 1970"), ("van der Berg 04/06/1985", "V536 1985"),
+    ("kowalski", None), ("19700321", None),
+])
+def test_sound_year_keeps_one_key_for_a_phonetic_block(value: str, key: str | None) -> None:
+    assert normalize_sound_year(value) == key
+
+
+@pytest.mark.parametrize(("value", "year"), [
+    ("1985-06-04", "1985"), ("19850604", "1985"), ("04/06/1985", "1985"), ("1985", "1985"), ("unknown", None),
+])
+def test_year_of_a_date_written_any_way(value: str, year: str | None) -> None:
+    assert normalize_year(value) == year
