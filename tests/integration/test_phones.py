@@ -195,3 +195,46 @@ def test_gateway_region_takes_a_country_name(folder: Path) -> None:
     path.write_text(yaml.safe_dump({**config(), "gateway": {"region": "Narnia"}}), "utf-8")
     with pytest.raises(ConfigError, match=r"gateway\.region: 'Narnia' is not a country"):
         load_config(path, {})
+
+
+def test_a_rest_source_reads_each_record_in_its_own_country(tmp_path: Path) -> None:
+    """`region: {path: address.country}`: a JSON record's own country, with the source's fallback."""
+    from aiohttp import web
+
+    from connectors.rest import RestConnector
+    from federation.contract import ConnectorContext, SearchRequest
+    from federation.model import builtin_model
+
+    people = [{"id": "1", "tel": "030-0074321", "address": {"country": "Germany"}},
+              {"id": "2", "tel": "(171) 555-7788", "address": {"country": "uk"}},
+              {"id": "3", "tel": "0452-076545", "address": {}},
+              {"id": "4", "tel": "28303384290", "address": {"country": "Narnia"}}]
+
+    async def handler(_request: web.Request) -> web.Response:
+        return web.json_response({"data": people})
+
+    app = web.Application()
+    app.router.add_get("/people", handler)
+
+    async def run() -> dict[str, Any]:
+        async with serve_app(app) as url:
+            options = RestConnector.validate_options({
+                "base_url": url, "region": "CH", "entities": {"Customer": {
+                    "path": "/people", "records": "data", "id": {"path": "id"},
+                    "region": {"path": "address.country"},
+                    "fields": {"phones": {"path": "tel"}}, "keys": {"phone": {"path": "tel"}}}}})
+            connector = RestConnector("crm", options, ConnectorContext(model=builtin_model(), base_dir=tmp_path))
+            await connector.open()
+            try:
+                found = await connector.search("Customer", SearchRequest())
+            finally:
+                await connector.close()
+            return {r.local_id: (r.fields["phones"], r.keys.get("phone"), r.errors.get("phones")) for r in found}
+
+    got = asyncio.run(run())
+    assert got["1"][:2] == (["+49300074321"], ("+49300074321",))
+    assert got["2"][:2] == (["+441715557788"], ("+441715557788",))
+    assert got["3"][:2] == (["+41452076545"], ("+41452076545",))  # no country: the source's CH
+    phones, keys, note = got["4"]
+    assert phones == ["28303384290"] and keys == ("28303384290",)
+    assert note is not None and "'Narnia'" in note and "kept as written" in note
