@@ -238,3 +238,17 @@ def test_a_rest_source_reads_each_record_in_its_own_country(tmp_path: Path) -> N
     phones, keys, note = got["4"]
     assert phones == ["28303384290"] and keys == ("28303384290",)
     assert note is not None and "'Narnia'" in note and "kept as written" in note
+
+
+def test_a_masked_role_never_reads_the_value_inside_a_note(folder: Path) -> None:
+    data = config(region={"column": "country"})
+    data["security"] = {"anonymous_role": "agent", "roles": {"agent": {
+        "allow": ["*"], "mask": {"Customer.phones": "phone", "Customer.emails": "email"}}}}
+    body = everyone(folder, data)
+    liu = by_id(body)["crm:5"]
+    assert liu["phones"] == ["********290"] and liu["emails"] == ["l***@example"]
+    found = notes(body)
+    assert set(found) == {("crm:5", "phones"), ("crm:5", "emails"), ("crm:7", "phones")}
+    text = " ".join(n["message"] for n in found.values())
+    assert "28303384290" not in text and "liu@" not in text and "reception" not in text
+    assert all(n["extensions"]["kept"] is True for n in found.values())
