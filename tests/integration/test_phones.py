@@ -252,3 +252,25 @@ def test_a_masked_role_never_reads_the_value_inside_a_note(folder: Path) -> None
     text = " ".join(n["message"] for n in found.values())
     assert "28303384290" not in text and "liu@" not in text and "reception" not in text
     assert all(n["extensions"]["kept"] is True for n in found.values())
+
+
+def test_a_country_column_that_does_not_exist_is_a_mapping_problem(folder: Path) -> None:
+    from connectors.sql import SqlConnector
+    from federation.contract import ConnectorContext
+    from federation.model import builtin_model
+
+    async def problems(source_region: Any, region: Any) -> list[str]:
+        entity = {"table": "customers", "id": "id", "fields": {"phones": "phone"}, "region": region}
+        options = SqlConnector.validate_options({"url": "sqlite+aiosqlite:///crm.db", "region": source_region,
+                                                 "entities": {"Customer": entity}})
+        connector = SqlConnector("crm", options, ConnectorContext(model=builtin_model(), base_dir=folder))
+        try:
+            return await connector.verify()
+        finally:
+            await connector.close()
+
+    assert asyncio.run(problems("FR", {"column": "country"})) == []
+    for source_region, region in (("FR", {"column": "Land"}), ({"column": "Land"}, None)):
+        found = asyncio.run(problems(source_region, region))
+        assert found == ["entities.Customer.region.column: no column 'Land' in table 'customers' "
+                         "(close matches: none)"], found
