@@ -20,7 +20,7 @@ from federation.errors import CircuitOpen, OnepaneError, SourceError, SourceUnav
 from federation.identity.matching import BlockQuery, Match, block_queries, can_filter, scored_pairs
 from federation.identity.overrides import Overrides
 from federation.identity.rules import IdentityDecl
-from federation.keys import normalize
+from federation.keys import key_match_keys, normalize
 from federation.model.declaration import EntityDecl, RelationDecl
 from federation.ops import metrics
 from federation.ops.tracing import span
@@ -440,7 +440,9 @@ class Request:
         ref = relation.ref
         id_sources = frozenset(self.gateway.sources_for(target, "id")) if ref else frozenset()
         by_key = [(mine, [self._loader(s, target, f"key:{theirs}") for s in self.gateway.sources_for(
-            target, f"key:{theirs}")]) for mine, theirs in relation.keys.items()]
+            target, f"key:{theirs}")],
+                   getattr(self.model.entities[target].keys.get(theirs), "normalize", None) == "phone")
+                  for mine, theirs in relation.keys.items()]
 
         def loads(parent: Unified) -> list[asyncio.Future[list[Record]]]:
             out: list[asyncio.Future[list[Record]]] = []
@@ -453,8 +455,10 @@ class Request:
                     local = record.refs.get(ref)
                     if local and record.source in id_sources:
                         out.append(self._loader(record.source, target, "id").load(local))
-            for mine, loaders in by_key:
+            for mine, loaders, phone in by_key:
                 values = records[0].keys.get(mine, ()) if len(records) == 1 else parent.key_values(mine)
+                if phone:  # a related record holding the number unreadably matches by its digits
+                    values = list(dict.fromkeys(k for v in values for k in key_match_keys("phone", v)))
                 out += [loader.load(value) for value in values for loader in loaders]
             return out
 

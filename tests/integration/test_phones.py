@@ -274,3 +274,26 @@ def test_a_country_column_that_does_not_exist_is_a_mapping_problem(folder: Path)
         found = asyncio.run(problems(source_region, region))
         assert found == ["entities.Customer.region.column: no column 'Land' in table 'customers' "
                          "(close matches: none)"], found
+
+
+def test_a_related_record_holding_the_number_unreadably_is_found_by_its_digits(folder: Path) -> None:
+    """The helpdesk (a French system) wrote a British number without its country code: 10 digits no
+    French number has. The customer's cases still include it, by its national significant number."""
+    with sqlite3.connect(folder / "desk.db") as conn:
+        conn.execute("CREATE TABLE cases (id TEXT PRIMARY KEY, subject TEXT, tel TEXT)")
+        conn.executemany("INSERT INTO cases VALUES (?, ?, ?)", [
+            ("K1", "Broken kettle", "20 79 46 09 58"), ("K2", "Someone else", "20 79 46 09 59")])
+    with sqlite3.connect(folder / "crm.db") as conn:
+        conn.execute("INSERT INTO customers VALUES ('9', 'Ann Lee', '+44 20 7946 0958', 'UK', 'ann@example.com')")
+    data = config(region={"column": "country"})
+    data["sources"]["desk"] = {"type": "sql", "url": "sqlite+aiosqlite:///desk.db", "region": "France",
+                               "entities": {"Case": {"table": "cases", "id": "id", "fields": {"subject": "subject"},
+                                                     "keys": {"customerPhone": "tel"}}}}
+
+    async def run() -> dict[str, Any]:
+        async with served(folder, data) as url:
+            return await ask(url, '{ customer(id: "crm:9") { phones cases { id subject } } }')
+    body = asyncio.run(run())
+    assert hard_errors(body) == []
+    assert body["data"]["customer"] == {"phones": ["+442079460958"], "cases": [{"id": "desk:K1",
+                                                                               "subject": "Broken kettle"}]}
