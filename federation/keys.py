@@ -25,6 +25,7 @@ __all__ = [
     "NORMALIZERS",
     "Normalizer",
     "digit_forms",
+    "key_match_keys",
     "normalize",
     "normalize_code",
     "normalize_email",
@@ -117,6 +118,17 @@ def phone_match_keys(value: str, region: str = "GB") -> tuple[str, ...]:
     if not is_readable:
         return (key,)
     return (key, *(d for d in digit_forms(key) if _digit_key(d)))
+
+
+def key_match_keys(kind: str, key: str) -> tuple[str, ...]:
+    """The keys a lookup by an already-normalized key matches: for a readable phone its E.164 and
+    the digits keys an unreadable copy may hold (as `phone_match_keys`), else the key itself."""
+    if kind != "phone" or not key.startswith("+"):
+        return (key,)
+    try:
+        return (key, *(d for d in digit_forms(key) if _digit_key(d)))
+    except phonenumbers.NumberParseException:
+        return (key,)
 
 
 @lru_cache(maxsize=4096)

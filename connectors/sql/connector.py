@@ -230,22 +230,24 @@ class SqlConnector(BaseConnector):
             mapping = mapper.mapping
             assert isinstance(mapping, SqlEntityMap)
             try:
-                found = await self._run(functools.partial(self._verify_entity, mapping=mapping),
+                found = await self._run(functools.partial(self._verify_entity, mapping=mapping,
+                                                          regions=mapper.region_origins),
                                         timeout=max(10.0, self.options.statement_timeout))
             except SourceError as exc:
                 found = [f"{'table' if mapping.table else 'select'}: cannot check ({exc})"]
             out += [f"entities.{entity}.{p}" for p in found]
         return out
 
-    async def _verify_entity(self, conn: AsyncConnection, mapping: SqlEntityMap) -> list[str]:
+    async def _verify_entity(self, conn: AsyncConnection, mapping: SqlEntityMap,
+                             regions: Sequence[str] = ()) -> list[str]:
         exact_case = conn.dialect.name == "postgresql"
         if mapping.table is not None:
-            return await conn.run_sync(table_problems, mapping)
+            return await conn.run_sync(table_problems, mapping, regions)
         assert mapping.select is not None
         result = await conn.execute(select_columns(mapping.select))
         columns = list(result.keys())
         result.close()
-        return column_problems(mapping, "the custom select", columns, exact_case)
+        return column_problems(mapping, "the custom select", columns, exact_case, regions)
 
     async def value_limits(self) -> dict[str, dict[str, ValueLimit]]:
         """What each table-mapped entity's columns can hold, from their declared types."""

@@ -22,7 +22,7 @@ def close_matches(name: str, candidates: Iterable[str]) -> str:
     return ", ".join(by_folded[f] for f in found) or "none"
 
 
-def mapped_columns(mapping: SqlEntityMap) -> Iterator[tuple[str, str]]:
+def mapped_columns(mapping: SqlEntityMap, regions: Sequence[str] = ()) -> Iterator[tuple[str, str]]:
     """(config path, column) for every column the mapping reads."""
     yield from (("id", c) for c in mapping.id.origin)
     for group, specs in (("fields", mapping.fields), ("keys", mapping.keys), ("refs", mapping.refs)):
@@ -31,20 +31,22 @@ def mapped_columns(mapping: SqlEntityMap) -> Iterator[tuple[str, str]]:
     if mapping.updated_at is not None:
         yield from (("updated_at", c) for c in mapping.updated_at.origin)
     yield from ((f"lookup_columns.{name}", c) for name, c in mapping.lookup_columns.items())
-    yield from (("region.column", c) for c in mapping.region_origins())
+    # Country columns of `region: {column: …}` (entity, field and key level, then the source's).
+    yield from (("region.column", c) for c in dict.fromkeys([*mapping.region_origins(), *regions]))
 
 
-def column_problems(mapping: SqlEntityMap, where: str, columns: Sequence[str], exact_case: bool) -> list[str]:
+def column_problems(mapping: SqlEntityMap, where: str, columns: Sequence[str], exact_case: bool,
+                    regions: Sequence[str] = ()) -> list[str]:
     """`<path>: no column 'X' in <where> (close matches: …)` for every mapped column not in `columns`."""
     present = set(columns) if exact_case else {c.casefold() for c in columns}
     out = []
-    for path, column in mapped_columns(mapping):
+    for path, column in mapped_columns(mapping, regions):
         if (column if exact_case else column.casefold()) not in present:
             out.append(f"{path}: no column '{column}' in {where} (close matches: {close_matches(column, columns)})")
     return list(dict.fromkeys(out))
 
 
-def table_problems(conn: Connection, mapping: SqlEntityMap) -> list[str]:
+def table_problems(conn: Connection, mapping: SqlEntityMap, regions: Sequence[str] = ()) -> list[str]:
     """Reflect the mapped table or view (run through `AsyncConnection.run_sync`)."""
     assert mapping.table is not None
     schema_name, _, name = mapping.table.rpartition(".")
@@ -60,7 +62,7 @@ def table_problems(conn: Connection, mapping: SqlEntityMap) -> list[str]:
         names = [*inspector.get_table_names(schema=schema), *inspector.get_view_names(schema=schema)]
         return [f"table: no table or view '{mapping.table}' (close matches: {close_matches(name, names)})"]
     columns = [str(c["name"]) for c in inspector.get_columns(name, schema=schema)]
-    return column_problems(mapping, f"table '{mapping.table}'", columns, exact_case)
+    return column_problems(mapping, f"table '{mapping.table}'", columns, exact_case, regions)
 
 
 def select_columns(select: str) -> sa.Select[tuple[object, ...]]:

@@ -43,7 +43,9 @@ def summarize_errors(errors: Sequence[Mapping[str, Any]]) -> tuple[list[dict[str
         extensions = error.get("extensions") or {}
         code, source = extensions.get("code"), extensions.get("source")
         path = ".".join(str(p) for p in error.get("path") or ())
-        if source:
+        if extensions.get("kept"):  # a value served as its source wrote it: nothing is missing
+            line = ""
+        elif source:
             line = f"data from {source} ({code})" + (f" at {path}" if path else "")
         elif path:
             line = f"{path} ({code})"
@@ -53,5 +55,5 @@ def summarize_errors(errors: Sequence[Mapping[str, Any]]) -> tuple[list[dict[str
             missing.append(line)
         if len(summary) < MAX_ERRORS:
             summary.append(compact({"code": code, "message": error.get("message"), "path": path or None,
-                                    "source": source}))
+                                    "source": source, "kept": bool(extensions.get("kept"))}))
     return summary, missing

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from federation.engine.request import Request
+from federation.security.extension import NOTES_WITHOUT_VALUES
 
-__all__ = ["KEY", "NOTES", "engine_request", "note_kept"]
+__all__ = ["KEY", "NOTES", "NOTES_WITHOUT_VALUES", "engine_request", "note_kept"]
 
 KEY = "onepane"
 
@@ -25,4 +26,6 @@ def note_kept(info: Any, source: str, message: str) -> None:
     region reads): one `SOURCE_DATA_ERROR` error with `kept: true` at the field's path."""
     context = info.context
     if isinstance(context, dict):
+        if context.get(NOTES_WITHOUT_VALUES):
+            message = message.split(": ", 1)[0] + ": a value its source wrote could not be read; served as written"
         context.setdefault(NOTES, []).append((info.path.as_list(), source, message))

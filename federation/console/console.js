@@ -235,7 +235,7 @@ fragment ConsoleCustomer on Customer {
     }
     for (const error of json.errors || []) {
       const name = error.extensions?.source;
-      if (!name) continue;
+      if (!name || error.extensions?.kept) continue; // a value served as written: the source answered
       states[name] = { ...(states[name] || {}), state: "failed", detail: error.message };
     }
     return states;

@@ -22,7 +22,7 @@ from federation.identity.matching import BlockQuery, Match, block_queries, can_f
 from federation.identity.overrides import Overrides
 from federation.identity.rules import IdentityDecl
 from federation.identity.scoring import Score
-from federation.keys import normalize
+from federation.keys import key_match_keys, normalize
 from federation.model.declaration import EntityDecl, RelationDecl
 from federation.ops import metrics
 from federation.ops.tracing import span
@@ -468,8 +468,11 @@ class Request:
         backref_sources = frozenset(self.gateway.sources_for(target, backref)) if backref else frozenset()
         ref = relation.ref
         id_sources = frozenset(self.gateway.sources_for(target, "id")) if ref else frozenset()
-        by_key = [(mine, theirs, [(s, self._loader(s, target, f"key:{theirs}")) for s in self.gateway.sources_for(
-            target, f"key:{theirs}")]) for mine, theirs in relation.keys.items()]
+        keys = self.model.entities[target].keys
+        by_key = [(mine, theirs, [(s, self._loader(s, target, f"key:{theirs}"))
+                                  for s in self.gateway.sources_for(target, f"key:{theirs}")],
+                   getattr(keys.get(theirs), "normalize", None) == "phone")
+                  for mine, theirs in relation.keys.items()]
         scopes = self.gateway.scopes
 
         def loads(parent: Unified) -> list[asyncio.Future[list[Record]]]:
@@ -484,14 +487,14 @@ class Request:
                     if local and record.source in id_sources:
                         out.append(self._loader(record.source, target, "id").load(local))
             scoped = self.gateway.relation_scoped(parent.entity, relation.keys, target)
-            for mine, theirs, loaders in by_key:
+            for mine, theirs, loaders, phone in by_key:
                 if scoped:  # each record's values only to the sources both keys' scopes link it to
-                    out += [loader.load(value) for r in records for value in r.keys.get(mine, ())
+                    out += [loader.load(value) for r in records for value in _related_keys(r.keys.get(mine, ()), phone)
                             for s, loader in loaders if scopes.relation_links(parent.entity, mine, r.source,
                                                                               target, theirs, s)]
                     continue
                 values = records[0].keys.get(mine, ()) if len(records) == 1 else parent.key_values(mine)
-                out += [loader.load(value) for value in values for _, loader in loaders]
+                out += [loader.load(value) for value in _related_keys(values, phone) for _, loader in loaders]
             return out
 
         self._load_fns[id(relation)] = loads  # the model's relation objects live as long as the gateway
@@ -606,3 +609,10 @@ def _dedupe(records: Iterable[Record]) -> list[Record]:
 
 def _dedupe_units(units: Iterable[Unified]) -> list[Unified]:
     return list({id(u): u for u in units}.values())
+
+
+def _related_keys(values: Iterable[str], phone: bool) -> list[str]:
+    """The values a relation looks up: a phone also by the digits an unreadable copy may hold."""
+    if not phone:
+        return list(values)
+    return list(dict.fromkeys(k for v in values for k in key_match_keys("phone", v)))

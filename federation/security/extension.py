@@ -25,12 +25,16 @@ from federation.security.masks import apply_mask, redact_text
 from federation.security.oracle import entity_of, revealed_fields
 from federation.security.policy import Decision, Policy
 
-__all__ = ["PRINCIPAL", "FieldGuard", "Forbidden", "RoleGate", "role_extension"]
+__all__ = ["NOTES_WITHOUT_VALUES", "PRINCIPAL", "FieldGuard", "Forbidden", "RoleGate", "role_extension"]
 
 PRINCIPAL = "principal"
 # String fields that name a record (`localId`, `ref` = source:localId, `source`): ids, never
 # contact data, so never redacted even when a source's ids look like a phone or card number.
 RECORD_IDS = frozenset({"localId", "ref", "source"})
+
+# Set in the request context for a role that does not read everything unmasked: notes on values
+# kept as written (federation/api/context.py) then name the record and field, never the value.
+NOTES_WITHOUT_VALUES = "onepane.notes.without_values"
 
 
 class Forbidden(QueryError):
@@ -64,6 +68,9 @@ class FieldGuard(SchemaExtension):
     async def on_operation(self) -> AsyncIterator[None]:
         principal = self._principal()
         self._policy = self.policies.get(principal.role) if principal else None
+        context = self.execution_context.context
+        if isinstance(context, dict) and (self._policy is None or not self._policy.unrestricted):
+            context[NOTES_WITHOUT_VALUES] = True
         if self._policy is not None and not self._policy.settings.introspection:
             rules = self.execution_context.validation_rules
             self.execution_context.validation_rules = (*rules, NoSchemaIntrospectionCustomRule)

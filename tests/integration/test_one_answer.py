@@ -246,6 +246,15 @@ def test_the_trunk_prefix_case_from_the_issue(db: Db) -> None:
     check(db, "phone", list(keys))
 
 
+def test_a_limit_never_cuts_a_superset(db: Db) -> None:
+    """Two numbers ending in the same five digits: SQL returns both, the core keeps the one asked.
+    A LIMIT 1 in SQL would have kept the wrong one and answered nothing."""
+    db.store([{"phone": "+33 1 23 46 09 58"}, {"phone": "+44 20 7946 0958"}])
+    condition = Condition("phone", "eq", "+442079460958")
+    found = db.run(db.connector.search("Customer", SearchRequest((condition,), (), 1)))
+    assert ids([r for r in found if matches(r, [condition])]) == ["r1"]
+
+
 # -- the same through GraphQL: alone, or next to customer(id:) in one document ------------------
 
 def test_one_question_one_answer_in_any_document(db: Db, tmp_path: Path) -> None:

@@ -195,3 +195,105 @@ def test_gateway_region_takes_a_country_name(folder: Path) -> None:
     path.write_text(yaml.safe_dump({**config(), "gateway": {"region": "Narnia"}}), "utf-8")
     with pytest.raises(ConfigError, match=r"gateway\.region: 'Narnia' is not a country"):
         load_config(path, {})
+
+
+def test_a_rest_source_reads_each_record_in_its_own_country(tmp_path: Path) -> None:
+    """`region: {path: address.country}`: a JSON record's own country, with the source's fallback."""
+    from aiohttp import web
+
+    from connectors.rest import RestConnector
+    from federation.contract import ConnectorContext, SearchRequest
+    from federation.model import builtin_model
+
+    people = [{"id": "1", "tel": "030-0074321", "address": {"country": "Germany"}},
+              {"id": "2", "tel": "(171) 555-7788", "address": {"country": "uk"}},
+              {"id": "3", "tel": "0452-076545", "address": {}},
+              {"id": "4", "tel": "28303384290", "address": {"country": "Narnia"}}]
+
+    async def handler(_request: web.Request) -> web.Response:
+        return web.json_response({"data": people})
+
+    app = web.Application()
+    app.router.add_get("/people", handler)
+
+    async def run() -> dict[str, Any]:
+        async with serve_app(app) as url:
+            options = RestConnector.validate_options({
+                "base_url": url, "region": "CH", "entities": {"Customer": {
+                    "path": "/people", "records": "data", "id": {"path": "id"},
+                    "region": {"path": "address.country"},
+                    "fields": {"phones": {"path": "tel"}}, "keys": {"phone": {"path": "tel"}}}}})
+            connector = RestConnector("crm", options, ConnectorContext(model=builtin_model(), base_dir=tmp_path))
+            await connector.open()
+            try:
+                found = await connector.search("Customer", SearchRequest())
+            finally:
+                await connector.close()
+            return {r.local_id: (r.fields["phones"], r.keys.get("phone"), r.errors.get("phones")) for r in found}
+
+    got = asyncio.run(run())
+    assert got["1"][:2] == (["+49300074321"], ("+49300074321",))
+    assert got["2"][:2] == (["+441715557788"], ("+441715557788",))
+    assert got["3"][:2] == (["+41452076545"], ("+41452076545",))  # no country: the source's CH
+    phones, keys, note = got["4"]
+    assert phones == ["28303384290"] and keys == ("28303384290",)
+    assert note is not None and "'Narnia'" in note and "kept as written" in note
+
+
+def test_a_masked_role_never_reads_the_value_inside_a_note(folder: Path) -> None:
+    data = config(region={"column": "country"})
+    data["security"] = {"anonymous_role": "agent", "roles": {"agent": {
+        "allow": ["*"], "mask": {"Customer.phones": "phone", "Customer.emails": "email"}}}}
+    body = everyone(folder, data)
+    liu = by_id(body)["crm:5"]
+    assert liu["phones"] == ["********290"] and liu["emails"] == ["l***@example"]
+    found = notes(body)
+    assert set(found) == {("crm:5", "phones"), ("crm:5", "emails"), ("crm:7", "phones")}
+    text = " ".join(n["message"] for n in found.values())
+    assert "28303384290" not in text and "liu@" not in text and "reception" not in text
+    assert all(n["extensions"]["kept"] is True for n in found.values())
+
+
+def test_a_country_column_that_does_not_exist_is_a_mapping_problem(folder: Path) -> None:
+    from connectors.sql import SqlConnector
+    from federation.contract import ConnectorContext
+    from federation.model import builtin_model
+
+    async def problems(source_region: Any, region: Any) -> list[str]:
+        entity = {"table": "customers", "id": "id", "fields": {"phones": "phone"}, "region": region}
+        options = SqlConnector.validate_options({"url": "sqlite+aiosqlite:///crm.db", "region": source_region,
+                                                 "entities": {"Customer": entity}})
+        connector = SqlConnector("crm", options, ConnectorContext(model=builtin_model(), base_dir=folder))
+        try:
+            return await connector.verify()
+        finally:
+            await connector.close()
+
+    assert asyncio.run(problems("FR", {"column": "country"})) == []
+    for source_region, region in (("FR", {"column": "Land"}), ({"column": "Land"}, None)):
+        found = asyncio.run(problems(source_region, region))
+        assert found == ["entities.Customer.region.column: no column 'Land' in table 'customers' "
+                         "(close matches: none)"], found
+
+
+def test_a_related_record_holding_the_number_unreadably_is_found_by_its_digits(folder: Path) -> None:
+    """The helpdesk (a French system) wrote a British number without its country code: 10 digits no
+    French number has. The customer's cases still include it, by its national significant number."""
+    with sqlite3.connect(folder / "desk.db") as conn:
+        conn.execute("CREATE TABLE cases (id TEXT PRIMARY KEY, subject TEXT, tel TEXT)")
+        conn.executemany("INSERT INTO cases VALUES (?, ?, ?)", [
+            ("K1", "Broken kettle", "20 79 46 09 58"), ("K2", "Someone else", "20 79 46 09 59")])
+    with sqlite3.connect(folder / "crm.db") as conn:
+        conn.execute("INSERT INTO customers VALUES ('9', 'Ann Lee', '+44 20 7946 0958', 'UK', 'ann@example.com')")
+    data = config(region={"column": "country"})
+    data["sources"]["desk"] = {"type": "sql", "url": "sqlite+aiosqlite:///desk.db", "region": "France",
+                               "entities": {"Case": {"table": "cases", "id": "id", "fields": {"subject": "subject"},
+                                                     "keys": {"customerPhone": "tel"}}}}
+
+    async def run() -> dict[str, Any]:
+        async with served(folder, data) as url:
+            return await ask(url, '{ customer(id: "crm:9") { phones cases { id subject } } }')
+    body = asyncio.run(run())
+    assert hard_errors(body) == []
+    assert body["data"]["customer"] == {"phones": ["+442079460958"], "cases": [{"id": "desk:K1",
+                                                                               "subject": "Broken kettle"}]}
