@@ -21,6 +21,7 @@ from federation.engine.request import Request
 from federation.engine.unified import Unified
 from federation.errors import QueryError
 from federation.keys import normalize
+from federation.messages import cut
 from federation.model.declaration import ModelDecl, RootArgDecl, RootDecl, parse_type
 from federation.records import parse_source_ref
 
@@ -144,6 +145,12 @@ def _lookup(root: RootDecl, arg_type: Any) -> Callable[..., Any]:
             units = await request.unify(entity, await request.lookup(entity, "id", [str(value)]))
         else:
             units = await _by_ref(request, entity, str(value))
+        if not many and len(units) > 1:
+            # A key whose scope keeps sources apart can name one thing in each system: picking one
+            # would answer for the others.
+            refs = ", ".join(u.id for u in units[:5]) + (", …" if len(units) > 5 else "")
+            raise QueryError(f"{by}: '{cut(str(value))}' names {len(units)} different {entity} records "
+                             f"({refs}); ask by id", by)
         return units if many else (units[0] if units else None)
 
     return _with_signature(resolve, {by: arg_type}, required=True)

@@ -107,8 +107,10 @@ class GroupScope(_Closed):
 
 
 KeyScope = Literal["global", "source"] | GroupScope
-# Contact details mean one thing everywhere; any other value (an order, invoice, member or
-# policy number) is issued by one system, so by default it links only inside that system.
+# Contact details mean one thing everywhere; any other linking value (an order, invoice, member
+# or policy number) is issued by one system, so by default it links only inside that system.
+# A key that does not link (a date of birth or postcode a fuzzy rule compares, a relation's
+# foreign key) describes rather than identifies: it compares everywhere unless scoped.
 _GLOBAL_NORMALIZERS = frozenset({"email", "phone"})
 
 
@@ -116,8 +118,8 @@ class KeyDecl(_Closed):
     """A match key: how its values are normalized, whether sharing one links records, and where.
 
     `scope` says which sources' values mean the same thing: `global` (every source), `source`
-    (only records of the same source) or a group of sources. Unset: `global` for email and phone
-    keys, `source` for every other normalizer (docs/identity.md, "Key scope").
+    (only records of the same source) or a group of sources. Unset: `source` for a linking key
+    that is not an email or phone, `global` for every other key (docs/identity.md, "Key scope").
     """
 
     normalize: str = "exact"
@@ -145,7 +147,7 @@ class KeyDecl(_Closed):
         """The declared scope, else the normalizer's default."""
         if self.scope is not None:
             return self.scope
-        return "global" if self.normalize in _GLOBAL_NORMALIZERS else "source"
+        return "source" if self.links and self.normalize not in _GLOBAL_NORMALIZERS else "global"
 
     @field_validator("normalize")
     @classmethod

@@ -12,6 +12,10 @@ from typing import Any
 
 import yaml
 
+from federation.config import load_config
+from federation.engine.gateway import Gateway
+from federation.identity.collisions import find_collisions
+
 ORDERS = 40
 
 
@@ -70,3 +74,39 @@ def test_check_notes_numbers_that_agree_across_systems_kept_apart(tmp_path: Path
     assert ("key scope note Purchase.orderNumber: 40 value(s) appear in both shop and pos (e.g. 1, 10, 11) and for "
             "40 of them the records agree; the key's scope (source) keeps them apart: if these systems share a "
             "numbering, declare scope: {group: [shop, pos, ...]}") in output
+
+
+FIRST = ["Ann", "Bob", "Cara", "Dev", "Eve", "Finn", "Gus", "Hana", "Ivo", "Jo"]
+LAST = ["Lee", "Stone", "Diaz", "Patel", "Moss", "Quinn", "Reid", "Sato", "Voss", "Wong"]
+
+
+def named(folder: Path, name: str, shift: int) -> None:
+    """Orders 1..10 of customers with names and no email; `shift` gives another system other people."""
+    with sqlite3.connect(folder / f"{name}.db") as conn:
+        conn.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT, email TEXT)")
+        conn.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, order_no TEXT, customer_id INTEGER)")
+        conn.executemany("INSERT INTO customers VALUES (?, ?, NULL)",
+                         [(i, f"{FIRST[(i + shift) % 10]} {LAST[(i + shift) % 10]}") for i in range(10)])
+        conn.executemany("INSERT INTO orders VALUES (?, ?, ?)", [(100 + i, str(i), i) for i in range(10)])
+
+
+async def test_names_are_evidence_and_the_sample_is_bounded(tmp_path: Path) -> None:
+    named(tmp_path, "shop", 0)
+    named(tmp_path, "pos", 3)
+    sources = {"shop": source("shop"), "pos": source("pos")}
+    for spec in sources.values():
+        spec["url"] = spec["url"].replace("///", f"///{tmp_path}/")
+        spec["entities"]["Customer"]["fields"]["name"] = "name"
+    path = tmp_path / "onepane.yaml"
+    path.write_text(yaml.safe_dump({"sources": sources, "model": {"entities": {"Purchase": {
+        "keys": {"orderNumber": {"scope": "global"}}}}}}))
+    gateway = Gateway.from_config(load_config(path, {}))
+    await gateway.start()
+    try:
+        (full,) = await find_collisions(gateway.model, gateway.scopes, gateway.connectors, gateway.timeouts)
+        (sampled,) = await find_collisions(gateway.model, gateway.scopes, gateway.connectors, gateway.timeouts,
+                                           per_source=4)
+    finally:
+        await gateway.close()
+    assert (full.values, full.disagree, full.differing, full.warning) == (10, 10, ("name",), True)
+    assert sampled.values == 4  # each source read at most 4 records

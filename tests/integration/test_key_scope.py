@@ -199,3 +199,32 @@ async def test_a_relation_by_order_number_follows_only_the_systems_that_share_it
         tmp_path: Path, two_sqlite: dict[str, str]) -> None:
     assert await shipments(tmp_path, two_sqlite, scoped=False) == {"Ann Lee": [], "Bob Stone": []}
     assert await shipments(tmp_path, two_sqlite, scoped=True) == {"Ann Lee": ["BK-1"], "Bob Stone": []}
+
+
+async def test_a_lookup_root_by_order_number_never_picks_one_of_two_systems_382s(
+        tmp_path: Path, two_sqlite: dict[str, str]) -> None:
+    query = '{ order(orderNumber: "382") { id items { name } } }'
+    for scope, expected in ((None, None), ({"group": "billing"}, ["Gift card", "Kettle", "Toaster"])):
+        config: dict[str, Any] = {
+            "security": {"anonymous_role": "all", "roles": {"all": {"allow": ["*"]}}},
+            "sources": {name: source(url) for name, url in two_sqlite.items()},
+            "model": {"roots": {"order": {"entity": "Purchase", "by": "orderNumber"}}},
+        }
+        if scope is not None:
+            config["gateway"] = {"key_groups": {"billing": ["invoices", "payments"]}}
+            config["model"]["entities"] = {"Purchase": {"keys": {"orderNumber": {"scope": scope}}}}
+        path = tmp_path / "onepane.yaml"
+        path.write_text(yaml.safe_dump(config), "utf-8")
+        async with serve_app(create_app(Gateway.from_config(load_config(path, {})))) as url, \
+                aiohttp.ClientSession() as session, session.post(
+                    url + "/graphql", data=orjson.dumps({"query": query}),
+                    headers={"Content-Type": "application/json"}) as response:
+            answer = orjson.loads(await response.read())
+        if expected is None:
+            assert answer["data"]["order"] is None
+            (error,) = answer["errors"]
+            assert error["extensions"]["code"] == "BAD_USER_INPUT"
+            assert error["message"] == ("orderNumber: '382' names 2 different Purchase records "
+                                        "(invoices:41, payments:47); ask by id")
+        else:
+            assert sorted(i["name"] for i in answer["data"]["order"]["items"]) == expected

@@ -47,15 +47,17 @@ def test_built_in_order_and_store_customer_numbers_link_only_inside_their_source
     assert clusters(records, scopes) == [["invoices:1", "invoices:2"], ["payments:9"]]
 
 
-def test_a_key_without_scope_is_global_for_contact_details_and_per_source_otherwise() -> None:
+def test_a_linking_key_without_scope_is_per_source_unless_it_is_a_contact_detail() -> None:
     model = merge_models(builtin_model(), {"entities": {"Warranty": {
         "fields": {"policyNumber": {"type": "String"}},
-        "keys": {"policyNumber": {"normalize": "code", "links": True}, "holderEmail": {"normalize": "email"},
-                 "holderPhone": {"normalize": "phone"}}}}})
+        "keys": {"policyNumber": {"normalize": "code", "links": True},
+                 "holderEmail": {"normalize": "email", "links": True},
+                 "holderPhone": {"normalize": "phone"}, "dob": {"normalize": "code"}}}}})
     keys = model.entity("Warranty").keys
-    assert keys["policyNumber"].effective_scope == "source"
+    assert keys["policyNumber"].effective_scope == "source"  # an identifier one system issued
     assert keys["holderEmail"].effective_scope == "global"
     assert keys["holderPhone"].effective_scope == "global"
+    assert keys["dob"].effective_scope == "global"  # describes, does not link: fuzzy rules compare it anywhere
 
 
 def test_changing_only_the_scope_keeps_the_built_in_key() -> None:
@@ -134,7 +136,7 @@ def test_a_valid_group_loads(tmp_path: Path) -> None:
 
 def member_rule_model(blocking: list[list[str]]) -> Any:
     return merge_models(builtin_model(), {"entities": {"Customer": {
-        "keys": {"memberNumber": {"normalize": "code"}},  # unset scope: per source
+        "keys": {"memberNumber": {"normalize": "code", "scope": "source"}},
         "identity": {"rules": {"member": {
             "blocking": blocking,
             "compare": {"memberNumber": {"method": "exact", "weight": 4}, "dateOfBirth": {"method": "date"}},
