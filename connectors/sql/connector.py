@@ -82,8 +82,8 @@ class _Entity:
         for name, spec in mapping.keys.items():
             normalizer = mapper.decl.keys[name].normalize if name in mapper.decl.keys else "exact"
             kplan = key_plan(spec, normalizer)
-            if f"key:{name}" in stored:  # the column holds the normalized value, from one column or several
-                kplan = stored_key_plan(stored[f"key:{name}"]) if kplan is None else \
+            if f"key:{name}" in stored:  # the column holds the normalized value, from one column or several joined
+                kplan = stored_key_plan(spec, stored[f"key:{name}"]) if kplan is None else \
                     dataclasses.replace(kplan, column=stored[f"key:{name}"], stored=True)
             if kplan is not None and normalizer not in SQL_NORMALIZERS and not kplan.stored:
                 continue  # SQL cannot compute a soundex or a year: only a stored column serves it
