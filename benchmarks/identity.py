@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import re
 import statistics
@@ -49,7 +50,7 @@ from federation.server import create_app
 
 PG_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 MARIA_ADMIN = "mysql+aiomysql://root@127.0.0.1:3306/"
-DB = "onepane_identity_bench"
+DB = os.environ.get("ONEPANE_IDENTITY_BENCH_DB", "onepane_identity_bench")  # another name when runs share a server
 
 FIRST = ["James", "Mary", "John", "Patricia", "Robert", "Jennifer", "Michael", "Linda", "William", "Elizabeth",
          "David", "Susan", "Richard", "Margaret", "Joseph", "Sarah", "Thomas", "Karen", "Charles", "Nancy",

@@ -103,9 +103,9 @@ class _Entity:
         for name, spec in mapping.keys.items():
             normalizer = mapper.decl.keys[name].normalize if name in mapper.decl.keys else "exact"
             kplan = key_plan(spec, normalizer)
-            if f"key:{name}" in stored:  # the column holds the normalized value, from one column or several
+            if f"key:{name}" in stored:  # the column holds the normalized value, from one column or several joined
                 if kplan is None:
-                    kplan = stored_key_plan(stored[f"key:{name}"])
+                    kplan = stored_key_plan(spec, stored[f"key:{name}"])
                 elif kplan.also:
                     kplan = None  # one stored column cannot hold the compared forms of several (problems() says so)
                 else:

@@ -86,8 +86,12 @@ def _split(spec: FieldMap) -> tuple[list[Any], list[Any]] | None:
 SQL_NORMALIZERS = frozenset({"email", "phone", "code", "exact", "text"})
 
 
-def stored_key_plan(column: str) -> Plan:
-    """A key compared as a column already holds it (`lookup_columns`), however the key is mapped."""
+def stored_key_plan(spec: FieldMap, column: str) -> Plan | None:
+    """A key mapped from several columns joined (`[SURNAME, DOB]` + `{join: " "}`), compared as a
+    column already holds it (`lookup_columns`); None for other mappings SQL cannot repeat."""
+    names = [_name(s) for s in spec.transform]
+    if len(spec.origin) < 2 or any(n not in _NEUTRAL | {"join"} for n in names):
+        return None
     return Plan(column, "exact", _EQ, stored=True)
 
 

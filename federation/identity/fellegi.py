@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -239,6 +239,3 @@ def score_trained(name: str, rule: RuleDecl, model: RuleModel, a: Record, b: Rec
     shown = round(prior + sum(c.weight for c in found), 3)
     return Score(name, round(probability(total), 6), tuple(found), shown, prior)
 
-
-def trained_rules(model: IdentityModel | None) -> Mapping[str, RuleModel]:
-    return {} if model is None else model.rules
