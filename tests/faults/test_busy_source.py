@@ -33,7 +33,8 @@ async def test_a_hundred_clients_on_a_busy_healthy_source_get_no_errors(stack_fa
 
 
 async def test_clients_queued_behind_a_hung_source_answer_within_its_timeout(stack_factory: Make) -> None:
-    stack: Stack = await stack_factory(crm={"timeout": 0.4, "guard": {"max_concurrent": 2, "coalesce": False}})
+    stack: Stack = await stack_factory(crm={"timeout": 0.4, "guard": {"max_concurrent": 2, "coalesce": False}},
+                                       gateway={"request_timeout": 30})  # the other sources: slow, never cut
     stack.crm.set(hang=True)
     answers = await asyncio.gather(*(stack.post(distinct(n)) for n in range(20)))
     for n, (body, seconds) in enumerate(answers):
