@@ -10,11 +10,12 @@ no stack trace, SQL text or secret reaches a client.
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from graphql import GraphQLError
+from graphql import GraphQLEnumType, GraphQLError, GraphQLSchema
 from strawberry.extensions import SchemaExtension
 
 from federation.api.context import KEY, NOTES
@@ -29,11 +30,11 @@ __all__ = ["SourcesExtension", "format_error", "sources_json"]
 log = logging.getLogger("federation.api")
 
 
-def format_error(error: GraphQLError) -> GraphQLError:
+def format_error(error: GraphQLError, schema: GraphQLSchema | None = None) -> GraphQLError:
     """Give our errors their code; mask anything unexpected."""
     original = error.original_error
     if error.path is None and error.message.startswith("Variable '$"):
-        return _bad_variable(error)
+        return _bad_variable(error, schema)
     if original is None:
         return error
     if isinstance(original, OnepaneError):
@@ -51,15 +52,29 @@ def format_error(error: GraphQLError) -> GraphQLError:
                         error.positions, error.path, None, {"code": "INTERNAL", "incident": incident})
 
 
-def _bad_variable(error: GraphQLError) -> GraphQLError:
+_NOT_IN_ENUM = re.compile(r"does not exist in '(\w+)' enum")
+
+
+def _bad_variable(error: GraphQLError, schema: GraphQLSchema | None = None) -> GraphQLError:
     """A variable graphql-core could not coerce to its declared type: the caller's mistake.
 
-    graphql-core words these `Variable '$n' got invalid value …; <reason>` before execution (no
-    path), whatever raised inside a scalar's parse; the reason is kept short (it echoes the
-    caller's value) and loses any "Did you mean" hint, which would name fields to any role.
+    graphql-core words these `Variable '$n' got invalid value …; <reason>` or `… has invalid
+    value: <reason>` before execution (no path), whatever raised inside a scalar's parse; the
+    reason is kept short (it echoes the caller's value) and loses any "Did you mean" hint, which
+    would name fields to any role. A value outside an enum gets the enum's values instead: they
+    are what the caller must send, not a guess at a name.
     """
     name = error.message.removeprefix("Variable '$").split("'", 1)[0][:64]
-    reason = cut(without_suggestions(error.message.rsplit("; ", 1)[-1])) if "; " in error.message else ""
+    text = error.message
+    reason = ""
+    for marker in ("; ", " has invalid value: "):
+        if marker in text:
+            reason = cut(without_suggestions(text.rsplit(marker, 1)[-1]))
+            break
+    enum = _NOT_IN_ENUM.search(reason)
+    kind = schema.type_map.get(enum.group(1)) if enum and schema is not None else None
+    if isinstance(kind, GraphQLEnumType):
+        reason = f"{reason.rstrip('.')} (valid: {', '.join(kind.values)})"
     message = f"Variable '${name}' has a value that does not fit its type" + (f": {reason}" if reason else "")
     return GraphQLError(message, error.nodes, error.source, error.positions, None, None,
                         {"code": "BAD_USER_INPUT", "argument": f"${name}"})
@@ -78,7 +93,8 @@ class SourcesExtension(SchemaExtension):
         request = self._request()
         if result is None or request is None:
             return
-        errors = [format_error(e) for e in (getattr(result, "errors", None) or [])]
+        schema = getattr(self.execution_context.schema, "_schema", None)
+        errors = [format_error(e, schema) for e in (getattr(result, "errors", None) or [])]
         reported = {(e.extensions or {}).get("source") for e in errors
                     if (e.extensions or {}).get("code", "").startswith(("SOURCE_", "CIRCUIT"))}
         for name, stats in request.stats.items():

@@ -12,7 +12,14 @@ import strawberry
 from federation.api.build import ModelTypes
 from federation.api.context import engine_request
 from federation.api.cursor import decode_cursor, encode_cursor
-from federation.api.stats import PurchaseGroupBy, PurchaseStats, check_top, purchase_stats, searched_and_pushed
+from federation.api.stats import (
+    PurchaseGroupBy,
+    PurchaseStats,
+    check_dimensions,
+    check_top,
+    purchase_stats,
+    searched_and_pushed,
+)
 from federation.api.types import PageInfo, SourceInfo
 from federation.contract import Condition, SortKey
 from federation.engine.request import Request
@@ -68,14 +75,17 @@ def build_query(types: ModelTypes) -> type:
     resolve_purchases.__annotations__["filter"] = purchase_filter | None
 
     async def resolve_purchase_stats(info: strawberry.Info, groupBy: PurchaseGroupBy,
-                                     filter: Any = None, top: int | None = None) -> PurchaseStats:
+                                     filter: Any = None, top: int | None = None,
+                                     thenBy: PurchaseGroupBy | None = None) -> PurchaseStats:
         request = engine_request(info)
         check_top(top)
+        check_dimensions(groupBy, thenBy)
         if filter is not None and filter.customerId is not None:
-            return await purchase_stats(request, await _purchases_in_scope(request, filter), groupBy, top)
+            return await purchase_stats(request, await _purchases_in_scope(request, filter), groupBy, top,
+                                        then=thenBy)
         conditions, sources = _filter_scope(request, filter)
-        units, partials = await searched_and_pushed(request, conditions, sources, groupBy)
-        return await purchase_stats(request, units, groupBy, top, partials)
+        units, partials = await searched_and_pushed(request, conditions, sources, groupBy, thenBy)
+        return await purchase_stats(request, units, groupBy, top, partials, thenBy)
 
     resolve_purchase_stats.__annotations__["filter"] = purchase_filter | None
 
@@ -116,8 +126,9 @@ def build_query(types: ModelTypes) -> type:
         "customerList": _root(resolve_customer_list, customer_connection.cls | None,
                               "Every unified customer across every source, by id, with the total count."),
         "purchaseStats": _root(resolve_purchase_stats, PurchaseStats | None,
-                               "Purchases across every source grouped by channel, source, day, store or "
-                               "customer, with count and totals; `top` keeps ties at the cut."),
+                               "Purchases across every source grouped by channel, source, day, week, month, "
+                               "store or customer (and, with `thenBy`, a second of these), with count and "
+                               "totals; `top` keeps ties at the cut."),
         "sources": _root(resolve_sources, list[SourceInfo] | None, "Every configured source and its health."),
     }
     return strawberry.type(type("Query", (), fields))

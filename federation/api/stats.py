@@ -13,7 +13,7 @@ import enum
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -28,7 +28,8 @@ from federation.engine.unified import Unified
 from federation.errors import QueryError
 from federation.records import Money
 
-__all__ = ["PurchaseGroup", "PurchaseGroupBy", "PurchaseStats", "check_top", "purchase_stats", "searched_and_pushed"]
+__all__ = ["TIME", "PurchaseGroup", "PurchaseGroupBy", "PurchaseStats", "check_dimensions", "check_top",
+           "purchase_stats", "searched_and_pushed"]
 
 Partial = tuple[str, AggregateRow]  # (source, one row it aggregated)
 
@@ -38,16 +39,28 @@ class PurchaseGroupBy(enum.Enum):
     CHANNEL = "CHANNEL"
     SOURCE = "SOURCE"
     DAY = "DAY"
+    WEEK = "WEEK"
+    MONTH = "MONTH"
     STORE = "STORE"
     CUSTOMER = "CUSTOMER"
 
 
+# Calendar buckets, in time order: a DAY is the date of placedAt, a WEEK its Monday
+# (ISO 8601 weeks), a MONTH `YYYY-MM`; purchases without a time fall in "unknown".
+TIME = frozenset({PurchaseGroupBy.DAY, PurchaseGroupBy.WEEK, PurchaseGroupBy.MONTH})
+
+
 @strawberry.type(description="Purchases sharing one group key, with their totals per currency.")
 class PurchaseGroup:
-    key: str
-    label: str | None
+    key: str = strawberry.field(description="The group's key; with `thenBy`, both keys joined by ' / '.")
+    label: str | None = strawberry.field(description="A readable name for the first key (a customer's or "
+                                                     "store's name), when it has one.")
     count: int
     totals: list[MoneyType]
+    keys: list[str] = strawberry.field(default_factory=list, description="One key per dimension: groupBy's, "
+                                                                         "then thenBy's.")
+    labels: list[str | None] = strawberry.field(default_factory=list, description="A readable name per key, "
+                                                                                  "when it has one.")
 
 
 @strawberry.type(description="Purchases grouped across every source.")
@@ -59,7 +72,7 @@ class PurchaseStats:
 
 @dataclass
 class _Bucket:
-    label: str | None = None
+    labels: list[str | None] = field(default_factory=list)
     count: int = 0
     totals: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
 
@@ -69,8 +82,8 @@ async def _keys(request: Request, units: Sequence[Unified], by: PurchaseGroupBy)
         return [(str(u.values.get("channel") or "UNKNOWN"), None) for u in units]
     if by is PurchaseGroupBy.SOURCE:
         return [(u.records[0].source, None) for u in units]
-    if by is PurchaseGroupBy.DAY:
-        return [(_day(u.values.get("placedAt")), None) for u in units]
+    if by in TIME:
+        return [(_bucket(by, _day(u.values.get("placedAt"))), None) for u in units]
     relation = "store" if by is PurchaseGroupBy.STORE else "customer"
     related = await asyncio.gather(*(request.related(u, relation) for u in units))
     name: Callable[[Unified], str | None] = lambda r: r.values.get("name")  # noqa: E731
@@ -81,14 +94,24 @@ def _day(value: Any) -> str:
     return value.date().isoformat() if isinstance(value, datetime) else "unknown"
 
 
+def _bucket(by: PurchaseGroupBy, day: str) -> str:
+    """A day's week (its Monday) or month; the day itself for DAY."""
+    if day == "unknown" or by is PurchaseGroupBy.DAY:
+        return day
+    if by is PurchaseGroupBy.MONTH:
+        return day[:7]
+    moment = date.fromisoformat(day)
+    return (moment - timedelta(days=moment.weekday())).isoformat()
+
+
 def _group(request: Request, by: PurchaseGroupBy) -> str | None:
     """What a source would group by for `by`; None: only the engine can (identity, relations)."""
     if by is PurchaseGroupBy.CHANNEL:
         return "channel"
     if by is PurchaseGroupBy.SOURCE:
         return ""
-    if by is PurchaseGroupBy.DAY:
-        return "day:placedAt"
+    if by in TIME:
+        return "day:placedAt"  # a source's day rows add up to weeks and months here
     relation = request.model.entities["Purchase"].relations.get("store")
     if by is PurchaseGroupBy.STORE and relation and relation.ref and not relation.backref and not relation.keys:
         return f"ref:{relation.ref}"  # the store is found by the ref alone, as `related` does
@@ -96,12 +119,14 @@ def _group(request: Request, by: PurchaseGroupBy) -> str | None:
 
 
 async def searched_and_pushed(request: Request, conditions: Sequence[Condition], sources: Sequence[str] | None,
-                              by: PurchaseGroupBy) -> tuple[list[Unified], list[Partial]]:
-    """Unified purchases of the sources searched, and the rows of those that aggregated their own."""
+                              by: PurchaseGroupBy, then: PurchaseGroupBy | None = None,
+                              ) -> tuple[list[Unified], list[Partial]]:
+    """Unified purchases of the sources searched, and the rows of those that aggregated their own
+    (none with a second dimension: a source groups by one thing, so the engine groups both)."""
     names = [s for s in request.gateway.sources_for("Purchase") if sources is None or s in sources]
     check_conditions(request.gateway.value_limits, names, "Purchase",
                      [request.normalized("Purchase", c) for c in conditions])  # before any call
-    group = _group(request, by)
+    group = _group(request, by) if then is None else None
     overrides = await request.gateway.overrides.snapshot()
     pushed = [] if group is None else [s for s in names if pushable(request, overrides, "Purchase", s, group, "total")]
     rest = [s for s in names if s not in pushed]
@@ -122,8 +147,9 @@ async def _row_keys(request: Request, partials: Sequence[Partial],
         return [(str(row.group or "UNKNOWN"), None) for _, row in partials]
     if by is PurchaseGroupBy.SOURCE:
         return [(source, None) for source, _ in partials]
-    if by is PurchaseGroupBy.DAY:
-        return [(row.group.isoformat() if isinstance(row.group, date) else "unknown", None) for _, row in partials]
+    if by in TIME:
+        return [(_bucket(by, row.group.isoformat() if isinstance(row.group, date) else "unknown"), None)
+                for _, row in partials]
     relation = request.model.entities["Purchase"].relations["store"]
     refs = {(s, row.group) for s, row in partials if row.group}
     found = dict(zip(refs, await asyncio.gather(*(_referenced(request, relation.entity, s, v) for s, v in refs)),
@@ -141,15 +167,27 @@ async def _referenced(request: Request, entity: str, source: str, local_id: str)
     return (units[0].id, units[0].values.get("name")) if units else ("none", None)
 
 
-def _ordered(buckets: dict[str, _Bucket], by: PurchaseGroupBy, top: int | None) -> list[tuple[str, _Bucket]]:
-    """Days in time order; every other grouping by spend, highest first, ties kept at the cut."""
-    if by is PurchaseGroupBy.DAY:
-        return sorted(buckets.items())
+def _ordered(buckets: dict[tuple[str, ...], _Bucket], dims: Sequence[PurchaseGroupBy],
+             top: int | None) -> list[tuple[tuple[str, ...], _Bucket]]:
+    """Time buckets in time order; every other grouping by spend, highest first (within the first
+    dimension when there are two); `top` keeps the highest spenders, ties at the cut included."""
     spend = {k: sum(b.totals.values(), Decimal(0)) for k, b in buckets.items()}
-    ranked = sorted(buckets.items(), key=lambda kv: (-spend[kv[0]], kv[0]))
-    if top is None or len(ranked) <= top:
+    first: dict[str, Decimal] = defaultdict(Decimal)
+    for k, amount in spend.items():
+        first[k[0]] += amount
+
+    def rank(k: tuple[str, ...]) -> tuple[Any, ...]:
+        out: list[Any] = []
+        for i, dim in enumerate(dims):
+            weight = first[k[0]] if i == 0 else spend[k]
+            out += [k[i]] if dim in TIME else [-weight, k[i]]
+        return tuple(out)
+
+    ranked = sorted(buckets.items(), key=lambda kv: rank(kv[0]))
+    if top is None or dims[0] in TIME or len(ranked) <= top:
         return ranked
-    cut = spend[ranked[top - 1][0]]
+    by_spend = sorted(ranked, key=lambda kv: (-spend[kv[0]], kv[0]))
+    cut = spend[by_spend[top - 1][0]]
     return [kv for kv in ranked if spend[kv[0]] >= cut]
 
 
@@ -159,25 +197,36 @@ def check_top(top: int | None) -> None:
 
 
 async def purchase_stats(request: Request, units: Sequence[Unified], by: PurchaseGroupBy,
-                         top: int | None, partials: Sequence[Partial] = ()) -> PurchaseStats:
-    """Group unified purchases and sources' partial groups; `top` keeps the highest spenders, ties included."""
+                         top: int | None, partials: Sequence[Partial] = (),
+                         then: PurchaseGroupBy | None = None) -> PurchaseStats:
+    """Group unified purchases and sources' partial groups by one or two dimensions; `top` keeps
+    the highest spenders, ties included."""
     check_top(top)
-    keys = await _keys(request, units, by)
-    buckets: dict[str, _Bucket] = defaultdict(_Bucket)
-    for unit, (key, label) in zip(units, keys, strict=True):
-        _add(buckets[key], label, 1, unit.values.get("total"))
-    for (_, row), (key, label) in zip(partials, await _row_keys(request, partials, by), strict=True):
-        _add(buckets[key], label, row.count, row.total)
-    groups = [PurchaseGroup(key=k, label=b.label, count=b.count,
-                            totals=[MoneyType(amount=a, currency=c) for c, a in sorted(b.totals.items())])
-              for k, b in _ordered(buckets, by, top)]
+    check_dimensions(by, then)
+    dims = [by] if then is None else [by, then]
+    per_dim = [await _keys(request, units, d) for d in dims]
+    buckets: dict[tuple[str, ...], _Bucket] = defaultdict(_Bucket)
+    for i, unit in enumerate(units):
+        key = tuple(keys[i][0] for keys in per_dim)
+        _add(buckets[key], [keys[i][1] for keys in per_dim], 1, unit.values.get("total"))
+    for (_, row), (key1, label) in zip(partials, await _row_keys(request, partials, by), strict=True):
+        _add(buckets[(key1,)], [label], row.count, row.total)  # partials come only with one dimension
+    groups = [PurchaseGroup(key=" / ".join(k), label=b.labels[0], count=b.count,
+                            totals=[MoneyType(amount=a, currency=c) for c, a in sorted(b.totals.items())],
+                            keys=list(k), labels=list(b.labels))
+              for k, b in _ordered(buckets, dims, top)]
     truncated = any(entity == "Purchase" for _, entity in request.capped)
     counted = len(units) + sum(row.count for _, row in partials)
     return PurchaseStats(groups=groups, purchases=counted, truncated=truncated)
 
 
-def _add(bucket: _Bucket, label: str | None, count: int, total: Any) -> None:
-    bucket.label = bucket.label or label
+def check_dimensions(by: PurchaseGroupBy, then: PurchaseGroupBy | None) -> None:
+    if then is not None and then is by:
+        raise QueryError(f"thenBy: give a dimension other than groupBy ({by.value}), or leave it out", "thenBy")
+
+
+def _add(bucket: _Bucket, labels: list[str | None], count: int, total: Any) -> None:
+    bucket.labels = [old or new for old, new in zip(bucket.labels, labels, strict=True)] if bucket.labels else labels
     bucket.count += count
     if isinstance(total, Money):
         bucket.totals[total.currency] += total.amount

@@ -99,17 +99,23 @@ def _stats(policy: Policy, entity: str, stats: Any, arguments: Mapping[str, Any]
     (and then groups come in key order, as their order by spend would rank the hidden totals)."""
     if stats is None:
         return None
-    labels = [_rule(policy.decide(t or entity, f)) for t, f in group_labels(arguments.get("groupBy"))]
+    rules = [[_rule(policy.decide(t or entity, f)) for t, f in group_labels(arguments.get(name))]
+             for name in ("groupBy", "thenBy")]
     totals = policy.decide(entity, "total").action == "allow"
     groups = []
     for group in stats.groups:
-        label = group.label
-        for rule in labels:
-            label = None if rule is None or label is None else rule(label)
-        groups.append(dataclasses.replace(group, label=label, totals=group.totals if totals else []))
+        labels = [_ruled(label, rules[i]) for i, label in enumerate(group.labels or [group.label])]
+        groups.append(dataclasses.replace(group, label=labels[0] if labels else None, labels=labels,
+                                          totals=group.totals if totals else []))
     if not totals:
         groups.sort(key=lambda g: g.key)
     return dataclasses.replace(stats, groups=groups)
+
+
+def _ruled(label: str | None, rules: list[Any]) -> str | None:
+    for rule in rules:
+        label = None if rule is None or label is None else rule(label)
+    return label
 
 
 DERIVED_TYPES: dict[str, Callable[[Policy, str, Any, Mapping[str, Any]], Any]] = {

@@ -30,6 +30,8 @@ _GROUPS: dict[str, tuple[Fields, Fields]] = {
     "CUSTOMER": ((("Customer", "id"),), (("Customer", "name"),)),
     "STORE": (((None, "store"), ("Store", "id")), (("Store", "name"),)),
     "DAY": (((None, "placedAt"),), ()),
+    "WEEK": (((None, "placedAt"),), ()),
+    "MONTH": (((None, "placedAt"),), ()),
     "CHANNEL": (((None, "channel"),), ()),
     "SOURCE": (((None, "source"),), ()),
 }
@@ -78,7 +80,7 @@ def revealed_fields(schema: GraphQLSchema, return_type: str, arguments: Mapping[
     for name, value in arguments.items():
         if value is None or name in _PAGING:
             continue
-        if name == "groupBy":
+        if name in ("groupBy", "thenBy"):
             found.update((t or entity, f) for t, f in _GROUPS.get(_group_name(value), ((), ()))[0])
         elif isinstance(value, Mapping):  # an input object (a filter): each of its fields
             found.update(revealed_fields(schema, return_type, value))
