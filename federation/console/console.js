@@ -730,8 +730,9 @@
       const systems = [...new Set((c.sourceRecords || []).map((r) => sourceLabel(r.source)))];
       const details = el("dl", { class: "facts compact" });
       const fact = (label, value) => { if (value) details.append(el("dt", null, label), el("dd", null, value)); };
-      fact("Address", (c.addresses || [])[0]);
-      fact("Born", day(c.dateOfBirth));
+      const none = el("span", { class: "muted" }, "not on file");
+      fact("Address", (c.addresses || [])[0] || none.cloneNode(true));
+      fact("Born", day(c.dateOfBirth) || none.cloneNode(true));
       fact("Last purchase", last ? [orderName(last), " · ", when(last.placedAt)] : "none");
       fact("Contact", [...(c.emails || []), ...(c.phones || [])].slice(0, 2).join(", "));
       fact("Systems", systems.join(", "));
