@@ -344,6 +344,8 @@
       el("div", { class: "side" }, renderPurchases(c.purchases || [], ctx.highlight, gap("purchases", "Purchase"))),
       renderTimeline(c.timeline || [], failed("timeline")));
     details.append(columns);
+    const more = renderMoreFields(c, failed);
+    if (more) details.append(more);
     if (c.cases !== undefined) details.append(renderCases(c.cases || [], gap("cases", "Case")));
     for (const rel of layoutOf("Customer").relations) {
       if (rel.name === "purchases" || rel.name === "cases") continue;
@@ -360,7 +362,7 @@
     const nameField = layout.nameField || "name";
     const facts = el("dl", { class: "facts" });
     for (const f of layout.fields) {
-      if (f.name === nameField) continue;
+      if (f.name === nameField || f.section === "details") continue;
       let node = formatted(c[f.name], f);
       if (!node && failed(f.name)) node = notAvailable();
       if (node) facts.append(el("dt", null, f.label), el("dd", { "data-field": f.name }, node));
@@ -372,7 +374,27 @@
         el("strong", null, sourceLabel(r.source)), el("span", { class: "ref" }, ` ${r.localId}`),
         r.stale ? el("span", { class: "tag" }, "last copy") : null));
     }
-    return el("header", { class: "who" }, el("h2", null, c[nameField] || c.name || "(no name)"), facts, badges);
+    // Relations a display hint puts on the first screen (section: summary): a short list each.
+    const pinned = layout.relations.filter((r) => r.section === "summary").map((rel) => {
+      const value = c[rel.name];
+      const rows = Array.isArray(value) ? value : value ? [value] : [];
+      return el("div", { class: "pinned", "data-relation": rel.name }, el("h3", null, `${rel.label} (${rows.length})`),
+        rows.length ? el("ul", null, rows.slice(0, 4).map((r) => el("li", null, referenceText(r, rel.entity, 4))))
+          : el("p", { class: "muted" }, failed(rel.name) ? "not available" : "none"));
+    });
+    return el("header", { class: "who" }, el("h2", null, c[nameField] || c.name || "(no name)"), facts, badges, pinned);
+  }
+
+  // Customer fields a display hint sends one scroll away (section: details).
+  function renderMoreFields(c, failed) {
+    const fields = layoutOf("Customer").fields.filter((f) => f.section === "details");
+    if (!fields.length) return null;
+    const facts = el("dl", { class: "facts" });
+    for (const f of fields) {
+      const node = formatted(c[f.name], f) || (failed(f.name) ? notAvailable() : null);
+      if (node) facts.append(el("dt", null, f.label), el("dd", { "data-field": f.name }, node));
+    }
+    return section("more", "More about the customer", facts);
   }
 
   // What is wrong now: failed or stale systems, open cases, disagreements, orders in trouble.
@@ -513,12 +535,17 @@
   }
 
   // A short reference to another record (a warranty under an order): its plain values in a line.
-  function referenceText(row, entity) {
+  function referenceText(row, entity, limit) {
     const parts = [];
     for (const f of layoutOf(entity).fields) {
       const v = row[f.name];
-      if (v === null || v === undefined || typeof v === "object") continue;
-      parts.push(f.format === "status" ? words(v) : String(v));
+      if (v === null || v === undefined || (Array.isArray(v) && !v.length)) continue;
+      if (f.format === "status") parts.push(words(v));
+      else if (f.format === "money") parts.push(money(v));
+      else if (f.format === "date") parts.push(isNaN(new Date(v)) ? String(v) : DAY.format(new Date(`${v}T00:00:00Z`)));
+      else if (f.format === "datetime") parts.push(isNaN(new Date(v)) ? String(v) : ago(new Date(v)));
+      else if (typeof v !== "object") parts.push(String(v));
+      if (limit && parts.length >= limit) break;
     }
     return parts.join(" · ") || "(no details)";
   }

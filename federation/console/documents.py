@@ -32,6 +32,7 @@ from graphql import (
 )
 
 from federation.model.declaration import DisplayDecl, EntityDecl, ModelDecl
+from federation.model.loader import builtin_model
 from federation.security.limits import cost_rule, document_hash
 from federation.security.policy import Policy
 from federation.security.settings import LimitSettings, SecuritySettings
@@ -261,7 +262,7 @@ class _Writer:
         inner = gql.of_type if isinstance(gql, GraphQLNonNull) else gql
         default = "status" if isinstance(named, GraphQLEnumType) else _FORMATS.get(named.name, "text")
         return {"name": name, "label": hint.label or label_of(name), "format": hint.format or default,
-                "list": isinstance(inner, GraphQLList), "section": hint.section or "details",
+                "list": isinstance(inner, GraphQLList), "section": hint.section,
                 "order": hint.order, "rawOf": fdecl.raw_of, "description": fdecl.description,
                 "builtin": _builtin(entity, name)}
 
@@ -270,7 +271,7 @@ class _Writer:
         hint = decl.display.get(name) or DisplayDecl()
         level, target = self.levels.get(entity, 99), self.levels.get(rel.entity)
         return {"name": name, "label": hint.label or label_of(name), "entity": rel.entity, "many": rel.many,
-                "mode": "full" if target == level + 1 else "reference", "section": hint.section or "details",
+                "mode": "full" if target == level + 1 else "reference", "section": hint.section,
                 "order": hint.order, "builtin": _builtin(entity, name)}
 
 
@@ -280,8 +281,6 @@ def _reads(policy: Policy) -> Allowed:
 
 
 def _builtin(entity: str, member: str) -> bool:
-    from federation.model import builtin_model  # the built-in model is cached: a dict look-up
-
     decl = builtin_model().entities.get(entity)
     return decl is not None and (member in decl.fields or member in decl.relations)
 

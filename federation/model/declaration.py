@@ -157,8 +157,9 @@ DisplayFormat = Literal["text", "status", "datetime", "date", "money", "list", "
 class DisplayDecl(_Closed):
     """How the agent console lays out one field or relation; every part is optional.
 
-    `section`: "summary" puts a field in the customer's header and a relation in the first screen;
-    "details" (the default) puts it one scroll away. `hidden` leaves it out of generated documents.
+    `section`: "summary" puts it on the first screen (a relation of Customer as a short list under
+    who the customer is), "details" one scroll away; by default a Customer field is in the header
+    and everything else one scroll away. `hidden` leaves it out of the generated documents.
     """
 
     label: str | None = None

@@ -44,7 +44,9 @@ def loyalty(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDemo]:
     config = yaml.safe_load(demo_config_text())
     customer = config["model"]["entities"]["Customer"]
     customer["fields"]["loyaltyTier"] = {"type": "String", "description": "The POS's loyalty tier."}
-    customer["display"] = {"loyaltyTier": {"label": "Tier", "order": 0}, "warranties": {"label": "Cover"}}
+    customer["display"] = {"loyaltyTier": {"label": "Tier", "order": 0},
+                           "warranties": {"label": "Cover", "section": "summary"},
+                           "emails": {"section": "details"}}
     config["model"]["entities"]["Warranty"]["display"] = {"serialNumber": {"hidden": True}}
     config["sources"]["pos"]["entities"]["Customer"]["fields"]["loyaltyTier"] = {"value": "GOLD"}
     demo = LiveDemo(tmp_path_factory.mktemp("console-loyalty"), yaml.safe_dump(config, sort_keys=False))
@@ -62,6 +64,11 @@ def test_config_added_entity_relation_and_field_are_shown(browser: Any, loyalty:
         tier = page.locator('.who dd[data-field="loyaltyTier"]')
         assert tier.inner_text() == "GOLD"
         assert page.locator(".who dt").first.inner_text() == "Tier", "display order puts it first"
+        assert "Emails" not in page.locator(".who").inner_text(), "section: details moves it out of the header"
+        more = page.get_by_role("region", name="More about the customer").inner_text()
+        assert "Emails" in more and "zoe.hart@example.com" in more
+        pinned = page.locator('.overview .pinned[data-relation="warranties"]').inner_text()  # section: summary
+        assert "Cover (2)" in pinned and "WP-88410" in pinned
         cover = page.get_by_role("region", name="Cover (2)")  # Customer.warranties, labelled by a hint
         text = cover.inner_text()
         assert "WP-88410" in text and "Washing machine 9kg" in text and "Extended" in text
