@@ -12,6 +12,7 @@ from federation.api.schema import build_schema
 from federation.config.loader import load_config, load_model
 from federation.console.documents import Documents
 from federation.errors import ConfigError
+from federation.model.loader import builtin_model, merge_models
 from federation.security.settings import SecuritySettings
 
 DEMO = Path(__file__).resolve().parents[2] / "federation" / "demo" / "demo.yaml"
@@ -74,3 +75,17 @@ def test_a_display_hint_for_a_missing_field_names_file_path_and_close_matches(tm
     text = str(caught.value)
     assert str(path) in text and "model.entities.Warranty.display.policyNumbr" in text
     assert "close: policyNumber" in text
+
+
+def test_fuzzy_identity_rules_add_possible_matches_and_the_decision_mutations() -> None:
+    rules = {"person": {"blocking": [["dateOfBirth"]], "link": 0.92, "suggest": 0.7,
+                        "compare": {"name": {"method": "name", "weight": 4},
+                                    "dateOfBirth": {"method": "date", "weight": 3}}}}
+    model = merge_models(builtin_model(), {"entities": {"Customer": {"identity": {"rules": rules}}}})
+    schema = build_schema(model)
+    role = Documents(model, schema._schema, None).for_role(None)
+    assert role is not None
+    assert "possibleMatches { score reasons customer { id name" in role.documents["search.email"]
+    assert "linkRecords(a: $a, b: $b, reason: $reason)" in role.documents["linkRecords"]
+    for name, text in role.documents.items():
+        assert not validate(schema._schema, parse(text)), name
