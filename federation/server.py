@@ -20,7 +20,7 @@ from federation.api.codes import with_codes
 from federation.api.context import KEY
 from federation.api.fastpath import FastPath, Learn
 from federation.api.schema import build_schema
-from federation.console import setup_console
+from federation.console import Documents, setup_console
 from federation.engine.gateway import Gateway
 from federation.engine.request import Request
 from federation.graphiql import graphiql_page, setup_graphiql
@@ -145,13 +145,26 @@ def create_app(gateway: Gateway) -> web.Application:
     app.router.add_route("*", "/graphql", view)
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/readyz", _readyz)
-    setup_console(app)
+    # The console's and the MCP tools' documents, generated from the model for every role and
+    # registered with the persisted-query allow-list (federation/console/documents.py).
+    documents = Documents(gateway.model, schema._schema, security, schema.registered_documents)
+    setup_console(app, documents, _source_words(gateway))
     setup_graphiql(app)
     app.router.add_get("/metrics", _metrics)
     setup_sql(app, gateway, schema)  # /sql: the same schema, so the same roles, masks, limits and audit
     app.cleanup_ctx.append(_lifecycle)
-    setup_agents(app, gateway, schema)  # /mcp; after _lifecycle so it stops before the gateway closes
+    setup_agents(app, gateway, schema, documents)  # /mcp; after _lifecycle so it stops before the gateway closes
     return app
+
+
+def _source_words(gateway: Gateway) -> dict[str, Any]:
+    """What an agent reads about each source: its description and the entities it holds."""
+    out: dict[str, Any] = {}
+    for name, settings in gateway.config.sources.items():
+        entities = settings.options.get("entities")
+        out[name] = {"label": settings.description or name,
+                     "entities": sorted(entities) if isinstance(entities, dict) else []}
+    return out
 
 
 async def _close_limiter(limiter: Limiter, _app: web.Application) -> None:

@@ -20,6 +20,7 @@ from strawberry import Schema
 
 from federation.agents.bridge import asgi_handler
 from federation.agents.tools import DOCUMENTS, PRINCIPAL_SCOPE, ToolRunner, build_server
+from federation.console.documents import Documents
 from federation.engine.gateway import Gateway
 from federation.security.middleware import PRINCIPAL_KEY
 
@@ -28,9 +29,9 @@ __all__ = ["DOCUMENTS", "PATH", "setup_agents"]
 PATH = "/mcp"
 
 
-def setup_agents(app: web.Application, gateway: Gateway, schema: Schema) -> None:
+def setup_agents(app: web.Application, gateway: Gateway, schema: Schema, documents: Documents | None = None) -> None:
     """Serve the MCP endpoint at /mcp; its session manager runs while the app does."""
-    server = build_server(ToolRunner(gateway, schema))
+    server = build_server(ToolRunner(gateway, schema, documents))
     # Stateless with JSON answers: each POST is authenticated and answered on its own, so any worker
     # behind a shared port can serve it and no session outlives the credentials that opened it.
     # DNS-rebinding checks are off because every request must carry a key or token (no cookies);

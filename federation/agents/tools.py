@@ -24,6 +24,7 @@ from federation.agents.arguments import Checks
 from federation.agents.result import compact, source_report, summarize_errors
 from federation.api.codes import with_codes
 from federation.api.context import KEY
+from federation.console.documents import Documents
 from federation.engine.gateway import Gateway
 from federation.engine.request import Request
 from federation.security import PRINCIPAL, Principal
@@ -69,12 +70,19 @@ class Outcome:
 class ToolRunner:
     """Runs a tool's persisted document through the gateway's schema, as /graphql would."""
 
-    def __init__(self, gateway: Gateway, schema: Schema) -> None:
-        self.gateway, self.schema = gateway, schema
+    def __init__(self, gateway: Gateway, schema: Schema, documents: Documents | None = None) -> None:
+        self.gateway, self.schema, self.documents = gateway, schema, documents
+
+    def document(self, tool: str, principal: Principal) -> str:
+        """customer_360 reads what the served model holds for this role (config fields included)."""
+        built = self.documents.for_role(principal.role) if self.documents is not None else None
+        generated = built.documents.get(tool) if built is not None else None
+        return generated or DOCUMENTS[tool]
 
     async def run(self, tool: str, variables: dict[str, Any], principal: Principal) -> Outcome:
         request = Request(self.gateway)
-        result = await self.schema.execute(DOCUMENTS[tool], variables, operation_name=OPERATIONS[tool],
+        result = await self.schema.execute(self.document(tool, principal), variables,
+                                           operation_name=OPERATIONS[tool],
                                            context_value={KEY: request, PRINCIPAL: principal})
         sources = (result.extensions or {}).get("sources")
         if sources is None:  # response_extensions off: the same accounting, straight from the request

@@ -32,7 +32,12 @@ log = logging.getLogger("federation.api")
 
 
 class OnepaneSchema(strawberry.Schema):
-    """Logs only unexpected errors: a bad argument or a failed source is not a stack trace."""
+    """Logs only unexpected errors: a bad argument or a failed source is not a stack trace.
+
+    `registered_documents`: hashes of the gateway's own generated documents, allowed like persisted ones.
+    """
+
+    registered_documents: set[str]
 
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         for error in errors:
@@ -59,14 +64,17 @@ def build_schema(model: ModelDecl, security: SecuritySettings | None = None, aud
     query = with_declared_roots(build_query(types), model, types)
     limits = security.limits if security else LimitSettings()
     entities = frozenset(model.entities)
-    extensions: list[Any] = [OpsExtension, SourcesExtension, *limit_extensions(limits, entities)]
+    registered: set[str] = set()
+    extensions: list[Any] = [OpsExtension, SourcesExtension, *limit_extensions(limits, entities, registered)]
     if security is not None:
         guarded = entities | {"Query", "Mutation"}
         policies = {name: Policy(name, role, guarded) for name, role in security.roles.items()}
         extensions.append(partial(role_extension(policies, audit), policies=policies, audit=audit))
-    return OnepaneSchema(query=query, mutation=build_mutation(model),
-                         config=StrawberryConfig(auto_camel_case=False),
-                         extensions=extensions, scalar_overrides={decimal.Decimal: FINITE_DECIMAL}, **kwargs)
+    schema = OnepaneSchema(query=query, mutation=build_mutation(model),
+                           config=StrawberryConfig(auto_camel_case=False),
+                           extensions=extensions, scalar_overrides={decimal.Decimal: FINITE_DECIMAL}, **kwargs)
+    schema.registered_documents = registered
+    return schema
 
 
 def print_sdl(model: ModelDecl) -> str:

@@ -1,57 +1,40 @@
-// Onepane agent console: one search box, one GraphQL document, one screen.
+// Onepane agent console: one search box, documents generated from the served model, one screen.
 // Plain browser JavaScript, no build step. Every value from the API goes into the page as text
-// (textContent / createTextNode), never as HTML.
+// (textContent / createTextNode), never as HTML. The GraphQL documents come from
+// GET /console/document (built from the model for the caller's role, on the gateway's allow-list):
+// fields and relations a config adds show up here without a change to this file.
 "use strict";
 
 (() => {
   const ENDPOINT = new URL("../graphql", document.baseURI).href;
+  const DOCUMENT_URL = new URL("document", document.baseURI).href;
   const KEY_STORE = "onepane.apiKey";
+  const RECENT_STORE = "onepane.recentSearches";
+  const RECENT_MAX = 8;
   const $ = (id) => document.getElementById(id);
 
-  // ---------------------------------------------------------------- the query
+  // ---------------------------------------------------------------- what the search box understands
 
-  const PURCHASE = `
-fragment ConsolePurchase on Purchase {
-  id source orderNumber channel status rawStatuses placedAt till
-  total { amount currency }
-  store { name city code }
-  items { name sku quantity unitPrice { amount currency } }
-  payment { kind method cardLast4 amount { amount currency } at }
-  payments { kind method cardLast4 amount { amount currency } at }
-  flags { code message }
-  sourceRecords { source localId stale }
-  conflicts { field chosen values { value source observedAt } }
-  shipments { bookingRef orderNumber carrier status scheduledFor events { at status note } }
-}`;
+  const LABELS = { email: "email", phone: "phone", name: "name", loyaltyNumber: "loyalty number",
+    orderNumber: "order number", sourceRef: "source reference" };
 
-  function customerFragment(matches) {
-    return `
-fragment ConsoleCustomer on Customer {
-  id name emails phones addresses loyaltyNumbers
-  sourceRecords { source localId linkedBy stale ageSeconds }
-  conflicts { field chosen values { value source observedAt } }
-  purchases { ...ConsolePurchase }
-  cases { id subject status openedAt orderNumber source }
-  timeline { at kind channel direction summary waitSeconds source ref }${matches ? "\n  " + matches : ""}
-}`;
-  }
-
-  // What the search box understands. Returns the arguments to try, all in one document.
-  function detect(raw) {
+  // Returns the arguments to try, all in one document; `forced` names one (a screen-pop link).
+  function detect(raw, forced) {
     const term = raw.trim().replace(/\s+/g, " ");
     if (!term) return null;
+    if (forced) return { mode: "customers", term, tries: [{ arg: forced, label: LABELS[forced] || forced }] };
     const card = term.match(/^(\d{4}) (\d{4})-(\d{2})-(\d{2})(?:[ T](\d{1,2}):(\d{2}))?(?: £?(\d+(?:\.\d{1,2})?))?$/);
     if (card) return cardSearch(term, card);
     const tries = [];
     const digits = term.replace(/[\s().-]/g, "");
-    if (term.includes("@")) tries.push(["email", "email"]);
-    else if (/^[a-z][a-z0-9_-]*:\S+$/i.test(term)) tries.push(["sourceRef", "source reference"]);
+    if (term.includes("@")) tries.push("email");
+    else if (/^[a-z][a-z0-9_-]*:\S+$/i.test(term)) tries.push("sourceRef");
     else if (/^\+?\d{6,15}$/.test(digits)) {
-      tries.push(["phone", "phone"]);
-      if (/^\d+$/.test(digits) && !digits.startsWith("0")) tries.push(["loyaltyNumber", "loyalty number"]);
-    } else if (/\d/.test(term)) tries.push(["orderNumber", "order number"]);
-    else tries.push(["name", "name"]);
-    return { mode: "customers", term, tries: tries.map(([arg, label]) => ({ arg, label })) };
+      tries.push("phone");
+      if (/^\d+$/.test(digits) && !digits.startsWith("0")) tries.push("loyaltyNumber");
+    } else if (/\d/.test(term)) tries.push("orderNumber");
+    else tries.push("name");
+    return { mode: "customers", term, tries: tries.map((arg) => ({ arg, label: LABELS[arg] })) };
   }
 
   function cardSearch(term, m) {
@@ -75,69 +58,49 @@ fragment ConsoleCustomer on Customer {
 
   const iso = (date) => date.toISOString().replace(/\.\d{3}Z$/, "+00:00");
 
-  function buildDocument(search, matches) {
+  // The generated document for this search, or null when the role may not run it.
+  function buildDocument(search) {
+    const documents = served?.documents || {};
     if (search.mode === "purchases") {
-      return {
-        query: `query ConsoleCardSearch($filter: PurchaseFilter) {
-  purchases(filter: $filter, first: 20) { nodes { ...ConsolePurchase customer { ...ConsoleCustomer } } }
-}${PURCHASE}${customerFragment(matches)}`,
-        variables: { filter: search.filter },
-      };
+      return documents.card ? { query: documents.card, variables: { filter: search.filter } } : null;
     }
-    const vars = search.tries.map((t, i) => `$t${i}: String`).join(", ");
-    const fields = search.tries.map((t, i) => `  r${i}: customers(${t.arg}: $t${i}) { ...ConsoleCustomer }`).join("\n");
+    const query = documents[`search.${search.tries.map((t) => t.arg).join("+")}`];
+    if (!query) return null;
     const variables = {};
-    search.tries.forEach((t, i) => { variables[`t${i}`] = search.term; });
-    return { query: `query ConsoleSearch(${vars}) {\n${fields}\n}${PURCHASE}${customerFragment(matches)}`, variables };
+    for (const t of search.tries) variables[t.arg] = search.term;
+    return { query, variables };
   }
 
-  // ---------------------------------------------------------------- talking to /graphql
+  // ---------------------------------------------------------------- talking to the gateway
+
+  function headers() {
+    const out = { Accept: "application/json" };
+    const key = sessionStorage.getItem(KEY_STORE);
+    if (key) out["X-Api-Key"] = key;
+    return out;
+  }
 
   async function graphql(body, signal) {
-    const headers = { "Content-Type": "application/json", Accept: "application/json" };
-    const key = sessionStorage.getItem(KEY_STORE);
-    if (key) headers["X-Api-Key"] = key;
-    const response = await fetch(ENDPOINT, { method: "POST", headers, body: JSON.stringify(body), signal });
+    const response = await fetch(ENDPOINT, { method: "POST", headers: { ...headers(), "Content-Type": "application/json" },
+      body: JSON.stringify(body), signal });
     let json = null;
     try { json = await response.json(); } catch { json = null; }
     return { status: response.status, json: json || {} };
   }
 
-  // possibleMatches (and the linkRecords / unlinkRecords decisions) are optional: ask the schema
-  // once whether they exist and what they carry. A role without introspection simply sees none.
-  let matchesSelection = null;
-  let canDecide = false;
-  async function possibleMatchesSelection() {
-    if (matchesSelection !== null) return matchesSelection;
-    matchesSelection = "";
-    canDecide = false;
-    try {
-      const unwrap = "type { name kind ofType { name kind ofType { name kind ofType { name } } } }";
-      const first = await graphql({ query: `{ customer: __type(name: "Customer") { fields { name ${unwrap} } }
-  mutation: __type(name: "Mutation") { fields { name } } }` });
-      const mutations = new Set((first.json.data?.mutation?.fields || []).map((f) => f.name));
-      canDecide = mutations.has("linkRecords") && mutations.has("unlinkRecords");
-      const field = (first.json.data?.customer?.fields || []).find((f) => f.name === "possibleMatches");
-      if (!field) return matchesSelection;
-      let type = field.type;
-      while (type && !type.name) type = type.ofType;
-      const second = await graphql({ query: `{ __type(name: ${JSON.stringify(type.name)}) { fields { name } } }` });
-      const names = new Set((second.json.data?.__type?.fields || []).map((f) => f.name));
-      const parts = ["score", "reasons"].filter((n) => names.has(n));
-      if (names.has("customer")) parts.push("customer { id name emails phones sourceRecords { source localId } }");
-      if (parts.length) matchesSelection = `possibleMatches { ${parts.join(" ")} }`;
-    } catch { matchesSelection = ""; }
-    return matchesSelection;
+  // The role's documents, the layout of every entity and the words for each source; asked once per key.
+  let served = null;
+  async function loadDocuments() {
+    if (served) return { status: 200 };
+    const response = await fetch(DOCUMENT_URL, { headers: headers() });
+    if (!response.ok) return { status: response.status };
+    served = await response.json();
+    return { status: 200 };
   }
 
-  // Confirm or reject a possible match: one mutation under the agent's own credentials.
   async function decide(kind, a, b, reason) {
     const field = kind === "link" ? "linkRecords" : "unlinkRecords";
-    const { status, json } = await graphql({
-      query: `mutation ConsoleDecide($a: ID!, $b: ID!, $reason: String!) {
-  ${field}(a: $a, b: $b, reason: $reason) { kind principal createdAt } }`,
-      variables: { a, b, reason },
-    });
+    const { status, json } = await graphql({ query: served.documents[field], variables: { a, b, reason } });
     const error = (json.errors || [])[0];
     if (status >= 400 || error || !json.data?.[field]) {
       throw new Error(error ? error.message : `the gateway answered ${status}`);
@@ -196,12 +159,64 @@ fragment ConsoleCustomer on Customer {
     return svg;
   }
 
-  const DATE = new Intl.DateTimeFormat("en-GB", { weekday: "short", day: "numeric", month: "short", year: "numeric",
-    hour: "2-digit", minute: "2-digit" });
+  // ---------------------------------------------------------------- agent wording
+
+  // OUT_FOR_DELIVERY → "Out for delivery"; the raw value stays on hover.
+  function words(value) {
+    if (value === null || value === undefined) return "";
+    const text = String(value).replace(/_/g, " ").toLowerCase();
+    return text.charAt(0).toUpperCase() + text.slice(1);
+  }
+
+  function plural(entity) {
+    const text = entity.replace(/(?<=[a-z0-9])(?=[A-Z])/g, " ").toLowerCase();
+    if (/[^aeiou]y$/.test(text)) return text.slice(0, -1) + "ies";
+    if (/(s|x|ch|sh)$/.test(text)) return text + "es";
+    return text + "s";
+  }
+
+  function listWords(items) {
+    if (items.length <= 1) return items.join("");
+    return `${items.slice(0, -1).join(", ")} and ${items[items.length - 1]}`;
+  }
+
+  // A status as a word with a colour; the raw values (as each system wrote them) on hover.
+  function status(value, raws) {
+    const raw = raws && raws.length ? raws.join(" · ") : value || "unknown";
+    return el("span", { class: `status s-${String(value || "unknown").toLowerCase()}`, title: raw,
+      "data-raw": value || "" }, value ? words(value) : "Unknown");
+  }
+
+  const EXACT = new Intl.DateTimeFormat("en-GB", { weekday: "short", day: "numeric", month: "short", year: "numeric",
+    hour: "2-digit", minute: "2-digit", timeZoneName: "short" });
+  const DAY = new Intl.DateTimeFormat("en-GB", { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" });
+  const RELATIVE = new Intl.RelativeTimeFormat("en-GB", { numeric: "auto" });
+  // Months up to two years ("13 months ago" says more than "last year"), then years.
+  const UNITS = [["year", 730 * 86400, 365 * 86400], ["month", 30 * 86400], ["week", 7 * 86400], ["day", 86400],
+    ["hour", 3600], ["minute", 60]];
+
+  function ago(date) {
+    const seconds = (date.getTime() - Date.now()) / 1000;
+    for (const [unit, from, size] of UNITS) {
+      if (Math.abs(seconds) >= from) return RELATIVE.format(Math.round(seconds / (size || from)), unit);
+    }
+    return "just now";
+  }
+
+  // A time as "3 days ago", the exact time on hover.
   function when(value) {
-    if (!value) return el("span", { class: "muted" }, "no date");
+    if (!value) return null;
     const date = new Date(value);
-    return el("time", { datetime: value, title: value }, isNaN(date) ? value : DATE.format(date));
+    if (isNaN(date)) return el("span", { title: value }, value);
+    return el("time", { datetime: value, title: EXACT.format(date) }, ago(date));
+  }
+
+  // A calendar date as "27 Nov 2028", how far away on hover.
+  function day(value) {
+    if (!value) return null;
+    const date = new Date(`${value}T00:00:00Z`);
+    if (isNaN(date)) return el("span", null, value);
+    return el("time", { datetime: value, title: ago(date) }, DAY.format(date));
   }
 
   function wait(seconds) {
@@ -216,10 +231,53 @@ fragment ConsoleCustomer on Customer {
   }
 
   const money = (m) => (m ? `${m.amount} ${m.currency}` : "—");
-  const sourceBadge = (source, localId) => el("span", { class: "src", "data-source": source },
-    localId ? `${source} · ${localId}` : source);
+  const sourceLabel = (name) => served?.sources?.[name]?.label || name;
+  const sourceBadge = (source, localId) => el("span", { class: "src", "data-source": source,
+    title: localId ? `${sourceLabel(source)} record ${localId}` : null }, sourceLabel(source));
   const section = (cls, title, ...children) => el("section", { class: `panel ${cls}`, "aria-label": title },
     el("h3", null, title), ...children);
+  const notAvailable = () => el("span", { class: "na", title: "a system did not answer for this" }, "not available");
+
+  // One value of a field, formatted as the layout says (money, status, date, time, yes/no, list).
+  function formatted(value, field) {
+    if (value === null || value === undefined || (Array.isArray(value) && !value.length)) return null;
+    if (Array.isArray(value)) {
+      const shown = value.slice(0, 3).map((v) => formatted(v, { ...field, list: false }));
+      const parts = [];
+      shown.forEach((v, i) => { if (i) parts.push(", "); parts.push(v); });
+      if (value.length > 3) parts.push(el("span", { class: "more", title: value.join(", ") }, ` +${value.length - 3} more`));
+      return el("span", null, ...parts);
+    }
+    switch (field.format) {
+      case "money": return money(value);
+      case "status": return status(value);
+      case "datetime": return when(value);
+      case "date": return day(value);
+      case "yesno": return value ? "yes" : "no";
+      default: return typeof value === "object" ? JSON.stringify(value) : String(value);
+    }
+  }
+
+  // ---------------------------------------------------------------- which parts failed to load
+
+  // Paths of the answer that came back with an error: those places read "not available".
+  function failures(json) {
+    const paths = [];
+    for (const e of json.errors || []) if (Array.isArray(e.path)) paths.push(e.path.join("."));
+    return (path) => {
+      const key = path.join(".");
+      return paths.some((p) => p === key || p.startsWith(`${key}.`));
+    };
+  }
+
+  // "Cases not available — CRM and helpdesk API is not answering": in place of an empty panel.
+  function gapNote(what, gap, rows) {
+    if (!gap) return null;
+    const who = gap.length ? ` — ${listWords(gap)} ${gap.length > 1 ? "are" : "is"} not answering` : "";
+    return el("p", { class: "gap muted" }, rows ? `${what} may be incomplete${who}.` : [`${what} `, notAvailable(), `${who}.`]);
+  }
+
+  const layoutOf = (entity) => served?.layout?.entities?.[entity] || { fields: [], relations: [] };
 
   // ---------------------------------------------------------------- the sources strip
 
@@ -231,104 +289,206 @@ fragment ConsoleCustomer on Customer {
       if (s.ok === false || s.error) state = "failed";
       else if (s.stale > 0) state = "stale";
       else if (s.calls > 0 || s.cacheHits > 0) state = "answered";
-      states[name] = { state, ms: s.ms, detail: s.error?.message || s.error?.code || "" };
+      states[name] = { state, ms: s.ms, code: s.error?.code || "" };
     }
     for (const error of json.errors || []) {
       const name = error.extensions?.source;
       if (!name || error.extensions?.kept) continue; // a value served as written: the source answered
-      states[name] = { ...(states[name] || {}), state: "failed", detail: error.message };
+      states[name] = { ...(states[name] || {}), state: "failed", code: error.extensions?.code || "" };
     }
     return states;
   }
 
-  const STATE_TEXT = { answered: "answered", stale: "stale (from cache)", failed: "failed", idle: "not asked" };
+  const STATE_TEXT = { answered: "answered", stale: "answered from its last copy", failed: "not answering",
+    idle: "not asked" };
+
+  // "Helpdesk is not answering — cases may be missing": the source's own description, never its URL.
+  function failureWords(name) {
+    const entities = served?.sources?.[name]?.entities || [];
+    const what = entities.length ? listWords(entities.map(plural)) : "some details";
+    return `${sourceLabel(name)} is not answering — ${what} may be missing`;
+  }
 
   function renderSources(states) {
     const strip = $("sources");
     strip.replaceChildren();
     const names = Object.keys(states);
     if (!names.length) return;
-    strip.append(el("span", { class: "label" }, "Sources"));
+    strip.append(el("span", { class: "label" }, "Systems"));
     const list = el("ul");
     for (const name of names) {
       const s = states[name];
-      const ms = typeof s.ms === "number" && s.state !== "idle" ? ` · ${Math.round(s.ms)} ms` : "";
-      list.append(el("li", { class: `source ${s.state}`, "data-source": name, "data-state": s.state, title: s.detail || null },
-        el("strong", null, name), ` ${STATE_TEXT[s.state]}${ms}`,
-        s.state === "failed" && s.detail ? el("span", { class: "detail" }, s.detail) : null));
+      const ms = typeof s.ms === "number" && s.state !== "idle" ? ` in ${Math.round(s.ms)} ms` : "";
+      list.append(el("li", { class: `source ${s.state}`, "data-source": name, "data-state": s.state,
+        title: `${STATE_TEXT[s.state]}${ms}${s.code ? ` (${s.code})` : ""}` }, sourceLabel(name)));
     }
     strip.append(list);
   }
 
-  // ---------------------------------------------------------------- the customer screen
+  // ---------------------------------------------------------------- the first screen
 
-  function renderCustomer(c, highlight) {
-    const facts = el("dl", { class: "facts" });
-    const fact = (label, values) => {
-      if (!values || !values.length) return;
-      facts.append(el("dt", null, label), el("dd", null, values.join(", ")));
-    };
-    fact("Emails", c.emails);
-    fact("Phones", c.phones);
-    fact("Loyalty", c.loyaltyNumbers);
-    fact("Addresses", c.addresses);
-    fact("Gateway id", [c.id]);
+  const OPEN_CASES = new Set(["OPEN", "PENDING", "UNKNOWN"]);
+  const BAD_DELIVERY = new Set(["MISSED", "FAILED", "CANCELLED", "RESCHEDULED"]);
 
-    const badges = el("ul", { class: "badges", "aria-label": "Source records" });
-    for (const r of c.sourceRecords || []) {
-      badges.append(el("li", { class: `badge${r.stale ? " stale" : ""}`, "data-source": r.source },
-        el("strong", null, r.source), ` ${r.localId}`,
-        r.stale ? el("span", { class: "tag" }, `stale${r.ageSeconds ? `, ${Math.round(r.ageSeconds)} s old` : ""}`) : null,
-        el("span", { class: "why" }, r.linkedBy && r.linkedBy.length ? `linked by ${r.linkedBy.join("; ")}` : "only record")));
+  function orderName(p) { return p.orderNumber ? `Order ${p.orderNumber}` : `Store sale ${p.store?.name ? `at ${p.store.name}` : ""}`.trim(); }
+
+  function renderCustomer(c, ctx) {
+    const path = c.__path || [];
+    // A place is "not available" when its own path failed, or when a system holding that entity is down.
+    const failed = (...rest) => ctx.failed([...path, ...rest]);
+    const gap = (relation, entity) => (failed(relation) || ctx.missingFrom(entity).length ? ctx.missingFrom(entity) : null);
+    const summary = el("section", { class: "overview", "aria-label": "Summary" },
+      renderWho(c, failed), renderAttention(c, ctx, failed), renderLatest(c.timeline || [], failed("timeline")));
+    const details = el("div", { class: "details" });
+    const columns = el("div", { class: "columns" },
+      el("div", { class: "side" }, renderPurchases(c.purchases || [], ctx.highlight, gap("purchases", "Purchase"))),
+      renderTimeline(c.timeline || [], failed("timeline")));
+    details.append(columns);
+    const more = renderMoreFields(c, failed);
+    if (more) details.append(more);
+    if (c.cases !== undefined) details.append(renderCases(c.cases || [], gap("cases", "Case")));
+    for (const rel of layoutOf("Customer").relations) {
+      if (rel.name === "purchases" || rel.name === "cases") continue;
+      details.append(renderRelationPanel(rel, c[rel.name], [...path, rel.name], ctx, gap(rel.name, rel.entity)));
     }
-
-    const body = el("article", { class: "customer", "aria-label": `Customer ${c.name || c.id}` },
-      el("header", { class: "who" }, el("h2", null, c.name || "(no name)"), facts, badges));
     const conflicts = renderConflicts(c);
-    if (conflicts) body.append(conflicts);
-    if (c.possibleMatches && c.possibleMatches.length) body.append(renderMatches(c.possibleMatches, c));
-    const main = el("div", { class: "columns" }, renderTimeline(c.timeline || []),
-      el("div", { class: "side" }, renderPurchases(c.purchases || [], highlight), renderCases(c.cases || [])));
-    body.append(main);
-    return body;
+    if (conflicts) details.append(conflicts);
+    if (c.possibleMatches && c.possibleMatches.length) details.append(renderMatches(c.possibleMatches, c));
+    return el("article", { class: "customer", "aria-label": `Customer ${c.name || ""}`.trim() }, summary, details);
   }
+
+  function renderWho(c, failed) {
+    const layout = layoutOf("Customer");
+    const nameField = layout.nameField || "name";
+    const facts = el("dl", { class: "facts" });
+    for (const f of layout.fields) {
+      if (f.name === nameField || f.section === "details") continue;
+      let node = formatted(c[f.name], f);
+      if (!node && failed(f.name)) node = notAvailable();
+      if (node) facts.append(el("dt", null, f.label), el("dd", { "data-field": f.name }, node));
+    }
+    const badges = el("ul", { class: "badges", "aria-label": "Systems that know this customer" });
+    for (const r of c.sourceRecords || []) {
+      const why = r.linkedBy && r.linkedBy.length ? `linked by ${r.linkedBy.join("; ")}` : "the first record found";
+      badges.append(el("li", { class: `badge${r.stale ? " stale" : ""}`, "data-source": r.source, title: why },
+        el("strong", null, sourceLabel(r.source)), el("span", { class: "ref" }, ` ${r.localId}`),
+        r.stale ? el("span", { class: "tag" }, "last copy") : null));
+    }
+    // Relations a display hint puts on the first screen (section: summary): a short list each.
+    const pinned = layout.relations.filter((r) => r.section === "summary").map((rel) => {
+      const value = c[rel.name];
+      const rows = Array.isArray(value) ? value : value ? [value] : [];
+      return el("div", { class: "pinned", "data-relation": rel.name }, el("h3", null, `${rel.label} (${rows.length})`),
+        rows.length ? el("ul", null, rows.slice(0, 4).map((r) => el("li", null, referenceText(r, rel.entity, 4))))
+          : el("p", { class: "muted" }, failed(rel.name) ? "not available" : "none"));
+    });
+    return el("header", { class: "who" }, el("h2", null, c[nameField] || c.name || "(no name)"), facts, badges, pinned);
+  }
+
+  // Customer fields a display hint sends one scroll away (section: details).
+  function renderMoreFields(c, failed) {
+    const fields = layoutOf("Customer").fields.filter((f) => f.section === "details");
+    if (!fields.length) return null;
+    const facts = el("dl", { class: "facts" });
+    for (const f of fields) {
+      const node = formatted(c[f.name], f) || (failed(f.name) ? notAvailable() : null);
+      if (node) facts.append(el("dt", null, f.label), el("dd", { "data-field": f.name }, node));
+    }
+    return section("more", "More about the customer", facts);
+  }
+
+  // What is wrong now: failed or stale systems, open cases, disagreements, orders in trouble.
+  function renderAttention(c, ctx, failed) {
+    const items = [];
+    const add = (kind, ...content) => items.push(el("li", { class: `alert ${kind}` }, ...content));
+    for (const name of ctx.failedSources) add("bad", failureWords(name));
+    for (const r of c.sourceRecords || []) {
+      if (r.stale) add("warn", `${sourceLabel(r.source)} did not answer: showing its last copy`,
+        r.ageSeconds ? ` from ${ago(new Date(Date.now() - r.ageSeconds * 1000))}` : "");
+    }
+    const known = new Set((c.sourceRecords || []).map((r) => r.source));
+    const missing = Object.entries(served?.sources || {}).filter(([name, s]) => (s.entities || []).includes("Customer")
+      && !known.has(name) && !ctx.failedSources.includes(name)).map(([name]) => sourceLabel(name));
+    if (missing.length) add("info", `Not known to ${listWords(missing)}`);
+    for (const k of c.cases || []) {
+      if (OPEN_CASES.has(k.status)) add("warn", "Case ", el("strong", null, k.subject || "without subject"), " ",
+        status(k.status, k.rawStatuses), k.openedAt ? [" · opened ", when(k.openedAt)] : null);
+    }
+    for (const k of c.conflicts || []) add("warn", `Systems disagree on the ${words(k.field).toLowerCase()}`);
+    for (const p of c.purchases || []) {
+      for (const f of p.flags || []) add("bad", `${orderName(p)}: ${f.message}`);
+      for (const k of p.conflicts || []) {
+        add("warn", `${orderName(p)}: systems disagree on the ${words(k.field).toLowerCase()} (`,
+          listWords(k.values.map((v) => `${sourceLabel(v.source)} says ${k.field === "status" ? words(v.value) : v.value}`)), ")");
+      }
+      const shipments = p.shipments || [];
+      const bad = shipments.filter((s) => BAD_DELIVERY.has(s.status));
+      if (bad.length && !shipments.some((s) => s.status === "DELIVERED")) {
+        add("bad", `${orderName(p)} not delivered: `, status(bad[0].status, bad[0].rawStatuses));
+      }
+    }
+    if (c.possibleMatches && c.possibleMatches.length) add("info", `${c.possibleMatches.length} possible match` +
+      `${c.possibleMatches.length > 1 ? "es" : ""} to confirm (below)`);
+    const list = el("ul", { class: "alerts" }, items);
+    if (!items.length) list.append(el("li", { class: "alert ok" }, "Nothing needs attention."));
+    return section("attention", "Needs attention", list);
+  }
+
+  function renderLatest(entries, failedHere) {
+    const sorted = [...entries].sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0)).slice(0, 5);
+    const list = el("ol", { class: "timeline latest-list" }, sorted.map((e) => timelineEntry(e, "latest")));
+    if (!sorted.length) list.append(el("li", { class: "muted" }, failedHere ? "Activity not available." : "No activity."));
+    return section("latest", "Latest activity", list);
+  }
+
+  // ---------------------------------------------------------------- one scroll away
 
   function renderConflicts(c) {
     const rows = [];
     for (const k of c.conflicts || []) rows.push(["Customer", k]);
-    for (const p of c.purchases || []) for (const k of p.conflicts || []) rows.push([`Order ${p.orderNumber || p.id}`, k]);
+    for (const p of c.purchases || []) for (const k of p.conflicts || []) rows.push([orderName(p), k]);
     if (!rows.length) return null;
     const list = el("ul");
     for (const [owner, k] of rows) {
       const values = el("ul", { class: "values" });
       for (const v of k.values) {
+        const said = k.field === "status" ? status(v.value) : el("strong", null, v.value ?? "(empty)");
         values.append(el("li", { class: v.value === k.chosen ? "chosen" : null },
-          sourceBadge(v.source), " says ", el("strong", null, v.value ?? "(empty)"), " at ", when(v.observedAt)));
+          sourceBadge(v.source, v.localId), " says ", said, v.observedAt ? [" · ", when(v.observedAt)] : null));
       }
+      const chosen = k.field === "status" ? words(k.chosen) : k.chosen;
       list.append(el("li", { class: "conflict" }, el("span", { class: "what" }, `${owner}: ${k.field}`),
-        ` — shown as ${k.chosen ?? "(none)"}`, values));
+        ` — shown as ${chosen ?? "(none)"}`, values));
     }
     return section("conflicts", "Systems disagree", list);
+  }
+
+  function whoText(who) {
+    const systems = (who.sourceRecords || []).map((r) => sourceLabel(r.source));
+    return `${who.name || "(no name)"}${systems.length ? ` — in ${listWords([...new Set(systems)])}` : ""}`;
   }
 
   function renderMatches(matches, customer) {
     const list = el("ul", { class: "match-list" });
     for (const m of matches) {
       const who = m.customer;
+      const ref = who?.sourceRecords?.[0];
       const item = el("li", { class: "match" },
-        who ? el("button", { type: "button", class: "linkish", on: { click: () => search(who.id) } },
-          `${who.name || who.id} (${who.id})`) : "candidate",
+        who ? el("button", { type: "button", class: "linkish", on: { click: () => search(ref ? `${ref.source}:${ref.localId}` : who.id) } },
+          whoText(who)) : "candidate",
         m.score !== undefined && m.score !== null ? el("span", { class: "score" }, ` score ${Number(m.score).toFixed(2)}`) : "",
         m.reasons && m.reasons.length ? el("span", { class: "why" }, m.reasons.join("; ")) : "");
-      if (who && canDecide) item.append(decisionForm(customer, who));
+      if (who && canDecide()) item.append(decisionForm(customer, who));
       list.append(item);
     }
     return section("matches", "Possible matches to confirm", el("p", { class: "muted" },
       "Not linked automatically: check with the customer before treating these as the same person."), list);
   }
 
+  const canDecide = () => Boolean(served?.documents?.linkRecords && served?.documents?.unlinkRecords);
+
   function decisionForm(customer, who) {
-    const label = `Reason for the decision about ${who.name || who.id}`;
+    const label = `Reason for the decision about ${who.name || "this customer"}`;
     const reason = el("input", { type: "text", class: "reason", "aria-label": label, placeholder: "Reason (required)" });
     const said = el("p", { class: "decided", role: "status" });
     const act = (kind) => async () => {
@@ -349,44 +509,68 @@ fragment ConsoleCustomer on Customer {
   }
 
   const CHANNEL_NAMES = { WEB: "web", STORE: "store", DELIVERY: "delivery", EMAIL: "email", CHAT: "chat",
-    PHONE: "phone", SOCIAL: "social", SMS: "SMS", WHATSAPP: "WhatsApp" };
+    PHONE: "phone", SOCIAL: "social", SMS: "SMS", WHATSAPP: "WhatsApp", PURCHASE: "purchase", PAYMENT: "payment",
+    CASE: "case" };
 
-  function renderTimeline(entries) {
+  function timelineEntry(e, extra) {
+    const channel = e.kind === "INTERACTION" || e.kind === "DELIVERY" ? e.channel : null;
+    const glyph = channel || e.kind;
+    const label = channel ? CHANNEL_NAMES[channel] || channel.toLowerCase() : CHANNEL_NAMES[e.kind] || e.kind.toLowerCase();
+    const arrow = e.direction === "INBOUND" ? "from customer" : e.direction === "OUTBOUND" ? "to customer" : null;
+    return el("li", { class: `entry kind-${e.kind.toLowerCase()}${extra ? ` ${extra}` : ""}`, "data-kind": e.kind,
+      "data-channel": e.channel || "" },
+      icon(glyph, label),
+      el("div", { class: "line" },
+        el("div", { class: "meta" }, when(e.at), el("span", { class: "chan" }, label),
+          arrow ? el("span", { class: `dir ${e.direction.toLowerCase()}` }, arrow) : null, wait(e.waitSeconds)),
+        el("p", { class: "summary" }, e.summary || words(e.kind)),
+        extra ? null : el("div", { class: "ref" }, sourceBadge(e.source))));
+  }
+
+  function renderTimeline(entries, failedHere) {
     const sorted = [...entries].sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
-    const list = el("ol", { class: "timeline" });
-    for (const e of sorted) {
-      const channel = e.kind === "INTERACTION" || e.kind === "DELIVERY" ? e.channel : null;
-      const glyph = channel || e.kind;
-      const label = channel ? CHANNEL_NAMES[channel] || channel.toLowerCase() : e.kind.toLowerCase();
-      const arrow = e.direction === "INBOUND" ? "from customer" : e.direction === "OUTBOUND" ? "to customer" : null;
-      list.append(el("li", { class: `entry kind-${e.kind.toLowerCase()}`, "data-kind": e.kind, "data-channel": e.channel || "" },
-        icon(glyph, label),
-        el("div", { class: "line" },
-          el("div", { class: "meta" }, when(e.at), el("span", { class: "chan" }, label),
-            arrow ? el("span", { class: `dir ${e.direction.toLowerCase()}` }, arrow) : null, wait(e.waitSeconds)),
-          el("p", { class: "summary" }, e.summary || e.kind),
-          el("div", { class: "ref" }, sourceBadge(e.source), " ", e.ref))));
-    }
-    if (!sorted.length) list.append(el("li", { class: "muted" }, "No dated events."));
+    const list = el("ol", { class: "timeline" }, sorted.map((e) => timelineEntry(e)));
+    if (!sorted.length) list.append(el("li", { class: "muted" }, failedHere ? "Timeline not available." : "No dated events."));
     return section("timeline-panel", `Timeline, newest first (${sorted.length})`, list);
   }
 
-  function renderPurchase(p, highlighted) {
-    const title = p.orderNumber ? `Order ${p.orderNumber}` : `Sale ${p.id}`;
+  // A short reference to another record (a warranty under an order): its plain values in a line.
+  function referenceText(row, entity, limit) {
+    const parts = [];
+    for (const f of layoutOf(entity).fields) {
+      const v = row[f.name];
+      if (v === null || v === undefined || (Array.isArray(v) && !v.length)) continue;
+      if (f.format === "status") parts.push(words(v));
+      else if (f.format === "money") parts.push(money(v));
+      else if (f.format === "date") parts.push(isNaN(new Date(v)) ? String(v) : DAY.format(new Date(`${v}T00:00:00Z`)));
+      else if (f.format === "datetime") parts.push(isNaN(new Date(v)) ? String(v) : ago(new Date(v)));
+      else if (typeof v !== "object") parts.push(String(v));
+      if (limit && parts.length >= limit) break;
+    }
+    return parts.join(" · ") || "(no details)";
+  }
+
+  function renderPurchase(p, highlighted, path) {
+    const title = orderName(p);
     const card = el("article", { class: `purchase${highlighted ? " matched" : ""}`, "aria-label": title, "data-id": p.id },
-      el("header", null, icon(p.channel === "STORE" ? "STORE" : "WEB", (p.channel || "").toLowerCase()),
-        el("h4", null, title), el("span", { class: `status s-${(p.status || "unknown").toLowerCase()}` }, p.status || "UNKNOWN"),
+      el("header", null, icon(p.channel === "STORE" ? "STORE" : "WEB", words(p.channel || "sale")),
+        el("h4", null, title), status(p.status, p.rawStatuses),
         highlighted ? el("span", { class: "tag" }, "matched") : null));
     const facts = el("dl", { class: "facts" });
     const fact = (label, value) => { if (value) facts.append(el("dt", null, label), el("dd", null, value)); };
-    facts.append(el("dt", null, "Placed"), el("dd", null, when(p.placedAt)));
-    fact("Total", money(p.total));
-    fact("Channel", p.channel);
+    fact("Placed", when(p.placedAt) || "no date");
+    fact("Total", p.total ? money(p.total) : null);
+    fact("Channel", p.channel ? words(p.channel) : null);
     if (p.store) fact("Store", [p.store.name, p.store.city].filter(Boolean).join(", ") + (p.till ? ` · till ${p.till}` : ""));
-    if (p.rawStatuses && p.rawStatuses.length > 1) fact("Raw statuses", p.rawStatuses.join(" · "));
-    fact("Sources", (p.sourceRecords || []).map((r) => `${r.source}:${r.localId}`).join(", "));
+    for (const f of layoutOf("Purchase").fields) {
+      if (f.builtin) continue;
+      const failedHere = path && failedAt([...path, f.name]);
+      fact(f.label, formatted(p[f.name], f) || (failedHere ? notAvailable() : null));
+    }
+    const systems = [...new Set((p.sourceRecords || []).map((r) => sourceLabel(r.source)))];
+    fact("Known to", systems.join(", "));
     card.append(facts);
-    for (const f of p.flags || []) card.append(el("p", { class: "flag", role: "note" }, el("strong", null, f.code), ` ${f.message}`));
+    for (const f of p.flags || []) card.append(el("p", { class: "flag", role: "note", "data-code": f.code }, f.message));
     if (p.items && p.items.length) {
       const rows = p.items.map((i) => el("tr", null, el("td", null, i.name || i.sku || "item"),
         el("td", { class: "num" }, i.quantity ?? ""), el("td", { class: "num" }, money(i.unitPrice))));
@@ -397,51 +581,109 @@ fragment ConsoleCustomer on Customer {
     const payments = p.payments && p.payments.length ? p.payments : p.payment ? [p.payment] : [];
     if (payments.length) {
       card.append(el("ul", { class: "payments", "aria-label": "Payments" }, payments.map((x) => el("li", null,
-        icon("PAYMENT", "payment"), ` ${x.kind || "PAYMENT"} ${money(x.amount)} by ${x.method || "?"}`,
+        icon("PAYMENT", "payment"), ` ${words(x.kind || "payment")} ${money(x.amount)} by ${words(x.method || "unknown method").toLowerCase()}`,
         x.cardLast4 ? ` •••• ${x.cardLast4}` : "", x.at ? [" · ", when(x.at)] : null))));
     }
     for (const s of p.shipments || []) {
       const events = el("ol", { class: "events" }, (s.events || []).map((e) => el("li", null, when(e.at), " ",
-        el("span", { class: `status s-${(e.status || "unknown").toLowerCase()}` }, e.status || "?"), " ", e.note || "")));
+        status(e.status), " ", e.note || "")));
       card.append(el("div", { class: "shipment" }, el("p", null, icon("DELIVERY", "delivery"),
-        el("strong", null, ` ${s.bookingRef || "booking"}`), ` ${s.carrier || ""} · `,
-        el("span", { class: `status s-${(s.status || "unknown").toLowerCase()}` }, s.status || "?"),
+        el("strong", null, ` ${s.bookingRef || "booking"}`), ` ${s.carrier || ""} · `, status(s.status, s.rawStatuses),
         s.scheduledFor ? [" · slot ", when(s.scheduledFor)] : null,
         s.orderNumber ? el("span", { class: "muted" }, ` (order written “${s.orderNumber}”)`) : null), events));
+    }
+    // Relations a config added to Purchase (the demo's warranties): one line each.
+    for (const rel of layoutOf("Purchase").relations) {
+      if (rel.builtin) continue;
+      const value = p[rel.name];
+      const rows = Array.isArray(value) ? value : value ? [value] : [];
+      const failedHere = path && failedAt([...path, rel.name]);
+      if (!rows.length && !failedHere) continue;
+      card.append(el("p", { class: "related", "data-relation": rel.name }, el("strong", null, `${rel.label}: `),
+        rows.length ? rows.map((r) => referenceText(r, rel.entity)).join("; ") : notAvailable()));
     }
     return card;
   }
 
-  function renderPurchases(purchases, highlight) {
+  function renderPurchases(purchases, highlight, gap) {
     const sorted = [...purchases].sort((a, b) => ((a.placedAt || "") < (b.placedAt || "") ? 1 : -1));
     const box = section("purchases", `Purchases (${sorted.length})`);
-    for (const p of sorted) box.append(renderPurchase(p, highlight && highlight.has(p.id)));
-    if (!sorted.length) box.append(el("p", { class: "muted" }, "No purchases in any system."));
+    const note = gapNote("Purchases", gap, sorted.length);
+    if (note) box.append(note);
+    for (const p of sorted) box.append(renderPurchase(p, highlight && highlight.has(p.id), p.__path));
+    if (!sorted.length && !note) box.append(el("p", { class: "muted" }, "No purchases in any system."));
     return box;
   }
 
-  function renderCases(cases) {
-    if (!cases.length) return null;
-    return section("cases", `Cases (${cases.length})`, el("ul", null, cases.map((k) => el("li", null,
-      icon("CASE", "case"), " ", el("strong", null, k.subject || k.id), " ",
-      el("span", { class: `status s-${(k.status || "unknown").toLowerCase()}` }, k.status || "?"), " · opened ",
-      when(k.openedAt), k.orderNumber ? ` · order ${k.orderNumber}` : "", " ", sourceBadge(k.source, k.id)))));
+  function renderCases(cases, gap) {
+    const box = section("cases", `Cases (${cases.length})`);
+    const note = gapNote("Cases", gap, cases.length);
+    if (note) box.append(note);
+    if (!cases.length) {
+      if (!note) box.append(el("p", { class: "muted" }, "No cases."));
+      return box;
+    }
+    box.append(el("ul", null, cases.map((k) => {
+      const record = (k.sourceRecords || [])[0];
+      return el("li", null, icon("CASE", "case"), " ", el("strong", null, k.subject || "Case"), " ",
+        status(k.status, k.rawStatuses), k.openedAt ? [" · opened ", when(k.openedAt)] : null,
+        k.orderNumber ? ` · order ${k.orderNumber}` : "", record ? [" · ", sourceBadge(record.source),
+          el("span", { class: "ref" }, ` ${record.localId}`)] : null);
+    })));
+    return box;
+  }
+
+  // Any other relation of the customer (built in or added by config) as a table of its fields.
+  function renderRelationPanel(rel, value, path, ctx, gap) {
+    const rows = Array.isArray(value) ? value : value ? [value] : [];
+    const layout = layoutOf(rel.entity);
+    const fields = layout.fields.slice(0, 8);
+    const refs = layout.relations.filter((r) => r.mode === "reference" || r.mode === "full").slice(0, 2);
+    const box = section(`related rel-${rel.name}`, `${rel.label} (${rows.length})`);
+    box.setAttribute("data-relation", rel.name);
+    const note = gapNote(rel.label, gap, rows.length);
+    if (note) box.append(note);
+    if (!rows.length) {
+      if (!note) box.append(el("p", { class: "muted" }, `No ${rel.label.toLowerCase()} in any system.`));
+      return box;
+    }
+    const head = el("tr", null, fields.map((f) => el("th", { scope: "col" }, f.label)),
+      refs.map((r) => el("th", { scope: "col" }, r.label)));
+    const body = el("tbody", null, rows.map((row, i) => el("tr", null,
+      fields.map((f) => el("td", { "data-field": f.name }, formatted(row[f.name], f)
+        || (ctx.failed([...path, i, f.name]) ? notAvailable() : ""))),
+      refs.map((r) => {
+        const v = row[r.name];
+        const list = Array.isArray(v) ? v : v ? [v] : [];
+        return el("td", null, list.map((x) => referenceText(x, r.entity)).join("; "));
+      }))));
+    box.append(el("div", { class: "scroll" }, el("table", { class: "grid" },
+      el("caption", { class: "visually-hidden" }, rel.label), el("thead", null, head), body)));
+    return box;
   }
 
   // ---------------------------------------------------------------- results: one, several, none
+
+  let failedAt = () => false;
 
   function customersFrom(search, data) {
     const byId = new Map();
     const highlight = new Set();
     const purchases = [];
+    const tag = (customer, path) => {
+      if (!customer || byId.has(customer.id)) return;
+      customer.__path = path;
+      (customer.purchases || []).forEach((p, i) => { p.__path = [...path, "purchases", i]; });
+      byId.set(customer.id, customer);
+    };
     if (search.mode === "purchases") {
-      for (const p of data?.purchases?.nodes || []) {
+      (data?.purchases?.nodes || []).forEach((p, i) => {
         purchases.push(p);
         highlight.add(p.id);
-        if (p.customer) byId.set(p.customer.id, p.customer);
-      }
+        tag(p.customer, ["purchases", "nodes", i, "customer"]);
+      });
     } else {
-      search.tries.forEach((t, i) => { for (const c of data?.[`r${i}`] || []) byId.set(c.id, c); });
+      for (const t of search.tries) (data?.[t.arg] || []).forEach((c, i) => tag(c, [t.arg, i]));
     }
     return { customers: [...byId.values()], purchases, highlight };
   }
@@ -450,22 +692,24 @@ fragment ConsoleCustomer on Customer {
     const results = $("results");
     const states = sourceStates(json);
     renderSources(states);
+    failedAt = failures(json);
     const { customers, purchases, highlight } = customersFrom(search, json.data);
-    const failed = Object.keys(states).filter((n) => states[n].state === "failed");
+    const failedSources = Object.keys(states).filter((n) => states[n].state === "failed");
     const asked = Object.keys(states).filter((n) => states[n].state !== "idle");
     const tried = search.tries.map((t) => (t.arg === "purchases" ? t.label : `${t.label} “${search.term}”`)).join(", then ");
+    const missingFrom = (entity) => failedSources.filter((n) => (served?.sources?.[n]?.entities || []).includes(entity))
+      .map(sourceLabel);
+    const ctx = { highlight, failed: failedAt, failedSources, missingFrom };
     const blocks = [];
-    if (failed.length) {
-      const rest = asked.filter((n) => !failed.includes(n));
-      blocks.push(el("p", { class: "notice partial", role: "alert" }, el("strong", null, "Partial answer: "),
-        `${failed.join(", ")} did not answer, so anything only ${failed.length > 1 ? "they know" : "it knows"} is missing.`,
-        rest.length ? ` Shown below is what ${rest.join(", ")} returned.` : ""));
+    if (failedSources.length) {
+      blocks.push(el("p", { class: "notice partial", role: "alert" },
+        failedSources.map((n) => `${failureWords(n)}.`).join(" ")));
     }
-    const otherErrors = (json.errors || []).filter((e) => !e.extensions?.source);
+    const otherErrors = (json.errors || []).filter((e) => !e.extensions?.source && !Array.isArray(e.path));
     for (const e of otherErrors) blocks.push(el("p", { class: "notice error", role: "alert" }, e.message));
 
     if (!customers.length && !purchases.length) {
-      const where = asked.length ? asked.join(", ") : "every source";
+      const where = asked.length ? listWords(asked.map(sourceLabel)) : "every system";
       blocks.push(el("p", { class: "notice empty" }, el("strong", null, "Nothing matched: "), `we tried ${tried} in ${where}.`,
         " Check the spelling, or try another identifier: an email, a phone, an order number, a loyalty number, a source",
         " reference such as pos:00004711, or a card's last four digits with the date."));
@@ -473,42 +717,91 @@ fragment ConsoleCustomer on Customer {
       results.replaceChildren(...blocks);
       return;
     }
+    remember(search, customers);
     if (purchases.length && search.mode === "purchases") {
       const box = section("matched", `Purchases matching ${search.tries[0].label} (${purchases.length})`);
       for (const p of purchases) {
-        box.append(renderPurchase(p, true));
-        box.append(el("p", { class: "owner" }, p.customer ? `Belongs to ${p.customer.name || p.customer.id} (${p.customer.id})`
+        box.append(renderPurchase(p, true, null));
+        box.append(el("p", { class: "owner" }, p.customer ? `Belongs to ${p.customer.name || "a customer with no name"}`
           : "No customer record is linked to this purchase."));
       }
       blocks.push(box);
     }
     const view = el("div", { class: "view" });
-    if (customers.length > 1) {
-      blocks.push(renderCandidates(customers, view, highlight));
+    const n = customers.length;
+    const suffix = failedSources.length ? `; ${listWords(failedSources.map(sourceLabel))} not answering.` : ".";
+    if (n > 1) {
+      blocks.push(renderCandidates(customers, view, ctx, search, suffix));
       view.append(el("p", { class: "muted" }, "Choose one of the customers above."));
-    } else if (customers.length === 1) {
-      view.append(renderCustomer(customers[0], highlight));
+    } else if (n === 1) {
+      view.append(renderCustomer(customers[0], ctx));
     }
     blocks.push(view);
     results.replaceChildren(...blocks);
-    const n = customers.length;
-    setStatus(`${n === 1 ? `Found ${customers[0].name || customers[0].id}` : `${n} customers match`} by ${tried}` +
-      (failed.length ? `; ${failed.join(", ")} failed.` : "."));
+    setStatus(`${n === 1 ? `Found ${customers[0].name || "one customer"}` : `${n} customers match`} by ${tried}${suffix}`);
   }
 
-  function renderCandidates(customers, view, highlight) {
+  function lastPurchase(c) {
+    const sorted = [...(c.purchases || [])].filter((p) => p.placedAt).sort((a, b) => (a.placedAt < b.placedAt ? 1 : -1));
+    return sorted[0] || null;
+  }
+
+  // Enough to choose between people with the same phone or name: address, birth date, last purchase, systems.
+  function renderCandidates(customers, view, ctx, search, suffix) {
+    const heading = el("h3", null, `${customers.length} customers match: choose one`);
+    const box = el("section", { class: "panel ambiguous", "aria-label": "Customers that match" }, heading);
     const list = el("ul", { class: "candidates" });
     const buttons = [];
     for (const c of customers) {
+      const last = lastPurchase(c);
+      const systems = [...new Set((c.sourceRecords || []).map((r) => sourceLabel(r.source)))];
+      const details = el("dl", { class: "facts compact" });
+      const fact = (label, value) => { if (value) details.append(el("dt", null, label), el("dd", null, value)); };
+      const none = el("span", { class: "muted" }, "not on file");
+      fact("Address", (c.addresses || [])[0] || none.cloneNode(true));
+      fact("Born", day(c.dateOfBirth) || none.cloneNode(true));
+      fact("Last purchase", last ? [orderName(last), " · ", when(last.placedAt)] : "none");
+      fact("Contact", [...(c.emails || []), ...(c.phones || [])].slice(0, 2).join(", "));
+      fact("Systems", systems.join(", "));
       const button = el("button", { type: "button", "aria-pressed": "false", on: { click: () => {
         for (const b of buttons) b.setAttribute("aria-pressed", String(b === button));
-        view.replaceChildren(renderCustomer(c, highlight));
-      } } }, el("strong", null, c.name || c.id), ` ${c.id}`,
-      el("span", { class: "muted" }, ` ${[...(c.emails || []), ...(c.phones || [])].slice(0, 2).join(", ")}`));
+        heading.textContent = `Showing ${c.name || "the chosen customer"}; other customers that match “${search.term}”`;
+        setStatus(`Showing ${c.name || "the chosen customer"} (chosen from ${customers.length} matches)${suffix}`);
+        view.replaceChildren(renderCustomer(c, ctx));
+      } } }, el("strong", null, c.name || "(no name)"), details);
       buttons.push(button);
       list.append(el("li", null, button));
     }
-    return section("ambiguous", `${customers.length} customers match: choose one`, list);
+    box.append(list);
+    return box;
+  }
+
+  // ---------------------------------------------------------------- recent searches (this browser only)
+
+  function recent() {
+    try { return JSON.parse(localStorage.getItem(RECENT_STORE) || "[]").filter((r) => r && r.term); } catch { return []; }
+  }
+
+  function remember(search, customers) {
+    const label = customers.length === 1 ? customers[0].name || "" : `${customers.length} customers`;
+    const entry = { term: search.term, arg: search.forced || null, label };
+    const list = [entry, ...recent().filter((r) => r.term !== search.term)].slice(0, RECENT_MAX);
+    try { localStorage.setItem(RECENT_STORE, JSON.stringify(list)); } catch { /* private mode: not kept */ }
+    renderRecent();
+  }
+
+  function renderRecent() {
+    const nav = $("recent");
+    const list = recent();
+    nav.replaceChildren();
+    if (!list.length) return;
+    nav.append(el("span", { class: "label" }, "Recent"),
+      el("ul", null, list.map((r) => el("li", null, el("button", { type: "button", class: "linkish",
+        on: { click: () => search(r.term, r.arg || undefined) } }, r.label ? `${r.label} (${r.term})` : r.term)))),
+      el("button", { type: "button", class: "clear linkish", on: { click: () => {
+        localStorage.removeItem(RECENT_STORE);
+        renderRecent();
+      } } }, "Clear"));
   }
 
   // ---------------------------------------------------------------- the search itself
@@ -520,11 +813,12 @@ fragment ConsoleCustomer on Customer {
   }
 
   let current = null;
-  async function search(raw) {
+  async function search(raw, forced) {
     const input = $("term");
     if (raw !== undefined) input.value = raw;
-    const wanted = detect(input.value);
+    const wanted = detect(input.value, forced);
     if (!wanted) { setStatus("Type something to search for."); input.focus(); return; }
+    wanted.forced = forced;
     if (current) current.abort();
     const controller = new AbortController();
     current = controller;
@@ -532,18 +826,23 @@ fragment ConsoleCustomer on Customer {
     setStatus(`Searching by ${tried}…`, true);
     $("results").replaceChildren(el("p", { class: "notice loading" }, `Searching by ${tried}…`));
     try {
-      const matches = await possibleMatchesSelection();
-      const { status, json } = await graphql(buildDocument(wanted, matches), controller.signal);
+      const loaded = await loadDocuments();
+      if (controller.signal.aborted) return;
+      if (loaded.status === 401) return showProblem("Not authorised: enter an API key for your role (API key, above).", true);
+      if (loaded.status !== 200) return showProblem(`The gateway did not give the console its queries (${loaded.status}).`);
+      const body = buildDocument(wanted);
+      if (!body) return showProblem(`Your role may not search by ${tried}.`);
+      const { status, json } = await graphql(body, controller.signal);
       if (controller.signal.aborted) return;
       if (status === 401) return showProblem("Not authorised: enter an API key for your role (API key, above).", true);
       if (status === 429) return showProblem("Too many requests: wait a moment and search again.");
       if (status >= 400 && !json.data) {
-        return showProblem(`The gateway refused the query (${status}): ${(json.errors || []).map((e) => e.message).join("; ")}`);
+        return showProblem(`The gateway refused the search (${status}): ${(json.errors || []).map((e) => e.message).join("; ")}`);
       }
       showResults(wanted, json);
     } catch (error) {
       if (error.name === "AbortError") return;
-      showProblem(`Cannot reach the gateway: ${error.message}`);
+      showProblem("Cannot reach the gateway: check the network and search again.");
     } finally {
       if (current === controller) { current = null; document.body.classList.remove("loading"); }
       $("results").setAttribute("aria-busy", "false");
@@ -557,6 +856,21 @@ fragment ConsoleCustomer on Customer {
     if (needsKey) { document.querySelector(".key").open = true; $("apikey").focus(); }
   }
 
+  // Screen-pop: a telephony system opens /console/?phone=… (or email, order, ref, loyalty, name, q).
+  const POP = { phone: "phone", email: "email", order: "orderNumber", ref: "sourceRef", loyalty: "loyaltyNumber",
+    name: "name" };
+
+  function screenPop() {
+    const params = new URLSearchParams(window.location.search);
+    for (const [param, arg] of Object.entries(POP)) {
+      const value = params.get(param);
+      if (value && value.trim()) return search(value, arg);
+    }
+    const q = params.get("q");
+    if (q && q.trim()) return search(q);
+    return null;
+  }
+
   // ---------------------------------------------------------------- wiring
 
   document.addEventListener("DOMContentLoaded", () => {
@@ -565,7 +879,7 @@ fragment ConsoleCustomer on Customer {
     key.addEventListener("input", () => {
       if (key.value) sessionStorage.setItem(KEY_STORE, key.value);
       else sessionStorage.removeItem(KEY_STORE);
-      matchesSelection = null;
+      served = null;
     });
     key.addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); key.blur(); $("term").focus(); } });
     $("search").addEventListener("submit", (e) => { e.preventDefault(); search(); });
@@ -573,6 +887,8 @@ fragment ConsoleCustomer on Customer {
       const typing = /^(INPUT|TEXTAREA|SELECT)$/.test(document.activeElement?.tagName || "");
       if (e.key === "/" && !typing) { e.preventDefault(); $("term").focus(); $("term").select(); }
     });
+    renderRecent();
+    screenPop();
   });
 
   window.onepaneConsole = { detect, buildDocument };

@@ -17,6 +17,7 @@ from federation.keys import NORMALIZERS
 
 __all__ = [
     "SCALARS",
+    "DisplayDecl",
     "EntityDecl",
     "FieldDecl",
     "GroupScope",
@@ -193,6 +194,24 @@ class FlagDecl(_Closed):
     message: str
 
 
+DisplayFormat = Literal["text", "status", "datetime", "date", "money", "list", "yesno", "number"]
+
+
+class DisplayDecl(_Closed):
+    """How the agent console lays out one field or relation; every part is optional.
+
+    `section`: "summary" puts it on the first screen (a relation of Customer as a short list under
+    who the customer is), "details" one scroll away; by default a Customer field is in the header
+    and everything else one scroll away. `hidden` leaves it out of the generated documents.
+    """
+
+    label: str | None = None
+    section: Literal["summary", "details"] | None = None
+    order: int | None = None
+    format: DisplayFormat | None = None
+    hidden: bool = False
+
+
 class EntityDecl(_Closed):
     """One entity of the unified model."""
 
@@ -205,6 +224,8 @@ class EntityDecl(_Closed):
     flags: dict[str, FlagDecl] = Field(default_factory=dict)
     name_field: str | None = Field(default=None, alias="nameField")
     identity: IdentityDecl | None = Field(default=None, description="fuzzy matching rules (docs/identity.md)")
+    display: dict[str, DisplayDecl] = Field(default_factory=dict,
+                                            description="console layout hints per field or relation name")
 
     @model_validator(mode="after")
     def _check_identity(self) -> EntityDecl:

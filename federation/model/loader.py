@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from functools import cache
 from importlib import resources
@@ -133,6 +134,11 @@ def _check_entity(
             if theirs not in target.keys:
                 out.append((f"{path}.keys.{mine}", f"{rel.entity} has no key '{theirs}'",
                             ", ".join(sorted(target.keys))))
+    for hint in entity.display:
+        if hint not in members:
+            close = difflib.get_close_matches(hint, sorted(members), n=3, cutoff=0.6)
+            out.append((f"{base}.display.{hint}", f"{name} has no field or relation '{hint}'"
+                        + (f" (close: {', '.join(close)})" if close else ""), ", ".join(sorted(members))))
     for i, route in enumerate(entity.timeline_from):
         out += _check_route(model, name, route, f"{base}.timelineFrom[{i}]")
     if entity.timeline and entity.timeline.at not in entity.fields:

@@ -37,7 +37,7 @@ from strawberry.extensions import (
 
 from federation.security.settings import LimitSettings
 
-__all__ = ["document_hash", "limit_extensions", "load_allow_list"]
+__all__ = ["cost_rule", "document_hash", "limit_extensions", "load_allow_list"]
 
 
 def document_hash(query: str) -> str:
@@ -54,7 +54,7 @@ def load_allow_list(folder: Path) -> frozenset[str]:
     return frozenset(document_hash(p.read_text("utf-8")) for p in sorted(folder.glob("*.graphql")))
 
 
-def _cost_rule(max_cost: int, list_size: int, entities: frozenset[str]) -> type[ValidationRule]:
+def cost_rule(max_cost: int, list_size: int, entities: frozenset[str]) -> type[ValidationRule]:
     class CostRule(ValidationRule):
         """Estimated entities materialized: each entity field costs 1 per parent, and a list of
         entities is assumed to hold `list_size` of them. Scalars and in-memory structure
@@ -107,25 +107,31 @@ _SATURATED = 10**12
 class DocumentLimits(SchemaExtension):
     """Document size and the persisted-query allow-list, checked before parsing."""
 
-    def __init__(self, max_chars: int, allowed: frozenset[str] | None) -> None:
+    def __init__(self, max_chars: int, allowed: frozenset[str] | None, registered: set[str] | None = None) -> None:
         self.max_chars = max_chars
         self.allowed = allowed
+        self.registered = registered if registered is not None else set()
 
     def on_operation(self) -> Iterator[None]:
         query = self.execution_context.query or ""
         if len(query) > self.max_chars:
             raise GraphQLError(f"document of {len(query)} characters exceeds the limit of {self.max_chars}",
                                extensions={"code": "DOCUMENT_TOO_LARGE"})
-        if self.allowed is not None and document_hash(query) not in self.allowed:
+        if self.allowed is not None and (digest := document_hash(query)) not in self.allowed \
+                and digest not in self.registered:
             raise GraphQLError("this document is not on the persisted-query allow-list",
                                extensions={"code": "PERSISTED_QUERY_NOT_ALLOWED"})
         yield
 
 
-def limit_extensions(limits: LimitSettings, entities: frozenset[str]) -> list[Callable[[], SchemaExtension]]:
-    """Factories of the limit extensions (strawberry makes one per request), in running order."""
+def limit_extensions(limits: LimitSettings, entities: frozenset[str],
+                     registered: set[str] | None = None) -> list[Callable[[], SchemaExtension]]:
+    """Factories of the limit extensions (strawberry makes one per request), in running order.
+
+    `registered` holds the hashes of documents the gateway generates itself (the console's and
+    the MCP tools', federation/console/documents.py): allowed like the persisted ones."""
     allowed = load_allow_list(limits.persisted_queries) if limits.persisted_queries else None
-    rules: list[type[ASTValidationRule]] = [_cost_rule(limits.max_cost, limits.assumed_list_size, entities)]
+    rules: list[type[ASTValidationRule]] = [cost_rule(limits.max_cost, limits.assumed_list_size, entities)]
     if not limits.introspection:
         rules.append(NoSchemaIntrospectionCustomRule)
     # The depth and alias limiters build a new rule class in every instance, and strawberry makes
@@ -134,7 +140,7 @@ def limit_extensions(limits: LimitSettings, entities: frozenset[str]) -> list[Ca
     rules = [*QueryDepthLimiter(max_depth=limits.max_depth).validation_rules,
              *MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules, *rules]
     return [
-        partial(DocumentLimits, limits.max_document_chars, allowed),
+        partial(DocumentLimits, limits.max_document_chars, allowed, registered),
         partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
         partial(AddValidationRules, rules),
     ]

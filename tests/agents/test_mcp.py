@@ -176,3 +176,16 @@ async def test_the_persisted_query_allow_list_applies(secured: LiveDemo) -> None
     assert result.is_error and body["errors"][0]["code"] == "PERSISTED_QUERY_NOT_ALLOWED"
     allowed, _ = await call(secured, "customer_360", {"customer_id": "shop:1"}, api_key("admin"))
     assert not allowed.is_error
+
+
+async def test_customer_360_returns_what_the_config_added(demo: LiveDemo) -> None:
+    """The demo's config adds Warranty and Customer.warranties / Purchase.warranties: customer_360 reads them."""
+    _, found = await call(demo, "find_customer", {"order_number": "BF-2025-0042"})
+    ident = found["customers"][0]["id"]
+    result, body = await call(demo, "customer_360", {"customer_id": ident})
+    assert not result.is_error
+    policies = {w["policyNumber"]: w for w in body["customer"]["warranties"]}
+    assert set(policies) == {"WP-88410", "WP-88411"}
+    assert policies["WP-88410"]["plan"] == "EXTENDED" and policies["WP-88410"]["premium"]["amount"] == "129.00"
+    order = next(p for p in body["customer"]["purchases"] if p["orderNumber"] == "BF-2025-0042")
+    assert {w["policyNumber"] for w in order["warranties"]} == {"WP-88410", "WP-88411"}
