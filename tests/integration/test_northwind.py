@@ -35,7 +35,6 @@ from tests.data.northwind import to_mariadb
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "northwind.yaml"
 DUMP = ROOT / "tests" / "data" / "northwind" / "northwind.sql"
-NEEDS_REGION = pytest.mark.xfail(strict=True, reason="needs phone region (phones branch)")
 # The country names Northwind's `country` column holds, as ISO 3166 codes: the test's own
 # expectation, written independently of whatever library the gateway uses to read them.
 COUNTRIES = {
@@ -111,7 +110,8 @@ class Client:
         async with self.session.post(self.url, data=body, headers={"Content-Type": "application/json"}) as response:
             assert response.status == 200, await response.text()
             answer: dict[str, Any] = orjson.loads(await response.read())
-        assert answer.get("errors") is None, answer.get("errors")
+        # A number no region reads is served as written with a note (kept: true); nothing else may fail.
+        assert [e for e in answer.get("errors") or () if not e["extensions"].get("kept")] == [], answer["errors"]
         assert answer["extensions"]["sources"]["northwind"]["ok"] is True
         return answer
 
@@ -189,14 +189,18 @@ async def test_every_customer_keeps_every_phone_and_fax(northwind: Northwind, tm
     lost = {}
     for cid, (_, values) in stored.items():
         # Each stored number is in the list (as written, or rewritten with a country code in
-        # front of its digits) and nothing else is: one entry per distinct number.
-        missing = [v for v in values if not any(digits(p).endswith(digits(v).lstrip("0")) for p in served[cid])]
+        # front of its digits) and nothing else is: one entry per distinct number. A number
+        # written after the US international prefix (011…) is read as dialled from the US, the
+        # config's region: its digits after the prefix are kept.
+        idd = phonenumbers.PhoneMetadata.metadata_for_region("US").international_prefix
+        missing = [v for v in values
+                   if not any(digits(p).endswith(digits(v).lstrip("0")) or (digits(p).endswith(digits(v)[len(idd):])
+                              and digits(v).startswith(idd)) for p in served[cid])]
         if missing or len(served[cid]) != len({digits(v) for v in values}):
             lost[cid] = (values, served[cid])
     assert not lost, lost
 
 
-@NEEDS_REGION
 async def test_phones_are_read_in_each_customers_country(northwind: Northwind, tmp_path: Path) -> None:
     stored = await stored_phones(northwind)
     async with gateway(northwind, tmp_path, region=True) as client:
@@ -213,8 +217,6 @@ async def test_phones_are_read_in_each_customers_country(northwind: Northwind, t
     assert not wrong, wrong
 
 
-@pytest.mark.xfail(strict=True, reason="the phones list normalizes in GB whatever gateway.region says "
-                                       "(federation/engine/unified.py); phones branch")
 async def test_without_a_region_column_numbers_are_read_in_the_gateway_region(
         northwind: Northwind, tmp_path: Path) -> None:
     # examples/northwind.yaml says `gateway.region: US`: American customers' numbers are +1.
@@ -275,9 +277,6 @@ async def test_every_spelling_the_gateway_region_reads_finds_its_customer(
     assert not misses, misses
 
 
-@pytest.mark.xfail(strict=True, reason="the SQL phone comparison does not try the region's international "
-                                       "prefix: '011-4988260' is +4988260 in memory, not found in SQL "
-                                       "(issue 18, one answer per question; phones branch)")
 async def test_a_number_written_after_the_international_prefix_finds_its_customer(
         northwind: Northwind, tmp_path: Path) -> None:
     dialled = _readable_in_us(await stored_phones(northwind), dialled=True)
@@ -287,21 +286,21 @@ async def test_a_number_written_after_the_international_prefix_finds_its_custome
     assert not misses, misses
 
 
-@pytest.mark.xfail(strict=True, reason="a stored number the gateway region cannot read is not matched "
-                                       "by its digits yet (phones branch)")
 async def test_every_stored_spelling_finds_its_customer(northwind: Northwind, tmp_path: Path) -> None:
     misses = await _lookups(northwind, tmp_path, region=False)
     assert not misses, f"{len(misses)} stored spellings found no customer: {misses}"
 
 
-@NEEDS_REGION
+@pytest.mark.xfail(strict=True, reason="known gap: a number read in its row's country (+49 30 0074321) is not "
+                                       "found by its national spelling typed in another region (030-0074321 in a "
+                                       "US gateway): a digits lookup would have to match the E.164 key's national "
+                                       "forms without letting two countries' equal national digits match each other")
 async def test_every_stored_spelling_finds_its_customer_read_in_its_country(
         northwind: Northwind, tmp_path: Path) -> None:
     misses = await _lookups(northwind, tmp_path, region=True)
     assert not misses, f"{len(misses)} stored spellings found no customer: {misses}"
 
 
-@NEEDS_REGION
 async def test_the_international_form_finds_the_customer(northwind: Northwind, tmp_path: Path) -> None:
     # What a caller from another system would type: +49 30 0074321 for ALFKI's 030-0074321.
     stored = await stored_phones(northwind)
