@@ -136,6 +136,8 @@ def test_the_analyst_cli_prints_what_the_role_may_read(tmp_path: Path) -> None:
     build_demo(tmp_path)
     config = yaml.safe_load(demo_config_text())
     config["sources"] = {n: s for n, s in config["sources"].items() if s["type"] == "sql"}
+    groups = config["gateway"]["key_groups"]  # a group names only configured sources
+    config["gateway"]["key_groups"] = {g: [s for s in m if s in config["sources"]] for g, m in groups.items()}
     config["security"] = {"roles": {"support": SECURITY["roles"]["support"]},
                           "api_keys": [{"name": "s", "sha256": hashlib.sha256(b"support-key-0123456789").hexdigest(),
                                         "role": "support"}]}
