@@ -11,7 +11,7 @@ import functools
 import re
 import zoneinfo
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from connectors.sdk.currency import currency_problem, minor_digits
@@ -22,7 +22,8 @@ __all__ = ["check_step", "format_problem"]
 
 Check = Callable[[Any], str | None]
 _SCALARS = (str, int, float, bool)
-_SAMPLE = datetime(2001, 12, 31, 23, 58, 59)  # every field distinct, so a format that reads back is usable
+# Every field distinct, and aware (so %z and %Z write something): a format that reads it back is usable.
+_SAMPLE = datetime(2001, 12, 31, 23, 58, 59, 123456, tzinfo=UTC)
 _DIRECTIVE = re.compile(r"%(.)")
 
 

@@ -7,9 +7,16 @@ import sqlite3
 from decimal import Decimal
 from pathlib import Path
 
+import aiohttp
+import yaml
+
 from connectors.sdk import Condition, ConnectorContext, Money, SearchRequest
 from connectors.sql import SqlConnector
+from federation.config import load_config
+from federation.engine.gateway import Gateway
 from federation.model import builtin_model
+from federation.server import create_app
+from tests.conftest import serve_app
 
 ROWS = [("o1", "12.50", "GBP"), ("o2", "3", "usd"), ("o3", "4.00", "XYZ"), ("o4", "5", "US$"),
         ("o5", "6", 840), ("o6", "7", "  "), ("o7", "8", None)]
@@ -67,3 +74,26 @@ async def test_minor_units_follow_the_currency_in_reads_and_pushed_filters(tmp_p
                      "c": Money(Decimal("99000"), "JPY")}
     assert sorted(r.local_id for r in found) == ["b", "c"]
     assert payment.fields["amount"] == Money(Decimal("12.345"), "BHD")
+
+
+async def test_a_non_iso_currency_is_a_source_data_error_over_graphql(tmp_path: Path) -> None:
+    """The agent sees the rest of the purchase, and an error naming source, field and the value held."""
+    with sqlite3.connect(tmp_path / "shop.db") as db:
+        db.execute("CREATE TABLE orders (id TEXT PRIMARY KEY, ref TEXT, amount TEXT, currency TEXT)")
+        db.execute("INSERT INTO orders VALUES ('o1', 'A-1', '12.50', 'US$')")
+    config = {"security": {"anonymous_role": "all", "roles": {"all": {"allow": ["*"]}}},
+              "sources": {"shop": {"type": "sql", "url": "sqlite+aiosqlite:///shop.db", "entities": {"Purchase": {
+                  "table": "orders", "id": "id", "fields": {
+                      "orderNumber": "ref", "total": {"columns": ["amount", "currency"], "transform": ["money"]}}}}}}}
+    path = tmp_path / "onepane.yaml"
+    path.write_text(yaml.safe_dump(config))
+    async with serve_app(create_app(Gateway.from_config(load_config(path, {})))) as url, \
+            aiohttp.ClientSession() as session, session.post(url + "/graphql", json={
+            "query": '{ purchase(id: "shop:o1") { orderNumber total { amount currency } } }'}) as response:
+        body = await response.json()
+    assert body["data"]["purchase"] == {"orderNumber": "A-1", "total": None}
+    (error,) = body["errors"]
+    assert error["path"] == ["purchase", "total"]
+    assert error["extensions"] == {"code": "SOURCE_DATA_ERROR", "source": "shop"}
+    assert "'US$' is not an ISO 4217 currency code" in error["message"]
+    assert "SELECT" not in error["message"]

@@ -110,9 +110,12 @@ def test_transform_arguments_are_checked_when_the_config_loads(
 
 def test_good_arguments_load(tmp_path: Path) -> None:
     path = tmp_path / "onepane.yaml"
-    path.write_text(yaml.safe_dump(purchase_source({
+    config = purchase_source({
         "total": field([{"money": "usd"}], ("amount", "currency")),
         "placedAt": field([{"datetime": {"format": "DD.MM.YYYY HH:mm", "tz": "America/Sao_Paulo"}}], ("d", "t")),
         "till": field(["strip", {"null_if": ["", "N/A"]}, "upper", {"last": 4}]),
-    })))
+    })
+    config["sources"]["shop"]["entities"]["Purchase"]["updated_at"] = field(
+        [{"datetime": "YYYY-MM-DDTHH:mm:ss.%f%z"}])  # strptime codes mixed with tokens, an offset
+    path.write_text(yaml.safe_dump(config))
     Gateway.from_config(load_config(path, env={}))
