@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import (
+    DocumentNode,
     GraphQLEnumType,
     GraphQLList,
     GraphQLNonNull,
@@ -82,8 +83,16 @@ class Documents:
         limits = security.limits if security else LimitSettings()
         cost = cost_rule(limits.max_cost, limits.assumed_list_size, frozenset(model.entities))
 
+        fits: dict[str, bool] = {}  # roles that read the same fields get the same text: check it once
+
         def budget(text: str) -> bool:
-            return not validate(schema, parse(text), [cost])
+            if text not in fits:
+                fits[text] = not validate(schema, self._parse(text), [cost])
+            return fits[text]
+
+        self._problems: dict[str, str | None] = {}
+        self._parsed: dict[str, DocumentNode] = {}
+        self._hashes: dict[str, str] = {}
 
         if security is None:
             self._roles[None] = self._build(lambda _t, _f: True, budget)
@@ -94,6 +103,7 @@ class Documents:
         if registered is not None:
             for built in self._roles.values():
                 registered.update(built.hashes)
+        self._parsed.clear()  # only needed while building
 
     def for_role(self, role: str | None) -> RoleDocuments | None:
         return self._roles.get(role) if role in self._roles else self._roles.get(None)
@@ -102,9 +112,25 @@ class Documents:
         """The deepest documents that fit the role's cost budget (a large config reads less deep)."""
         for depth in range(MAX_LEVEL, 0, -1):
             built = self._build_at(allowed, depth)
-            if all(budget(text) for text in built.documents.values()):
+            if all(budget(built.documents[name]) for name in _representatives(built.documents)):
                 return built
         return built
+
+    def _hash(self, text: str) -> str:
+        if text not in self._hashes:
+            self._hashes[text] = document_hash(text, self._parse(text))
+        return self._hashes[text]
+
+    def _parse(self, text: str) -> DocumentNode:
+        if text not in self._parsed:
+            self._parsed[text] = parse(text)
+        return self._parsed[text]
+
+    def _problem(self, text: str) -> str | None:
+        if text not in self._problems:
+            problems = validate(self.schema, self._parse(text))
+            self._problems[text] = problems[0].message if problems else None
+        return self._problems[text]
 
     def _build_at(self, allowed: Allowed, depth: int) -> RoleDocuments:
         console = _Writer(self.model, self.schema, allowed, "Console", depth=depth)
@@ -126,13 +152,25 @@ class Documents:
             if mutation is not None and name in mutation.fields and allowed("Mutation", name):
                 documents[name] = (f"mutation {op}($a: ID!, $b: ID!, $reason: String!) {{\n"
                                    f"  {name}(a: $a, b: $b, reason: $reason) {{ kind principal createdAt }}\n}}\n")
-        for name, text in list(documents.items()):
-            problems = validate(self.schema, parse(text))
-            if problems:  # a schema this generator does not know yet: the console says the search is not offered
-                log.warning("generated document %s left out: %s", name, problems[0].message)
-                del documents[name]
-        hashes = frozenset(document_hash(text) for text in documents.values())
+        for name in _representatives(documents):
+            problem = self._problem(documents[name])
+            if problem is not None:  # a schema this generator does not know yet: the console says it is not offered
+                log.warning("generated document %s left out: %s", name, problem)
+                family = name.split(".")[0]
+                for gone in [n for n in documents if n.split(".")[0] == family]:
+                    del documents[gone]
+        hashes = frozenset(self._hash(text) for text in documents.values())
         return RoleDocuments(documents, console.layout(), hashes)
+
+
+def _representatives(documents: Mapping[str, str]) -> set[str]:
+    """The documents worth checking: every search shares its fragments with the widest one, whose
+    operation is a superset of theirs (so its cost is the highest and its validity covers theirs)."""
+    searches = [n for n in documents if n.startswith("search.")]
+    out = {n for n in documents if not n.startswith("search.")}
+    if searches:
+        out.add(max(searches, key=lambda n: n.count("+")))
+    return out
 
 
 class _Writer:

@@ -10,6 +10,7 @@ from typing import Any
 
 from graphql import (
     ASTValidationRule,
+    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -40,10 +41,11 @@ from federation.security.settings import LimitSettings
 __all__ = ["cost_rule", "document_hash", "limit_extensions", "load_allow_list"]
 
 
-def document_hash(query: str) -> str:
-    """SHA-256 of the document in canonical form (whitespace and comments do not count)."""
+def document_hash(query: str, parsed: DocumentNode | None = None) -> str:
+    """SHA-256 of the document in canonical form (whitespace and comments do not count);
+    `parsed`, when the caller has already parsed `query`, saves parsing it again."""
     try:
-        canonical = print_ast(parse(query, no_location=True))
+        canonical = print_ast(parsed if parsed is not None else parse(query, no_location=True))
     except GraphQLError:
         canonical = query
     return hashlib.sha256(canonical.encode()).hexdigest()
