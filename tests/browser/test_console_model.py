@@ -92,6 +92,8 @@ def test_the_first_screen_holds_who_what_is_wrong_and_latest_activity(screen: An
     assert "Washer and dryer" in attention and "Open" in attention  # the open case
     assert "2 deliveries were completed" in attention and "systems disagree on the status" in attention
     assert screen.locator(".latest .entry").count() == 5
+    pinned = screen.locator('.overview .pinned[data-relation="warranties"]').inner_text()  # the demo's display hint
+    assert "Warranties (2)" in pinned and "WP-88410" in pinned and "Extended" in pinned
     # agent wording: words for statuses with the raw value on hover, relative times with the exact one
     case_status = screen.locator(".attention .status").first
     assert case_status.inner_text() == "Open" and case_status.get_attribute("title") == "open"  # as the CRM wrote it
