@@ -118,10 +118,26 @@ def _ruled(label: str | None, rules: list[Any]) -> str | None:
     return label
 
 
+def _explanations(policy: Policy, entity: str, found: Any, _: Mapping[str, Any]) -> Any:
+    """A fuzzy match's comparisons without those on a field the role may not read unmasked: the
+    level reached ("exact", "one digit") and its weight say how two records' values compare. The
+    match weight and prior go too when one is left out (the rest would no longer add up to them)."""
+    if found is None:
+        return None
+    if isinstance(found, list):
+        return [_explanations(policy, entity, one, _) for one in found]
+    kept = [c for c in found.comparisons if all(policy.decide(entity, f).action == "allow"
+                                                 for f in (c.comparison, f"{c.comparison}s"))]
+    if len(kept) == len(found.comparisons):
+        return found
+    return dataclasses.replace(found, comparisons=kept, matchWeight=None, prior=None)
+
+
 DERIVED_TYPES: dict[str, Callable[[Policy, str, Any, Mapping[str, Any]], Any]] = {
     "Conflict": _conflicts,
     "TimelineEntry": _timeline,
     "PurchaseStats": _stats,
+    "MatchExplanation": _explanations,
 }
 
 

@@ -109,6 +109,9 @@ class FieldGuard(SchemaExtension):
             named = get_named_type(info.return_type).name
             if named in DERIVED_TYPES:
                 entity = _entity(info, type_name)
+                if type_name == "SourceRecord":  # a record's fuzzy matches compare its own entity's fields
+                    entity = root.entity
+                entity = entity.removesuffix("PossibleMatch") or entity
                 result = _later(result, lambda value: follow_rules(policy, entity, named, value, kwargs))
             if type_name == "SourceRecord" and field == "linkedBy":
                 fields = _fields(info, root.entity)
