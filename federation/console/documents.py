@@ -32,6 +32,7 @@ from graphql import (
     parse,
     validate,
 )
+from strawberry.extensions import QueryDepthLimiter
 
 from federation.model.declaration import DisplayDecl, EntityDecl, ModelDecl
 from federation.model.loader import builtin_model
@@ -81,13 +82,16 @@ class Documents:
         self.model, self.schema = model, schema
         self._roles: dict[str | None, RoleDocuments] = {}
         limits = security.limits if security else LimitSettings()
-        cost = cost_rule(limits.max_cost, limits.assumed_list_size, frozenset(model.entities))
+        # The limits every request meets: cost and depth (a config's relations or nested
+        # explanations can take a document past max_depth as well as past max_cost).
+        rules = [cost_rule(limits.max_cost, limits.assumed_list_size, frozenset(model.entities)),
+                 *QueryDepthLimiter(max_depth=limits.max_depth).validation_rules]
 
         fits: dict[str, bool] = {}  # roles that read the same fields get the same text: check it once
 
         def budget(text: str) -> bool:
             if text not in fits:
-                fits[text] = not validate(schema, self._parse(text), [cost])
+                fits[text] = not validate(schema, self._parse(text), rules)
             return fits[text]
 
         self._problems: dict[str, str | None] = {}
@@ -271,12 +275,23 @@ class _Writer:
         return f"possibleMatches {{ {' '.join(parts)} }}"
 
     def _leaf(self, kind: GraphQLType, depth: int = 0) -> str:
-        """The selection under a field: nothing for a scalar or enum, every readable part of an object."""
+        """The selection under a field: nothing for a scalar or enum, every readable part of an object.
+
+        Objects nest one level at most (`matchedBy { rule other matchProbability … }`, not its
+        comparisons): the depth goes to the entities' relations, which the screen shows."""
         named = get_named_type(kind)
-        if not isinstance(named, GraphQLObjectType) or depth > 2:
+        if not isinstance(named, GraphQLObjectType):
             return ""
-        parts = [n + self._leaf(f.type, depth + 1) for n, f in named.fields.items()
-                 if named.name not in self.model.entities and self.allowed(named.name, n)]
+        parts = []
+        for name, member in named.fields.items():
+            if named.name in self.model.entities or not self.allowed(named.name, name):
+                continue
+            if isinstance(get_named_type(member.type), GraphQLObjectType):
+                if depth >= 1:
+                    continue  # an object here needs a selection the depth budget keeps for relations
+                parts.append(name + self._leaf(member.type, depth + 1))
+            else:
+                parts.append(name)
         return f" {{ {' '.join(parts)} }}" if parts else ""
 
     def _object(self, name: str) -> GraphQLObjectType:
