@@ -1,0 +1,193 @@
+"""A snapshot: every row of the export files read once into one Arrow table, with a hash index per
+lookup (id, key, ref) of each mapped entity. Built off the event loop, swapped in whole."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from connectors.files.config import FilesOptions
+from connectors.files.reader import BadRow, read_file
+from connectors.sdk import RecordMapper
+from connectors.sdk.mapping import FieldMap
+from connectors.sdk.regions import region_rule
+from federation.keys import normalize
+from federation.records import Record
+
+__all__ = ["ROW", "Signature", "Snapshot", "build_snapshot"]
+
+ROW = "__onepane_row"  # the row's number in the snapshot, for DuckDB searches to answer with
+Signature = tuple[tuple[str, int, int], ...]  # (path, size, mtime_ns) of each file read
+Index = dict[str, list[int]]
+
+
+@dataclass(slots=True)
+class Snapshot:
+    """Immutable once built: readers hold a reference, so a swap never changes what they read."""
+
+    number: int
+    signature: Signature
+    table: pa.Table
+    as_of: datetime
+    loaded_at: datetime
+    indexes: dict[str, dict[str, Index]]  # entity -> lookup name -> value -> row numbers
+    bad: dict[str, tuple[int, list[BadRow]]] = field(default_factory=dict)  # file -> (count, first few)
+    _con: duckdb.DuckDBPyConnection | None = None
+
+    @property
+    def rows(self) -> int:
+        return int(self.table.num_rows)
+
+    def take(self, rows: Sequence[int]) -> list[dict[str, Any]]:
+        if not rows:
+            return []
+        if len(rows) == 1:  # a single key lookup: a slice copies nothing
+            return list(self.table.slice(rows[0], 1).to_pylist())
+        return list(self.table.take(pa.array(sorted(rows), pa.int64())).to_pylist())
+
+    def search_rows(self, where: str, params: list[Any], limit: int | None) -> list[int]:
+        """Row numbers matching a DuckDB condition over the snapshot's table (read in memory)."""
+        if self._con is None:
+            raise RuntimeError("snapshot closed")
+        cursor = self._con.cursor()  # one cursor per call: searches may run in several threads
+        try:
+            cursor.register("snapshot", self.table)  # zero-copy: DuckDB scans the Arrow columns
+            sql = f"SELECT {ROW} FROM snapshot WHERE {where} ORDER BY {ROW}" + (
+                f" LIMIT {int(limit)}" if limit is not None else "")
+            return [int(r[0]) for r in cursor.execute(sql, params).fetchall()]
+        finally:
+            cursor.close()
+
+    def close(self) -> None:
+        """Searches still running on it finish on their own cursors; new ones go to the next snapshot."""
+        self._con = None
+
+
+def build_snapshot(number: int, files: Sequence[tuple[Path, int, int]], options: FilesOptions,
+                   mappers: dict[str, RecordMapper], default_region: str) -> Snapshot:
+    """Read every file (Unreadable propagates: the caller keeps its previous snapshot) and index it."""
+    reads = [read_file(path, options) for path, _, _ in files]
+    table = _union([r.table for r in reads])
+    table = table.append_column(ROW, pa.array(np.arange(table.num_rows, dtype=np.int64)))
+    indexes = {entity: _indexes(table, mapper, options, default_region) for entity, mapper in mappers.items()}
+    return Snapshot(
+        number=number,
+        signature=tuple((str(p), size, mtime) for p, size, mtime in files),
+        table=table,
+        as_of=_as_of(files, table, options),
+        loaded_at=datetime.now(UTC),
+        indexes=indexes,
+        bad={r.path.name: (r.bad_count, r.bad) for r in reads if r.bad_count},
+        _con=duckdb.connect(),
+    )
+
+
+def _union(tables: list[pa.Table]) -> pa.Table:
+    if not tables:
+        return pa.table({})
+    if len(tables) == 1:
+        return tables[0]
+    # Files of one export may gain or lose a column over time: absent columns read as nulls.
+    return pa.concat_tables(tables, promote_options="permissive").combine_chunks()
+
+
+def _as_of(files: Sequence[tuple[Path, int, int]], table: pa.Table, options: FilesOptions) -> datetime:
+    """The export time: the newest of the files' (or rows') times, as configured; mtime when none."""
+    mtime = datetime.fromtimestamp(max((m for _, _, m in files), default=0) / 1e9, UTC)
+    spec = options.as_of
+    if spec.source == "filename":
+        named = [t for p, _, _ in files if (t := spec.from_name(p.name)) is not None]
+        return max((t if t.tzinfo else t.replace(tzinfo=UTC) for t in named), default=mtime)
+    if spec.source == "column" and spec.column in table.column_names:
+        times = [_time(v) for v in table.column(str(spec.column)).to_pylist()]
+        return max((t for t in times if t is not None), default=mtime)
+    return mtime
+
+
+def _time(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    try:
+        parsed = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _indexes(table: pa.Table, mapper: RecordMapper, options: FilesOptions, default_region: str) -> dict[str, Index]:
+    """value -> row numbers for the entity's id, each mapped key (normalized as the model says) and ref.
+
+    A lookup from one plain column is read column-wise; any other (transforms, several columns, a
+    per-row country) maps each row as a lookup answer would, so both always agree.
+    """
+    mapping = mapper.mapping
+    out: dict[str, Index] = {}
+    specs: list[tuple[str, FieldMap, Callable[[Any], Iterable[str]] | None]] = [("id", mapping.id, _trimmed)]
+    specs += [(f"ref:{n}", s, _trimmed) for n, s in mapping.refs.items()]
+    for name, spec in mapping.keys.items():
+        decl = mapper.decl.keys.get(name)
+        if decl is None:
+            continue
+        rule = region_rule((spec.region, mapping.region, options.region), default_region)
+        kind = decl.normalize
+        specs.append((f"key:{name}", spec, None if rule.origin is not None else _normalizer(kind, rule.fixed)))
+    slow: list[str] = []
+    for lookup, spec, one in specs:
+        if one is not None and len(spec.origin) == 1 and not spec.transform and spec.origin[0] in table.column_names:
+            out[lookup] = _column_index(table.column(spec.origin[0]).to_pylist(), one)
+        else:
+            slow.append(lookup)
+    if slow:
+        for lookup in slow:
+            out[lookup] = {}
+        for row, values in enumerate(table.to_pylist()):
+            record = mapper.to_record(values.get)
+            for lookup in slow:
+                for value in _record_values(record, lookup):
+                    out[lookup].setdefault(value, []).append(row)
+    return out
+
+
+def _trimmed(value: Any) -> Iterable[str]:
+    text = str(value).strip() if value is not None else ""
+    return (text,) if text else ()
+
+
+def _normalizer(kind: str, region: str) -> Callable[[Any], Iterable[str]]:
+    def one(value: Any) -> Iterable[str]:
+        normal = normalize(kind, value, region)
+        return (normal,) if normal else ()
+    return one
+
+
+def _column_index(values: list[Any], read: Callable[[Any], Iterable[str]]) -> Index:
+    out: Index = {}
+    seen: dict[Any, tuple[str, ...]] = {}  # exports repeat values (a customer on many rows): read each once
+    for row, value in enumerate(values):
+        normal = seen.get(value)
+        if normal is None:
+            normal = seen[value] = tuple(read(value))
+        for one in normal:
+            rows = out.get(one)
+            if rows is None:
+                out[one] = [row]
+            else:
+                rows.append(row)
+    return out
+
+
+def _record_values(record: Record, lookup: str) -> tuple[str, ...]:
+    kind, _, name = lookup.partition(":")
+    if kind == "key":
+        return tuple(record.keys.get(name, ()))
+    if kind == "ref":
+        ref = record.refs.get(name)
+        return (ref,) if ref else ()
+    return (record.local_id,) if record.local_id else ()
