@@ -238,7 +238,7 @@ class FilesConnector(BaseConnector):
             valid = ", ".join(sorted(snapshot.indexes[entity]))
             raise SourceError(self.name, f"{entity} has no lookup '{by}' (valid: {valid})")
         wanted = {str(v) for v in values if v is not None and str(v) != ""}
-        rows = sorted({row for v in wanted for row in index.get(v, ())})
+        rows = sorted({row for v in wanted for row in index.rows(v)})
         accept = _matcher(by, wanted)
         return _unique(r for r in self._records(entity, snapshot, rows) if accept(r))
 

@@ -25,7 +25,21 @@ __all__ = ["ROW", "Signature", "Snapshot", "build_snapshot"]
 
 ROW = "__onepane_row"  # the row's number in the snapshot, for DuckDB searches to answer with
 Signature = tuple[tuple[str, int, int], ...]  # (path, size, mtime_ns) of each file read
-Index = dict[str, list[int]]
+
+
+@dataclass(frozen=True, slots=True)
+class Index:
+    """Rows by lookup value: `one` holds each value's first row, `many` every row of repeated values."""
+
+    one: dict[str, int]
+    many: dict[str, list[int]]
+
+    def rows(self, value: str) -> list[int]:
+        many = self.many.get(value)
+        if many is not None:
+            return many
+        first = self.one.get(value)
+        return [] if first is None else [first]
 
 
 @dataclass(slots=True)
@@ -145,13 +159,9 @@ def _indexes(table: pa.Table, mapper: RecordMapper, options: FilesOptions, defau
         else:
             slow.append(lookup)
     if slow:
+        records = [mapper.to_record(values.get) for values in table.to_pylist()]
         for lookup in slow:
-            out[lookup] = {}
-        for row, values in enumerate(table.to_pylist()):
-            record = mapper.to_record(values.get)
-            for lookup in slow:
-                for value in _record_values(record, lookup):
-                    out[lookup].setdefault(value, []).append(row)
+            out[lookup] = _column_index(records, lambda r, at=lookup: _record_values(r, at))  # type: ignore[misc]
     return out
 
 
@@ -168,19 +178,17 @@ def _normalizer(kind: str, region: str) -> Callable[[Any], Iterable[str]]:
 
 
 def _column_index(values: list[Any], read: Callable[[Any], Iterable[str]]) -> Index:
-    out: Index = {}
-    seen: dict[Any, tuple[str, ...]] = {}  # exports repeat values (a customer on many rows): read each once
+    """value -> rows; most values sit on one row, so that row is kept without a list around it."""
+    one: dict[str, int] = {}
+    many: dict[str, list[int]] = {}
     for row, value in enumerate(values):
-        normal = seen.get(value)
-        if normal is None:
-            normal = seen[value] = tuple(read(value))
-        for one in normal:
-            rows = out.get(one)
-            if rows is None:
-                out[one] = [row]
-            else:
-                rows.append(row)
-    return out
+        if value is None:
+            continue
+        for normal in read(value):
+            first = one.setdefault(normal, row)
+            if first != row:
+                many.setdefault(normal, [first]).append(row)
+    return Index(one, many)
 
 
 def _record_values(record: Record, lookup: str) -> tuple[str, ...]:

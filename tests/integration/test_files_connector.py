@@ -216,3 +216,38 @@ async def test_a_glob_matching_nothing_serves_nothing_and_says_so(tmp_path: Path
         assert await connector.verify() == []
     finally:
         await connector.close()
+
+
+async def test_the_gateway_shows_the_exports_age_and_staleness(tmp_path: Path) -> None:
+    """Through the gateway: `sourceRecords { stale ageSeconds }`, `extensions.sources.<name>` and `/readyz`."""
+    import aiohttp
+    import yaml
+
+    from federation import registry
+    from federation.config import load_config
+    from federation.engine.gateway import Gateway
+    from federation.server import create_app
+    from tests.conftest import serve_app
+
+    if "files" not in registry.available():  # an install made before the entry point was added
+        registry.register("files", "connectors.files:FilesConnector")
+    _write(tmp_path, "members_20240102.csv", CSV.encode())
+    config = {"security": {"anonymous_role": "all", "roles": {"all": {"allow": ["*"]}}}, "sources": {"loyalty": {
+        "type": "files", "health_interval": 0, "path": "exports", "pattern": "members_*.csv", "settle": 0,
+        "max_age": 86400, "as_of": {"from": "filename", "pattern": "members_%Y%m%d.csv"},
+        "entities": {"Customer": CUSTOMER}}}}
+    (tmp_path / "onepane.yaml").write_text(yaml.safe_dump(config))
+    query = '{ customers(email: "ZOE@example.com") { name sourceRecords { source stale ageSeconds } } }'
+    gateway = Gateway.from_config(load_config(tmp_path / "onepane.yaml", {}))
+    async with serve_app(create_app(gateway)) as url, aiohttp.ClientSession() as session:
+        async with session.post(url + "/graphql", json={"query": query}) as response:
+            body = await response.json()
+        async with session.get(url + "/readyz") as response:
+            ready = await response.json()
+    customer = body["data"]["customers"][0]
+    assert customer["name"] == "Zoë Smith"
+    record = customer["sourceRecords"][0]
+    assert record["source"] == "loyalty" and record["stale"] is True and record["ageSeconds"] > 86400
+    loyalty = body["extensions"]["sources"]["loyalty"]
+    assert loyalty["asOf"] == "2024-01-02T00:00:00+00:00" and loyalty["stale"] is True
+    assert ready["stale"] == ["loyalty"] and ready["sources"]["loyalty"]["asOf"] == loyalty["asOf"]
