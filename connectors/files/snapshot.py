@@ -3,7 +3,7 @@ lookup (id, key, ref) of each mapped entity. Built off the event loop, swapped i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,11 +14,11 @@ import numpy as np
 import pyarrow as pa
 
 from connectors.files.config import FilesOptions
+from connectors.files.normal import Normal, normalized
 from connectors.files.reader import BadRow, read_file
 from connectors.sdk import RecordMapper
 from connectors.sdk.mapping import FieldMap
 from connectors.sdk.regions import region_rule
-from federation.keys import normalize
 from federation.records import Record
 
 __all__ = ["ROW", "Signature", "Snapshot", "build_snapshot"]
@@ -143,51 +143,51 @@ def _indexes(table: pa.Table, mapper: RecordMapper, options: FilesOptions, defau
     """
     mapping = mapper.mapping
     out: dict[str, Index] = {}
-    specs: list[tuple[str, FieldMap, Callable[[Any], Iterable[str]] | None]] = [("id", mapping.id, _trimmed)]
-    specs += [(f"ref:{n}", s, _trimmed) for n, s in mapping.refs.items()]
+    specs: list[tuple[str, FieldMap, Normal | None]] = [("id", mapping.id, Normal("id", ""))]
+    specs += [(f"ref:{n}", s, Normal("id", "")) for n, s in mapping.refs.items()]
     for name, spec in mapping.keys.items():
         decl = mapper.decl.keys.get(name)
         if decl is None:
             continue
         rule = region_rule((spec.region, mapping.region, options.region), default_region)
         kind = decl.normalize
-        specs.append((f"key:{name}", spec, None if rule.origin is not None else _normalizer(kind, rule.fixed)))
+        specs.append((f"key:{name}", spec, None if rule.origin is not None else Normal(kind, rule.fixed)))
     slow: list[str] = []
-    for lookup, spec, one in specs:
-        if one is not None and len(spec.origin) == 1 and not spec.transform and spec.origin[0] in table.column_names:
-            out[lookup] = _column_index(table.column(spec.origin[0]).to_pylist(), one)
+    for lookup, spec, how in specs:
+        if how is not None and len(spec.origin) == 1 and not spec.transform and spec.origin[0] in table.column_names:
+            out[lookup] = _column_index(normalized(table.column(spec.origin[0]), how))
         else:
             slow.append(lookup)
     if slow:
         records = [mapper.to_record(values.get) for values in table.to_pylist()]
         for lookup in slow:
-            out[lookup] = _column_index(records, lambda r, at=lookup: _record_values(r, at))  # type: ignore[misc]
+            out[lookup] = _records_index(records, lookup)
     return out
 
 
-def _trimmed(value: Any) -> Iterable[str]:
-    text = str(value).strip() if value is not None else ""
-    return (text,) if text else ()
-
-
-def _normalizer(kind: str, region: str) -> Callable[[Any], Iterable[str]]:
-    def one(value: Any) -> Iterable[str]:
-        normal = normalize(kind, value, region)
-        return (normal,) if normal else ()
-    return one
-
-
-def _column_index(values: list[Any], read: Callable[[Any], Iterable[str]]) -> Index:
+def _column_index(values: list[str | None]) -> Index:
     """value -> rows; most values sit on one row, so that row is kept without a list around it."""
     one: dict[str, int] = {}
-    many: dict[str, list[int]] = {}
+    setdefault = one.setdefault
     for row, value in enumerate(values):
-        if value is None:
-            continue
-        for normal in read(value):
-            first = one.setdefault(normal, row)
+        if value is not None:
+            setdefault(value, row)
+    many: dict[str, list[int]] = {}
+    if len(one) < len(values) - values.count(None):  # some value repeats: only then list its rows
+        for row, value in enumerate(values):
+            if value is not None and one[value] != row:
+                many.setdefault(value, [one[value]]).append(row)
+    return Index(one, many)
+
+
+def _records_index(records: list[Record], lookup: str) -> Index:
+    one: dict[str, int] = {}
+    many: dict[str, list[int]] = {}
+    for row, record in enumerate(records):
+        for value in _record_values(record, lookup):
+            first = one.setdefault(value, row)
             if first != row:
-                many.setdefault(normal, [first]).append(row)
+                many.setdefault(value, [first]).append(row)
     return Index(one, many)
 
 
