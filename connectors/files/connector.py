@@ -58,7 +58,9 @@ class FilesConnector(BaseConnector):
     # lifecycle
 
     async def open(self) -> None:
-        await self.refresh()
+        if not await self.refresh() and self._last_seen and self.snapshot is None:
+            await asyncio.sleep(self.options.settle)  # files that just landed: serve them once settled
+            await self.refresh()
         if self._watch is None:
             self._watch = asyncio.create_task(self._poll(), name=f"files:{self.name}")
 

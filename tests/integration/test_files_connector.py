@@ -223,14 +223,11 @@ async def test_the_gateway_shows_the_exports_age_and_staleness(tmp_path: Path) -
     import aiohttp
     import yaml
 
-    from federation import registry
     from federation.config import load_config
     from federation.engine.gateway import Gateway
     from federation.server import create_app
     from tests.conftest import serve_app
 
-    if "files" not in registry.available():  # an install made before the entry point was added
-        registry.register("files", "connectors.files:FilesConnector")
     _write(tmp_path, "members_20240102.csv", CSV.encode())
     config = {"security": {"anonymous_role": "all", "roles": {"all": {"allow": ["*"]}}}, "sources": {"loyalty": {
         "type": "files", "health_interval": 0, "path": "exports", "pattern": "members_*.csv", "settle": 0,
