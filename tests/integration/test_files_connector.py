@@ -248,3 +248,34 @@ async def test_the_gateway_shows_the_exports_age_and_staleness(tmp_path: Path) -
     loyalty = body["extensions"]["sources"]["loyalty"]
     assert loyalty["asOf"] == "2024-01-02T00:00:00+00:00" and loyalty["stale"] is True
     assert ready["stale"] == ["loyalty"] and ready["sources"]["loyalty"]["asOf"] == loyalty["asOf"]
+
+
+def _config(tmp_path: Path, **options: Any) -> Path:
+    import yaml
+
+    source = {"type": "files", "path": "exports", "settle": 0, "entities": {"Customer": CUSTOMER}, **options}
+    config = {"security": {"anonymous_role": "all", "roles": {"all": {"allow": ["*"]}}}, "sources": {"till": source}}
+    path = tmp_path / "onepane.yaml"
+    path.write_text(yaml.safe_dump(config), "utf-8")
+    return path
+
+
+def test_check_names_the_skipped_rows_and_still_passes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from federation.cli import main
+
+    _write(tmp_path, "c.csv", (CSV + "C3,Too,many,columns,here\n").encode())
+    path = _config(tmp_path)
+    assert main(["check", str(path)]) == 0  # the rest serves: a warning, not a failed check
+    out = "".join("".join(capsys.readouterr()).split())  # rich wraps long paths on the terminal
+    assert "".join(f"source warning {path}: sources.till.c.csv: 1 row(s) skipped, the rest serve".split()) in out
+    assert "sources.till.c.csv:line4:toomanycolumns:ExpectedNumberofColumns:4Found:5" in out
+
+
+def test_check_fails_on_a_missing_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from federation.cli import main
+
+    path = _config(tmp_path)
+    assert main(["check", str(path)]) == 1
+    out = "".join("".join(capsys.readouterr()).split())
+    assert "".join(f"mapping problem {path}: sources.till.options.path: folder {tmp_path / 'exports'} does not "
+                   "exist".split()) in out
