@@ -157,8 +157,10 @@ class DataAge:
         return self.max_age is not None and self.age(now) > self.max_age
 
     def as_json(self) -> dict[str, Any]:
-        """`asOf`, `ageSeconds` and `stale`, as `extensions.sources` and `/readyz` report them."""
-        return {"asOf": self.as_of.isoformat(), "ageSeconds": round(self.age(), 1), "stale": self.stale()}
+        """`asOf`, `ageSeconds`, `maxAge` and `pastMaxAge`, as `extensions.sources` and `/readyz`
+        report them (not `stale`: there it counts records served from a stale cache)."""
+        return {"asOf": self.as_of.isoformat(), "ageSeconds": round(self.age(), 1), "maxAge": self.max_age,
+                "pastMaxAge": self.stale()}
 
 
 @dataclass(frozen=True, slots=True)

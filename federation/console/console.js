@@ -231,7 +231,7 @@ fragment ConsoleCustomer on Customer {
       if (s.ok === false || s.error) state = "failed";
       else if (s.stale > 0) state = "stale";
       else if (s.calls > 0 || s.cacheHits > 0) state = "answered";
-      states[name] = { state, ms: s.ms, detail: s.error?.message || s.error?.code || "" };
+      states[name] = { state, ms: s.ms, detail: s.error?.message || s.error?.code || "", asOf: s.asOf, old: s.pastMaxAge };
     }
     for (const error of json.errors || []) {
       const name = error.extensions?.source;
@@ -241,6 +241,7 @@ fragment ConsoleCustomer on Customer {
     return states;
   }
 
+  const asOf = (iso) => iso.slice(0, 16).replace("T", " ");
   const STATE_TEXT = { answered: "answered", stale: "stale (from cache)", failed: "failed", idle: "not asked" };
 
   function renderSources(states) {
@@ -255,6 +256,8 @@ fragment ConsoleCustomer on Customer {
       const ms = typeof s.ms === "number" && s.state !== "idle" ? ` · ${Math.round(s.ms)} ms` : "";
       list.append(el("li", { class: `source ${s.state}`, "data-source": name, "data-state": s.state, title: s.detail || null },
         el("strong", null, name), ` ${STATE_TEXT[s.state]}${ms}`,
+        // An export-fed system: when its copy was made, and whether that is older than its max_age.
+        s.asOf ? el("span", { class: `as-of${s.old ? " old" : ""}` }, ` · as of ${asOf(s.asOf)}${s.old ? " (out of date)" : ""}`) : null,
         s.state === "failed" && s.detail ? el("span", { class: "detail" }, s.detail) : null));
     }
     strip.append(list);

@@ -187,7 +187,7 @@ async def test_max_age_makes_the_source_stale_with_its_as_of_from_the_file_name(
     try:
         age = connector.data_age()
         assert age is not None and age.as_of.isoformat() == "2024-01-02T00:00:00+00:00" and age.stale()
-        assert age.as_json()["stale"] is True
+        assert age.as_json()["pastMaxAge"] is True
         assert await _names(connector, "id", ["C2"]) == ["Ann Lee"]  # the latest export serves
         assert "stale: older than max_age 3600 s" in (await connector.ready()).detail
     finally:
@@ -246,7 +246,7 @@ async def test_the_gateway_shows_the_exports_age_and_staleness(tmp_path: Path) -
     record = customer["sourceRecords"][0]
     assert record["source"] == "loyalty" and record["stale"] is True and record["ageSeconds"] > 86400
     loyalty = body["extensions"]["sources"]["loyalty"]
-    assert loyalty["asOf"] == "2024-01-02T00:00:00+00:00" and loyalty["stale"] is True
+    assert loyalty["asOf"] == "2024-01-02T00:00:00+00:00" and loyalty["pastMaxAge"] is True
     assert ready["stale"] == ["loyalty"] and ready["sources"]["loyalty"]["asOf"] == loyalty["asOf"]
 
 
