@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from connectors.files.config import FilesOptions
 from connectors.files.normal import Normal, normalized
-from connectors.files.reader import BadRow, read_file
+from connectors.files.reader import BadRow, FileRead, Unreadable, read_file
 from connectors.sdk import RecordMapper
 from connectors.sdk.mapping import FieldMap
 from connectors.sdk.regions import region_rule
@@ -88,6 +88,8 @@ def build_snapshot(number: int, files: Sequence[tuple[Path, int, int]], options:
                    mappers: dict[str, RecordMapper], default_region: str) -> Snapshot:
     """Read every file (Unreadable propagates: the caller keeps its previous snapshot) and index it."""
     reads = [read_file(path, options) for path, _, _ in files]
+    for read, (_, size, _) in zip(reads, files, strict=True):
+        _validate(read, size, options, mappers)
     table = _union([r.table for r in reads])
     table = table.append_column(ROW, pa.array(np.arange(table.num_rows, dtype=np.int64)))
     indexes = {entity: _indexes(table, mapper, options, default_region) for entity, mapper in mappers.items()}
@@ -101,6 +103,26 @@ def build_snapshot(number: int, files: Sequence[tuple[Path, int, int]], options:
         bad={r.path.name: (r.bad_count, r.bad) for r in reads if r.bad_count},
         _con=duckdb.connect(),
     )
+
+
+def _validate(read: FileRead, size: int, options: FilesOptions, mappers: dict[str, RecordMapper]) -> None:
+    """A file that would empty the source, or that lacks a column the mapping reads, is not a new
+    snapshot: Unreadable, so the previous one keeps serving (a truncated or re-shaped export)."""
+    name = read.path.name
+    if size == 0:
+        raise Unreadable(f"{name}: the file is empty")
+    if read.table.num_rows == 0 and read.bad_count:
+        raise Unreadable(f"{name}: none of its {read.bad_count} row(s) could be read")
+    columns = set(read.table.column_names)
+    for entity, mapper in mappers.items():
+        mapping = mapper.mapping
+        # JSON Lines leave a key out of a line to say "no value": only the id must appear somewhere.
+        specs = [mapping.id] if options.format == "jsonl" else [
+            mapping.id, *mapping.fields.values(), *mapping.keys.values(), *mapping.refs.values()]
+        missing = sorted({o for spec in specs for o in spec.origin if o not in columns})
+        if missing and read.table.num_rows:
+            raise Unreadable(f"{name}: no column {', '.join(repr(m) for m in missing)}, which {entity} is mapped "
+                             f"from (columns: {', '.join(sorted(columns))})")
 
 
 def _union(tables: list[pa.Table]) -> pa.Table:

@@ -279,3 +279,34 @@ def test_check_fails_on_a_missing_folder(tmp_path: Path, capsys: pytest.CaptureF
     out = "".join("".join(capsys.readouterr()).split())
     assert "".join(f"mapping problem {path}: sources.till.options.path: folder {tmp_path / 'exports'} does not "
                    "exist".split()) in out
+
+
+@pytest.mark.parametrize(("data", "reason"), [
+    (b"", "c.csv: the file is empty"),
+    (CSV.replace("email", "e_mail").encode(), "c.csv: no column 'email', which Customer is mapped from"),
+])
+async def test_an_empty_or_reshaped_export_keeps_the_previous_snapshot(
+        tmp_path: Path, data: bytes, reason: str) -> None:
+    _write(tmp_path, "c.csv", CSV.encode())
+    connector = _connector(tmp_path)
+    await connector.open()
+    try:
+        _write(tmp_path, "c.csv", data)
+        _old(tmp_path / "exports" / "c.csv", 30)
+        assert not await connector.refresh()
+        assert await _names(connector, "key:email", ["ann@example.com"]) == ["Ann Lee"]
+        assert reason in (await connector.ready()).detail
+    finally:
+        await connector.close()
+
+
+async def test_as_of_from_a_column_is_the_newest_export_time_in_it(tmp_path: Path) -> None:
+    _write(tmp_path, "c.csv", b"cust_no,name,email,phone,exported\nC1,Zoe,,,2024-03-01T06:00:00Z\n"
+                              b"C2,Ann,,,2024-03-02T06:30:00+01:00\nC3,Bob,,,not a time\n")
+    connector = _connector(tmp_path, as_of={"from": "column", "column": "exported"})
+    await connector.open()
+    try:
+        age = connector.data_age()
+        assert age is not None and age.as_of.isoformat() == "2024-03-02T06:30:00+01:00" and not age.stale()
+    finally:
+        await connector.close()
