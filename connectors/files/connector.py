@@ -91,7 +91,10 @@ class FilesConnector(BaseConnector):
                 return False
             seen, self._last_seen = self._last_seen, found
             current = self.snapshot.signature if self.snapshot is not None else None
-            if tuple((str(p), s, m) for p, s, m in found) == current or found == self._failed:
+            if tuple((str(p), s, m) for p, s, m in found) == current:
+                self.problem = None  # the files serving are all there (again)
+                return False
+            if found == self._failed:
                 return False
             if not found:
                 self.problem = f"no file matches '{self.options.pattern}' in {self.path}"

@@ -310,3 +310,22 @@ async def test_as_of_from_a_column_is_the_newest_export_time_in_it(tmp_path: Pat
         assert age is not None and age.as_of.isoformat() == "2024-03-02T06:30:00+01:00" and not age.stale()
     finally:
         await connector.close()
+
+
+async def test_files_that_vanish_keep_serving_and_say_so_until_they_are_back(tmp_path: Path) -> None:
+    path = _write(tmp_path, "c.csv", CSV.encode())
+    connector = _connector(tmp_path, pattern="*.csv")
+    await connector.open()
+    try:
+        kept = path.read_bytes()
+        path.unlink()
+        await connector.refresh()
+        assert await _names(connector, "id", ["C2"]) == ["Ann Lee"]
+        assert "no file matches '*.csv'" in (await connector.ready()).detail
+        path.write_bytes(kept)
+        _old(path)
+        await connector.refresh()
+        health = await connector.ready()
+        assert health.ok and "no file matches" not in health.detail
+    finally:
+        await connector.close()
