@@ -142,10 +142,13 @@ class FilesConnector(BaseConnector):
         try:
             snapshot = await asyncio.to_thread(build_snapshot, self._number, found, self.options, self.mappers,
                                                self.context.region)
-        except Unreadable as exc:
+        except Exception as exc:  # never a crash: whatever failed, what serves stays
+            if not isinstance(exc, Unreadable):  # not a file's fault we could name: the log has the trace
+                log.exception("source '%s': reading %d file(s) failed", self.name, len(found))
+            reason = str(exc) if isinstance(exc, Unreadable) else f"the files ({type(exc).__name__}, see the log)"
             self._failed = found
             kept = f"; snapshot {self.snapshot.number} keeps serving" if self.snapshot is not None else ""
-            self.problem = f"cannot read {exc}{kept}"
+            self.problem = f"cannot read {reason}{kept}"
             log.warning("source '%s': %s", self.name, self.problem)
             return False
         for file, (count, shown) in snapshot.bad.items():

@@ -329,3 +329,20 @@ async def test_files_that_vanish_keep_serving_and_say_so_until_they_are_back(tmp
         assert health.ok and "no file matches" not in health.detail
     finally:
         await connector.close()
+
+
+async def test_exports_that_cannot_be_put_together_keep_the_previous_snapshot(tmp_path: Path) -> None:
+    (tmp_path / "exports").mkdir()
+    pq.write_table(pa.table({"cust_no": ["C1"], "name": ["Zoe"]}), tmp_path / "exports" / "a.parquet")
+    _old(tmp_path / "exports" / "a.parquet")
+    connector = _connector(tmp_path, format="parquet", files="all",
+                           entities={"Customer": {"id": "cust_no", "fields": {"name": "name"}}})
+    await connector.open()
+    try:
+        pq.write_table(pa.table({"cust_no": [[1, 2]], "name": [{"x": 1}]}), tmp_path / "exports" / "b.parquet")
+        _old(tmp_path / "exports" / "b.parquet")
+        assert not await connector.refresh()
+        assert await _names(connector, "id", ["C1"]) == ["Zoe"]
+        assert "snapshot 1 keeps serving" in (await connector.ready()).detail
+    finally:
+        await connector.close()
