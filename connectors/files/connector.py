@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 from connectors.files.config import FilesOptions
 from connectors.files.reader import Unreadable
-from connectors.files.snapshot import Snapshot, build_snapshot
+from connectors.files.snapshot import TEXT, Snapshot, build_snapshot
 from connectors.sdk import (
     BaseConnector,
     Capabilities,
@@ -27,6 +27,7 @@ from connectors.sdk import (
     lookup_names,
 )
 from federation.contract import DataAge, Op
+from federation.keys import normalize_text
 
 __all__ = ["FilesConnector"]
 
@@ -48,7 +49,8 @@ class FilesConnector(BaseConnector):
         self.path = (context.base_dir / options.path).resolve()
         self.snapshot: Snapshot | None = None
         self.problem: str | None = None  # why the files could not be read or found, now
-        self._last_seen: tuple[FileStat, ...] | None = None  # the previous poll's look, for settling
+        self._last_seen: tuple[FileStat, ...] | None = None  # the files as last seen, for settling
+        self._seen_at = 0.0  # since when (monotonic) they have looked like that
         self._failed: tuple[FileStat, ...] | None = None  # a set of files already tried and unreadable
         self._watch: asyncio.Task[None] | None = None
         self._loading = asyncio.Lock()
@@ -89,7 +91,9 @@ class FilesConnector(BaseConnector):
             found = await asyncio.to_thread(self._files)
             if found is None:
                 return False
-            seen, self._last_seen = self._last_seen, found
+            now = time.monotonic()
+            if found != self._last_seen:  # changed since the last look: its settling starts again
+                self._last_seen, self._seen_at = found, now
             current = self.snapshot.signature if self.snapshot is not None else None
             if tuple((str(p), s, m) for p, s, m in found) == current:
                 self.problem = None  # the files serving are all there (again)
@@ -100,8 +104,8 @@ class FilesConnector(BaseConnector):
                 self.problem = f"no file matches '{self.options.pattern}' in {self.path}"
                 return False
             young = time.time_ns() - max(m for _, _, m in found) < self.options.settle * 1e9
-            if young and found != seen:
-                return False  # still landing: read it once it has stayed the same for one look
+            if young and now - self._seen_at < self.options.settle:
+                return False  # still landing: read once unchanged for `settle` seconds (or that old)
             return await self._load(found)
 
     def _files(self) -> tuple[FileStat, ...] | None:
@@ -140,8 +144,9 @@ class FilesConnector(BaseConnector):
         self._number += 1
         started = time.perf_counter()
         try:
+            searched = {column for columns in self._columns.values() for column in columns.values()}
             snapshot = await asyncio.to_thread(build_snapshot, self._number, found, self.options, self.mappers,
-                                               self.context.region)
+                                               self.context.region, searched)
         except Exception as exc:  # never a crash: whatever failed, what serves stays
             if not isinstance(exc, Unreadable):  # not a file's fault we could name: the log has the trace
                 log.exception("source '%s': reading %d file(s) failed", self.name, len(found))
@@ -262,7 +267,9 @@ class FilesConnector(BaseConnector):
         return self._records(entity, snapshot, rows)
 
     def _where(self, entity: str, conditions: Sequence[Condition]) -> tuple[list[str], list[Any], int]:
-        """DuckDB conditions for the text fields read from one column; strings match ignoring case."""
+        """DuckDB conditions on the text fields read from one column, compared as the core compares
+        text (`normalize_text`: accents, case and spaces ignored) through the snapshot's normalized
+        copy of the column, so DuckDB keeps exactly the rows the core's re-check keeps."""
         columns = self._columns[entity]
         where: list[str] = []
         params: list[Any] = []
@@ -271,18 +278,18 @@ class FilesConnector(BaseConnector):
             column = columns.get(c.field)
             if column is None or c.op not in _PUSHED:
                 continue
-            quoted = '"' + column.replace('"', '""') + '"'
+            values = [normalize_text(str(v)) for v in (c.value if c.op == "in" and isinstance(c.value, list | tuple)
+                                                       else [c.value]) if v is not None]
+            if not values or not all(values):  # blank text: left to the core
+                continue
+            quoted = '"' + (TEXT + column).replace('"', '""') + '"'
             if c.op == "in":
-                values = [str(v).lower() for v in (c.value if isinstance(c.value, list | tuple) else [c.value])]
-                where.append(f"lower({quoted}) IN ({', '.join('?' for _ in values)})" if values else "false")
+                where.append(f"{quoted} IN ({', '.join('?' for _ in values)})")
                 params += values
-            elif c.op == "eq":
-                where.append(f"lower({quoted}) = ?")
-                params.append(str(c.value).lower())
             else:
-                test = "starts_with" if c.op == "prefix" else "contains"
-                where.append(f"{test}(lower({quoted}), ?)")
-                params.append(str(c.value).lower())
+                test = {"eq": "{} = ?", "prefix": "starts_with({}, ?)", "contains": "contains({}, ?)"}[c.op]
+                where.append(test.format(quoted))
+                params.append(values[0])
             pushed += 1
         return where, params, pushed
 

@@ -44,12 +44,15 @@ def normalized(column: pa.ChunkedArray, how: Normal) -> list[str | None]:
     if how.kind == "code":  # removes every non-ASCII character, as the normalizer's regex does
         upper = pc.ascii_upper(pc.replace_substring_regex(column, pattern="[^0-9A-Za-z]+", replacement=""))
         return [v or None for v in upper.to_pylist()]
-    if how.kind not in ("id", "email", "exact"):
+    if how.kind not in ("id", "email", "exact", "text"):
         return [how.one(v) for v in column.to_pylist()]
     ascii_only = pc.fill_null(pc.string_is_ascii(column), True)
     if how.kind == "email":
         plain = pc.ascii_lower(pc.replace_substring_regex(column, pattern=_WS + "+", replacement=""))
         fast = pc.if_else(pc.match_substring_regex(plain, pattern=_EMAIL), plain, pa.scalar(None, pa.string()))
+    elif how.kind == "text":  # how searches compare text: spaces collapsed, trimmed, case folded
+        spaced = pc.replace_substring_regex(column, pattern=_WS + "+", replacement=" ")
+        fast = pc.ascii_lower(pc.utf8_trim(spaced, characters=" "))
     else:  # ids and exact keys: trimmed (Python's strip, on ASCII text)
         fast = pc.utf8_trim(column, characters="\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f ")
     values = fast.to_pylist()

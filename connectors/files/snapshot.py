@@ -3,7 +3,7 @@ lookup (id, key, ref) of each mapped entity. Built off the event loop, swapped i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,9 +21,10 @@ from connectors.sdk.mapping import FieldMap
 from connectors.sdk.regions import region_rule
 from federation.records import Record
 
-__all__ = ["ROW", "Signature", "Snapshot", "build_snapshot"]
+__all__ = ["ROW", "TEXT", "Signature", "Snapshot", "build_snapshot"]
 
 ROW = "__onepane_row"  # the row's number in the snapshot, for DuckDB searches to answer with
+TEXT = "__onepane_text:"  # + a column's name: its values as searches compare them (normalize_text)
 Signature = tuple[tuple[str, int, int], ...]  # (path, size, mtime_ns) of each file read
 
 
@@ -85,13 +86,17 @@ class Snapshot:
 
 
 def build_snapshot(number: int, files: Sequence[tuple[Path, int, int]], options: FilesOptions,
-                   mappers: dict[str, RecordMapper], default_region: str) -> Snapshot:
+                   mappers: dict[str, RecordMapper], default_region: str, searched: Iterable[str] = ()) -> Snapshot:
     """Read every file (Unreadable propagates: the caller keeps its previous snapshot) and index it."""
     reads = [read_file(path, options) for path, _, _ in files]
     for read, (_, size, _) in zip(reads, files, strict=True):
         _validate(read, size, options, mappers)
     table = _union([r.table for r in reads])
     table = table.append_column(ROW, pa.array(np.arange(table.num_rows, dtype=np.int64)))
+    for column in sorted(set(searched) & set(table.column_names)):
+        # Searched text compared as the core compares it (accents, case, spaces): normalized once here.
+        text = normalized(table.column(column), Normal("text", ""))
+        table = table.append_column(TEXT + column, pa.array(text, pa.string()))
     indexes = {entity: _indexes(table, mapper, options, default_region) for entity, mapper in mappers.items()}
     return Snapshot(
         number=number,

@@ -346,3 +346,16 @@ async def test_exports_that_cannot_be_put_together_keep_the_previous_snapshot(tm
         assert "snapshot 1 keeps serving" in (await connector.ready()).detail
     finally:
         await connector.close()
+
+
+async def test_a_pushed_search_ignores_accents_case_and_spaces_as_the_core_does(tmp_path: Path) -> None:
+    _write(tmp_path, "c.csv", CSV.encode())
+    connector = _connector(tmp_path)
+    await connector.open()
+    try:
+        for condition in (Condition("name", "eq", "zoe  SMITH"), Condition("name", "prefix", "ZOË"),
+                          Condition("name", "contains", "smi"), Condition("name", "in", ["nobody", " Zoe Smith"])):
+            found = await connector.search("Customer", SearchRequest((condition,)))
+            assert [r.local_id for r in found] == ["C1"], condition
+    finally:
+        await connector.close()

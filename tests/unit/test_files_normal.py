@@ -11,12 +11,12 @@ from connectors.files.normal import Normal, normalized
 
 TRICKY = [None, "", "  ", " Ann.Lee @Example.COM ", "ann@example", "a@b.c", "Zoë@Exämple.com", "x\x1c@y.z",
           "a\x0b@b.co", "ann@@example.com", "\tC-1001\n", "C\u00a01001", "bf 2025-0042",
-          "\uff21\uff22\uff23\uff11\uff12\uff13", "Straße 1"]
+          "\uff21\uff22\uff23\uff11\uff12\uff13", "Straße 1", "  Zoë   SMITH ", "A\x1fB", "ǅ"]
 
 
 def _check(values: list[str | None]) -> None:
     column = pa.chunked_array([pa.array(values, pa.string())])
-    for kind in ("id", "email", "exact", "code"):
+    for kind in ("id", "email", "exact", "code", "text"):
         how = Normal(kind, "GB")
         assert normalized(column, how) == [how.one(v) for v in values], kind
 
