@@ -252,6 +252,7 @@ async def _check(path: Path) -> int:
         found = await asyncio.gather(*(c.verify() for c in gateway.connectors.values()))
         collisions = await find_collisions(gateway.model, gateway.scopes, gateway.connectors, gateway.timeouts)
         slow = await asyncio.gather(*(_slow_lookups(gateway, n) for n in gateway.connectors))
+        warned_by = await asyncio.gather(*(c.warnings() for c in gateway.connectors.values()))
     finally:
         await gateway.close()
     problems = [f"{path}: sources.{name}.{p}" for name, ps in zip(gateway.connectors, found, strict=True)
@@ -283,5 +284,9 @@ async def _check(path: Path) -> int:
     for name, lines in zip(gateway.connectors, slow, strict=True):
         for line in lines:  # answered correctly, only slower: a warning, not a failed check
             console.print(f"[yellow]slow lookup[/yellow] {path}: sources.{name}.{escape(line)}", highlight=False,
+                          emoji=False)
+    for name, lines in zip(gateway.connectors, warned_by, strict=True):
+        for line in lines:  # the source serves (rows it skipped, say): a warning, not a failed check
+            console.print(f"[yellow]source warning[/yellow] {path}: sources.{name}.{escape(line)}", highlight=False,
                           emoji=False)
     return 0 if all(h["ok"] for h in health.values()) and not problems else 1

@@ -13,6 +13,7 @@ import abc
 import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -29,6 +30,7 @@ __all__ = [
     "Condition",
     "Connector",
     "ConnectorContext",
+    "DataAge",
     "EntityCapabilities",
     "Health",
     "Op",
@@ -141,6 +143,27 @@ class Health:
 
 
 @dataclass(frozen=True, slots=True)
+class DataAge:
+    """How old the data a source serves is, for sources that serve a copy (an export file): the
+    time the copy was made, and the age past which its records are served as stale."""
+
+    as_of: datetime
+    max_age: float | None = None
+
+    def age(self, now: datetime | None = None) -> float:
+        return max(0.0, ((now or datetime.now(UTC)) - self.as_of).total_seconds())
+
+    def stale(self, now: datetime | None = None) -> bool:
+        return self.max_age is not None and self.age(now) > self.max_age
+
+    def as_json(self) -> dict[str, Any]:
+        """`asOf`, `ageSeconds`, `maxAge` and `pastMaxAge`, as `extensions.sources` and `/readyz`
+        report them (not `stale`: there it counts records served from a stale cache)."""
+        return {"asOf": self.as_of.isoformat(), "ageSeconds": round(self.age(), 1), "maxAge": self.max_age,
+                "pastMaxAge": self.stale()}
+
+
+@dataclass(frozen=True, slots=True)
 class ConnectorContext:
     """What the gateway gives a connector: the unified model, a folder for relative paths."""
 
@@ -227,6 +250,19 @@ class Connector(abc.ABC):
         """Lookups that would read a whole table of more than `min_rows` rows, each as
         `path: what it reads; the index that fixes it`. Reported by `federation check`; a slow
         lookup still answers correctly, so it is a warning, not a problem."""
+        return []
+
+    def data_age(self) -> DataAge | None:
+        """Optional: the age of the copy this source serves now (None: live data, the default).
+
+        Reported as `asOf` and `ageSeconds` in `extensions.sources` and `/readyz`; past its
+        `max_age` the source's records are served as `stale`. Must be cheap (no I/O).
+        """
+        return None
+
+    async def warnings(self) -> list[str]:
+        """Optional: what `federation check` shows as warnings (rows a source skipped, say),
+        each as `path: what`. The source still serves, so they do not fail the check."""
         return []
 
     async def open(self) -> None:

@@ -242,6 +242,9 @@ async def _readyz(request: web.Request) -> web.Response:
     ready = not request.app[GATEWAY].degraded and not any(h["mappingFault"] for h in health.values()) and any(
         h["ok"] and h["breaker"]["state"] != "open" for h in health.values())
     body: dict[str, object] = {"status": "ready" if ready else "unavailable", "sources": health}
+    stale = [name for name, h in health.items() if h.get("pastMaxAge")]
+    if stale:  # serving, but from copies older than their max_age (docs/connectors/files.md)
+        body["stale"] = stale
     if request.app[GATEWAY].identity_warnings:  # `serve --allow-degraded` without a usable identity model
         body["warnings"] = list(request.app[GATEWAY].identity_warnings.values())
     return web.json_response(body, status=200 if ready else 503, dumps=lambda o: orjson.dumps(o).decode())

@@ -121,4 +121,7 @@ def sources_json(request: Request) -> dict[str, Any]:
     for name in gateway.connectors:
         stats = request.stats.get(name) or SourceStats()
         sources[name] = stats.as_json(gateway.guards[name].breaker.state.value)
+        if (age := gateway.connectors[name].data_age()) is not None:  # an export: how old its copy is
+            sources[name].update(age.as_json())
     return {"sources": sources}
+

@@ -289,7 +289,7 @@
       if (s.ok === false || s.error) state = "failed";
       else if (s.stale > 0) state = "stale";
       else if (s.calls > 0 || s.cacheHits > 0) state = "answered";
-      states[name] = { state, ms: s.ms, code: s.error?.code || "" };
+      states[name] = { state, ms: s.ms, code: s.error?.code || "", asOf: s.asOf, old: s.pastMaxAge };
     }
     for (const error of json.errors || []) {
       const name = error.extensions?.source;
@@ -299,6 +299,7 @@
     return states;
   }
 
+  const asOf = (iso) => iso.slice(0, 16).replace("T", " ");
   const STATE_TEXT = { answered: "answered", stale: "answered from its last copy", failed: "not answering",
     idle: "not asked" };
 
@@ -320,7 +321,10 @@
       const s = states[name];
       const ms = typeof s.ms === "number" && s.state !== "idle" ? ` in ${Math.round(s.ms)} ms` : "";
       list.append(el("li", { class: `source ${s.state}`, "data-source": name, "data-state": s.state,
-        title: `${STATE_TEXT[s.state]}${ms}${s.code ? ` (${s.code})` : ""}` }, sourceLabel(name)));
+        title: `${STATE_TEXT[s.state]}${ms}${s.code ? ` (${s.code})` : ""}` }, sourceLabel(name),
+        // An export-fed system: when its copy was made, and whether that is older than its max_age.
+        s.asOf ? el("span", { class: `as-of${s.old ? " old" : ""}` },
+          ` · as of ${asOf(s.asOf)}${s.old ? " (out of date)" : ""}`) : null));
     }
     strip.append(list);
   }

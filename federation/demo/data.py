@@ -10,7 +10,10 @@ randomness; base "now" = 2025-12-05T10:00:00Z):
                  epoch-second event times);
 - `crm.json`     the CRM / helpdesk, served over HTTP by `federation.demo.crm`;
 - `warranty.db`  an extended-warranty provider, added by configuration alone (docs/model.md):
-                 DD.MM.YYYY dates, one-letter plan and status codes, premiums in cents.
+                 DD.MM.YYYY dates, one-letter plan and status codes, premiums in cents;
+- `exports/loyalty/points_20251130.jsonl.gz`  a loyalty partner's weekly points statement, an
+                 export file read by the `files` connector (docs/connectors/files.md), dated by
+                 its name; one line is not JSON (skipped, counted, named by `federation check`).
 
 Stories (see /work/shared/STORIES.md) and the values to query them with
 ======================================================================
@@ -85,7 +88,9 @@ Value formats (for the gateway mapping)
 
 from __future__ import annotations
 
+import gzip
 import json
+import os
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -110,6 +115,7 @@ class DemoFiles:
     delivery: Path
     crm: Path
     warranty: Path
+    loyalty: Path
 
 
 # Values tests and example queries use (see the module docstring for the narrative).
@@ -908,6 +914,28 @@ def _build_warranty(path: Path) -> None:
 
 
 # --------------------------------------------------------------------------------------------
+# The loyalty partner: a weekly JSON Lines statement per card, gzip-compressed, dated by its name.
+
+LOYALTY_POINTS = [
+    # card_no (as the partner prints it), points, tier, week_ending
+    ("6340 0002 0202", 1240, "Silver", "2025-11-30"),
+    ("6340 0004 0404", 310, "Bronze", "2025-11-30"),
+]
+
+
+def _build_loyalty(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for old in path.parent.glob("points_*"):
+        old.unlink()
+    lines = [json.dumps({"card_no": card, "points": points, "tier": tier, "week_ending": week})
+             for card, points, tier, week in LOYALTY_POINTS]
+    lines.insert(1, '{"card_no": "6340 0009 0909", "points": ')  # cut off mid-line by the partner's tool
+    path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode(), mtime=0))
+    landed = NOW.timestamp()  # landed before the demo's "now": settled, read at start
+    os.utime(path, (landed, landed))
+
+
+# --------------------------------------------------------------------------------------------
 
 
 def _remove(paths: Iterable[Path]) -> None:
@@ -927,6 +955,7 @@ def build_demo(folder: Path) -> DemoFiles:
         delivery=folder / "delivery.db",
         crm=folder / "crm.json",
         warranty=folder / "warranty.db",
+        loyalty=folder / "exports" / "loyalty" / "points_20251130.jsonl.gz",
     )
     _remove((files.shop, files.pos, files.delivery, files.crm, files.warranty))
     _build_shop(files.shop)
@@ -934,4 +963,5 @@ def build_demo(folder: Path) -> DemoFiles:
     _build_delivery(files.delivery)
     _build_crm(files.crm)
     _build_warranty(files.warranty)
+    _build_loyalty(files.loyalty)
     return files

@@ -199,6 +199,7 @@ class Gateway:
             "kind": self.connectors[name].kind,
             "ms": round((time.perf_counter() - started) * 1000, 1),
             "breaker": self.breaker(name),
+            **(age.as_json() if (age := self.connectors[name].data_age()) is not None else {}),
         }
 
     async def _readiness(self, name: str) -> Health:
@@ -218,3 +219,4 @@ class Gateway:
             health = Health(ok=False, detail=str(exc) if hasattr(exc, "source") else type(exc).__name__)
         self._ready[name] = (now, health)
         return health
+

@@ -225,8 +225,12 @@ class Request:
             self._freshness[record.uid] = freshness
 
     def freshness(self, record: Record) -> Freshness:
-        """Live, cached or stale, for `sourceRecords { stale ageSeconds }`."""
-        return self._freshness.get(record.uid, LIVE)
+        """Live, cached or stale, for `sourceRecords { stale ageSeconds }`; a record read live from
+        a copy (an export file) is as old as the copy, and stale past the source's max_age."""
+        fresh = self._freshness.get(record.uid, LIVE)
+        connector = self.gateway.connectors.get(record.source)
+        copy = connector.data_age() if fresh is LIVE and connector is not None else None
+        return fresh if copy is None else Freshness(round(copy.age(), 3), copy.stale())
 
     async def lookup(
         self, entity: str, by: str, values: Iterable[str], sources: Iterable[str] | None = None, caller: bool = True

@@ -347,3 +347,10 @@ def test_console_is_public_but_its_queries_use_the_agents_key(browser: Any, secu
         assert page.locator(".purchase").count() == 2
     finally:
         context.close()
+
+
+def test_an_export_fed_system_shows_as_of_and_out_of_date(page: Any) -> None:
+    search(page, "  ANN.LEE@example.com ")
+    loyalty = page.locator('#sources li[data-source="loyalty"]')
+    assert "as of 2025-11-30 00:00 (out of date)" in loyalty.inner_text()  # the demo's weekly file, 8-day max_age
+    assert "as of" not in page.locator('#sources li[data-source="crm"]').inner_text()  # live systems have no copy

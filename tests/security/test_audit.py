@@ -23,7 +23,7 @@ from tests.stories.conftest import post
 def test_entry_survives_a_kill_right_after_the_answer(tmp_path: Path) -> None:
     build_demo(tmp_path)
     config = yaml.safe_load(demo_config_text())
-    config["sources"] = {name: s for name, s in config["sources"].items() if s["type"] == "sql"}
+    config["sources"] = {name: s for name, s in config["sources"].items() if s["type"] in ("sql", "files")}
     groups = config["gateway"]["key_groups"]  # a group names only configured sources
     config["gateway"]["key_groups"] = {g: [s for s in m if s in config["sources"]] for g, m in groups.items()}
     config["security"] = SECURITY

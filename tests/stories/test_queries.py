@@ -79,7 +79,7 @@ def test_health_and_readiness(demo: LiveDemo) -> None:
     with urllib.request.urlopen(base + "/readyz", timeout=10) as response:
         ready = orjson.loads(response.read())
     assert ready["status"] == "ready"
-    assert set(ready["sources"]) == {"shop", "pos", "delivery", "crm", "warranty"}
+    assert set(ready["sources"]) == {"shop", "pos", "delivery", "crm", "warranty", "loyalty"}
 
 
 def test_customer_list_pages_through_every_unified_customer_once(demo: LiveDemo) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from tests.stories.conftest import LiveDemo, post, story
 
-ALL_SOURCES = {"shop", "pos", "delivery", "crm", "warranty"}
+ALL_SOURCES = {"shop", "pos", "delivery", "crm", "warranty", "loyalty"}
 
 
 def answer(demo: LiveDemo, name: str) -> dict[str, Any]:
@@ -95,3 +95,17 @@ def test_story5_same_person_from_the_store_number_or_the_crm_case(demo: LiveDemo
     assert {c["id"] for c in from_store["cases"]} == {"crm:CASE-550", "crm:CASE-551"}
     assert {p["id"] for p in from_case["purchases"]} == {"pos:0056:41002", "pos:0056:41377", "pos:0056:41590"}
     assert len(from_store["interactions"]) == 4
+
+
+def test_story7_an_export_fed_partner_answers_with_its_age(demo: LiveDemo) -> None:
+    body = post(demo.handle.url, story("story7_loyalty_export"))
+    assert body.get("errors") is None, body.get("errors")
+    (customer,) = body["data"]["customers"]
+    assert "crm:C-1002" in refs(customer)
+    (statement,) = customer["pointsStatements"]
+    assert (statement["points"], statement["tier"], statement["weekEnding"]) == (1240, "Silver", "2025-11-30")
+    (record,) = statement["sourceRecords"]
+    assert record["source"] == "loyalty" and record["stale"] is True  # the demo's week is long past
+    assert record["ageSeconds"] > 8 * 86400
+    loyalty = body["extensions"]["sources"]["loyalty"]
+    assert loyalty["asOf"] == "2025-11-30T00:00:00+00:00" and loyalty["pastMaxAge"] is True and loyalty["ok"]

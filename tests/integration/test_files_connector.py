@@ -1,0 +1,361 @@
+"""The `files` connector on real files on disk (issue 23): formats, encodings, gzip, fixed-width,
+bad rows, an atomic swap under concurrent lookups, max_age staleness and a missing folder."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from connectors.files import FilesConnector
+from connectors.sdk import Condition, ConnectorContext, SearchRequest
+from federation.errors import SourceUnavailable
+from federation.model import builtin_model
+
+CUSTOMER = {"id": "cust_no", "fields": {"name": "name", "emails": "email"},
+            "keys": {"email": "email", "phone": "phone"}}
+
+
+def _connector(folder: Path, **options: Any) -> FilesConnector:
+    given = {"path": "exports", "settle": 0, "poll_interval": 0.05, "entities": {"Customer": CUSTOMER}, **options}
+    return FilesConnector("till", FilesConnector.validate_options(given),
+                          ConnectorContext(model=builtin_model(), base_dir=folder))
+
+
+def _old(path: Path, seconds: float = 60) -> None:
+    """An export that landed a while ago (settled)."""
+    then = time.time() - seconds
+    os.utime(path, (then, then))
+
+
+def _write(folder: Path, name: str, data: bytes) -> Path:
+    (folder / "exports").mkdir(exist_ok=True)
+    path = folder / "exports" / name
+    path.write_bytes(data)
+    _old(path)
+    return path
+
+
+CSV = "cust_no,name,email,phone\nC1,Zoë Smith,Zoe@Example.com,020 7946 0958\nC2,Ann Lee,ann@example.com,\n"
+
+
+async def _names(connector: FilesConnector, by: str, values: list[str]) -> list[str]:
+    return sorted(r.fields["name"] for r in await connector.lookup("Customer", by, values))
+
+
+@pytest.mark.parametrize(("name", "data", "options"), [
+    ("c.csv", CSV.encode(), {}),
+    ("c.tsv", CSV.replace(",", "\t").encode(), {"format": "tsv"}),
+    ("c.csv.gz", gzip.compress(CSV.encode()), {}),
+    ("c.csv", CSV.encode("cp1252"), {"encoding": "cp1252"}),
+    ("c.csv", CSV.split("\n", 1)[1].encode("latin-1"),
+     {"encoding": "latin-1", "header": False, "columns": ["cust_no", "name", "email", "phone"]}),
+    ("c.jsonl.gz", gzip.compress(b'{"cust_no": "C1", "name": "Zo\xc3\xab Smith", "email": "Zoe@Example.com", '
+                                 b'"phone": "020 7946 0958"}\n{"cust_no": "C2", "name": "Ann Lee", '
+                                 b'"email": "ann@example.com"}\n'), {"format": "jsonl"}),
+    ("c.txt", "C1   Zoë Smith      Zoe@Example.com     020 7946 0958\nC2   Ann Lee        ann@example.com\n"
+     .encode("cp1252"), {"format": "fixed", "encoding": "cp1252", "positions": {
+         "cust_no": [1, 5], "name": [6, 20], "email": [21, 40], "phone": [41, 53]}}),
+])
+async def test_every_format_answers_lookups_by_id_and_normalized_key(
+        tmp_path: Path, name: str, data: bytes, options: dict[str, Any]) -> None:
+    _write(tmp_path, name, data)
+    connector = _connector(tmp_path, pattern="c.*", **options)
+    await connector.open()
+    try:
+        assert await _names(connector, "id", ["C1"]) == ["Zoë Smith"]
+        assert await _names(connector, "key:email", ["zoe@example.com"]) == ["Zoë Smith"]
+        assert await _names(connector, "key:phone", ["+442079460958"]) == ["Zoë Smith"]
+        found = await connector.search("Customer", SearchRequest((Condition("name", "prefix", "ann"),)))
+        assert [r.local_id for r in found] == ["C2"]
+    finally:
+        await connector.close()
+
+
+async def test_parquet_keeps_its_types(tmp_path: Path) -> None:
+    (tmp_path / "exports").mkdir()
+    pq.write_table(pa.table({"cust_no": [1, 2], "name": ["Zoë Smith", "Ann Lee"],
+                             "email": ["zoe@example.com", None], "phone": [None, None]}),
+                   tmp_path / "exports" / "c.parquet")
+    _old(tmp_path / "exports" / "c.parquet")
+    connector = _connector(tmp_path, format="parquet")
+    await connector.open()
+    try:
+        assert await _names(connector, "id", ["2"]) == ["Ann Lee"]
+    finally:
+        await connector.close()
+
+
+async def test_bad_rows_are_skipped_counted_and_named_and_the_rest_serves(tmp_path: Path) -> None:
+    data = (b"cust_no,name,email,phone\nC1,Zoe,zoe@example.com,\nC2,Too,many,columns,here\n"
+            b"C3,Bad \x81 byte,x@example.com,\nC4,Ann,ann@example.com,\n")
+    _write(tmp_path, "c.csv", data)
+    connector = _connector(tmp_path, encoding="cp1252")  # 0x81 is no character in cp1252
+    await connector.open()
+    try:
+        assert await _names(connector, "id", ["C1", "C2", "C3", "C4"]) == ["Ann", "Zoe"]
+        warnings = await connector.warnings()
+        assert warnings[0] == "c.csv: 2 row(s) skipped, the rest serve"
+        assert any("c.csv: line 4: byte 8 is not valid cp1252" in w for w in warnings)
+        assert warnings[1].startswith("c.csv: line 3: ") and "Expected Number of Columns: 4 Found: 5" in warnings[1]
+    finally:
+        await connector.close()
+
+
+async def test_a_bad_json_line_is_skipped_with_its_reason(tmp_path: Path) -> None:
+    _write(tmp_path, "c.jsonl", b'{"cust_no": "C1", "name": "Zoe"}\n{"cust_no": "C2", "name": \n[1, 2]\n')
+    connector = _connector(tmp_path, format="jsonl")
+    await connector.open()
+    try:
+        assert await _names(connector, "id", ["C1"]) == ["Zoe"]
+        warnings = await connector.warnings()
+        assert warnings[0] == "c.jsonl: 2 row(s) skipped, the rest serve"
+        assert "c.jsonl: line 2: not JSON" in warnings[1]
+        assert warnings[2] == "c.jsonl: line 3: a JSON list, not an object"
+    finally:
+        await connector.close()
+
+
+async def test_an_unreadable_file_keeps_the_previous_snapshot(tmp_path: Path) -> None:
+    _write(tmp_path, "c.csv.gz", gzip.compress(CSV.encode()))
+    connector = _connector(tmp_path)
+    await connector.open()
+    try:
+        _write(tmp_path, "c.csv.gz", b"\x1f\x8b not really gzip")
+        _old(tmp_path / "exports" / "c.csv.gz", 30)
+        assert not await connector.refresh()
+        assert await _names(connector, "id", ["C1"]) == ["Zoë Smith"]
+        health = await connector.ready()
+        assert health.ok and "cannot read c.csv.gz" in health.detail and "snapshot 1 keeps serving" in health.detail
+    finally:
+        await connector.close()
+
+
+async def test_a_new_file_swaps_in_whole_under_concurrent_lookups(tmp_path: Path) -> None:
+    rows = 20_000
+    def export(tag: str) -> bytes:
+        return ("cust_no,name,email,phone\n" + "".join(
+            f"C{i},{tag} {i},u{i}@example.com,\n" for i in range(rows))).encode()
+    _write(tmp_path, "c_1.csv", export("old"))
+    connector = _connector(tmp_path, settle=0.2)
+    await connector.open()
+    seen: set[str] = set()
+    stop = False
+
+    async def reader() -> None:
+        while not stop:
+            found = await connector.lookup("Customer", "id", ["C0", f"C{rows - 1}"])
+            tags = {r.fields["name"].split()[0] for r in found}
+            assert len(found) == 2 and len(tags) == 1  # never half of one export and half of another
+            seen.update(tags)
+            await asyncio.sleep(0)
+
+    try:
+        task = asyncio.create_task(reader())
+        landing = tmp_path / "exports" / "c_2.csv"
+        data = export("new")
+        with landing.open("wb") as out:  # lands slowly: a half-written file must never serve
+            out.write(data[: len(data) // 2])
+            out.flush()
+            await asyncio.sleep(0.15)
+            assert connector.snapshot is not None and connector.snapshot.number == 1
+            out.write(data[len(data) // 2:])
+        for _ in range(200):
+            if connector.snapshot is not None and connector.snapshot.rows == rows and "new" in seen:
+                break
+            await asyncio.sleep(0.05)
+        stop = True
+        await task
+        assert seen == {"old", "new"} and connector.snapshot is not None and connector.snapshot.rows == rows
+    finally:
+        await connector.close()
+
+
+async def test_max_age_makes_the_source_stale_with_its_as_of_from_the_file_name(tmp_path: Path) -> None:
+    _write(tmp_path, "txns_20240102.csv", CSV.encode())
+    _write(tmp_path, "txns_20240101.csv", CSV.replace("Ann Lee", "Old Ann").encode())
+    connector = _connector(tmp_path, pattern="txns_*.csv", max_age=3600,
+                           as_of={"from": "filename", "pattern": "txns_%Y%m%d.csv"})
+    await connector.open()
+    try:
+        age = connector.data_age()
+        assert age is not None and age.as_of.isoformat() == "2024-01-02T00:00:00+00:00" and age.stale()
+        assert age.as_json()["pastMaxAge"] is True
+        assert await _names(connector, "id", ["C2"]) == ["Ann Lee"]  # the latest export serves
+        assert "stale: older than max_age 3600 s" in (await connector.ready()).detail
+    finally:
+        await connector.close()
+
+
+async def test_a_missing_folder_is_a_check_problem_and_unavailable_at_run_time(tmp_path: Path) -> None:
+    connector = _connector(tmp_path)
+    await connector.open()
+    try:
+        assert (await connector.verify())[0].startswith("options.path: folder ")
+        with pytest.raises(SourceUnavailable, match="does not exist"):
+            await connector.lookup("Customer", "id", ["C1"])
+        assert not (await connector.ready()).ok
+    finally:
+        await connector.close()
+
+
+async def test_a_glob_matching_nothing_serves_nothing_and_says_so(tmp_path: Path) -> None:
+    (tmp_path / "exports").mkdir()
+    connector = _connector(tmp_path, pattern="*.csv")
+    await connector.open()
+    try:
+        health = await connector.ready()
+        assert not health.ok and "no file matches '*.csv'" in health.detail
+        assert await connector.verify() == []
+    finally:
+        await connector.close()
+
+
+async def test_the_gateway_shows_the_exports_age_and_staleness(tmp_path: Path) -> None:
+    """Through the gateway: `sourceRecords { stale ageSeconds }`, `extensions.sources.<name>` and `/readyz`."""
+    import aiohttp
+    import yaml
+
+    from federation.config import load_config
+    from federation.engine.gateway import Gateway
+    from federation.server import create_app
+    from tests.conftest import serve_app
+
+    _write(tmp_path, "members_20240102.csv", CSV.encode())
+    config = {"security": {"anonymous_role": "all", "roles": {"all": {"allow": ["*"]}}}, "sources": {"loyalty": {
+        "type": "files", "health_interval": 0, "path": "exports", "pattern": "members_*.csv", "settle": 0,
+        "max_age": 86400, "as_of": {"from": "filename", "pattern": "members_%Y%m%d.csv"},
+        "entities": {"Customer": CUSTOMER}}}}
+    (tmp_path / "onepane.yaml").write_text(yaml.safe_dump(config))
+    query = '{ customers(email: "ZOE@example.com") { name sourceRecords { source stale ageSeconds } } }'
+    gateway = Gateway.from_config(load_config(tmp_path / "onepane.yaml", {}))
+    async with serve_app(create_app(gateway)) as url, aiohttp.ClientSession() as session:
+        async with session.post(url + "/graphql", json={"query": query}) as response:
+            body = await response.json()
+        async with session.get(url + "/readyz") as response:
+            ready = await response.json()
+    customer = body["data"]["customers"][0]
+    assert customer["name"] == "Zoë Smith"
+    record = customer["sourceRecords"][0]
+    assert record["source"] == "loyalty" and record["stale"] is True and record["ageSeconds"] > 86400
+    loyalty = body["extensions"]["sources"]["loyalty"]
+    assert loyalty["asOf"] == "2024-01-02T00:00:00+00:00" and loyalty["pastMaxAge"] is True
+    assert ready["stale"] == ["loyalty"] and ready["sources"]["loyalty"]["asOf"] == loyalty["asOf"]
+
+
+def _config(tmp_path: Path, **options: Any) -> Path:
+    import yaml
+
+    source = {"type": "files", "path": "exports", "settle": 0, "entities": {"Customer": CUSTOMER}, **options}
+    config = {"security": {"anonymous_role": "all", "roles": {"all": {"allow": ["*"]}}}, "sources": {"till": source}}
+    path = tmp_path / "onepane.yaml"
+    path.write_text(yaml.safe_dump(config), "utf-8")
+    return path
+
+
+def test_check_names_the_skipped_rows_and_still_passes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from federation.cli import main
+
+    _write(tmp_path, "c.csv", (CSV + "C3,Too,many,columns,here\n").encode())
+    path = _config(tmp_path)
+    assert main(["check", str(path)]) == 0  # the rest serves: a warning, not a failed check
+    out = "".join("".join(capsys.readouterr()).split())  # rich wraps long paths on the terminal
+    assert "".join(f"source warning {path}: sources.till.c.csv: 1 row(s) skipped, the rest serve".split()) in out
+    assert "sources.till.c.csv:line4:toomanycolumns:ExpectedNumberofColumns:4Found:5" in out
+
+
+def test_check_fails_on_a_missing_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from federation.cli import main
+
+    path = _config(tmp_path)
+    assert main(["check", str(path)]) == 1
+    out = "".join("".join(capsys.readouterr()).split())
+    assert "".join(f"mapping problem {path}: sources.till.options.path: folder {tmp_path / 'exports'} does not "
+                   "exist".split()) in out
+
+
+@pytest.mark.parametrize(("data", "reason"), [
+    (b"", "c.csv: the file is empty"),
+    (CSV.replace("email", "e_mail").encode(), "c.csv: no column 'email', which Customer is mapped from"),
+])
+async def test_an_empty_or_reshaped_export_keeps_the_previous_snapshot(
+        tmp_path: Path, data: bytes, reason: str) -> None:
+    _write(tmp_path, "c.csv", CSV.encode())
+    connector = _connector(tmp_path)
+    await connector.open()
+    try:
+        _write(tmp_path, "c.csv", data)
+        _old(tmp_path / "exports" / "c.csv", 30)
+        assert not await connector.refresh()
+        assert await _names(connector, "key:email", ["ann@example.com"]) == ["Ann Lee"]
+        assert reason in (await connector.ready()).detail
+    finally:
+        await connector.close()
+
+
+async def test_as_of_from_a_column_is_the_newest_export_time_in_it(tmp_path: Path) -> None:
+    _write(tmp_path, "c.csv", b"cust_no,name,email,phone,exported\nC1,Zoe,,,2024-03-01T06:00:00Z\n"
+                              b"C2,Ann,,,2024-03-02T06:30:00+01:00\nC3,Bob,,,not a time\n")
+    connector = _connector(tmp_path, as_of={"from": "column", "column": "exported"})
+    await connector.open()
+    try:
+        age = connector.data_age()
+        assert age is not None and age.as_of.isoformat() == "2024-03-02T06:30:00+01:00" and not age.stale()
+    finally:
+        await connector.close()
+
+
+async def test_files_that_vanish_keep_serving_and_say_so_until_they_are_back(tmp_path: Path) -> None:
+    path = _write(tmp_path, "c.csv", CSV.encode())
+    connector = _connector(tmp_path, pattern="*.csv")
+    await connector.open()
+    try:
+        kept = path.read_bytes()
+        path.unlink()
+        await connector.refresh()
+        assert await _names(connector, "id", ["C2"]) == ["Ann Lee"]
+        assert "no file matches '*.csv'" in (await connector.ready()).detail
+        path.write_bytes(kept)
+        _old(path)
+        await connector.refresh()
+        health = await connector.ready()
+        assert health.ok and "no file matches" not in health.detail
+    finally:
+        await connector.close()
+
+
+async def test_exports_that_cannot_be_put_together_keep_the_previous_snapshot(tmp_path: Path) -> None:
+    (tmp_path / "exports").mkdir()
+    pq.write_table(pa.table({"cust_no": ["C1"], "name": ["Zoe"]}), tmp_path / "exports" / "a.parquet")
+    _old(tmp_path / "exports" / "a.parquet")
+    connector = _connector(tmp_path, format="parquet", files="all",
+                           entities={"Customer": {"id": "cust_no", "fields": {"name": "name"}}})
+    await connector.open()
+    try:
+        pq.write_table(pa.table({"cust_no": [[1, 2]], "name": [{"x": 1}]}), tmp_path / "exports" / "b.parquet")
+        _old(tmp_path / "exports" / "b.parquet")
+        assert not await connector.refresh()
+        assert await _names(connector, "id", ["C1"]) == ["Zoe"]
+        assert "snapshot 1 keeps serving" in (await connector.ready()).detail
+    finally:
+        await connector.close()
+
+
+async def test_a_pushed_search_ignores_accents_case_and_spaces_as_the_core_does(tmp_path: Path) -> None:
+    _write(tmp_path, "c.csv", CSV.encode())
+    connector = _connector(tmp_path)
+    await connector.open()
+    try:
+        for condition in (Condition("name", "eq", "zoe  SMITH"), Condition("name", "prefix", "ZOË"),
+                          Condition("name", "contains", "smi"), Condition("name", "in", ["nobody", " Zoe Smith"])):
+            found = await connector.search("Customer", SearchRequest((condition,)))
+            assert [r.local_id for r in found] == ["C1"], condition
+    finally:
+        await connector.close()
