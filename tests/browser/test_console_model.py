@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,14 +15,16 @@ from tests.browser.conftest import console_url
 from tests.browser.test_console import DONE, search
 from tests.stories.conftest import LiveDemo
 
-DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
+ROOT = Path(__file__).resolve().parents[2]
 SCREEN = {"width": 1366, "height": 768}
 
 
 def doc_shot(page: Any, name: str, full: bool = False) -> None:
-    """Screenshots shown in docs/agents.md."""
-    DOCS_IMG.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(DOCS_IMG / f"{name}.png"), full_page=full)
+    """Screenshots shown in docs/agents.md: written to artifacts/screenshots/ on every run, and
+    to docs/img/ only with ONEPANE_UPDATE_DOCS_IMG=1 (a test run never edits the docs)."""
+    folder = ROOT / ("docs/img" if os.environ.get("ONEPANE_UPDATE_DOCS_IMG") else "artifacts/screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=full)
 
 
 @pytest.fixture
