@@ -211,7 +211,9 @@ def _flags_resolver(decl: EntityDecl) -> Callable[..., Any]:
             related = await request.related(root, flag.relation)
             hits = [u for u in related if all(display(u.values.get(f)) == v for f, v in flag.where.items())]
             if len(hits) >= flag.min:
-                flags.append(Flag(code=code, message=flag.message.format(count=len(hits))))
+                target = decl.relations[flag.relation].entity
+                flags.append(Flag(code=code, message=flag.message.format(count=len(hits)),
+                                  reads=tuple((target, f) for f in flag.where)))
         return flags
 
     return resolve

@@ -94,6 +94,9 @@ class Conflict:
 class Flag:
     code: str
     message: str
+    # The (entity, field) pairs the flag's condition reads: a role that may not read one of them
+    # does not get the flag (federation/security/derived.py).
+    reads: strawberry.Private[tuple[tuple[str, str], ...]] = ()
 
 
 @dataclass(frozen=True, slots=True)

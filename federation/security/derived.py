@@ -133,11 +133,20 @@ def _explanations(policy: Policy, entity: str, found: Any, _: Mapping[str, Any])
     return dataclasses.replace(found, comparisons=kept, matchWeight=None, prior=None)
 
 
+def _flags(policy: Policy, _entity: str, flags: Any, _: Mapping[str, Any]) -> Any:
+    """Flags whose condition reads only fields the role may read unmasked: a duplicate-delivery
+    flag says how many shipments have a status, which a role denied that status may not learn."""
+    if flags is None:
+        return None
+    return [f for f in flags if all(policy.decide(t, n).action == "allow" for t, n in getattr(f, "reads", ()))]
+
+
 DERIVED_TYPES: dict[str, Callable[[Policy, str, Any, Mapping[str, Any]], Any]] = {
     "Conflict": _conflicts,
     "TimelineEntry": _timeline,
     "PurchaseStats": _stats,
     "MatchExplanation": _explanations,
+    "Flag": _flags,
 }
 
 

@@ -36,3 +36,15 @@ def test_a_list_of_explanations_is_ruled_one_by_one() -> None:
     policy = Policy("r", RoleSettings(allow=("*",), deny=("Customer.name",)), GUARDED)
     (shown,) = follow_rules(policy, "Customer", "MatchExplanation", [FOUND], {})
     assert [c.comparison for c in shown.comparisons] == ["dateOfBirth"]
+
+
+def test_a_flag_whose_condition_reads_a_denied_field_is_not_shown() -> None:
+    from federation.api.types import Flag
+
+    flag = Flag(code="DUPLICATE_DELIVERY", message="2 deliveries were completed for this order",
+                reads=(("Shipment", "status"),))
+    guarded = frozenset({"Customer", "Shipment", "Query"})
+    reader = Policy("r", RoleSettings(allow=("*",)), guarded)
+    assert follow_rules(reader, "Purchase", "Flag", [flag], {}) == [flag]
+    denied = Policy("r", RoleSettings(allow=("*",), deny=("Shipment.status",)), guarded)
+    assert follow_rules(denied, "Purchase", "Flag", [flag], {}) == []
