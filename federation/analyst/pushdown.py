@@ -40,11 +40,21 @@ def purchase_filter(sql: str, fed_through: frozenset[str], channels: frozenset[s
     `fed_through`: the tables whose rows come with purchases (they must sit in the same FROM);
     `columns`: every table's column names, to resolve unqualified names.
     """
+    # One locked, in-memory connection parses the statement and folds its constants.
+    connection = duckdb.connect(":memory:", config={"enable_external_access": False})
     try:
-        tree = orjson.loads(duckdb.connect(":memory:").execute("SELECT json_serialize_sql(?::VARCHAR)",
-                                                               [sql]).fetchone()[0])  # type: ignore[index]
+        connection.execute("SET TimeZone = 'UTC'")
+        tree = orjson.loads(connection.execute("SELECT json_serialize_sql(?::VARCHAR)",
+                                               [sql]).fetchone()[0])  # type: ignore[index]
+        return _filter(tree, connection, fed_through, channels, columns)
     except (duckdb.Error, TypeError, orjson.JSONDecodeError):
         return {}
+    finally:
+        connection.close()
+
+
+def _filter(tree: Mapping[str, Any], connection: duckdb.DuckDBPyConnection, fed_through: frozenset[str],
+            channels: frozenset[str], columns: Mapping[str, frozenset[str]]) -> dict[str, Any]:
     if tree.get("error") or len(tree.get("statements") or ()) != 1:
         return {}
     node = tree["statements"][0]["node"]
@@ -61,7 +71,7 @@ def purchase_filter(sql: str, fed_through: frozenset[str], channels: frozenset[s
         return {}
     alias = (mine[0].get("alias") or "purchases").lower()
     others = {c for t in outer if t is not mine[0] for c in columns.get(t["table_name"].lower(), frozenset())}
-    return _window(node.get("where_clause"), sql, alias, others, channels)
+    return _window(node.get("where_clause"), connection, alias, others, channels)
 
 
 def _base_tables(table: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
@@ -118,7 +128,7 @@ def _has_column(value: Any) -> bool:
     return False
 
 
-def _constant(expr: Mapping[str, Any], kind: str) -> Any:
+def _constant(expr: Mapping[str, Any], kind: str, connection: duckdb.DuckDBPyConnection) -> Any:
     """The value of a column-free expression, computed by DuckDB, or None when it cannot be.
 
     The expression's parse tree is put into `SELECT CAST((…) AS kind)` and turned back into SQL
@@ -128,8 +138,6 @@ def _constant(expr: Mapping[str, Any], kind: str) -> Any:
     if _has_column(expr):
         return None
     try:
-        connection = duckdb.connect(":memory:", config={"enable_external_access": False})
-        connection.execute("SET TimeZone = 'UTC'")
         template = orjson.loads(connection.execute("SELECT json_serialize_sql(?::VARCHAR)",
                                                    [f"SELECT CAST(NULL AS {kind})"]).fetchone()[0])  # type: ignore[index]
         cast = template["statements"][0]["node"]["select_list"][0]
@@ -141,13 +149,13 @@ def _constant(expr: Mapping[str, Any], kind: str) -> Any:
     return row[0] if row else None
 
 
-def _window(where: Mapping[str, Any] | None, sql: str, alias: str, others: set[str],
+def _window(where: Mapping[str, Any] | None, connection: duckdb.DuckDBPyConnection, alias: str, others: set[str],
             channels: frozenset[str]) -> dict[str, Any]:
     start: datetime | None = None
     end: datetime | None = None
     out: dict[str, Any] = {}
     for part in _conjuncts(where):
-        for column, low, high, equal in _bounds(part, sql, alias, others):
+        for column, low, high, equal in _bounds(part, connection, alias, others):
             if column == "placed_at":
                 if low is not None and isinstance(low, datetime):
                     start = low if start is None else max(start, low)
@@ -168,15 +176,15 @@ def _iso(moment: datetime) -> str:
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
 
 
-def _bounds(part: Mapping[str, Any], sql: str, alias: str,
+def _bounds(part: Mapping[str, Any], connection: duckdb.DuckDBPyConnection, alias: str,
             others: set[str]) -> Iterator[tuple[str, Any, Any, Any]]:
     """(column, inclusive lower bound, exclusive upper bound, equal value) pieces of one conjunct."""
     kind = part.get("type")
     if kind == "COMPARE_BETWEEN":
         column = _column(part.get("input") or {}, alias, others)
         if column == "placed_at":
-            low = _constant(part.get("lower") or {}, "TIMESTAMPTZ")
-            high = _constant(part.get("upper") or {}, "TIMESTAMPTZ")
+            low = _constant(part.get("lower") or {}, "TIMESTAMPTZ", connection)
+            high = _constant(part.get("upper") or {}, "TIMESTAMPTZ", connection)
             yield column, low, high + _TINY if high is not None else None, None
         return
     if kind not in _FLIP:
@@ -186,7 +194,7 @@ def _bounds(part: Mapping[str, Any], sql: str, alias: str,
     if column is None:
         column, left, right, kind = _column(right, alias, others), right, left, _FLIP[kind]
     if column == "placed_at":
-        value = _constant(right, "TIMESTAMPTZ")
+        value = _constant(right, "TIMESTAMPTZ", connection)
         if value is None:
             return
         if kind in ("COMPARE_GREATERTHANOREQUALTO", "COMPARE_GREATERTHAN"):
@@ -198,4 +206,4 @@ def _bounds(part: Mapping[str, Any], sql: str, alias: str,
         else:
             yield column, value, value + _TINY, None
     elif column in ("channel", "source") and kind == "COMPARE_EQUAL":
-        yield column, None, None, _constant(right, "VARCHAR")
+        yield column, None, None, _constant(right, "VARCHAR", connection)

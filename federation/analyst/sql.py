@@ -294,7 +294,8 @@ async def _execute(connection: duckdb.DuckDBPyConnection, sql: str, max_rows: in
     except duckdb.Error as exc:
         raise SqlProblem(f"{cut(str(exc), 300)}\ntables:\n{table_listing(plan)}") from None
     finally:
-        connection.close() if task.done() else None
+        if task.done():  # an interrupted statement's thread has let go of the connection
+            connection.close()
 
 
 def rows_as_dicts(answer: SqlAnswer) -> Iterator[dict[str, Any]]:

@@ -50,13 +50,21 @@ def answer_json(answer: Any) -> dict[str, Any]:
 def setup_sql(app: web.Application, gateway: Any, schema: Any) -> None:
     model, security = gateway.config.model, gateway.config.security
     settings: SqlSettings = gateway.config.gateway.sql
+    plans: dict[str, Any] = {}  # per role: the schema and policy are fixed for the app's life
+
+    def plan_of(principal: Any) -> Any:
+        from federation.analyst.sql_plan import plan_for
+
+        role = principal.role if principal else "*"
+        if role not in plans:
+            plans[role] = plan_for(schema._schema, model, security, role)
+        return plans[role]
 
     async def handle(request: web.Request) -> web.StreamResponse:
         # DuckDB and Arrow load on the first statement, not at every worker's start.
         from federation.analyst.query import SchemaRunner
         from federation.analyst.sql import run_sql
         from federation.analyst.sql_output import csv_text
-        from federation.analyst.sql_plan import plan_for
 
         principal = request.get(PRINCIPAL_KEY)
         try:
@@ -67,7 +75,7 @@ def setup_sql(app: web.Application, gateway: Any, schema: Any) -> None:
             return _problem(SqlProblem("the body must be a JSON object with a non-empty 'sql' string", "BAD_REQUEST"))
         try:
             rows, seconds = limits(settings, body.get("maxRows"), body.get("timeoutSeconds"))
-            plan = plan_for(schema._schema, model, security, principal.role if principal else "*")
+            plan = plan_of(principal)
             answer = await run_sql(body["sql"], plan, SchemaRunner(schema, gateway, principal), rows, seconds,
                                    settings.memory_limit)
         except SqlProblem as problem:
@@ -78,10 +86,8 @@ def setup_sql(app: web.Application, gateway: Any, schema: Any) -> None:
         return web.Response(body=orjson.dumps(answer_json(answer)), content_type="application/json")
 
     async def tables(request: web.Request) -> web.StreamResponse:
-        from federation.analyst.sql_plan import plan_for
-
         principal = request.get(PRINCIPAL_KEY)
-        plan = plan_for(schema._schema, model, security, principal.role if principal else "*")
+        plan = plan_of(principal)
         listing = {t.name: [{"name": c.name, "type": c.sql_type} for c in t.columns] for t in plan.tables.values()}
         return web.Response(body=orjson.dumps({"tables": listing}), content_type="application/json")
 
