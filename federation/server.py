@@ -136,7 +136,8 @@ def create_app(gateway: Gateway) -> web.Application:
     audit = open_audit(security.audit, gateway.config.file.parent.resolve()) if security and security.audit else None
     app[AUDIT] = audit
     schema = build_schema(gateway.model, security, audit)
-    fast = FastPath(gateway, schema._schema, security, audit) if gateway.config.gateway.compiled_plans else None
+    compiled = gateway.config.gateway.compiled_plans
+    fast = FastPath(gateway, schema._schema, schema.model_types, security, audit) if compiled else None
     # Parse and validation results are kept per document text (validation per rule set, so per role).
     learn = [partial(Learn, fast)] if fast is not None else []
     schema.extensions = (*schema.extensions, ParserCache, ValidationCache, *learn)

@@ -29,7 +29,7 @@ from federation.errors import SourceDataError
 from federation.model.declaration import EntityDecl, FieldDecl, ModelDecl, TypeRef
 from federation.records import Money
 
-__all__ = ["ModelTypes", "build_types", "display", "scalar_or_enum"]
+__all__ = ["ModelTypes", "build_types", "converter", "display", "scalar_or_enum"]
 
 _SCALARS: dict[str, Any] = {
     "String": str,
@@ -87,7 +87,7 @@ def _fill(cls: type, name: str, decl: EntityDecl, model: ModelDecl, classes: dic
         add("id", _resolve_id, strawberry.ID, "The gateway's id: the primary record's source:localId.")
     add("source", _resolve_source, str, "The source of the primary record.")
     for field_name, field in decl.fields.items():
-        convert = _converter(field.type_ref, enums)
+        convert = converter(field.type_ref, enums)
         add(field_name, _field_resolver(field_name, field, convert), _graphql_type(field.type_ref, enums),
             field.description)
     for rel_name, rel in decl.relations.items():
@@ -108,7 +108,7 @@ def _fill(cls: type, name: str, decl: EntityDecl, model: ModelDecl, classes: dic
 # -- plain values -------------------------------------------------------------------------------
 
 
-def _converter(ref: TypeRef, enums: dict[str, type[enum.Enum]]) -> Callable[[Any], Any]:
+def converter(ref: TypeRef, enums: dict[str, type[enum.Enum]]) -> Callable[[Any], Any]:
     if ref.name == "Money":
         one: Callable[[Any], Any] = _money
     elif ref.name in enums:

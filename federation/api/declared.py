@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import enum
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import strawberry
 
 from federation.api.build import ModelTypes, scalar_or_enum
 from federation.api.context import engine_request
+from federation.api.roots import RootFunction
 from federation.contract import Condition, SortKey
 from federation.engine.request import Request
 from federation.engine.unified import Unified
@@ -25,7 +26,7 @@ from federation.messages import cut
 from federation.model.declaration import ModelDecl, RootArgDecl, RootDecl, parse_type
 from federation.records import parse_source_ref
 
-__all__ = ["declared_roots", "with_declared_roots"]
+__all__ = ["declared_roots", "root_function", "sort_keys", "with_declared_roots"]
 
 
 def with_declared_roots(query: type, model: ModelDecl, types: ModelTypes) -> type:
@@ -46,10 +47,12 @@ def _root(name: str, root: RootDecl, model: ModelDecl, types: ModelTypes) -> Any
         return _constant(name, root, types)
     target = types.entities[root.entity]
     graphql_type: Any = list[target | None] | None if root.many else target | None  # type: ignore[valid-type]
+    answer = root_function(root)
+    assert answer is not None
     if root.by is not None:
-        resolver = _lookup(root, _by_type(root, model, types))
+        resolver = _resolver(answer, {str(root.by): _by_type(root, model, types)}, required=True)
     else:
-        resolver = _listing(root, {a: _arg_type(a, root, model, types) for a in root.args})
+        resolver = _resolver(answer, {a: _arg_type(a, root, model, types) for a in root.args}, required=False)
     return strawberry.field(resolver=resolver, graphql_type=graphql_type, name=name,
                             description=root.description or None)
 
@@ -92,6 +95,26 @@ def _arg_type(name: str, root: RootDecl, model: ModelDecl, types: ModelTypes) ->
     return (list[base] if ref.is_list else base) | None  # type: ignore[valid-type]
 
 
+def root_function(root: RootDecl) -> RootFunction | None:
+    """What the declared root answers, for strawberry's resolver and the compiled path alike;
+    None for a constant (its value is the answer)."""
+    if root.entity is None:
+        return None
+    return _lookup(root) if root.by is not None else _listing(root)
+
+
+def sort_keys(order: Sequence[str]) -> list[SortKey]:
+    """A declared root's `order`: field names, '-field' descending."""
+    return [SortKey(item.lstrip("-"), descending=item.startswith("-")) for item in order]
+
+
+def _resolver(answer: RootFunction, params: dict[str, Any], required: bool) -> Callable[..., Any]:
+    async def resolve(info: strawberry.Info, **given: Any) -> Any:
+        return await answer(engine_request(info), given)
+
+    return _with_signature(resolve, params, required)
+
+
 def _with_signature(resolve: Callable[..., Any], params: dict[str, Any], required: bool) -> Callable[..., Any]:
     """Give `resolve(info, **arguments)` the signature strawberry reads the arguments from."""
     parameters = [inspect.Parameter("info", inspect.Parameter.KEYWORD_ONLY, annotation=strawberry.Info)]
@@ -106,16 +129,16 @@ def _with_signature(resolve: Callable[..., Any], params: dict[str, Any], require
 # -- lists ----------------------------------------------------------------------------------------
 
 
-def _listing(root: RootDecl, params: dict[str, Any]) -> Callable[..., Any]:
+def _listing(root: RootDecl) -> RootFunction:
     entity = str(root.entity)
-    order = [SortKey(item.lstrip("-"), descending=item.startswith("-")) for item in root.order]
+    order = sort_keys(root.order)
     args = root.args
 
-    async def resolve(info: strawberry.Info, **given: Any) -> list[Unified]:
+    async def answer(request: Request, given: Mapping[str, Any]) -> list[Unified]:
         conditions = [_condition(args[name], value) for name, value in given.items() if value is not None]
-        return await engine_request(info).search(entity, conditions, order, None, whole=True)
+        return await request.search(entity, conditions, order, None, whole=True)
 
-    return _with_signature(resolve, params, required=False)
+    return answer
 
 
 def _condition(arg: RootArgDecl, value: Any) -> Condition:
@@ -133,11 +156,10 @@ def _plain(value: Any) -> Any:
 # -- lookups --------------------------------------------------------------------------------------
 
 
-def _lookup(root: RootDecl, arg_type: Any) -> Callable[..., Any]:
+def _lookup(root: RootDecl) -> RootFunction:
     entity, by, many = str(root.entity), str(root.by), root.many
 
-    async def resolve(info: strawberry.Info, **given: Any) -> Any:
-        request = engine_request(info)
+    async def answer(request: Request, given: Mapping[str, Any]) -> Any:
         value = given[by]
         if by != "id":
             units = await _by_key(request, entity, by, value)
@@ -153,7 +175,7 @@ def _lookup(root: RootDecl, arg_type: Any) -> Callable[..., Any]:
                              f"({refs}); ask by id", by)
         return units if many else (units[0] if units else None)
 
-    return _with_signature(resolve, {by: arg_type}, required=True)
+    return answer
 
 
 async def _by_key(request: Request, entity: str, key: str, value: str) -> list[Unified]:

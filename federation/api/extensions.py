@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from graphql import GraphQLEnumType, GraphQLError, GraphQLSchema
@@ -25,7 +25,7 @@ from federation.errors import OnepaneError, SourceError
 from federation.errors_log import log_incident
 from federation.messages import cut, without_suggestions
 
-__all__ = ["SourcesExtension", "format_error", "sources_json"]
+__all__ = ["SourcesExtension", "answer_errors", "format_error", "sources_json"]
 
 log = logging.getLogger("federation.api")
 
@@ -94,22 +94,31 @@ class SourcesExtension(SchemaExtension):
         if result is None or request is None:
             return
         schema = getattr(self.execution_context.schema, "_schema", None)
-        errors = [format_error(e, schema) for e in (getattr(result, "errors", None) or [])]
-        reported = {(e.extensions or {}).get("source") for e in errors
-                    if (e.extensions or {}).get("code", "").startswith(("SOURCE_", "CIRCUIT"))}
-        for name, stats in request.stats.items():
-            for failure in stats.errors[:1]:
-                if name not in reported:
-                    errors.append(GraphQLError(str(failure), extensions={"code": failure.code, "source": name}))
         context = self.execution_context.context
-        for path, source, message in context.get(NOTES, ()) if isinstance(context, dict) else ():
-            errors.append(GraphQLError(message, path=path, extensions={
-                "code": "SOURCE_DATA_ERROR", "source": source, "kept": True}))
-        result.errors = errors or None
+        notes = context.get(NOTES, ()) if isinstance(context, dict) else ()
+        result.errors = answer_errors(getattr(result, "errors", None) or [], request, notes, schema) or None
 
     def get_results(self) -> dict[str, Any]:
         request = self._request()
         return {} if request is None else sources_json(request)
+
+
+def answer_errors(raised: Sequence[GraphQLError], request: Request, notes: Iterable[tuple[list[Any], str, str]],
+                  schema: GraphQLSchema | None) -> list[GraphQLError]:
+    """A response's errors, on either execution path: what execution raised (coded, or masked),
+    then one error per source that failed without a raised error saying so, then the notes on
+    values served as written."""
+    errors = [format_error(e, schema) for e in raised]
+    reported = {(e.extensions or {}).get("source") for e in errors
+                if (e.extensions or {}).get("code", "").startswith(("SOURCE_", "CIRCUIT"))}
+    for name, stats in request.stats.items():
+        for failure in stats.errors[:1]:
+            if name not in reported:
+                errors.append(GraphQLError(str(failure), extensions={"code": failure.code, "source": name}))
+    for path, source, message in notes:
+        errors.append(GraphQLError(message, path=path, extensions={
+            "code": "SOURCE_DATA_ERROR", "source": source, "kept": True}))
+    return errors
 
 
 def sources_json(request: Request) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -29,7 +29,7 @@ from federation.errors import QueryError
 from federation.keys import normalize_code, normalize_email, phone_match_keys
 from federation.records import parse_source_ref
 
-__all__ = ["NotFound", "build_query"]
+__all__ = ["BUILTIN_ROOTS", "NotFound", "RootFunction", "build_query"]
 
 MAX_PAGE = 100
 
@@ -46,13 +46,13 @@ def build_query(types: ModelTypes) -> type:
     purchase_filter = _purchase_filter(types)
 
     async def resolve_customer(info: strawberry.Info, id: strawberry.ID) -> Any:
-        return await _get(engine_request(info), "Customer", str(id), "id")
+        return await BUILTIN_ROOTS["customer"](engine_request(info), {"id": id})
 
     async def resolve_purchase(info: strawberry.Info, id: strawberry.ID) -> Any:
-        return await _get(engine_request(info), "Purchase", str(id), "id")
+        return await BUILTIN_ROOTS["purchase"](engine_request(info), {"id": id})
 
     async def resolve_case(info: strawberry.Info, id: strawberry.ID) -> Any:
-        return await _get(engine_request(info), "Case", str(id), "id")
+        return await BUILTIN_ROOTS["case"](engine_request(info), {"id": id})
 
     async def resolve_customers(
         info: strawberry.Info,
@@ -63,7 +63,9 @@ def build_query(types: ModelTypes) -> type:
         orderNumber: str | None = None,
         sourceRef: str | None = None,
     ) -> Any:
-        return await _customers(engine_request(info), email, phone, name, loyaltyNumber, orderNumber, sourceRef)
+        return await BUILTIN_ROOTS["customers"](engine_request(info), {
+            "email": email, "phone": phone, "name": name, "loyaltyNumber": loyaltyNumber,
+            "orderNumber": orderNumber, "sourceRef": sourceRef})
 
     async def resolve_purchases(info: strawberry.Info, filter: Any = None, first: int = 20,
                                 after: str | None = None) -> Any:
@@ -132,6 +134,32 @@ def build_query(types: ModelTypes) -> type:
         "sources": _root(resolve_sources, list[SourceInfo] | None, "Every configured source and its health."),
     }
     return strawberry.type(type("Query", (), fields))
+
+
+# A root's answer from the engine request and the field's arguments (by GraphQL name; an argument
+# not given is absent or None). Strawberry's resolvers and the compiled path (federation/api/
+# fastpath.py) both call these, so what a root answers and which errors it raises live here once.
+RootFunction = Callable[[Request, Mapping[str, Any]], Awaitable[Any]]
+
+
+def _by_id(entity: str) -> RootFunction:
+    async def answer(request: Request, given: Mapping[str, Any]) -> Unified | None:
+        return await _get(request, entity, str(given["id"]), "id")
+
+    return answer
+
+
+async def _customers_root(request: Request, given: Mapping[str, Any]) -> list[Unified]:
+    return await _customers(request, given.get("email"), given.get("phone"), given.get("name"),
+                            given.get("loyaltyNumber"), given.get("orderNumber"), given.get("sourceRef"))
+
+
+BUILTIN_ROOTS: dict[str, RootFunction] = {
+    "customer": _by_id("Customer"),
+    "purchase": _by_id("Purchase"),
+    "case": _by_id("Case"),
+    "customers": _customers_root,
+}
 
 
 def _root(resolver: Callable[..., Any], graphql_type: Any, description: str) -> Any:

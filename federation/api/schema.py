@@ -14,7 +14,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.types.base_scalars import DecimalDefinition
 from strawberry.types import ExecutionContext
 
-from federation.api.build import build_types
+from federation.api.build import ModelTypes, build_types
 from federation.api.declared import with_declared_roots
 from federation.api.extensions import SourcesExtension
 from federation.api.identity import build_mutation
@@ -35,9 +35,11 @@ class OnepaneSchema(strawberry.Schema):
     """Logs only unexpected errors: a bad argument or a failed source is not a stack trace.
 
     `registered_documents`: hashes of the gateway's own generated documents, allowed like persisted ones.
+    `model_types`: the generated classes, whose value converters the compiled path shares.
     """
 
     registered_documents: set[str]
+    model_types: ModelTypes
 
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         for error in errors:
@@ -74,6 +76,7 @@ def build_schema(model: ModelDecl, security: SecuritySettings | None = None, aud
                            config=StrawberryConfig(auto_camel_case=False),
                            extensions=extensions, scalar_overrides={decimal.Decimal: FINITE_DECIMAL}, **kwargs)
     schema.registered_documents = registered
+    schema.model_types = types
     return schema
 
 

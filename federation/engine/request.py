@@ -423,11 +423,11 @@ class Request:
     # -- relations ----------------------------------------------------------------------------
 
     async def related(self, parent: Unified, name: str) -> list[Unified]:
-        """The entities `parent`'s relation `name` points at (batched with sibling parents)."""
-        relation = self.model.entities[parent.entity].relations[name]
-        records = await asyncio.gather(*self._relation_loads(relation)(parent))
-        units = await self.unify(relation.entity, _dedupe(r for batch in records for r in batch))
-        return self.ordered(relation.entity, units)
+        """The entities `parent`'s relation `name` points at (batched with sibling parents).
+
+        `related_many` for one parent, so one rule decides which children a parent has and in what
+        order, whether a resolver asks per parent or the compiled path per level."""
+        return (await self.related_many([parent], name))[0]
 
     async def related_many(self, parents: Sequence[Unified], name: str) -> list[list[Unified]]:
         """`related` for a whole level of parents at once: every load in one batch, the children

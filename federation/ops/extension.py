@@ -10,10 +10,10 @@ from collections.abc import Iterator
 from opentelemetry import context, trace
 from strawberry.extensions import SchemaExtension
 
-from federation.ops.metrics import REQUEST_SECONDS, REQUESTS
+from federation.ops.metrics import TALLY
 from federation.ops.tracing import tracer, tracing_on
 
-__all__ = ["OpsExtension"]
+__all__ = ["OpsExtension", "label", "outcome", "record_request"]
 
 _MAX_NAMES = 200
 _seen: set[str] = set()
@@ -22,7 +22,17 @@ _seen: set[str] = set()
 _NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]*")
 
 
-def _label(name: str | None) -> str:
+def outcome(failed: bool, data: object) -> str:
+    """`ok`, `partial` (errors beside some data) or `error`: one rule for both execution paths."""
+    return "ok" if not failed else ("partial" if data else "error")
+
+
+def record_request(operation: str, result: str, seconds: float) -> None:
+    """Count one answered request (strawberry's path and the compiled path alike)."""
+    TALLY.request(operation, result, seconds)
+
+
+def label(name: str | None) -> str:
     """Operation names come from clients: bound the label set so metrics cannot be flooded."""
     if not name:
         return "anonymous"
@@ -65,7 +75,7 @@ class OpsExtension(SchemaExtension):
             self._finish(span, started, aborted=closed)
 
     def _finish(self, span: trace.Span, started: float, aborted: bool = False) -> None:
-        name = _label(self.execution_context.operation_name)
+        name = label(self.execution_context.operation_name)
         result = self.execution_context.result
         # A document that did not validate has no result, only pre-execution errors; one strawberry
         # gave up on before any of those were recorded (the hook was closed) failed too.
@@ -73,14 +83,13 @@ class OpsExtension(SchemaExtension):
         # A document that never parsed (a syntax error) leaves no result and no document behind.
         never_parsed = result is None and self.execution_context.graphql_document is None
         failed = bool(errors) or never_parsed or (aborted and result is None)
-        outcome = "ok" if not failed else ("partial" if getattr(result, "data", None) else "error")
+        answered = outcome(failed, getattr(result, "data", None))
         span.set_attribute("graphql.operation.name", name)
-        span.set_attribute("onepane.outcome", outcome)
-        if outcome == "error":
+        span.set_attribute("onepane.outcome", answered)
+        if answered == "error":
             span.set_status(trace.StatusCode.ERROR)
         span.end()
-        REQUESTS.labels(name, outcome).inc()
-        REQUEST_SECONDS.labels(name).observe(time.perf_counter() - started)
+        record_request(name, answered, time.perf_counter() - started)
 
     def on_parse(self) -> Iterator[None]:
         span = tracer.start_span("graphql.parse")

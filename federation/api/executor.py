@@ -1,0 +1,141 @@
+"""The executor: a `Plan`, its bound variables and one engine `Request` in, the response body out.
+
+Level by level: each root's `RootFunction` (the one strawberry's resolver calls), then each
+relation for the whole level at once (`Request.related_many`, the one relation rule), then the
+values with the model's converters and the schema's serializers. The rules that shape a response
+are the ones strawberry's path uses, called, not copied: a root's error is graphql-core's
+`located_error` and its null propagates as the field's type says; the errors go through
+`answer_errors` (codes, masking, failed sources), `extensions.sources` through `sources_json`,
+the outcome through `ops.extension.outcome`.
+
+Anything the plan cannot reproduce exactly (a field error or a value kept as written, a value
+its serializer refuses, a null where the type forbids one, an error that is not Onepane's own)
+raises `Unsupported`: the adapter then hands the request to strawberry, which runs it from the
+start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from graphql import GraphQLError, located_error
+from graphql.execution.values import VariableValues, get_argument_values
+
+from federation.api.extensions import answer_errors, sources_json
+from federation.api.planner import Constant, ConstantRoot, Field, Plan, Relation, Root, Selection, Unsupported
+from federation.engine.request import Request
+from federation.engine.unified import Unified
+from federation.errors import OnepaneError
+from federation.ops.extension import outcome
+
+__all__ = ["Answer", "execute"]
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One execution's response body, shared by the requests that joined it."""
+
+    body: bytes
+    outcome: str
+
+
+async def execute(plan: Plan, variables: VariableValues | None, request: Request) -> Answer:
+    """The response for the plan; Unsupported when an answer needs the strawberry path."""
+    raised: list[GraphQLError] = []
+    if len(plan.roots) == 1:  # the usual document: no task to run its one root
+        values = [await _run_root(plan.roots[0], variables, request, raised)]
+    else:
+        values = await asyncio.gather(*(_run_root(root, variables, request, raised) for root in plan.roots))
+    data: dict[str, Any] | None = {}
+    for root, value in zip(plan.roots, values, strict=True):
+        if value is _NULLED:  # a non-null root failed: `data` itself is null
+            data = None
+            break
+        assert data is not None
+        data[root.key] = value
+    errors = answer_errors(raised, request, (), plan.schema)
+    answer: dict[str, Any] = {"data": data}
+    if errors:
+        answer["errors"] = [e.formatted for e in errors]
+    extensions = sources_json(request)
+    if extensions:
+        answer["extensions"] = extensions
+    return Answer(orjson.dumps(answer), outcome(bool(errors), data))
+
+
+_NULLED = object()
+
+
+async def _run_root(root: Root | ConstantRoot, variables: VariableValues | None, request: Request,
+                    raised: list[GraphQLError]) -> Any:
+    if isinstance(root, ConstantRoot):
+        return root.value
+    try:
+        arguments = get_argument_values(root.field, root.node, variables)
+    except GraphQLError as exc:
+        raise Unsupported("arguments strawberry words the error for") from exc
+    try:
+        found = await root.answer(request, arguments)
+    except OnepaneError as exc:  # the root is null and the error points at it, as graphql-core does
+        raised.append(located_error(exc, [root.node], [root.key]))
+        return None if root.nullable else _NULLED
+    except Exception as exc:  # not ours: strawberry's path masks it and logs the incident once
+        raise Unsupported("an unexpected error") from exc
+    try:
+        if root.many:
+            return await _objects(found, root.fields, request)
+        return None if found is None else (await _objects([found], root.fields, request))[0]
+    except Unsupported:
+        raise
+    except Exception as exc:
+        raise Unsupported("an error below a root") from exc
+
+
+async def _objects(units: list[Unified], fields: Selection, request: Request) -> list[Any]:
+    """One dict per unit; relations are fetched for the whole level at once (one batch)."""
+    unique = list({id(u): u for u in units}.values())
+    relations = [f for f in fields if isinstance(f, Relation)]
+    built = {id(u): _values(u, fields) for u in unique}
+    if relations:
+        if len(relations) == 1:
+            await _relation(relations[0], unique, built, request)
+        else:
+            await asyncio.gather(*(_relation(rel, unique, built, request) for rel in relations))
+    return [built[id(u)] for u in units]
+
+
+async def _relation(rel: Relation, parents: list[Unified], built: Mapping[int, dict[str, Any]],
+                    request: Request) -> None:
+    found = await request.related_many(parents, rel.name)
+    children = list({id(u): u for units in found for u in units}.values())
+    dicts = dict(zip(map(id, children), await _objects(children, rel.fields, request), strict=True))
+    for parent, units in zip(parents, found, strict=True):
+        if rel.many:
+            built[id(parent)][rel.key] = [dicts[id(u)] for u in units]
+        else:
+            built[id(parent)][rel.key] = dicts[id(units[0])] if units else None
+
+
+def _values(unit: Unified, fields: Selection) -> dict[str, Any]:
+    errors = unit.field_errors
+    out: dict[str, Any] = {}
+    for field in fields:
+        if isinstance(field, Field):
+            if field.checked and field.name in errors:
+                raise Unsupported("a field error, or a value kept as written (a note)")
+            value = field.read(unit)
+            if type(value) is not field.plain:
+                if value is not None and field.convert is not None:
+                    value = field.convert(value)
+                value = field.complete(value)
+            out[field.key] = value
+        elif isinstance(field, Constant):
+            out[field.key] = field.value
+        else:
+            out[field.key] = None  # keeps the document's key order; filled by _relation
+    return out
+

@@ -1,0 +1,317 @@
+"""The planner: a validated GraphQL document in, a `Plan` out (or `Unsupported`).
+
+A plan names, for each root field, the function that answers it (the same `RootFunction` the
+strawberry resolver calls: federation/api/roots.py, federation/api/declared.py) and its
+argument nodes, and below it the entity fields and relations the document selects, each with the
+model's value converter (federation/api/build.py) and the schema's own serializer. Variables are
+not part of a plan: `Plan.variables` coerces them per request with graphql-core's own function, so
+one plan serves every request that sends the same document, whatever it asks about.
+
+It plans queries of root lookups and lists (with arguments, literal or variables), constants,
+plain fields, `Money`-like objects, relations, aliases, `__typename` and fragments that add
+nothing but fields of the same type. It declines (`Unsupported`) anything else, and the request
+stays with strawberry: mutations, directives, introspection, repeated response keys, the
+derived fields (`sourceRecords`, `conflicts`, `possibleMatches`, `flags`, `timeline`) and roots
+whose arguments are input objects (`purchases(filter:)`). See docs/architecture.md, "One
+execution engine".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLEnumType,
+    GraphQLField,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLScalarType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    get_named_type,
+    parse,
+)
+from graphql.execution.values import VariableValues, get_variable_values
+
+from federation.api.build import ModelTypes, converter
+from federation.api.declared import root_function
+from federation.api.roots import BUILTIN_ROOTS, RootFunction
+from federation.engine.unified import Unified
+from federation.model.declaration import ModelDecl
+
+__all__ = ["Constant", "Field", "Plan", "Relation", "Root", "Unsupported", "compile_plan"]
+
+# Types whose values the engine already holds as the exact Python type the serializer returns:
+# a value of that type is sent as it is (the serializer would hand it back unchanged).
+_PLAIN: dict[str, type] = {"Int": int, "Float": float, "String": str, "Boolean": bool, "ID": str}
+_DERIVED = frozenset({"sourceRecords", "conflicts", "possibleMatches", "flags", "timeline"})
+
+
+class Unsupported(Exception):
+    """The document (or this answer) is not one the compiled path reproduces exactly."""
+
+
+Complete = Callable[[Any], Any]  # a resolved value → its JSON value, as graphql-core completes it
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """A value of the unit: a model field (`name` in `Unified.values`), `id` or `source`."""
+
+    key: str
+    name: str
+    read: Callable[[Unified], Any]
+    checked: bool  # a model field: a field error on it needs strawberry's path
+    convert: Callable[[Any], Any] | None  # the model's converter (build.converter); None: as read
+    plain: type | None  # a value of exactly this type is already its JSON value
+    complete: Complete
+
+
+@dataclass(frozen=True, slots=True)
+class Constant:
+    """A key whose value never changes (`__typename`)."""
+
+    key: str
+    value: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Relation:
+    key: str
+    name: str
+    many: bool
+    fields: tuple[Field | Constant | Relation, ...]
+
+
+Selection = tuple[Field | Constant | Relation, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Root:
+    """A root field answered by a `RootFunction` (a lookup, a list or a search)."""
+
+    key: str
+    answer: RootFunction
+    field: GraphQLField
+    node: FieldNode
+    many: bool
+    fields: Selection
+    nullable: bool  # when it fails: null here (True) or `data` null (False), as graphql-core propagates
+
+
+@dataclass(frozen=True, slots=True)
+class ConstantRoot:
+    key: str
+    value: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A compiled query: its root fields in document order, and what binds its variables."""
+
+    roots: tuple[Root | ConstantRoot, ...]
+    operation: str | None
+    fetches: bool  # whether answering calls any source (a document of constants does not)
+    schema: GraphQLSchema
+    definitions: tuple[Any, ...]  # the operation's variable definitions
+
+    def variables(self, given: Mapping[str, Any] | None) -> VariableValues | None:
+        """The request's variables coerced to their declared types (graphql-core's own coercion);
+        Unsupported when they do not fit, so strawberry's path words the error."""
+        if not self.definitions:
+            return None
+        coerced = get_variable_values(self.schema, self.definitions, dict(given or {}))
+        if isinstance(coerced, list):
+            raise Unsupported("variables that do not fit their types")
+        return coerced
+
+
+def compile_plan(query: str, operation_name: str | None, schema: GraphQLSchema, model: ModelDecl,
+                 types: ModelTypes) -> Plan:
+    """The plan for a validated document, or Unsupported."""
+    document = parse(query)
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    if operation_name is None:
+        if len(operations) != 1:
+            raise Unsupported("which operation")
+        op = operations[0]
+    else:
+        named = [o for o in operations if o.name is not None and o.name.value == operation_name]
+        if len(named) != 1:
+            raise Unsupported("operation name")
+        op = named[0]
+    if op.operation != OperationType.QUERY or op.directives:
+        raise Unsupported("a query without directives")
+    query_type = schema.query_type
+    assert query_type is not None
+    planner = _Planner(schema, model, types, fragments)
+    roots = tuple(planner.root(node, query_type) for node in planner.fields(op, query_type))
+    _unique(roots)
+    return Plan(roots, op.name.value if op.name else None, any(isinstance(r, Root) for r in roots), schema,
+                tuple(op.variable_definitions or ()))
+
+
+def _unique(items: tuple[Any, ...]) -> None:
+    if len({item.key for item in items}) != len(items):
+        raise Unsupported("repeated response keys are merged by graphql-core")
+
+
+def _key(node: FieldNode) -> str:
+    return node.alias.value if node.alias else node.name.value
+
+
+class _Planner:
+    def __init__(self, schema: GraphQLSchema, model: ModelDecl, types: ModelTypes,
+                 fragments: Mapping[str, FragmentDefinitionNode]) -> None:
+        self.schema, self.model, self.types, self.fragments = schema, model, types, fragments
+
+    def fields(self, node: Any, parent: GraphQLObjectType) -> Iterator[FieldNode]:
+        """The field nodes of a selection set, fragments of the same type flattened."""
+        for selection in node.selection_set.selections:
+            if selection.directives:
+                raise Unsupported("directives")
+            if isinstance(selection, FieldNode):
+                yield selection
+                continue
+            if isinstance(selection, FragmentSpreadNode):
+                fragment: Any = self.fragments.get(selection.name.value)
+            elif isinstance(selection, InlineFragmentNode):
+                fragment = selection
+            else:  # pragma: no cover - graphql-core has no other selection
+                raise Unsupported("selection")
+            if fragment is None or fragment.directives:
+                raise Unsupported("fragment")
+            condition = fragment.type_condition
+            if condition is not None and condition.name.value != parent.name:
+                raise Unsupported("a fragment on another type")
+            yield from self.fields(fragment, parent)
+
+    def root(self, node: FieldNode, query_type: GraphQLObjectType) -> Root | ConstantRoot:
+        name = node.name.value
+        if name == "__typename":
+            return ConstantRoot(_key(node), query_type.name)
+        field = query_type.fields.get(name)
+        if field is None:
+            raise Unsupported(f"root {name}")
+        declared = self.model.roots.get(name)
+        if declared is not None and declared.entity is None:  # a constant: its value, completed once
+            if node.selection_set is not None:
+                raise Unsupported("constant")
+            return ConstantRoot(_key(node), self.complete(field.type, node)(declared.value))
+        answer = root_function(declared) if declared is not None else BUILTIN_ROOTS.get(name)
+        if answer is None:
+            raise Unsupported(f"root {name}")
+        for argument in field.args.values():
+            if not isinstance(get_named_type(argument.type), GraphQLScalarType | GraphQLEnumType):
+                raise Unsupported("an input object argument")
+        kind, nullable = field.type, not isinstance(field.type, GraphQLNonNull)
+        if isinstance(kind, GraphQLNonNull):
+            kind = kind.of_type
+        many = isinstance(kind, GraphQLList)
+        entity = get_named_type(kind)
+        if not isinstance(entity, GraphQLObjectType) or entity.name not in self.model.entities:
+            raise Unsupported(f"root {name}: not an entity")
+        return Root(_key(node), answer, field, node, many, self.selection(node, entity), nullable)
+
+    def selection(self, node: FieldNode, parent: GraphQLObjectType) -> Selection:
+        decl = self.model.entities[parent.name]
+        out: list[Field | Constant | Relation] = []
+        for child in self.fields(node, parent):
+            name, key = child.name.value, _key(child)
+            if name == "__typename":
+                out.append(Constant(key, parent.name))
+                continue
+            field = parent.fields.get(name)
+            if field is None or child.arguments or name in _DERIVED:
+                raise Unsupported(f"{parent.name}.{name}")
+            if name in decl.relations:
+                rel = decl.relations[name]
+                target = get_named_type(field.type)
+                assert isinstance(target, GraphQLObjectType)
+                out.append(Relation(key, name, rel.many, self.selection(child, target)))
+            elif name in decl.fields:
+                ref = decl.fields[name].type_ref
+                convert = converter(ref, self.types.enums)
+                identity = ref.name not in self.types.enums and ref.name != "Money"
+                out.append(Field(key, name, _value(name), True, None if identity else convert,
+                                 _PLAIN.get(ref.name) if not ref.is_list else None, self.complete(field.type, child)))
+            elif name == "id":
+                out.append(Field(key, name, _unit_id, False, None, str, self.complete(field.type, child)))
+            elif name == "source":
+                out.append(Field(key, name, _unit_source, False, None, str, self.complete(field.type, child)))
+            else:
+                raise Unsupported(f"{parent.name}.{name}")
+        _unique(tuple(out))
+        return tuple(out)
+
+    def complete(self, kind: Any, node: FieldNode) -> Complete:
+        """graphql-core's completion of a resolved value of `kind`, for values the engine holds:
+        the schema's own serializers; a null where the type forbids one needs strawberry's path."""
+        if isinstance(kind, GraphQLNonNull):
+            inner = self.complete(kind.of_type, node)
+
+            def required(value: Any) -> Any:
+                if value is None:
+                    raise Unsupported("a null where the type forbids one")
+                return inner(value)
+
+            return required
+        if isinstance(kind, GraphQLList):
+            item = self.complete(kind.of_type, node)
+            return lambda value: None if value is None else [item(v) for v in value]
+        if isinstance(kind, GraphQLScalarType | GraphQLEnumType):
+            serialize = kind.serialize
+            return lambda value: None if value is None else serialize(value)
+        if isinstance(kind, GraphQLObjectType) and kind.name not in self.model.entities and node.selection_set:
+            return self._object(kind, node)
+        raise Unsupported(f"values of {kind}")
+
+    def _object(self, kind: GraphQLObjectType, node: FieldNode) -> Complete:
+        """A plain value object (`Money`): its fields are its attributes (no resolver of its own)."""
+        parts: list[tuple[str, str | None, Any]] = []
+        for child in self.fields(node, kind):
+            name = child.name.value
+            if name == "__typename":
+                parts.append((_key(child), None, kind.name))
+                continue
+            field = kind.fields.get(name)
+            definition = (field.extensions or {}).get("strawberry-definition") if field is not None else None
+            if field is None or child.arguments or definition is None or definition.base_resolver is not None:
+                raise Unsupported(f"{kind.name}.{name}")
+            parts.append((_key(child), definition.python_name, self.complete(field.type, child)))
+        _unique(tuple(_Keyed(k) for k, _, _ in parts))
+
+        def build(value: Any) -> Any:
+            if value is None:
+                return None
+            return {key: (done if attribute is None else done(getattr(value, attribute)))
+                    for key, attribute, done in parts}
+
+        return build
+
+
+@dataclass(frozen=True, slots=True)
+class _Keyed:
+    key: str
+
+
+def _value(name: str) -> Callable[[Unified], Any]:
+    return lambda unit: unit.values.get(name)
+
+
+def _unit_id(unit: Unified) -> Any:
+    return unit.id
+
+
+def _unit_source(unit: Unified) -> Any:
+    return unit.records[0].source
+
