@@ -125,12 +125,12 @@ async def test_the_first_request_going_away_does_not_cancel_the_shared_answer(tm
         expected = orjson.loads(await _ask(session, url))
         fast = _view(app).fast
         assert isinstance(fast, FastPath)
-        plan = fast.plan(QUERY, None)
+        plan = next(p for (query, _, _), p in fast._plans.items() if query == QUERY)  # the role's plan
         assert plan is not None
         gate = data[HELD]["/posts"] = asyncio.Event()
-        leader = asyncio.ensure_future(fast._run(plan))
+        leader = asyncio.ensure_future(fast._run(plan, None, b""))
         await _until(lambda: "/posts" in data[LOG][-1:])
-        joiner = asyncio.ensure_future(fast._run(plan))
+        joiner = asyncio.ensure_future(fast._run(plan, None, b""))
         await asyncio.sleep(0.05)
         leader.cancel()
         gate.set()
