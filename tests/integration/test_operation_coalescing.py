@@ -123,6 +123,7 @@ async def test_the_first_request_going_away_does_not_cancel_the_shared_answer(tm
     async with serve_app(data) as base, _gateway(tmp_path, base, True) as (app, url), \
             aiohttp.ClientSession() as session:
         expected = orjson.loads(await _ask(session, url))
+        assert orjson.loads(await _ask(session, url)) == expected  # learned by the first, planned by this one
         fast = _view(app).fast
         assert isinstance(fast, FastPath)
         plan = next(p for (query, _, _), p in fast._plans.items() if query == QUERY)  # the role's plan
