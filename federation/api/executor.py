@@ -17,6 +17,7 @@ start.
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -25,8 +26,9 @@ import orjson
 from graphql import GraphQLError, located_error
 from graphql.execution.values import VariableValues, get_argument_values
 
+from federation.api.context import KEY
 from federation.api.extensions import answer_errors, sources_json
-from federation.api.planner import Constant, ConstantRoot, Field, Plan, Relation, Root, Selection, Unsupported
+from federation.api.planner import Constant, ConstantRoot, Derived, Field, Plan, Relation, Root, Selection, Unsupported
 from federation.engine.request import Request
 from federation.engine.unified import Unified
 from federation.errors import OnepaneError
@@ -41,6 +43,17 @@ class Answer:
 
     body: bytes
     outcome: str
+
+
+class _Info:
+    """What the generated resolvers read from strawberry's `info`: the context with the engine
+    request. Anything else they might read is missing, and its AttributeError sends the request
+    to strawberry's path."""
+
+    __slots__ = ("context",)
+
+    def __init__(self, request: Request) -> None:
+        self.context = {KEY: request}
 
 
 async def execute(plan: Plan, variables: VariableValues | None, request: Request) -> Answer:
@@ -96,16 +109,27 @@ async def _run_root(root: Root | ConstantRoot, variables: VariableValues | None,
 
 
 async def _objects(units: list[Unified], fields: Selection, request: Request) -> list[Any]:
-    """One dict per unit; relations are fetched for the whole level at once (one batch)."""
+    """One dict per unit; relations are fetched for the whole level at once (one batch), and
+    the derived fields' resolvers of the whole level run together (their loads batch too)."""
     unique = list({id(u): u for u in units}.values())
     relations = [f for f in fields if isinstance(f, Relation)]
-    built = {id(u): _values(u, fields) for u in unique}
-    if relations:
-        if len(relations) == 1:
-            await _relation(relations[0], unique, built, request)
-        else:
-            await asyncio.gather(*(_relation(rel, unique, built, request) for rel in relations))
+    pending: list[tuple[dict[str, Any], Derived, Any]] = []
+    info = _Info(request) if any(isinstance(f, Derived) for f in fields) else None
+    built = {id(u): _values(u, fields, info, pending) for u in unique}
+    waits = [_relation(rel, unique, built, request) for rel in relations]
+    if pending:
+        waits.append(_derived(pending))
+    if len(waits) == 1:
+        await waits[0]
+    elif waits:
+        await asyncio.gather(*waits)
     return [built[id(u)] for u in units]
+
+
+async def _derived(pending: list[tuple[dict[str, Any], Derived, Any]]) -> None:
+    values = await asyncio.gather(*(waiting for _, _, waiting in pending))
+    for (out, field, _), value in zip(pending, values, strict=True):
+        out[field.key] = field.complete(value)
 
 
 async def _relation(rel: Relation, parents: list[Unified], built: Mapping[int, dict[str, Any]],
@@ -120,7 +144,8 @@ async def _relation(rel: Relation, parents: list[Unified], built: Mapping[int, d
             built[id(parent)][rel.key] = dicts[id(units[0])] if units else None
 
 
-def _values(unit: Unified, fields: Selection) -> dict[str, Any]:
+def _values(unit: Unified, fields: Selection, info: _Info | None,
+            pending: list[tuple[dict[str, Any], Derived, Any]]) -> dict[str, Any]:
     errors = unit.field_errors
     out: dict[str, Any] = {}
     for field in fields:
@@ -135,6 +160,13 @@ def _values(unit: Unified, fields: Selection) -> dict[str, Any]:
             out[field.key] = value
         elif isinstance(field, Constant):
             out[field.key] = field.value
+        elif isinstance(field, Derived):
+            value = field.resolve(unit, info)
+            if inspect.isawaitable(value):
+                out[field.key] = None  # keeps the document's key order; filled by _derived
+                pending.append((out, field, value))
+            else:
+                out[field.key] = field.complete(value)
         else:
             out[field.key] = None  # keeps the document's key order; filled by _relation
     return out

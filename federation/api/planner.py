@@ -18,6 +18,7 @@ execution engine".
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -47,12 +48,11 @@ from federation.api.roots import BUILTIN_ROOTS, RootFunction
 from federation.engine.unified import Unified
 from federation.model.declaration import ModelDecl
 
-__all__ = ["Constant", "Field", "Plan", "Relation", "Root", "Unsupported", "compile_plan"]
+__all__ = ["Constant", "Derived", "Field", "Plan", "Relation", "Root", "Unsupported", "compile_plan"]
 
 # Types whose values the engine already holds as the exact Python type the serializer returns:
 # a value of that type is sent as it is (the serializer would hand it back unchanged).
 _PLAIN: dict[str, type] = {"Int": int, "Float": float, "String": str, "Boolean": bool, "ID": str}
-_DERIVED = frozenset({"sourceRecords", "conflicts", "possibleMatches", "flags", "timeline"})
 
 
 class Unsupported(Exception):
@@ -76,6 +76,17 @@ class Field:
 
 
 @dataclass(frozen=True, slots=True)
+class Derived:
+    """A field the generated type computes with its own resolver (`sourceRecords`, `conflicts`,
+    `flags`, `timeline`, `possibleMatches`): that very function, called with the unit and an
+    `info` holding the engine request, its result completed like any other value."""
+
+    key: str
+    resolve: Callable[[Unified, Any], Any]
+    complete: Complete
+
+
+@dataclass(frozen=True, slots=True)
 class Constant:
     """A key whose value never changes (`__typename`)."""
 
@@ -88,10 +99,10 @@ class Relation:
     key: str
     name: str
     many: bool
-    fields: tuple[Field | Constant | Relation, ...]
+    fields: tuple[Field | Derived | Constant | Relation, ...]
 
 
-Selection = tuple[Field | Constant | Relation, ...]
+Selection = tuple[Field | Derived | Constant | Relation, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,14 +235,14 @@ class _Planner:
 
     def selection(self, node: FieldNode, parent: GraphQLObjectType) -> Selection:
         decl = self.model.entities[parent.name]
-        out: list[Field | Constant | Relation] = []
+        out: list[Field | Derived | Constant | Relation] = []
         for child in self.fields(node, parent):
             name, key = child.name.value, _key(child)
             if name == "__typename":
                 out.append(Constant(key, parent.name))
                 continue
             field = parent.fields.get(name)
-            if field is None or child.arguments or name in _DERIVED:
+            if field is None or child.arguments:
                 raise Unsupported(f"{parent.name}.{name}")
             if name in decl.relations:
                 rel = decl.relations[name]
@@ -249,7 +260,7 @@ class _Planner:
             elif name == "source":
                 out.append(Field(key, name, _unit_source, False, None, str, self.complete(field.type, child)))
             else:
-                raise Unsupported(f"{parent.name}.{name}")
+                out.append(Derived(key, _resolver_of(field, parent.name), self.complete(field.type, child)))
         _unique(tuple(out))
         return tuple(out)
 
@@ -302,6 +313,16 @@ class _Planner:
 @dataclass(frozen=True, slots=True)
 class _Keyed:
     key: str
+
+
+def _resolver_of(field: GraphQLField, parent: str) -> Callable[[Unified, Any], Any]:
+    """The generated resolver behind an entity field, when it takes just (root, info)."""
+    definition = (field.extensions or {}).get("strawberry-definition")
+    resolver = getattr(definition, "base_resolver", None)
+    function = getattr(resolver, "wrapped_func", None)
+    if function is None or list(inspect.signature(function).parameters) != ["root", "info"]:
+        raise Unsupported(f"{parent}: a field without a (root, info) resolver")
+    return function  # type: ignore[no-any-return]
 
 
 def _value(name: str) -> Callable[[Unified], Any]:
