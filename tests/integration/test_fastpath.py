@@ -41,10 +41,11 @@ COMPILED = [
     "query Named { posts { ...P user { ...U } } } fragment P on Post { id title } fragment U on User { name }",
     "query Q($u: Int) { posts(userId: $u) { id } }",
     "{ __typename posts(userId: 1) { __typename id source } user(id: 2) { __typename name } }",
+    "{posts{id source sourceRecords{source localId}}}",
 ]
 FALLBACK = [
     "{posts{id @include(if: true)}}",
-    "{posts{id source sourceRecords{source localId}}}",
+    "{ __schema { queryType { name } } }",
     "{posts{id} posts{title}}",
     "{ postz { id } }",
 ]
