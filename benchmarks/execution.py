@@ -1,0 +1,228 @@
+"""Per-request execution cost: strawberry's path and the compiled path, side by side in one run.
+
+The customer-360 document of the c360 workload (`../shared/bench/c360/README.md`), one random
+customer by email per request, over two SQLite databases shaped like its web shop and POS
+(generated here, smaller: --customers, four orders each; a POS member for two customers in
+three, three till receipts each; on PostgreSQL as c360 has them, or in SQLite files) and
+mapped as `benchmarks/peers/onepane-c360/onepane.yaml` maps them. The gateway runs in this
+process behind aiohttp on loopback; one connection sends
+one request at a time, so nothing is shared between requests (no coalescing). Both paths get the
+same email sequence, in alternating blocks, and answers are checked equal for every request.
+
+Run: `python benchmarks/execution.py [--customers 5000] [--requests 2000] [--out FILE]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import sqlite3
+import statistics
+import tempfile
+import time
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+import orjson
+import yaml
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from machine import git_commit, machine_line, versions
+
+from federation.api.fastpath import FastPath
+from federation.config import load_config
+from federation.engine.gateway import Gateway
+from federation.server import OnepaneView, create_app
+
+QUERY = ("query C($e: String!) { customers(email: $e) { id name purchases { orderNumber total { amount currency } "
+         "placedAt } } }")
+
+
+SHOP_DDL = """
+    CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT, email TEXT);
+    CREATE TABLE orders (id INTEGER PRIMARY KEY, order_no TEXT, customer_id INTEGER, placed_at TEXT,
+                         total_pence INTEGER);
+    CREATE INDEX orders_customer ON orders (customer_id);
+    CREATE INDEX customers_email ON customers (email);
+    CREATE INDEX orders_no ON orders (order_no);
+"""
+POS_DDL = """
+    CREATE TABLE members (member_no CHAR(8) PRIMARY KEY, full_name TEXT, email TEXT);
+    CREATE TABLE txns (txn_id INTEGER PRIMARY KEY, receipt_no TEXT, member_no CHAR(8), txn_at TEXT,
+                       amount NUMERIC);
+    CREATE INDEX txns_member ON txns (member_no);
+    CREATE INDEX members_email ON members (email);
+    CREATE INDEX txns_receipt ON txns (receipt_no);
+"""
+
+
+def rows(customers: int) -> tuple[dict[str, list[tuple[Any, ...]]], list[str]]:
+    """Every table's rows; the emails to ask for, as people type them (spaces, capitals)."""
+    rng = random.Random(7)
+    tables: dict[str, list[tuple[Any, ...]]] = {"customers": [], "orders": [], "members": [], "txns": []}
+    emails, order, txn = [], 0, 0
+    for i in range(1, customers + 1):
+        email = f"customer{i}@example.com"
+        emails.append(email)
+        tables["customers"].append((i, f"Customer {i}", email))
+        for _ in range(4):
+            order += 1
+            tables["orders"].append((order, f"W-{order:07d}", i, f"2025-{rng.randint(1, 12):02d}-"
+                                     f"{rng.randint(1, 28):02d}T10:00:00Z", rng.randint(500, 50000)))
+        if i % 3:
+            member = f"M{i:07d}"
+            tables["members"].append((member, f"CUSTOMER {i}", email.upper()))
+            for _ in range(3):
+                txn += 1
+                tables["txns"].append((txn, f"R{txn:08d}", member, f"2025-{rng.randint(1, 12):02d}-01T12:00:00Z",
+                                       Decimal(f"{rng.randint(1, 400)}.{rng.randint(0, 99):02d}")))
+    return tables, [f"  {e.capitalize()} " if n % 2 else e for n, e in enumerate(emails)]
+
+
+def sqlite_sources(folder: Path, tables: dict[str, list[tuple[Any, ...]]]) -> dict[str, str]:
+    urls = {}
+    for name, ddl, owned in (("shop", SHOP_DDL, ("customers", "orders")), ("pos", POS_DDL, ("members", "txns"))):
+        db = sqlite3.connect(folder / f"{name}.db")
+        db.executescript(ddl)
+        for table in owned:
+            marks = ", ".join("?" * len(tables[table][0]))
+            db.executemany(f"INSERT INTO {table} VALUES ({marks})", [tuple(map(_sqlite, r)) for r in tables[table]])
+        db.commit()
+        db.close()
+        urls[name] = f"sqlite+aiosqlite:///{folder / f'{name}.db'}"
+    return urls
+
+
+def _sqlite(value: Any) -> Any:
+    return str(value) if isinstance(value, Decimal) else value
+
+
+async def postgres_sources(server: str, tables: dict[str, list[tuple[Any, ...]]]) -> dict[str, str]:
+    """Two fresh databases on the PostgreSQL at `server` (user@host:port), as the c360 workload has."""
+    urls = {}
+    admin = await asyncpg.connect(f"postgresql://{server}/postgres")
+    try:
+        for name, ddl, owned in (("shop", SHOP_DDL, ("customers", "orders")), ("pos", POS_DDL, ("members", "txns"))):
+            database = f"onepane_execution_{name}"
+            await admin.execute(f"DROP DATABASE IF EXISTS {database}")
+            await admin.execute(f"CREATE DATABASE {database}")
+            db = await asyncpg.connect(f"postgresql://{server}/{database}")
+            try:
+                await db.execute(ddl.replace("placed_at TEXT", "placed_at TIMESTAMPTZ")
+                                 .replace("txn_at TEXT", "txn_at TIMESTAMPTZ"))
+                for table in owned:
+                    records = [tuple(_timestamp(v) for v in r) for r in tables[table]]
+                    await db.copy_records_to_table(table, records=records)
+                await db.execute("ANALYZE")
+            finally:
+                await db.close()
+            urls[name] = f"postgresql+asyncpg://{server}/{database}"
+    finally:
+        await admin.close()
+    return urls
+
+
+def _timestamp(value: Any) -> Any:
+    if isinstance(value, str) and value.endswith("Z") and value[:4].isdigit():
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return value
+
+
+def config(folder: Path, urls: dict[str, str]) -> Path:
+    """The c360 peer's config with these two databases' URLs."""
+    peer = Path(__file__).parent / "peers" / "onepane-c360" / "onepane.yaml"
+    settings = yaml.safe_load(peer.read_text("utf-8"))
+    for name, url in urls.items():
+        settings["sources"][name]["url"] = url
+    path = folder / "execution.yaml"
+    path.write_text(yaml.safe_dump(settings), "utf-8")
+    return path
+
+
+def _view(app: web.Application) -> OnepaneView:
+    return next(r.handler for r in app.router.routes() if isinstance(r.handler, OnepaneView))
+
+
+async def measure(folder: Path, urls: dict[str, str], emails: list[str], requests: int,
+                  block: int) -> dict[str, list[float]]:
+    app = create_app(Gateway.from_config(load_config(config(folder, urls), {})))
+    view = _view(app)
+    fast = view.fast
+    assert isinstance(fast, FastPath)
+    rng = random.Random(11)
+    asked = [rng.choice(emails) for _ in range(requests)]
+    times: dict[str, list[float]] = {"strawberry": [], "compiled": []}
+    server = TestServer(app, host="127.0.0.1", port=0)
+    await server.start_server()
+    url = str(server.make_url("/graphql"))
+    try:
+        async with aiohttp.ClientSession() as session:
+            async def ask(email: str) -> tuple[float, bytes]:
+                body = orjson.dumps({"query": QUERY, "operationName": "C", "variables": {"e": email}})
+                started = time.perf_counter()
+                async with session.post(url, data=body, headers={"Content-Type": "application/json"}) as r:
+                    raw = await r.read()
+                return time.perf_counter() - started, raw
+
+            for email in emails[:50]:  # learn the document; warm the connection pools
+                await ask(email)
+            for start in range(0, requests, block):
+                answers: dict[str, list[bytes]] = {}
+                for path in ("strawberry", "compiled") if start // block % 2 == 0 else ("compiled", "strawberry"):
+                    view.fast = fast if path == "compiled" else None
+                    before = fast.answered
+                    answers[path] = []
+                    for email in asked[start:start + block]:
+                        seconds, raw = await ask(email)
+                        times[path].append(seconds)
+                        answers[path].append(raw)
+                    if path == "compiled":
+                        assert fast.answered - before == len(answers[path]), "the compiled path declined"
+                assert answers["compiled"] == answers["strawberry"], "the two paths answered differently"
+    finally:
+        await server.close()
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--customers", type=int, default=5000)
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--block", type=int, default=100)
+    parser.add_argument("--postgres", default="postgres@127.0.0.1:5432",
+                        help="user@host:port of a PostgreSQL to create the two databases on; '' for SQLite files")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    tables, emails = rows(args.customers)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        urls = asyncio.run(postgres_sources(args.postgres, tables)) if args.postgres else sqlite_sources(folder, tables)
+        times = asyncio.run(measure(folder, urls, emails, args.requests, args.block))
+    slow, fast = (statistics.median(times[p]) * 1e6 for p in ("strawberry", "compiled"))
+    p90 = {p: statistics.quantiles(times[p], n=10)[-1] * 1e6 for p in times}
+    lines = [
+        f"execution ({'PostgreSQL' if args.postgres else 'SQLite'}, {args.customers} customers, "
+        f"{args.requests} requests per path, one connection, "
+        f"blocks of {args.block} alternating):",
+        machine_line(),
+        f"- {versions(['aiohttp', 'strawberry-graphql', 'graphql-core', 'sqlalchemy', 'asyncpg', 'aiosqlite'])}; "
+        f"commit {git_commit()}",
+        "| path | median µs / request | p90 µs |",
+        "|---|---|---|",
+        f"| strawberry (graphql-core executes, resolvers per field) | {slow:,.0f} | {p90['strawberry']:,.0f} |",
+        f"| compiled (cached plan, variables bound) | {fast:,.0f} | {p90['compiled']:,.0f} |",
+        f"| ratio strawberry / compiled | {slow / fast:.2f} | |",
+    ]
+    text = "\n".join(lines)
+    print(text)
+    if args.out:
+        args.out.write_text(text + "\n", "utf-8")
+
+
+if __name__ == "__main__":
+    main()
