@@ -1,13 +1,13 @@
 """Per-request execution cost: strawberry's path and the compiled path, side by side in one run.
 
 The customer-360 document of the c360 workload (`../shared/bench/c360/README.md`), one random
-customer by email per request, over two SQLite databases shaped like its web shop and POS
+customer by email per request, over two databases shaped like its web shop and POS
 (generated here, smaller: --customers, four orders each; a POS member for two customers in
 three, three till receipts each; on PostgreSQL as c360 has them, or in SQLite files) and
 mapped as `benchmarks/peers/onepane-c360/onepane.yaml` maps them. The gateway runs in this
-process behind aiohttp on loopback; one connection sends
-one request at a time, so nothing is shared between requests (no coalescing). Both paths get the
-same email sequence, in alternating blocks, and answers are checked equal for every request.
+process behind aiohttp on loopback; one connection sends one request at a time, so nothing is
+shared between requests (no coalescing). Both paths get the same email sequence, in alternating
+blocks, and answers are checked equal for every request.
 
 Run: `python benchmarks/execution.py [--customers 5000] [--requests 2000] [--out FILE]`.
 """
@@ -157,6 +157,7 @@ async def measure(folder: Path, urls: dict[str, str], emails: list[str], request
     rng = random.Random(11)
     asked = [rng.choice(emails) for _ in range(requests)]
     times: dict[str, list[float]] = {"strawberry": [], "compiled": []}
+    cpu: dict[str, float] = {"strawberry": 0.0, "compiled": 0.0}  # process CPU seconds per path
     server = TestServer(app, host="127.0.0.1", port=0)
     await server.start_server()
     url = str(server.make_url("/graphql"))
@@ -177,15 +178,18 @@ async def measure(folder: Path, urls: dict[str, str], emails: list[str], request
                     view.fast = fast if path == "compiled" else None
                     before = fast.answered
                     answers[path] = []
+                    used = time.process_time()
                     for email in asked[start:start + block]:
                         seconds, raw = await ask(email)
                         times[path].append(seconds)
                         answers[path].append(raw)
+                    cpu[path] += time.process_time() - used
                     if path == "compiled":
                         assert fast.answered - before == len(answers[path]), "the compiled path declined"
                 assert answers["compiled"] == answers["strawberry"], "the two paths answered differently"
     finally:
         await server.close()
+    times["cpu"] = [cpu["strawberry"] / len(times["strawberry"]), cpu["compiled"] / len(times["compiled"])]
     return times
 
 
@@ -203,6 +207,7 @@ def main() -> None:
         folder = Path(tmp)
         urls = asyncio.run(postgres_sources(args.postgres, tables)) if args.postgres else sqlite_sources(folder, tables)
         times = asyncio.run(measure(folder, urls, emails, args.requests, args.block))
+    cpu_slow, cpu_fast = (c * 1e6 for c in times.pop("cpu"))
     slow, fast = (statistics.median(times[p]) * 1e6 for p in ("strawberry", "compiled"))
     p90 = {p: statistics.quantiles(times[p], n=10)[-1] * 1e6 for p in times}
     lines = [
@@ -212,11 +217,12 @@ def main() -> None:
         machine_line(),
         f"- {versions(['aiohttp', 'strawberry-graphql', 'graphql-core', 'sqlalchemy', 'asyncpg', 'aiosqlite'])}; "
         f"commit {git_commit()}",
-        "| path | median µs / request | p90 µs |",
-        "|---|---|---|",
-        f"| strawberry (graphql-core executes, resolvers per field) | {slow:,.0f} | {p90['strawberry']:,.0f} |",
-        f"| compiled (cached plan, variables bound) | {fast:,.0f} | {p90['compiled']:,.0f} |",
-        f"| ratio strawberry / compiled | {slow / fast:.2f} | |",
+        "| path | median µs / request | p90 µs | CPU µs / request (gateway and client process) |",
+        "|---|---|---|---|",
+        f"| strawberry (graphql-core executes, resolvers per field) | {slow:,.0f} | {p90['strawberry']:,.0f} "
+        f"| {cpu_slow:,.0f} |",
+        f"| compiled (cached plan, variables bound) | {fast:,.0f} | {p90['compiled']:,.0f} | {cpu_fast:,.0f} |",
+        f"| ratio strawberry / compiled | {slow / fast:.2f} | | {cpu_slow / cpu_fast:.2f} |",
     ]
     text = "\n".join(lines)
     print(text)
