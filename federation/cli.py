@@ -1,4 +1,4 @@
-"""`federation demo | serve | check | indexes | schema | query | sql | identity train`."""
+"""`federation demo | serve | check | indexes | schema | query | sql | identity train | import`."""
 
 from __future__ import annotations
 
@@ -86,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     train.add_argument("--sample", type=int, default=5000, help="records read per source (default 5000)")
     train.add_argument("--random-pairs", type=int, default=100_000, help="random pairs for u (default 100000)")
     train.add_argument("--out", type=Path, help="write here instead of the config's identity.model")
+    _import_parser(commands)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
@@ -99,7 +100,36 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def _import_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    draft = commands.add_parser("import", help="print a draft source block mapping a database or API onto the model")
+    kinds = draft.add_subparsers(dest="kind", required=True)
+    sql = kinds.add_parser("sql", help="reflect a database's tables and sample their rows")
+    sql.add_argument("target", metavar="URL", help="e.g. postgresql://user@host/db (a password is never printed)")
+    sql.add_argument("--schema", help="the schema to read (default: the connection's)")
+    sql.add_argument("--tables", nargs="+", default=(), help="only these tables")
+    openapi = kinds.add_parser("openapi", help="read an OpenAPI description's GET endpoints")
+    openapi.add_argument("target", metavar="FILE_OR_URL")
+    for each in (sql, openapi):
+        each.add_argument("--name", help="the source's name in the config (default: from the database or API)")
+        each.add_argument("--model", type=Path, help="a config whose model to map onto (default: the built-in)")
+        each.add_argument("--region", help="the country phone numbers without a country code are in (e.g. US)")
+        each.add_argument("--currency", help="the ISO 4217 currency amounts are in (default: a TODO)")
+        each.add_argument("--sample", type=int, default=300, help="rows read per table at most (default 300)")
+        each.add_argument("--timeout", type=float, default=10.0, help="seconds per connection, statement or download")
+
+
+def _import(args: argparse.Namespace) -> int:
+    from federation.importing import main_import
+
+    model = load_model(args.model) if args.model else None
+    return main_import(args.kind, args.target, model, name=args.name, schema=getattr(args, "schema", None),
+                       tables=tuple(getattr(args, "tables", ())), sample_rows=args.sample, timeout=args.timeout,
+                       region=args.region, currency=args.currency)
+
+
 def _run(args: argparse.Namespace) -> int | None:
+    if args.command == "import":
+        return _import(args)
     if args.command == "schema":
         from federation.api.schema import print_sdl
         from federation.model import builtin_model

@@ -28,6 +28,7 @@ from connectors.sql.errors import missing_driver, translate
 from connectors.sql.limits import column_limits
 from connectors.sql.plans import SQL_NORMALIZERS, IdPlan, Plan, field_plan, id_plan, key_plan, stored_key_plan
 from connectors.sql.verify import column_problems, select_columns, table_problems
+from federation.drafts import DraftRequest
 from federation.contract import (
     SCAN_ROWS,
     AggregateRequest,
@@ -141,6 +142,13 @@ class SqlConnector(BaseConnector):
 
     kind = "sql"
     options_model = SqlOptions
+    drafts = frozenset({"sql"})
+
+    @classmethod
+    async def draft(cls, kind: str, request: DraftRequest) -> str:
+        from connectors.sql.draft import draft_sql  # the drafting code loads only for `federation import`
+
+        return await draft_sql(request)
 
     def __init__(self, name: str, options: Any, context: ConnectorContext) -> None:
         super().__init__(name, options, context)
