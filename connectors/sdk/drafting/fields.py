@@ -288,6 +288,9 @@ def _ref_guess(ref: str, table: TableProfile, other: TableProfile) -> Guess | No
                 return Guess(column.name, f"named '{column.name}'; {overlap:.0%} of its sampled values are "
                                           f"{other_name} ids", "high" if overlap >= 0.95 else "medium")
         elif not table.sampled or not other.sampled:
+            if have[:-1] == words(other_name):  # conversation_id beside a conversations endpoint
+                return Guess(column.name, f"named '{column.name}' after {other_name} (no rows to compare ids)",
+                             "medium")
             return Guess(column.name, f"named '{column.name}' (no rows to compare with {other_name} ids)", "low",
                          f"does {column.name} hold the id of a {other_name} record?")
     return None

@@ -20,6 +20,7 @@ class Guess:
     why: str
     sure: Sure
     todo: str = ""  # the question to answer before trusting it (rendered `# TODO: …`)
+    commented: bool = False  # a proposal that would not pass `federation check` yet: written as a comment
 
     def origins(self) -> tuple[str, ...]:
         if isinstance(self.spec, str):

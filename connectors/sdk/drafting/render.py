@@ -56,9 +56,18 @@ def _line(indent: int, key: str, value: Any, comment: str) -> str:
     return f"{text}  # {comment}" if comment else text
 
 
-def _guess(indent: int, key: str, guess: Guess) -> list[str]:
+def _guess(indent: int, key: str, guess: Guess, paths: bool) -> list[str]:
     todo = [f"{' ' * indent}# TODO: {guess.todo}"] if guess.todo else []
-    return todo + [_line(indent, key, guess.spec, f"{guess.why} (sure: {guess.sure})")]
+    line = _line(indent, key, _as_paths(guess.spec) if paths else guess.spec, f"{guess.why} (sure: {guess.sure})")
+    return todo + [f"{' ' * indent}# {line.lstrip()}" if guess.commented else line]
+
+
+def _as_paths(spec: Any) -> Any:
+    """JSON sources say `path`/`paths` where SQL says `column`/`columns` (the mapping takes either)."""
+    if isinstance(spec, dict):
+        renamed = {"column": "path", "columns": "paths"}
+        return {renamed.get(k, k): v for k, v in spec.items()}
+    return spec
 
 
 def _entity(draft: EntityDraft) -> list[str]:
@@ -68,15 +77,16 @@ def _entity(draft: EntityDraft) -> list[str]:
     lines = [f"      {draft.entity}:  # {table.name}: {draft.why} (sure: {draft.sure}); {rows}"]
     lines += [f"        # {note}" for note in table.notes]
     lines += [_line(8, key, value, "") for key, value in table.origin.items()]
-    lines += _guess(8, "id", draft.id)
+    paths = "path" in table.origin
+    lines += _guess(8, "id", draft.id, paths)
     if draft.region is not None:
-        lines += _guess(8, "region", draft.region)
+        lines += _guess(8, "region", draft.region, paths)
     for section in ("fields", "keys", "refs"):
         guesses: dict[str, Guess] = getattr(draft, section)
         if guesses:
             lines.append(f"        {section}:")
             for key, guess in guesses.items():
-                lines += _guess(10, key, guess)
+                lines += _guess(10, key, guess, paths)
     if draft.missing:
         lines.append(f"        # not found in {table.name}: {', '.join(draft.missing)}")
     if draft.others:

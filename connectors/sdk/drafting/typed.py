@@ -52,7 +52,13 @@ def enum_guess(values_of: Sequence[str], column: ColumnProfile, table: TableProf
         else:
             table_map[code] = value
     if not table_map:
-        return None
+        if score < 1.0:
+            return None
+        proposal = {"column": column.name, "transform": [{"enum": {code: "?" for code in found}}]}
+        return Guess(proposal, f"named '{column.name}'; codes {', '.join(map(str, found))} name no "
+                     f"{'/'.join(values_of)} value", "low",
+                     f"which {'/'.join(values_of)} value is each of {', '.join(map(str, found))}? "
+                     "(then uncomment)", commented=True)
     source = "declared" if column.enum else f"found in {len(table.values(column.name))} sampled rows"
     why = f"named '{column.name}'; codes {source}: {', '.join(map(str, found))}"
     todo = (f"which {'/'.join(values_of)} value is each of {', '.join(map(str, unmatched))}? (until mapped they "
