@@ -23,24 +23,31 @@ from connectors.sdk.drafting.profile import Kind, words
 from connectors.sdk.drafting.render import source_name
 from federation.drafts import DraftError, DraftRequest
 
-__all__ = ["draft_openapi", "load_document"]
+__all__ = ["draft_openapi", "load_document", "shown_target"]
 
 _KINDS: dict[str, Kind] = {"string": "text", "integer": "int", "number": "decimal", "boolean": "bool",
                            "object": "json", "array": "json"}
 _PARAM = re.compile(r"\{([^}]+)\}")
 
 
+def shown_target(target: str) -> str:
+    """A file as given; a URL without its user, password or query (where API keys travel)."""
+    if not target.startswith(("http://", "https://")):
+        return target
+    return str(URL(target).with_user(None).with_password(None).with_query(None))
+
+
 async def load_document(target: str, timeout: float, base_dir: Path) -> Mapping[str, Any]:
     """The parsed description; DraftError naming the file or URL and what went wrong."""
     if target.startswith(("http://", "https://")):
-        shown = str(URL(target).with_user(None).with_password(None).with_query(None))
+        shown = shown_target(target)
         try:
-            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as session:
-                async with session.get(target) as response:
-                    if response.status != 200:
-                        raise DraftError(f"cannot download {shown}: HTTP {response.status}")
-                    text = await response.text()
-        except (aiohttp.ClientError, asyncio.TimeoutError, UnicodeDecodeError) as exc:
+            async with (aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as session,
+                        session.get(target) as response):
+                if response.status != 200:
+                    raise DraftError(f"cannot download {shown}: HTTP {response.status}")
+                text = await response.text()
+        except (TimeoutError, aiohttp.ClientError, UnicodeDecodeError) as exc:
             reason = f"no answer within {timeout:g}s" if isinstance(exc, asyncio.TimeoutError) else type(exc).__name__
             raise DraftError(f"cannot download {shown}: {reason}") from None
     else:
@@ -67,12 +74,12 @@ async def draft_openapi(request: DraftRequest) -> str:
     document = await load_document(request.target, request.timeout, request.base_dir)
     resolver = _Resolver(document)
     tables = [t for path, item in document["paths"].items() if (t := _endpoint(path, item, resolver))]
-    info = document.get("info") if isinstance(document.get("info"), dict) else {}
+    info: dict[str, Any] = document["info"] if isinstance(document.get("info"), dict) else {}
     name = request.name or source_name(str(info.get("title") or Path(request.target).stem))
     drafts, skipped = draft_entities(tables, request.model, request.region, request.currency)
     options, todo = _options(document, name)
-    header = [f"Drafted by `federation import openapi {request.target}` from {len(tables)} list endpoint(s) of "
-              f"'{info.get('title', 'the API')}' {info.get('version', '')}".rstrip() + ".",
+    header = [f"Drafted by `federation import openapi {shown_target(request.target)}` from {len(tables)} list "
+              f"endpoint(s) of '{info.get('title', 'the API')}' {info.get('version', '')}".rstrip() + ".",
               "A description holds no records: every guess rests on names and declared types alone.",
               "Each guess says why and how sure; answer every `# TODO` and run `federation check`.", *todo]
     return render_source(name, "rest", header, options, drafts, skipped)
@@ -85,7 +92,8 @@ def _options(document: Mapping[str, Any], name: str) -> tuple[list[tuple[str, An
         base = f"{(document.get('schemes') or ['https'])[0]}://{document['host']}{document.get('basePath', '')}"
     todo = [] if base.startswith(("http://", "https://")) else [
         "TODO: base_url: the description names no absolute server URL; where does the API run?"]
-    options: list[tuple[str, Any, str]] = [("base_url", base or "https://api.example.com", "servers[0] of the description")]
+    options: list[tuple[str, Any, str]] = [
+        ("base_url", base or "https://api.example.com", "servers[0] of the description")]
     auth = _auth(document, name)
     if auth is not None:
         options.append(("auth", auth[0], auth[1]))

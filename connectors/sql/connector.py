@@ -28,7 +28,6 @@ from connectors.sql.errors import missing_driver, translate
 from connectors.sql.limits import column_limits
 from connectors.sql.plans import SQL_NORMALIZERS, IdPlan, Plan, field_plan, id_plan, key_plan, stored_key_plan
 from connectors.sql.verify import column_problems, select_columns, table_problems
-from federation.drafts import DraftRequest
 from federation.contract import (
     SCAN_ROWS,
     AggregateRequest,
@@ -42,6 +41,7 @@ from federation.contract import (
     SearchRequest,
     ValueLimit,
 )
+from federation.drafts import DraftRequest
 from federation.errors import SourceError, SourceUnavailable
 from federation.keys import normalize, normalize_text
 from federation.model.declaration import EntityDecl

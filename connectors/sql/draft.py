@@ -89,7 +89,7 @@ def _profile(conn: Connection, inspector: Any, name: str, request: DraftRequest)
     columns = tuple(ColumnProfile(str(c["name"]), _kind(c["type"]), str(c["name"]) in primary,
                                   refers.get(str(c["name"])), _enum_values(c["type"])) for c in reflected)
     readable = [c.name for c in columns if c.kind != "other" or not _binary(reflected, c.name)]
-    statement = sa.select(*(sa.column(c) for c in readable)).select_from(sa.table(name, schema=schema))
+    statement = sa.select(*(sa.column(c) for c in readable)).select_from(sa.table(name, schema=schema))  # type: ignore[var-annotated]
     try:
         rows = conn.execute(statement.limit(request.sample_rows)).mappings().all()
     except sa.exc.DBAPIError as exc:

@@ -47,7 +47,7 @@ def entity_score(entity: str, table: TableProfile) -> tuple[float, str]:
 def draft_entities(tables: Sequence[TableProfile], model: ModelDecl, region: str | None = None,
                    currency: str | None = None) -> tuple[list[EntityDraft], list[str]]:
     """One draft per entity found (the best table for it), and a note per table left out."""
-    wanted = [e for e in ("Customer", "Purchase", "LineItem", "Payment", "Interaction", "Case")
+    wanted: list[str] = [e for e in ("Customer", "Purchase", "LineItem", "Payment", "Interaction", "Case")
               if e in model.entities]
     scored: list[tuple[float, str, TableProfile, str]] = []
     for table in tables:
@@ -69,9 +69,7 @@ def draft_entities(tables: Sequence[TableProfile], model: ModelDecl, region: str
     tables_of = {e: t for e, (_, t, _) in chosen.items()}
     guesser = FieldGuesser(model, tables_of, region, currency)
     drafts = []
-    for entity in wanted:
-        if entity not in chosen:
-            continue
+    for entity in (e for e in wanted if e in chosen):
         score, table, said = chosen[entity]
         sure: Sure = "high" if score >= 1.1 else "medium" if score >= 0.9 else "low"
         why = f"its name says '{said}'" + (", and its columns fit" if score >= 1.1 else "")

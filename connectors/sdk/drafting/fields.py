@@ -160,13 +160,12 @@ class FieldGuesser:
             if column.kind == "text":
                 return Guess({"column": column.name, "transform": ["int"]}, f"{said}, numbers held as text", "low")
             return None
-        if type_name in ("String", "ID"):
-            if column.kind in ("text", "int", "decimal", "other"):
-                return Guess(column.name, said, sure)
+        if type_name in ("String", "ID") and column.kind in ("text", "int", "decimal", "other"):
+            return Guess(column.name, said, sure)
         return None
 
     def _emails(self, columns: list[ColumnProfile], table: TableProfile) -> Guess | None:
-        found = []
+        found: list[tuple[str, str, Sure]] = []
         for column in columns:
             values = table.values(column.name)
             rate = share(values, looks_email)
@@ -177,7 +176,7 @@ class FieldGuesser:
         return _gathered(found)
 
     def _phones(self, columns: list[ColumnProfile], table: TableProfile, country: str | None) -> Guess | None:
-        found = []
+        found: list[tuple[str, str, Sure]] = []
         for column in columns:
             if name_score(column.name, "phones") == 0 or column.kind not in ("text", "other"):
                 continue

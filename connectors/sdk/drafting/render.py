@@ -59,7 +59,7 @@ def _line(indent: int, key: str, value: Any, comment: str) -> str:
 def _guess(indent: int, key: str, guess: Guess, paths: bool) -> list[str]:
     todo = [f"{' ' * indent}# TODO: {guess.todo}"] if guess.todo else []
     line = _line(indent, key, _as_paths(guess.spec) if paths else guess.spec, f"{guess.why} (sure: {guess.sure})")
-    return todo + [f"{' ' * indent}# {line.lstrip()}" if guess.commented else line]
+    return [*todo, f"{' ' * indent}# {line.lstrip()}" if guess.commented else line]
 
 
 def _as_paths(spec: Any) -> Any:

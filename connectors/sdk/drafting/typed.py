@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 from decimal import Decimal
 
-from connectors.sdk.drafting.guesses import Guess
+from connectors.sdk.drafting.guesses import Guess, Sure
 from connectors.sdk.drafting.profile import ColumnProfile, TableProfile, words
 from connectors.sdk.drafting.values import codes
 
@@ -63,7 +63,7 @@ def enum_guess(values_of: Sequence[str], column: ColumnProfile, table: TableProf
     why = f"named '{column.name}'; codes {source}: {', '.join(map(str, found))}"
     todo = (f"which {'/'.join(values_of)} value is each of {', '.join(map(str, unmatched))}? (until mapped they "
             "read as UNKNOWN)") if unmatched else ""
-    sure = "high" if not unmatched and score >= 1.0 else "medium"
+    sure: Sure = "high" if not unmatched and score >= 1.0 else "medium"
     return Guess({"column": column.name, "transform": [{"enum": table_map}]}, why, sure, todo)
 
 

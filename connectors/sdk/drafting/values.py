@@ -18,13 +18,13 @@ from federation.regions import region_code
 
 __all__ = [
     "codes",
-    "share",
     "looks_country",
     "looks_email",
     "looks_epoch",
     "looks_iso_datetime",
     "looks_phone",
     "looks_yyyymmdd",
+    "share",
 ]
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
