@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import ValidationError
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -38,17 +39,19 @@ async def draft_sql(request: DraftRequest) -> str:
     try:
         url = make_url(request.target)
         options = SqlOptions(url=request.target, statement_timeout=request.timeout, pool_size=1)
-    except (ArgumentError, ValueError) as exc:
-        reason = str(exc).splitlines()[-1] if isinstance(exc, ValueError) else "not a database URL"
+    except ValidationError as exc:
+        reason = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
         raise DraftError(f"cannot use {shown}: {reason}") from None
+    except (ArgumentError, ValueError):
+        raise DraftError(f"cannot use {shown}: not a database URL") from None
     name = request.name or source_name(Path(url.database or "source").stem)
     connector = SqlConnector(name, options, ConnectorContext(request.model, request.base_dir, request.region or "GB"))
     try:
         tables = await connector._run(lambda conn: conn.run_sync(_profiles, request), request.timeout * 4)
+    except _Unreadable as exc:
+        raise DraftError(f"cannot read {shown}: {exc.detail}") from None
     except SourceError as exc:
         raise DraftError(f"cannot read {shown}: {str(exc).split(': ', 1)[-1]}") from None
-    except _Unreadable as exc:
-        raise DraftError(f"cannot read {shown}: {exc}") from None
     finally:
         await connector.close()
     drafts, skipped = draft_entities(tables, request.model, request.region, request.currency)
@@ -59,8 +62,12 @@ async def draft_sql(request: DraftRequest) -> str:
     return render_source(name, "sql", header, options_out, drafts, skipped)
 
 
-class _Unreadable(Exception):
+class _Unreadable(SourceError):
     """A table the user may not read (permission denied): named in the message."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("draft", detail)
+        self.detail = detail
 
 
 def _profiles(conn: Connection, request: DraftRequest) -> list[TableProfile]:
@@ -69,7 +76,7 @@ def _profiles(conn: Connection, request: DraftRequest) -> list[TableProfile]:
         names = inspector.get_table_names(schema=request.schema)
     except sa.exc.DBAPIError as exc:
         raise _Unreadable(f"cannot list the tables of schema {request.schema or '(default)'} "
-                          f"({type(exc.orig).__name__})") from None
+                          f"({_reason(exc)})") from None
     if request.tables:
         unknown = [t for t in request.tables if t not in names]
         if unknown:
@@ -93,12 +100,23 @@ def _profile(conn: Connection, inspector: Any, name: str, request: DraftRequest)
     try:
         rows = conn.execute(statement.limit(request.sample_rows)).mappings().all()
     except sa.exc.DBAPIError as exc:
-        raise _Unreadable(f"cannot read table {name} ({type(exc.orig).__name__}); leave it out with --tables") \
-            from None
+        raise _Unreadable(f"cannot read table {name} ({_reason(exc)}); leave it out with --tables") from None
     conn.rollback()
     where = f"{schema}.{name}" if schema else name
     notes = () if rows else ("the table has no rows: drafted from its schema alone, no value checked",)
     return TableProfile(name, columns, {"table": where}, primary, tuple(dict(r) for r in rows), notes=notes)
+
+
+# PostgreSQL's SQLSTATE and MariaDB's error numbers for "you may not read this".
+_DENIED = {"42501", 1142, 1143, 1044}
+
+
+def _reason(exc: sa.exc.DBAPIError) -> str:
+    """Why a read failed, without the statement or values: permission denied, or the error's class."""
+    orig = exc.orig
+    cause = getattr(orig, "__cause__", None) or orig
+    code = getattr(cause, "sqlstate", None) or (orig.args[0] if orig is not None and orig.args else None)
+    return "permission denied" if code in _DENIED else type(cause).__name__
 
 
 def _kind(kind: Any) -> Kind:
