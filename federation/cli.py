@@ -56,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     sql.add_argument("--max-rows", type=int, help="rows to return at most (default and cap: gateway.sql)")
     sql.add_argument("--timeout", type=float, help="seconds for fetching and running (default and cap: gateway.sql)")
     sql.add_argument("--tables", action="store_true", help="list your tables and their columns, then stop")
+    sql.add_argument("--emit-trino", type=Path, metavar="DIR",
+                     help="write Trino catalogs and views of the unified tables over --config's SQL sources "
+                          "into DIR, say what stays in Onepane, then stop (docs/analysts.md)")
     sql.add_argument("--url", help="a running gateway's /sql (default http://127.0.0.1:8000/sql; "
                                    "API key from ONEPANE_API_KEY)")
     sql.add_argument("--config", type=Path, help="run the gateway in this process over this config instead "
@@ -137,6 +140,10 @@ def _run(args: argparse.Namespace) -> int | None:
         model = load_model(args.config) if args.config else builtin_model()  # needs no source secrets
         sys.stdout.write(print_sdl(model))
         return 0
+    if args.command == "sql" and args.emit_trino is not None:
+        from federation.analyst.trino_cli import main_emit_trino
+
+        return main_emit_trino(args.config, args.emit_trino)
     if args.command == "sql":
         from federation.analyst.sql_cli import main_sql
 

@@ -37,6 +37,7 @@ __all__ = [
     "Op",
     "SearchRequest",
     "SortKey",
+    "TrinoView",
     "ValueLimit",
 ]
 
@@ -165,6 +166,22 @@ class DataAge:
 
 
 @dataclass(frozen=True, slots=True)
+class TrinoView:
+    """How Trino reads one entity of a source directly (`federation sql --emit-trino`).
+
+    `relation` is the table in the source's own catalog (`schema.table`, quoted); `columns` are
+    Trino SQL expressions over it, read as `t."column"`, named `id` (the local id), `field:<name>`
+    (`field:<name>.amount` and `.currency` for Money), `key:<name>` (the key's value before its
+    normalizer), `ref:<name>` (a referenced record's local id) and `updated_at`. `kept` names what Trino cannot
+    compute the way Onepane does, with why: those stay in Onepane.
+    """
+
+    relation: str
+    columns: Mapping[str, str]
+    kept: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class ConnectorContext:
     """What the gateway gives a connector: the unified model, a folder for relative paths."""
 
@@ -270,6 +287,16 @@ class Connector(abc.ABC):
         `max_age` the source's records are served as `stale`. Must be cheap (no I/O).
         """
         return None
+
+    def trino_catalog(self) -> Mapping[str, str] | str:
+        """Optional: the Trino catalog properties that reach this source's database directly, or
+        why it cannot be (the default: this source is reachable only through Onepane). A secret is
+        never written: a password appears as `${ENV:NAME}` for the operator to set."""
+        return "this kind of source is reachable only through Onepane"
+
+    def trino_view(self, entity: str) -> TrinoView | str:
+        """Optional: how Trino reads `entity` in that catalog, or why it cannot."""
+        return "this kind of source is reachable only through Onepane"
 
     async def warnings(self) -> list[str]:
         """Optional: what `federation check` shows as warnings (rows a source skipped, say),
