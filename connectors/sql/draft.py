@@ -47,7 +47,7 @@ async def draft_sql(request: DraftRequest) -> str:
     name = request.name or source_name(Path(url.database or "source").stem)
     connector = SqlConnector(name, options, ConnectorContext(request.model, request.base_dir, request.region or "GB"))
     try:
-        tables = await connector._run(lambda conn: conn.run_sync(_profiles, request), request.timeout * 4)
+        tables = await _read(connector, request)
     except _Unreadable as exc:
         raise DraftError(f"cannot read {shown}: {exc.detail}") from None
     except SourceError as exc:
@@ -70,7 +70,17 @@ class _Unreadable(SourceError):
         self.detail = detail
 
 
-def _profiles(conn: Connection, request: DraftRequest) -> list[TableProfile]:
+async def _read(connector: SqlConnector, request: DraftRequest) -> list[TableProfile]:
+    """The tables' names, then each table on its own within the timeout (reflection and sample)."""
+    names = await connector._run(lambda conn: conn.run_sync(_names, request), request.timeout)
+    tables = []
+    for name in names:
+        tables.append(await connector._run(lambda conn, n=name: conn.run_sync(_profile, n, request),  # type: ignore[misc]
+                                           request.timeout * 2))
+    return tables
+
+
+def _names(conn: Connection, request: DraftRequest) -> list[str]:
     inspector = sa.inspect(conn)
     try:
         names = inspector.get_table_names(schema=request.schema)
@@ -82,11 +92,12 @@ def _profiles(conn: Connection, request: DraftRequest) -> list[TableProfile]:
         if unknown:
             raise _Unreadable(f"no table {', '.join(unknown)} (tables: {', '.join(sorted(names)) or 'none'})")
         names = list(request.tables)
-    return [_profile(conn, inspector, name, request) for name in sorted(names)]
+    return sorted(names)
 
 
-def _profile(conn: Connection, inspector: Any, name: str, request: DraftRequest) -> TableProfile:
+def _profile(conn: Connection, name: str, request: DraftRequest) -> TableProfile:
     schema = request.schema
+    inspector = sa.inspect(conn)
     reflected = inspector.get_columns(name, schema=schema)
     primary = tuple(inspector.get_pk_constraint(name, schema=schema).get("constrained_columns") or ())
     refers: dict[str, tuple[str, str]] = {}

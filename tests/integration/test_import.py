@@ -178,6 +178,8 @@ def test_a_database_the_user_cannot_read_fails_naming_the_table(
         asyncio.run(pg_admin(f"DROP ROLE {role}"))
     assert (code, out) == (2, "")
     assert "cannot read table categories (permission denied)" in err and err.count("\n") == 1
+    code, out, err = run(capsys, "import", "sql", northwind_pg, "--tables", "customers", "clients")
+    assert (code, out) == (2, "") and "no table clients (tables: categories, " in err
 
 
 @pytest.fixture
