@@ -104,30 +104,31 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _import_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    draft = commands.add_parser("import", help="print a draft source block mapping a database or API onto the model")
-    kinds = draft.add_subparsers(dest="kind", required=True)
-    sql = kinds.add_parser("sql", help="reflect a database's tables and sample their rows")
-    sql.add_argument("target", metavar="URL", help="e.g. postgresql://user@host/db (a password is never printed)")
-    sql.add_argument("--schema", help="the schema to read (default: the connection's)")
-    sql.add_argument("--tables", nargs="+", default=(), help="only these tables")
-    openapi = kinds.add_parser("openapi", help="read an OpenAPI description's GET endpoints")
-    openapi.add_argument("target", metavar="FILE_OR_URL")
-    for each in (sql, openapi):
-        each.add_argument("--name", help="the source's name in the config (default: from the database or API)")
-        each.add_argument("--model", type=Path, help="a config whose model to map onto (default: the built-in)")
-        each.add_argument("--region", help="the country phone numbers without a country code are in (e.g. US)")
-        each.add_argument("--currency", help="the ISO 4217 currency amounts are in (default: a TODO)")
-        each.add_argument("--sample", type=int, default=300, help="rows read per table at most (default 300)")
-        each.add_argument("--timeout", type=float, default=10.0, help="seconds per connection, statement or download")
+    # KIND is free text, not a fixed list: a third-party connector may offer its own (docs/onboarding.md).
+    draft = commands.add_parser(
+        "import", help="print a draft source block mapping a database or API onto the model (docs/onboarding.md)",
+        description="`federation import sql URL` reflects a database's tables and samples their rows; "
+                    "`federation import openapi FILE_OR_URL` reads an OpenAPI description's GET endpoints.")
+    draft.add_argument("kind", metavar="KIND", help="sql, openapi, or a kind a third-party connector offers")
+    draft.add_argument("target", metavar="TARGET", help="a database URL (a password is never printed), "
+                                                        "an OpenAPI file or URL")
+    draft.add_argument("--schema", help="sql: the schema to read (default: the connection's)")
+    draft.add_argument("--tables", nargs="+", default=(), help="sql: only these tables")
+    draft.add_argument("--name", help="the source's name in the config (default: from the database or API)")
+    draft.add_argument("--model", type=Path, help="a config whose model to map onto (default: the built-in)")
+    draft.add_argument("--region", help="the country phone numbers without a country code are in (e.g. US)")
+    draft.add_argument("--currency", help="the ISO 4217 currency amounts are in (default: a TODO)")
+    draft.add_argument("--sample", type=int, default=300, help="rows read per table at most (default 300)")
+    draft.add_argument("--timeout", type=float, default=10.0, help="seconds per connection, statement or download")
 
 
 def _import(args: argparse.Namespace) -> int:
     from federation.importing import main_import
 
+    logging.getLogger().setLevel(logging.ERROR)  # one line on failure: the connectors' own warnings stay quiet
     model = load_model(args.model) if args.model else None
-    return main_import(args.kind, args.target, model, name=args.name, schema=getattr(args, "schema", None),
-                       tables=tuple(getattr(args, "tables", ())), sample_rows=args.sample, timeout=args.timeout,
-                       region=args.region, currency=args.currency)
+    return main_import(args.kind, args.target, model, name=args.name, schema=args.schema, tables=tuple(args.tables),
+                       sample_rows=args.sample, timeout=args.timeout, region=args.region, currency=args.currency)
 
 
 def _run(args: argparse.Namespace) -> int | None:

@@ -48,7 +48,9 @@ async def load_document(target: str, timeout: float, base_dir: Path) -> Mapping[
                     raise DraftError(f"cannot download {shown}: HTTP {response.status}")
                 text = await response.text()
         except (TimeoutError, aiohttp.ClientError, UnicodeDecodeError) as exc:
-            reason = f"no answer within {timeout:g}s" if isinstance(exc, asyncio.TimeoutError) else type(exc).__name__
+            reason = (f"no answer within {timeout:g}s" if isinstance(exc, asyncio.TimeoutError)
+                      else f"unreachable ({type(exc).__name__})" if isinstance(exc, aiohttp.ClientConnectionError)
+                      else type(exc).__name__)
             raise DraftError(f"cannot download {shown}: {reason}") from None
     else:
         shown = target

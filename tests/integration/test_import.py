@@ -10,7 +10,10 @@ less a margin. Bad input ends with one line naming what failed, exit code 2 and 
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -228,3 +231,15 @@ def test_values_say_what_names_do_not(shop: Path, capsys: pytest.CaptureFixture[
     monkeypatch.setenv("SHOP_URL", f"sqlite:///{shop}")
     code, _, err = run(capsys, "check", str(path))
     assert code == 0, err
+
+
+def test_the_command_itself_prints_one_line_and_exits_2() -> None:
+    # As a user runs it: a separate process, so the connectors' log lines would show here too.
+    require_service("127.0.0.1", 5432, "PostgreSQL")
+    done = subprocess.run([sys.executable, "-m", "federation", "import", "sql",
+                           "postgresql://postgres:pw-s3cret-9@127.0.0.1:1/shop", "--timeout", "2"],
+                          capture_output=True, text=True, timeout=60, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == ("federation import sql: cannot read postgresql://postgres:***@127.0.0.1:1/shop: "
+                           "database unreachable\n")

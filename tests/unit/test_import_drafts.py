@@ -11,6 +11,7 @@ from connectors.sdk.drafting.measure import score_draft
 from connectors.sdk.drafting.profile import words
 from connectors.sdk.drafting.values import codes, looks_epoch, looks_phone, looks_yyyymmdd
 from federation import registry
+from federation.cli import main
 from federation.drafts import DraftError, DraftRequest
 from federation.importing import drafter, main_import
 
@@ -37,7 +38,7 @@ def test_the_builtins_offer_sql_and_openapi_through_the_registry() -> None:
 
 def test_a_third_party_connector_drafts_its_own_kind(capsys: pytest.CaptureFixture[str]) -> None:
     registry.register("crm-export", f"{__name__}:ExportDrafter")
-    assert main_import("crm-export", "export.json", name="crm") == 0
+    assert main(["import", "crm-export", "export.json", "--name", "crm"]) == 0
     assert capsys.readouterr().out == "sources:\n  crm:\n    type: crm-export\n"
     assert main_import("crm-export", "broken") == 2
     out, err = capsys.readouterr()
