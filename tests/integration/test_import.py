@@ -196,6 +196,8 @@ def shop(tmp_path: Path) -> Path:
             CREATE TABLE orders (ord_id INTEGER PRIMARY KEY, client_no TEXT, status TEXT, total_pence INTEGER,
                                  created TEXT);
             CREATE TABLE tickets (ticket_id INTEGER PRIMARY KEY, subject TEXT, opened_at TEXT);
+            CREATE TABLE payments (pay_id INTEGER PRIMARY KEY, order_id INTEGER, amount NUMERIC(10, 2),
+                                   paid INTEGER, kind TEXT);
         """)
         for i in range(40):
             db.execute("INSERT INTO clients VALUES (?, ?, ?, ?, ?, ?)",
@@ -204,6 +206,8 @@ def shop(tmp_path: Path) -> Path:
             db.execute("INSERT INTO orders VALUES (?, ?, ?, ?, ?)",
                        (i, f"C{i % 20:03}", ["SHIPPED", "canceled", "Pending", "X9"][i % 4], 1000 + i,
                         f"2024-03-{1 + i % 28:02}T10:00:00"))
+            db.execute("INSERT INTO payments VALUES (?, ?, ?, ?, ?)",
+                       (i, i, f"{10 + i}.50", 1_709_287_200 + 3600 * i, ["CHG", "RFD"][i % 2]))
     return path
 
 
@@ -224,6 +228,11 @@ def test_values_say_what_names_do_not(shop: Path, capsys: pytest.CaptureFixture[
     assert purchase["fields"]["placedAt"] == {"column": "created", "transform": [{"datetime": "ISO"}]}
     assert purchase["refs"]["customer"] == "client_no"  # no foreign key: every value is a client's id
     assert "100% of its sampled values are clients ids" in out
+    payment = entities["Payment"]
+    assert payment["fields"]["amount"] == {"column": "amount", "transform": [{"money": "GBP"}]}
+    assert payment["fields"]["at"] == {"column": "paid", "transform": ["epoch"]}  # the values are epoch seconds
+    assert payment["refs"]["purchase"] == "order_id"
+    assert "# kind: {column: kind, transform: [{enum: {CHG: '?', RFD: '?'}}]}" in out  # no code is close
     assert "tickets: its name says 'ticket'" in out and "no rows: drafted from its schema alone" in out
     assert "the table has no rows" in out
     path = tmp_path / "draft.yaml"

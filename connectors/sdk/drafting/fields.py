@@ -82,6 +82,11 @@ class FieldGuesser:
             code = field.normalize == "code" or name in decl.keys
             taken = set() if code else used
             guess = self._field(entity, name, field.type_ref.name, field.type_ref.is_list, table, country, taken)
+            if guess is None and name in decl.keys and decl.keys[name].links and len(table.primary_key) == 1:
+                # A linking number (an order number) that no column is named for is most often the id.
+                key = table.primary_key[0]
+                guess = Guess(key, f"no column is named for {name}: the primary key", "low",
+                              f"is {key} the {name} people quote (on receipts, on the phone)?")
             if guess is None:
                 draft.missing.append(f"{name} ({field.type})")
                 continue
