@@ -81,6 +81,9 @@ def test_northwind_draft_maps_most_fields_right_and_passes_check(
     assert drafted["Customer"]["region"] == {"column": "country"}  # country names found in the rows
     assert drafted["LineItem"]["refs"] == {"purchase": "order_id"}  # from the foreign key
     assert "# TODO: which currency are these amounts in?" in out  # Northwind never says
+    # What the tables it drafted do not hold, it says where to find: behind a foreign key, or summed.
+    assert "# TODO: name is in products.product_name (through the foreign key product_id)" in out
+    assert "# TODO: total: no column holds it; the sum of order_details.unit_price * quantity per order_id" in out
     path = tmp_path / "draft.yaml"
     path.write_text(out, "utf-8")
     monkeypatch.setenv("NORTHWIND_URL", url)

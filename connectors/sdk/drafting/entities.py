@@ -67,7 +67,7 @@ def draft_entities(tables: Sequence[TableProfile], model: ModelDecl, region: str
         chosen[entity] = (score, table, said)
         taken.add(table.name)
     tables_of = {e: t for e, (_, t, _) in chosen.items()}
-    guesser = FieldGuesser(model, tables_of, region, currency)
+    guesser = FieldGuesser(model, tables_of, region, currency, {t.name: t for t in tables})
     drafts = []
     for entity in (e for e in wanted if e in chosen):
         score, table, said = chosen[entity]
@@ -76,10 +76,26 @@ def draft_entities(tables: Sequence[TableProfile], model: ModelDecl, region: str
         draft = guesser.draft(entity, table, why, sure)
         draft.others = others.get(entity, [])
         drafts.append(draft)
+    _total_hint(drafts)
     named = {t for names in others.values() for t in names}
     skipped = [f"{t.name}: not drafted (its name matches no customer, purchase, line item, payment, "
                "interaction or case)" for t in tables if t.name not in taken and t.name not in named]
     return drafts, skipped
+
+
+def _total_hint(drafts: Sequence[EntityDraft]) -> None:
+    """A purchase without a total column whose lines have prices: say how its total is summed."""
+    by = {d.entity: d for d in drafts}
+    purchase, lines = by.get("Purchase"), by.get("LineItem")
+    if purchase is None or lines is None or "total" in purchase.fields or "purchase" not in lines.refs:
+        return
+    price, quantity = lines.fields.get("unitPrice"), lines.fields.get("quantity")
+    if price is None or quantity is None:
+        return
+    purchase.hints.append(
+        f"total: no column holds it; the sum of {lines.table.name}.{price.origins()[0]} * {quantity.origins()[0]} "
+        f"per {lines.refs['purchase'].origins()[0]} is the usual one: a `select:` with that sum maps it "
+        "(docs/connectors/sql.md)")
 
 
 def _column_bonus(entity: str, table: TableProfile, model: ModelDecl) -> float:

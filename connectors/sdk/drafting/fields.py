@@ -67,8 +67,9 @@ class FieldGuesser:
     """Drafts entities against one model, knowing which table each other entity was drafted from."""
 
     def __init__(self, model: ModelDecl, tables_of: Mapping[str, TableProfile], region: str | None,
-                 currency: str | None) -> None:
+                 currency: str | None, every: Mapping[str, TableProfile] | None = None) -> None:
         self.model, self.tables_of, self.region, self.currency = model, tables_of, region, currency
+        self.every = every or {}  # every table by name: a missing field may sit behind a foreign key
 
     def draft(self, entity: str, table: TableProfile, why: str, sure: Sure) -> EntityDraft:
         decl = self.model.entities[entity]
@@ -97,9 +98,25 @@ class FieldGuesser:
         if country and phones:
             draft.region = Guess({"column": country}, f"{country} holds country names or codes: phone numbers "
                                  "are read in each row's country", "high" if table.sampled else "medium")
+        draft.hints = self._hints(decl, draft, table)
         draft.keys = self._keys(decl, draft, table)
         draft.refs = self._refs(entity, table)
         return draft
+
+    def _hints(self, decl: EntityDecl, draft: EntityDraft, table: TableProfile) -> list[str]:
+        """Missing fields a foreign key's table holds: `name` in products through product_id."""
+        hints = []
+        for name in [m.split(" ")[0] for m in draft.missing]:
+            field = decl.fields[name]
+            for column in (c for c in table.columns if c.refers_to and c.refers_to[0] in self.every):
+                other = self.every[column.refers_to[0]]  # type: ignore[index]
+                found = self._field(draft.entity, name, field.type_ref.name, field.type_ref.is_list, other, None,
+                                    set(other.primary_key))
+                if found is not None and found.origins():
+                    hints.append(f"{name} is in {other.name}.{found.origins()[0]} (through the foreign key "
+                                 f"{column.name}): a `select:` joining {other.name} maps it (docs/connectors/sql.md)")
+                    break
+        return hints
 
     def _id(self, table: TableProfile) -> Guess:
         key = table.primary_key
@@ -211,7 +228,9 @@ class FieldGuesser:
 
     def _name(self, columns: list[ColumnProfile], table: TableProfile) -> Guess | None:
         names = {words(c.name): c.name for c in columns if c.kind in ("text", "other")}
-        for phrase in _NAME_ORDER:
+        own = words(str(table.origin.get("table", table.name)).split(".")[-1])[-1:]  # products → product_name
+        order = (*_NAME_ORDER[:3], (*own, "name"), *_NAME_ORDER[3:]) if own else _NAME_ORDER
+        for phrase in order:
             if phrase in names:
                 rest = [n for w, n in names.items() if "name" in w and w != phrase]
                 also = f"; also {', '.join(rest)}" if rest else ""

@@ -46,3 +46,4 @@ class EntityDraft:
     refs: dict[str, Guess] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)  # model fields no column was found for
     others: list[str] = field(default_factory=list)  # runner-up tables for this entity
+    hints: list[str] = field(default_factory=list)  # missing fields another table holds

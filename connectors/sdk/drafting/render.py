@@ -89,6 +89,7 @@ def _entity(draft: EntityDraft) -> list[str]:
                 lines += _guess(10, key, guess, paths)
     if draft.missing:
         lines.append(f"        # not found in {table.name}: {', '.join(draft.missing)}")
+    lines += [f"        # TODO: {hint}" for hint in draft.hints]
     if draft.others:
         lines.append(f"        # also named like a {draft.entity}: {', '.join(draft.others)}")
     return lines
