@@ -84,4 +84,5 @@ def test_values_are_recognised_by_shape() -> None:
     assert looks_yyyymmdd("19960704") and looks_yyyymmdd(20240229) and not looks_yyyymmdd("20240230")
     assert looks_epoch(1_700_000_000) == "s" and looks_epoch(1_700_000_000_000) == "ms" and looks_epoch(42) is None
     assert codes(["A", "B", "A", "B"]) == ["A", "B"] and codes(["a", "b", "c"]) is None
+    assert codes([1, 2, 1, 2, 1]) == ["1", "2"] and codes([True, False, True, False]) is None
     assert looks_phone("030-0074321", "DE") and not looks_phone("12209", "DE")

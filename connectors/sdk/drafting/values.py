@@ -91,7 +91,8 @@ def looks_epoch(value: Any) -> str | None:
 
 def codes(values: Sequence[Any], max_codes: int = 12) -> list[str] | None:
     """The distinct short codes of a column that repeats a few values, else None."""
-    texts = [v.strip() for v in values if isinstance(v, str) and v.strip()]
+    texts = [str(v).strip() for v in values
+             if (isinstance(v, str) and v.strip()) or (isinstance(v, int) and not isinstance(v, bool))]
     if len(texts) < len(values) or not texts:
         return None
     distinct = sorted(set(texts))
