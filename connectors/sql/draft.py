@@ -75,18 +75,23 @@ async def _read(connector: SqlConnector, request: DraftRequest) -> list[TablePro
     names = await connector._run(lambda conn: conn.run_sync(_names, request), request.timeout)
     tables = []
     for name in names:
-        tables.append(await connector._run(lambda conn, n=name: conn.run_sync(_profile, n, request),  # type: ignore[misc]
-                                           request.timeout * 2))
+        try:
+            tables.append(await connector._run(lambda conn, n=name: conn.run_sync(_profile, n, request),  # type: ignore[misc]
+                                               request.timeout * 2))
+        except _Unreadable:
+            raise
+        except SourceError as exc:  # a timeout or a failed statement: say which table
+            raise _Unreadable(f"table {name}: {str(exc).split(': ', 1)[-1]}") from None
     return tables
 
 
 def _names(conn: Connection, request: DraftRequest) -> list[str]:
     inspector = sa.inspect(conn)
-    try:
-        names = inspector.get_table_names(schema=request.schema)
+    try:  # views too: many legacy systems expose their data to integrations through views
+        names = inspector.get_table_names(schema=request.schema) + inspector.get_view_names(schema=request.schema)
     except sa.exc.DBAPIError as exc:
         raise _Unreadable(f"cannot list the tables of schema {request.schema or '(default)'} "
-                          f"({_reason(exc)})") from None
+                          f"({_reason(exc, request.timeout)})") from None
     if request.tables:
         unknown = [t for t in request.tables if t not in names]
         if unknown:
@@ -111,7 +116,8 @@ def _profile(conn: Connection, name: str, request: DraftRequest) -> TableProfile
     try:
         rows = conn.execute(statement.limit(request.sample_rows)).mappings().all()
     except sa.exc.DBAPIError as exc:
-        raise _Unreadable(f"cannot read table {name} ({_reason(exc)}); leave it out with --tables") from None
+        reason = _reason(exc, request.timeout)
+        raise _Unreadable(f"cannot read table {name} ({reason}); leave it out with --tables") from None
     conn.rollback()
     where = f"{schema}.{name}" if schema else name
     notes = () if rows else ("the table has no rows: drafted from its schema alone, no value checked",)
@@ -120,13 +126,16 @@ def _profile(conn: Connection, name: str, request: DraftRequest) -> TableProfile
 
 # PostgreSQL's SQLSTATE and MariaDB's error numbers for "you may not read this".
 _DENIED = {"42501", 1142, 1143, 1044}
+_TIMEOUTS = {"57014", 1969, 3024}  # statement_timeout; MariaDB max_statement_time; MySQL max_execution_time
 
 
-def _reason(exc: sa.exc.DBAPIError) -> str:
-    """Why a read failed, without the statement or values: permission denied, or the error's class."""
+def _reason(exc: sa.exc.DBAPIError, timeout: float) -> str:
+    """Why a read failed, never the statement or values: permission denied, a timeout, or the class."""
     orig = exc.orig
     cause = getattr(orig, "__cause__", None) or orig
     code = getattr(cause, "sqlstate", None) or (orig.args[0] if orig is not None and orig.args else None)
+    if code in _TIMEOUTS:
+        return f"no answer within {timeout:g}s"
     return "permission denied" if code in _DENIED else type(cause).__name__
 
 

@@ -188,6 +188,29 @@ def test_a_database_the_user_cannot_read_fails_naming_the_table(
     assert (code, out) == (2, "") and "no table clients (tables: categories, " in err
 
 
+def test_a_slow_view_is_cut_at_the_timeout_and_named(northwind_pg: str, capsys: pytest.CaptureFixture[str]) -> None:
+    database = northwind_pg.rsplit("/", 1)[1]
+
+    async def ddl(statement: str) -> None:
+        import asyncpg
+
+        conn = await asyncpg.connect(northwind_pg)
+        try:
+            await conn.execute(statement)
+        finally:
+            await conn.close()
+
+    asyncio.run(ddl("CREATE SCHEMA slow; CREATE VIEW slow.order_view AS "
+                    "SELECT o.order_id, pg_sleep(0.05)::text AS pause FROM public.orders o"))
+    try:
+        code, out, err = run(capsys, "import", "sql", northwind_pg, "--schema", "slow", "--timeout", "1")
+    finally:
+        asyncio.run(ddl("DROP SCHEMA slow CASCADE"))
+    assert (code, out) == (2, "")
+    assert err == (f"federation import sql: cannot read postgresql://postgres@127.0.0.1:5432/{database}: "
+                   "cannot read table order_view (no answer within 1s); leave it out with --tables\n")
+
+
 @pytest.fixture
 def shop(tmp_path: Path) -> Path:
     """A small SQLite shop whose names say little: its values must say the rest."""
