@@ -77,6 +77,8 @@ def test_northwind_draft_maps_most_fields_right_and_passes_check(
     score = score_draft(source(out), hand, IN_SCOPE)
     assert score.share >= NORTHWIND_SHARE, score.wrong
     drafted = source(out)["entities"]
+    assert "# Purchase:" not in out and "orders: its name says 'order'" in out
+    assert "; 300 rows sampled" in out and "; 830 rows" not in out  # 830 orders, at most 300 read
     assert drafted["Customer"]["table"] == "customers"
     assert drafted["Customer"]["region"] == {"column": "country"}  # country names found in the rows
     assert drafted["LineItem"]["refs"] == {"purchase": "order_id"}  # from the foreign key
