@@ -25,8 +25,8 @@ _LINE_WORDS = frozenset({"line", "item", "detail", "position", "entry", "product
 
 def entity_score(entity: str, table: TableProfile) -> tuple[float, str]:
     """How strongly a table's name says it holds `entity` (0..1), and the words that said so."""
-    found = words(table.name.strip("/").split("/")[-1]) if table.name.startswith("/") else words(table.name)
-    found = found + words(table.label)
+    named, labelled = words(table.name), words(table.label)  # a table or endpoint; an OpenAPI schema name
+    found = named + labelled
     if not found:
         return 0.0, ""
     if entity == "LineItem":
@@ -38,8 +38,9 @@ def entity_score(entity: str, table: TableProfile) -> tuple[float, str]:
     synonyms = ENTITY_WORDS.get(entity, frozenset(words(entity)))
     if any(w in _LINE_WORDS for w in found[1:]) and entity == "Purchase":
         return 0.0, ""  # order_details is the lines, not the orders
-    if found[-1] in synonyms or (table.label and words(table.label)[-1:] == (found[-1],) and found[-1] in synonyms):
-        return 1.0, found[-1]
+    for last in (named[-1:] + labelled[-1:]):  # the head noun: `order` in sales_order, not in order_status
+        if last in synonyms:
+            return 1.0, last
     hits = [w for w in found if w in synonyms]
     return (0.5, hits[0]) if hits else (0.0, "")
 
