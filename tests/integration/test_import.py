@@ -219,7 +219,7 @@ def shop(tmp_path: Path) -> Path:
     path = tmp_path / "shop.db"
     with sqlite3.connect(path) as db:
         db.executescript("""
-            CREATE TABLE clients (client_no TEXT PRIMARY KEY, nm TEXT, contact TEXT, tel TEXT, land TEXT,
+            CREATE TABLE clients (client_no TEXT PRIMARY KEY, nm TEXT, contact TEXT, reach TEXT, land TEXT,
                                   born TEXT);
             CREATE TABLE orders (ord_id INTEGER PRIMARY KEY, client_no TEXT, status TEXT, total_pence INTEGER,
                                  created TEXT);
@@ -248,6 +248,8 @@ def test_values_say_what_names_do_not(shop: Path, capsys: pytest.CaptureFixture[
     assert customer["fields"]["emails"] == "contact"  # 100% of the values are emails
     assert customer["fields"]["dateOfBirth"] == {"column": "born", "transform": [{"date": "YYYYMMDD"}]}
     assert customer["keys"]["email"] == "contact"
+    assert customer["fields"]["phones"] == "reach"  # 100% are numbers in the row's country (land: UK)
+    assert customer["region"] == {"column": "land"}
     purchase = entities["Purchase"]
     assert purchase["fields"]["total"] == {"column": "total_pence", "transform": [{"money_minor": "GBP"}]}
     assert purchase["fields"]["status"]["transform"] == [

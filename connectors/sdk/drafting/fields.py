@@ -200,17 +200,22 @@ class FieldGuesser:
     def _phones(self, columns: list[ColumnProfile], table: TableProfile, country: str | None) -> Guess | None:
         found: list[tuple[str, str, Sure]] = []
         for column in columns:
-            if name_score(column.name, "phones") == 0 or column.kind not in ("text", "other"):
+            named = name_score(column.name, "phones") > 0
+            if column.kind not in ("text", "other"):
                 continue
             rows = [r for r in table.rows if r.get(column.name) not in (None, "")]
             if not rows:
-                found.append((column.name, f"named '{column.name}' {_seen([], table)}", "medium"))
+                if named:
+                    found.append((column.name, f"named '{column.name}' {_seen([], table)}", "medium"))
+                continue
+            # Unnamed, only values written as numbers are (a separator or a +): a bare 7-digit code is not.
+            if not named and not all(_written_as_phone(r[column.name]) for r in rows):
                 continue
             rate = sum(1 for r in rows if looks_phone(r[column.name], self._region(r, country))) / len(rows)
-            if rate >= 0.5:
+            if rate >= (0.5 if named else 0.9):
                 where = f" in each row's {country}" if country else ""
                 found.append((column.name, f"{rate:.0%} of {len(rows)} sampled values are phone numbers{where}",
-                              "high" if rate >= 0.9 else "medium"))
+                              "high" if rate >= 0.9 and named else "medium"))
         return _gathered(found)
 
     def _region(self, row: Mapping[str, Any], country: str | None) -> str | None:
@@ -279,6 +284,11 @@ class FieldGuesser:
         for name, other in self.model.entities.items():
             out.update({r.backref: name for r in other.relations.values() if r.entity == entity and r.backref})
         return out
+
+
+def _written_as_phone(value: Any) -> bool:
+    text = str(value).strip()
+    return text.startswith("+") or (any(c in text for c in " -().") and sum(c.isdigit() for c in text) >= 7)
 
 
 def _gathered(found: list[tuple[str, str, Sure]]) -> Guess | None:
