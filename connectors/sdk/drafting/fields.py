@@ -98,15 +98,33 @@ class FieldGuesser:
         if country and phones:
             draft.region = Guess({"column": country}, f"{country} holds country names or codes: phone numbers "
                                  "are read in each row's country", "high" if table.sampled else "medium")
+        draft.refs = self._refs(entity, table)
+        self._bought(decl, draft, table)
         draft.hints = self._hints(decl, draft, table)
         draft.keys = self._keys(decl, draft, table)
-        draft.refs = self._refs(entity, table)
         return draft
 
+    def _bought(self, decl: EntityDecl, draft: EntityDraft, table: TableProfile) -> None:
+        """A line's `sku` no column is named for: its one other foreign key names what was bought."""
+        if "sku" not in decl.fields or "sku" in draft.fields:
+            return
+        taken = {o for guess in draft.refs.values() for o in guess.origins()}
+        others = [c for c in table.columns if c.refers_to and c.name not in taken]
+        if len(others) != 1:
+            return
+        column = others[0]
+        draft.fields["sku"] = Guess(column.name, f"its one other foreign key, to {column.refers_to[0]}: what the "  # type: ignore[index]
+                                    "line is for", "medium", f"is {column.name} the code of what was bought?")
+        draft.missing = [m for m in draft.missing if not m.startswith("sku ")]
+
     def _hints(self, decl: EntityDecl, draft: EntityDraft, table: TableProfile) -> list[str]:
-        """Missing fields a foreign key's table holds: `name` in products through product_id."""
+        """A missing name that a foreign key's table holds: a line's `name` in products through product_id.
+
+        Only the name: the referenced record names what this one is about (the product bought),
+        while its other fields are its own (a support rep's birth date is not the customer's).
+        """
         hints = []
-        for name in [m.split(" ")[0] for m in draft.missing]:
+        for name in [m.split(" ")[0] for m in draft.missing if m.split(" ")[0] == "name"]:
             field = decl.fields[name]
             for column in (c for c in table.columns if c.refers_to and c.refers_to[0] in self.every):
                 other = self.every[column.refers_to[0]]  # type: ignore[index]
@@ -224,6 +242,7 @@ class FieldGuesser:
 
     def _addresses(self, columns: list[ColumnProfile]) -> Guess | None:
         parts = [c.name for c in columns if c.kind in ("text", "other") and name_score(c.name, "addresses") > 0]
+        parts.sort(key=_address_rank)  # as an address is written: street, city, state, postcode, country
         if not parts:
             return None
         if len(parts) == 1:
@@ -284,6 +303,15 @@ class FieldGuesser:
         for name, other in self.model.entities.items():
             out.update({r.backref: name for r in other.relations.values() if r.entity == entity and r.backref})
         return out
+
+
+_ADDRESS_ORDER = (("address",), ("street",), ("city",), ("town",), ("county",), ("region",), ("state",),
+                  ("province",), ("postal",), ("postcode",), ("zip",), ("country",))
+
+
+def _address_rank(column: str) -> int:
+    have = set(words(column))
+    return next((i for i, (word,) in enumerate(_ADDRESS_ORDER) if word in have), len(_ADDRESS_ORDER))
 
 
 def _written_as_phone(value: Any) -> bool:
