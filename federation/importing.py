@@ -40,7 +40,7 @@ def main_import(kind: str, target: str, model: ModelDecl | None = None, **option
         request = DraftRequest(target=target, model=model or builtin_model(), base_dir=Path.cwd(),
                                **options)  # type: ignore[arg-type]
         text = asyncio.run(drafter(kind).draft(kind, request))
-    except (DraftError, ValueError) as exc:
+    except (DraftError, ValueError) as exc:  # ValueError: an option (--currency, --region) that means nothing
         sys.stderr.write(f"federation import {kind}: {exc}\n")
         return 2
     sys.stdout.write(text)

@@ -201,6 +201,10 @@ def test_missing_file_and_unreachable_urls_fail_with_one_line(capsys: pytest.Cap
     code, out, err = run(capsys, "import", "sql", "postgresql://postgres@127.0.0.1:1/shop", "--timeout", "2")
     assert (code, out) == (2, "")
     assert "cannot read postgresql://postgres@127.0.0.1:1/shop: database unreachable" in err
+    code, out, err = run(capsys, "import", "openapi", str(CHATWOOT / "openapi.yaml"), "--currency", "dollars")
+    assert (code, out) == (2, "") and "'dollars' is not an ISO 4217 currency code" in err and "USD" in err
+    code, out, err = run(capsys, "import", "openapi", str(CHATWOOT / "openapi.yaml"), "--region", "Atlantis")
+    assert (code, out) == (2, "") and "'Atlantis' is not a country with telephone numbers" in err
     code, out, err = run(capsys, "import", "sql", "oracle://x@host/db")
     assert (code, out) == (2, "") and "unsupported database 'oracle'" in err
 

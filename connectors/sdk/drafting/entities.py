@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from connectors.sdk.currency import currency_code
 from connectors.sdk.drafting.fields import FieldGuesser
 from connectors.sdk.drafting.guesses import EntityDraft, Sure
 from connectors.sdk.drafting.profile import TableProfile, words
 from federation.model.declaration import ModelDecl
+from federation.regions import region_or_error
 
 __all__ = ["ENTITY_WORDS", "draft_entities", "entity_score"]
 
@@ -47,7 +49,12 @@ def entity_score(entity: str, table: TableProfile) -> tuple[float, str]:
 
 def draft_entities(tables: Sequence[TableProfile], model: ModelDecl, region: str | None = None,
                    currency: str | None = None) -> tuple[list[EntityDraft], list[str]]:
-    """One draft per entity found (the best table for it), and a note per table left out."""
+    """One draft per entity found (the best table for it), and a note per table left out.
+
+    ValueError when `region` names no country or `currency` is no ISO 4217 code.
+    """
+    region = region_or_error(region) if region is not None else None
+    currency = currency_code(currency) if currency is not None else None
     wanted: list[str] = [e for e in ("Customer", "Purchase", "LineItem", "Payment", "Interaction", "Case")
               if e in model.entities]
     scored: list[tuple[float, str, TableProfile, str]] = []
