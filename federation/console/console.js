@@ -527,8 +527,27 @@
       el("div", { class: "line" },
         el("div", { class: "meta" }, when(e.at), el("span", { class: "chan" }, label),
           arrow ? el("span", { class: `dir ${e.direction.toLowerCase()}` }, arrow) : null, wait(e.waitSeconds)),
-        el("p", { class: "summary" }, e.summary || words(e.kind)),
+        el("p", { class: "summary" }, ...(e.summary ? summaryWords(e.summary) : [words(e.kind)])),
         extra ? null : el("div", { class: "ref" }, sourceBadge(e.source))));
+  }
+
+  // A summary as the source's template wrote it ("WEB purchase 1001 (DELIVERED, 25.00 GBP)") with each
+  // model enum value in it as a word ("Web purchase 1001 (delivered, …)"), the raw value on hover. A token
+  // inside a reference such as "WEB-100231" is part of the reference, not a value.
+  function summaryWords(text) {
+    const known = new Set(served?.layout?.enumValues || []);
+    const parts = [];
+    let last = 0;
+    for (const m of text.matchAll(/(?<![\w\-\/.])[A-Z][A-Z0-9_]*[A-Z0-9](?![\w\-\/])/g)) {
+      if (!known.has(m[0])) continue;
+      parts.push(text.slice(last, m.index));
+      const word = CHANNEL_NAMES[m[0]] || words(m[0]).toLowerCase();
+      const shown = m.index ? word : word.charAt(0).toUpperCase() + word.slice(1);
+      parts.push(el("span", { class: "enum", title: m[0], "data-raw": m[0] }, shown));
+      last = m.index + m[0].length;
+    }
+    parts.push(text.slice(last));
+    return parts.filter((p) => p !== "");
   }
 
   function renderTimeline(entries, failedHere) {
