@@ -64,7 +64,7 @@ class Learn(SchemaExtension):
             principal = state.get(PRINCIPAL) if isinstance(state, dict) else None
             role = self.fast.role(principal)
             if role is not _CLOSED:
-                self.fast.learn(context.query, context.operation_name, role)
+                self.fast.learn(context.query, role)
         yield
 
 
@@ -83,7 +83,9 @@ class FastPath:
         # The roles strawberry's path answers without a per-field hook (security/extension.py,
         # `role_extension`): every field readable and unmasked. Any other role stays there.
         self.open_roles = frozenset(n for n, r in roles.items() if Policy(n, r, frozenset()).unrestricted)
-        self._validated: set[tuple[str, str | None, str | None]] = set()
+        # Validation is of the whole document, whichever operation a request names (and strawberry
+        # reports the document's own name when the request names none): kept per (document, role).
+        self._validated: set[tuple[str, str | None]] = set()
         self._plans: dict[tuple[str, str | None, str | None], Plan | None] = {}
         # (Request body bytes, role) → plan, for bodies without variables that have one: clients
         # send the same bytes for the same document, and the same bytes always parse to the same
@@ -107,17 +109,17 @@ class FastPath:
             return principal.role
         return _CLOSED
 
-    def learn(self, query: str, operation_name: str | None, role: str | None) -> None:
+    def learn(self, query: str, role: str | None) -> None:
         if len(self._validated) >= _MAX_DOCUMENTS:
             self._validated.clear()
-        self._validated.add((query, operation_name, role))
+        self._validated.add((query, role))
 
     def plan(self, query: str, operation_name: str | None, role: str | None = None) -> Plan | None:
         """The cached plan for a document strawberry validated for this role; None: strawberry answers."""
         key = (query, operation_name, role)
         if key in self._plans:
             return self._plans[key]
-        if key not in self._validated:
+        if (query, role) not in self._validated:
             return None
         try:
             plan: Plan | None = compile_plan(query, operation_name, self.schema, self.gateway.model, self.types)

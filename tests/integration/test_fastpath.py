@@ -289,3 +289,15 @@ async def test_compiled_requests_reach_prometheus_within_a_second_without_a_scra
         while counted() < before + 5 and asyncio.get_running_loop().time() < deadline:
             await asyncio.sleep(0.1)
         assert counted() == before + 5
+
+
+async def test_a_named_document_sent_without_its_operation_name_takes_the_compiled_path() -> None:
+    """Clients often send `query C(...) {...}` with no operationName; strawberry then reports the
+    document's own name, and the document must still be known as validated for the request."""
+    posts, users = build()
+    data = upstream(posts, users)
+    async with serve(data) as base, _gateway(PEER, {"UPSTREAM": base}) as (app, url):
+        query = "query ByUser($u: Int) { posts(userId: $u) { id title } }"
+        slow, fast, compiled = await _both(app, url, query, None, {"u": 3})
+        assert compiled and fast == slow
+        assert [p["id"] for p in orjson.loads(fast)["data"]["posts"]] == [p["id"] for p in posts if p["userId"] == 3]
