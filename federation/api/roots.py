@@ -138,7 +138,7 @@ def build_query(types: ModelTypes) -> type:
 
 # A root's answer from the engine request and the field's arguments (by GraphQL name; an argument
 # not given is absent or None). Strawberry's resolvers and the compiled path (federation/api/
-# fastpath.py) both call these, so what a root answers and which errors it raises live here once.
+# executor.py) both call these, so what a root answers and which errors it raises live here once.
 RootFunction = Callable[[Request, Mapping[str, Any]], Awaitable[Any]]
 
 
