@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from graphql import GraphQLError, located_error
+from graphql import GraphQLError, GraphQLSchema, located_error
 from graphql.execution.values import VariableValues, get_argument_values
 
 from federation.api.context import KEY
@@ -33,6 +33,7 @@ from federation.engine.request import Request
 from federation.engine.unified import Unified
 from federation.errors import OnepaneError
 from federation.ops.extension import outcome
+from federation.security.extension import no_oracle
 
 __all__ = ["Answer", "execute"]
 
@@ -59,10 +60,14 @@ class _Info:
 async def execute(plan: Plan, variables: VariableValues | None, request: Request) -> Answer:
     """The response for the plan; Unsupported when an answer needs the strawberry path."""
     raised: list[GraphQLError] = []
+    # graphql-core calls every root's resolver in document order before awaiting any: what fails
+    # at once (a role's argument check) is reported before what fails while awaited.
+    arguments = [_arguments(root, variables, raised, plan.schema) for root in plan.roots]
     if len(plan.roots) == 1:  # the usual document: no task to run its one root
-        values = [await _run_root(plan.roots[0], variables, request, raised)]
+        values = [await _run_root(plan.roots[0], arguments[0], request, raised)]
     else:
-        values = await asyncio.gather(*(_run_root(root, variables, request, raised) for root in plan.roots))
+        values = await asyncio.gather(*(_run_root(root, given, request, raised)
+                                        for root, given in zip(plan.roots, arguments, strict=True)))
     data: dict[str, Any] | None = {}
     for root, value in zip(plan.roots, values, strict=True):
         if value is _NULLED:  # a non-null root failed: `data` itself is null
@@ -81,16 +86,32 @@ async def execute(plan: Plan, variables: VariableValues | None, request: Request
 
 
 _NULLED = object()
+_FAILED = object()
 
 
-async def _run_root(root: Root | ConstantRoot, variables: VariableValues | None, request: Request,
-                    raised: list[GraphQLError]) -> Any:
+def _arguments(root: Root | ConstantRoot, variables: VariableValues | None, raised: list[GraphQLError],
+               schema: GraphQLSchema) -> Any:
+    """The root's coerced arguments, or _FAILED when the role's check refused them (error kept)."""
     if isinstance(root, ConstantRoot):
-        return root.value
+        return None
     try:
         arguments = get_argument_values(root.field, root.node, variables)
     except GraphQLError as exc:
         raise Unsupported("arguments strawberry words the error for") from exc
+    if root.policy is not None and arguments:  # as FieldGuard does, before any source is called
+        try:
+            no_oracle(root.policy, schema, root.field.type, arguments)
+        except OnepaneError as exc:
+            raised.append(located_error(exc, [root.node], [root.key]))
+            return _FAILED
+    return arguments
+
+
+async def _run_root(root: Root | ConstantRoot, arguments: Any, request: Request, raised: list[GraphQLError]) -> Any:
+    if isinstance(root, ConstantRoot):
+        return root.value
+    if arguments is _FAILED:
+        return None if root.nullable else _NULLED
     try:
         found = await root.answer(request, arguments)
     except OnepaneError as exc:  # the root is null and the error points at it, as graphql-core does
@@ -129,7 +150,11 @@ async def _objects(units: list[Unified], fields: Selection, request: Request) ->
 async def _derived(pending: list[tuple[dict[str, Any], Derived, Any]]) -> None:
     values = await asyncio.gather(*(waiting for _, _, waiting in pending))
     for (out, field, _), value in zip(pending, values, strict=True):
-        out[field.key] = field.complete(value)
+        out[field.key] = _finish(field, value)
+
+
+def _finish(field: Derived, value: Any) -> Any:
+    return field.complete(value if field.follow is None else field.follow(value))
 
 
 async def _relation(rel: Relation, parents: list[Unified], built: Mapping[int, dict[str, Any]],
@@ -156,6 +181,8 @@ def _values(unit: Unified, fields: Selection, info: _Info | None,
             if type(value) is not field.plain:
                 if value is not None and field.convert is not None:
                     value = field.convert(value)
+                if field.guard is not None:
+                    value = field.guard(value)
                 value = field.complete(value)
             out[field.key] = value
         elif isinstance(field, Constant):
@@ -166,7 +193,7 @@ def _values(unit: Unified, fields: Selection, info: _Info | None,
                 out[field.key] = None  # keeps the document's key order; filled by _derived
                 pending.append((out, field, value))
             else:
-                out[field.key] = field.complete(value)
+                out[field.key] = _finish(field, value)
         else:
             out[field.key] = None  # keeps the document's key order; filled by _relation
     return out

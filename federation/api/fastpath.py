@@ -80,9 +80,13 @@ class FastPath:
         self.secured = security is not None
         self.audited = audit is not None
         roles = security.roles if security is not None else {}
-        # The roles strawberry's path answers without a per-field hook (security/extension.py,
-        # `role_extension`): every field readable and unmasked. Any other role stays there.
-        self.open_roles = frozenset(n for n, r in roles.items() if Policy(n, r, frozenset()).unrestricted)
+        guarded = frozenset(gateway.model.entities) | {"Query", "Mutation"}  # as build_schema guards them
+        # Each role's policy, planned into its plans; None for a role that reads everything
+        # unmasked (strawberry's path then runs no per-field hook either: `role_extension`).
+        self.policies: dict[str, Policy | None] = {}
+        for name, settings in roles.items():
+            policy = Policy(name, settings, guarded)
+            self.policies[name] = None if policy.unrestricted else policy
         # Validation is of the whole document, whichever operation a request names (and strawberry
         # reports the document's own name when the request names none): kept per (document, role).
         self._validated: set[tuple[str, str | None]] = set()
@@ -105,7 +109,7 @@ class FastPath:
             return _CLOSED
         if not self.secured:
             return None
-        if isinstance(principal, Principal) and principal.role in self.open_roles:
+        if isinstance(principal, Principal) and principal.role in self.policies:
             return principal.role
         return _CLOSED
 
@@ -122,7 +126,9 @@ class FastPath:
         if (query, role) not in self._validated:
             return None
         try:
-            plan: Plan | None = compile_plan(query, operation_name, self.schema, self.gateway.model, self.types)
+            policy = self.policies.get(role) if role is not None else None
+            plan: Plan | None = compile_plan(query, operation_name, self.schema, self.gateway.model, self.types,
+                                             policy)
         except (Unsupported, GraphQLError):
             plan = None
         if len(self._plans) >= _MAX_DOCUMENTS:

@@ -47,6 +47,9 @@ from federation.api.declared import root_function
 from federation.api.roots import BUILTIN_ROOTS, RootFunction
 from federation.engine.unified import Unified
 from federation.model.declaration import ModelDecl
+from federation.security.derived import DERIVED_TYPES, follow_rules
+from federation.security.extension import empty_value, value_guard
+from federation.security.policy import Policy
 
 __all__ = ["Constant", "Derived", "Field", "Plan", "Relation", "Root", "Unsupported", "compile_plan"]
 
@@ -73,6 +76,7 @@ class Field:
     convert: Callable[[Any], Any] | None  # the model's converter (build.converter); None: as read
     plain: type | None  # a value of exactly this type is already its JSON value
     complete: Complete
+    guard: Callable[[Any], Any] | None = None  # the role's mask or redaction (security.extension.value_guard)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +88,7 @@ class Derived:
     key: str
     resolve: Callable[[Unified, Any], Any]
     complete: Complete
+    follow: Callable[[Any], Any] | None = None  # the role's rules for derived values (security.derived)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +121,7 @@ class Root:
     many: bool
     fields: Selection
     nullable: bool  # when it fails: null here (True) or `data` null (False), as graphql-core propagates
+    policy: Policy | None = None  # a restricted role: its arguments must not reveal what it may not read
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,8 +152,10 @@ class Plan:
 
 
 def compile_plan(query: str, operation_name: str | None, schema: GraphQLSchema, model: ModelDecl,
-                 types: ModelTypes) -> Plan:
-    """The plan for a validated document, or Unsupported."""
+                 types: ModelTypes, policy: Policy | None = None) -> Plan:
+    """The plan for a validated document, or Unsupported. `policy`: a role that does not read
+    everything unmasked; its decisions (deny, mask, redaction, derived-value rules) are planned
+    in with the functions strawberry's FieldGuard applies (federation/security/extension.py)."""
     document = parse(query)
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
@@ -164,7 +172,7 @@ def compile_plan(query: str, operation_name: str | None, schema: GraphQLSchema, 
         raise Unsupported("a query without directives")
     query_type = schema.query_type
     assert query_type is not None
-    planner = _Planner(schema, model, types, fragments)
+    planner = _Planner(schema, model, types, fragments, policy)
     roots = tuple(planner.root(node, query_type) for node in planner.fields(op, query_type))
     _unique(roots)
     return Plan(roots, op.name.value if op.name else None, any(isinstance(r, Root) for r in roots), schema,
@@ -182,8 +190,30 @@ def _key(node: FieldNode) -> str:
 
 class _Planner:
     def __init__(self, schema: GraphQLSchema, model: ModelDecl, types: ModelTypes,
-                 fragments: Mapping[str, FragmentDefinitionNode]) -> None:
+                 fragments: Mapping[str, FragmentDefinitionNode], policy: Policy | None) -> None:
         self.schema, self.model, self.types, self.fragments = schema, model, types, fragments
+        self.policy = policy
+
+    def denied(self, type_name: str, field: GraphQLField, name: str) -> Any:
+        """The role's decision on a field: `_ALLOWED`, or its empty answer (denied, `denied: null`),
+        or Unsupported (denied with `denied: error`: strawberry words the FORBIDDEN)."""
+        if self.policy is None:
+            return _ALLOWED
+        decision = self.policy.decide(type_name, name)
+        if decision.action != "deny":
+            return _ALLOWED
+        if self.policy.settings.denied == "error":
+            raise Unsupported("a denied field that is an error")
+        return empty_value(field.type)
+
+    def guard(self, type_name: str, field: GraphQLField, name: str) -> Callable[[Any], Any] | None:
+        if self.policy is None:
+            return None
+        return value_guard(self.policy, self.policy.decide(type_name, name), get_named_type(field.type), name)
+
+    def restricted(self, field: GraphQLField) -> bool:
+        """A value whose parts the role's derived-value rules filter (security/derived.py)."""
+        return self.policy is not None and get_named_type(field.type).name in DERIVED_TYPES
 
     def fields(self, node: Any, parent: GraphQLObjectType) -> Iterator[FieldNode]:
         """The field nodes of a selection set, fragments of the same type flattened."""
@@ -213,6 +243,11 @@ class _Planner:
         field = query_type.fields.get(name)
         if field is None:
             raise Unsupported(f"root {name}")
+        empty = self.denied(query_type.name, field, name)
+        if empty is not _ALLOWED:
+            return ConstantRoot(_key(node), self.complete(field.type, node)(empty))
+        if self.guard(query_type.name, field, name) is not None or self.restricted(field):
+            raise Unsupported("a masked root")
         declared = self.model.roots.get(name)
         if declared is not None and declared.entity is None:  # a constant: its value, completed once
             if node.selection_set is not None:
@@ -231,7 +266,7 @@ class _Planner:
         entity = get_named_type(kind)
         if not isinstance(entity, GraphQLObjectType) or entity.name not in self.model.entities:
             raise Unsupported(f"root {name}: not an entity")
-        return Root(_key(node), answer, field, node, many, self.selection(node, entity), nullable)
+        return Root(_key(node), answer, field, node, many, self.selection(node, entity), nullable, self.policy)
 
     def selection(self, node: FieldNode, parent: GraphQLObjectType) -> Selection:
         decl = self.model.entities[parent.name]
@@ -244,23 +279,38 @@ class _Planner:
             field = parent.fields.get(name)
             if field is None or child.arguments:
                 raise Unsupported(f"{parent.name}.{name}")
+            empty = self.denied(parent.name, field, name)
+            if empty is not _ALLOWED:
+                out.append(Constant(key, self.complete(field.type, child)(empty)))
+                continue
+            guard = self.guard(parent.name, field, name)
             if name in decl.relations:
+                if guard is not None:
+                    raise Unsupported("a masked relation")
                 rel = decl.relations[name]
                 target = get_named_type(field.type)
                 assert isinstance(target, GraphQLObjectType)
                 out.append(Relation(key, name, rel.many, self.selection(child, target)))
-            elif name in decl.fields:
-                ref = decl.fields[name].type_ref
-                convert = converter(ref, self.types.enums)
-                identity = ref.name not in self.types.enums and ref.name != "Money"
-                out.append(Field(key, name, _value(name), True, None if identity else convert,
-                                 _PLAIN.get(ref.name) if not ref.is_list else None, self.complete(field.type, child)))
-            elif name == "id":
-                out.append(Field(key, name, _unit_id, False, None, str, self.complete(field.type, child)))
-            elif name == "source":
-                out.append(Field(key, name, _unit_source, False, None, str, self.complete(field.type, child)))
+            elif name in decl.fields or name in ("id", "source"):
+                if name in decl.fields:
+                    ref = decl.fields[name].type_ref
+                    convert = converter(ref, self.types.enums)
+                    identity = ref.name not in self.types.enums and ref.name != "Money"
+                    plain = _PLAIN.get(ref.name) if not ref.is_list and guard is None else None
+                    read, checked, kept = _value(name), True, None if identity else convert
+                else:  # the gateway's id, the primary record's source
+                    read, checked, kept = (_unit_id if name == "id" else _unit_source), False, None
+                    plain = str if guard is None else None
+                out.append(Field(key, name, read, checked, kept, plain, self.complete(field.type, child), guard))
             else:
-                out.append(Derived(key, _resolver_of(field, parent.name), self.complete(field.type, child)))
+                if guard is not None:
+                    raise Unsupported("a masked derived field")
+                follow = None
+                if self.restricted(field):
+                    policy, entity, named = self.policy, parent.name, get_named_type(field.type).name
+                    assert policy is not None
+                    follow = _following(policy, entity, named)
+                out.append(Derived(key, _resolver_of(field, parent.name), self.complete(field.type, child), follow))
         _unique(tuple(out))
         return tuple(out)
 
@@ -298,7 +348,15 @@ class _Planner:
             definition = (field.extensions or {}).get("strawberry-definition") if field is not None else None
             if field is None or child.arguments or definition is None or definition.base_resolver is not None:
                 raise Unsupported(f"{kind.name}.{name}")
-            parts.append((_key(child), definition.python_name, self.complete(field.type, child)))
+            done = self.complete(field.type, child)
+            if self.policy is not None:
+                if self.denied(kind.name, field, name) is not _ALLOWED or self.restricted(field) or \
+                        (kind.name == "SourceRecord" and name == "linkedBy"):
+                    raise Unsupported(f"{kind.name}.{name} for this role")  # strawberry's FieldGuard decides
+                guard = self.guard(kind.name, field, name)
+                if guard is not None:
+                    done = _guarded(guard, done)
+            parts.append((_key(child), definition.python_name, done))
         _unique(tuple(_Keyed(k) for k, _, _ in parts))
 
         def build(value: Any) -> Any:
@@ -313,6 +371,19 @@ class _Planner:
 @dataclass(frozen=True, slots=True)
 class _Keyed:
     key: str
+
+
+_ALLOWED = object()
+
+
+def _guarded(guard: Callable[[Any], Any], complete: Complete) -> Complete:
+    return lambda value: complete(guard(value))
+
+
+def _following(policy: Policy, entity: str, named: str) -> Callable[[Any], Any]:
+    """The role's rules for a derived value of `entity` (conflicts, timeline, flags), as
+    FieldGuard applies them: security.derived.follow_rules, no arguments."""
+    return lambda value: follow_rules(policy, entity, named, value, {})
 
 
 def _resolver_of(field: GraphQLField, parent: str) -> Callable[[Unified, Any], Any]:

@@ -11,7 +11,7 @@ import inspect
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
-from graphql import GraphQLList, GraphQLNonNull, GraphQLResolveInfo, GraphQLString, get_named_type
+from graphql import GraphQLList, GraphQLNonNull, GraphQLResolveInfo, GraphQLSchema, GraphQLString, get_named_type
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import SchemaExtension
 
@@ -25,7 +25,8 @@ from federation.security.masks import apply_mask, redact_text
 from federation.security.oracle import entity_of, revealed_fields
 from federation.security.policy import Decision, Policy
 
-__all__ = ["NOTES_WITHOUT_VALUES", "PRINCIPAL", "FieldGuard", "Forbidden", "RoleGate", "role_extension"]
+__all__ = ["NOTES_WITHOUT_VALUES", "PRINCIPAL", "FieldGuard", "Forbidden", "RoleGate", "empty_value", "no_oracle",
+           "role_extension", "value_guard"]
 
 PRINCIPAL = "principal"
 # String fields that name a record (`localId`, `ref` = source:localId, `source`): ids, never
@@ -46,9 +47,23 @@ class Forbidden(QueryError):
         super().__init__(f"your role may not read {type_name}.{field}")
 
 
-def _empty(info: GraphQLResolveInfo[Any]) -> Any:
-    kind = info.return_type.of_type if isinstance(info.return_type, GraphQLNonNull) else info.return_type
+def empty_value(return_type: Any) -> Any:
+    """What a field the role may not read answers (with `denied: null`): [] for a list, else null."""
+    kind = return_type.of_type if isinstance(return_type, GraphQLNonNull) else return_type
     return [] if isinstance(kind, GraphQLList) else None
+
+
+def value_guard(policy: Policy, decision: Decision, named: Any, field: str) -> Callable[[Any], Any] | None:
+    """What the role does to a resolved value of this field: its mask, or free-text redaction of
+    a String (never a record id); None when the value goes out as resolved. Applied by FieldGuard
+    on strawberry's path and by the compiled path's plan (federation/api/planner.py) alike."""
+    if decision.action == "mask":
+        kind = decision.mask or "redact"
+        return lambda value: apply_mask(kind, value)
+    if policy.redacts and named is GraphQLString and field not in RECORD_IDS:
+        kinds = policy.redacts
+        return lambda value: _redact_value(value, kinds)
+    return None
 
 
 class FieldGuard(SchemaExtension):
@@ -99,9 +114,9 @@ class FieldGuard(SchemaExtension):
         if decision.action == "deny":
             if policy.settings.denied == "error":
                 raise Forbidden(type_name, field)
-            return _empty(info)
+            return empty_value(info.return_type)
         if kwargs and info.parent_type is info.schema.query_type:
-            _no_oracle(policy, info, kwargs)
+            no_oracle(policy, info.schema, info.return_type, kwargs)
         result = _next(root, info, *args, **kwargs)
         if self._entry is not None and type_name == "Customer" and field == "id":
             self._entry.customer_ids.add(str(result))
@@ -116,21 +131,18 @@ class FieldGuard(SchemaExtension):
             if type_name == "SourceRecord" and field == "linkedBy":
                 fields = _fields(info, root.entity)
                 return _later(result, lambda value: link_reasons(policy, root, value, fields, decision))
-        if decision.action == "mask":
-            return _masked(result, decision)
-        if policy.redacts and get_named_type(info.return_type) is GraphQLString and field not in RECORD_IDS:
-            return _redacted(result, policy.redacts)
-        return result
+        change = value_guard(policy, decision, get_named_type(info.return_type), field)
+        return result if change is None else _later(result, change)
 
 
-def _no_oracle(policy: Policy, info: GraphQLResolveInfo[Any], arguments: Mapping[str, Any]) -> None:
+def no_oracle(policy: Policy, schema: GraphQLSchema, return_type: Any, arguments: Mapping[str, Any]) -> None:
     """Filtering, looking up or grouping by a field the role may not read is FORBIDDEN, before any
     source is called: otherwise each answer says whether some record holds a value. A masked
     field stays usable (a contact-centre role looks customers up by the email the caller gives)."""
     if policy.unrestricted:
         return
-    named = get_named_type(info.return_type).name
-    for type_name, field in sorted(revealed_fields(info.schema, named, arguments)):
+    named = get_named_type(return_type).name
+    for type_name, field in sorted(revealed_fields(schema, named, arguments)):
         if policy.decide(type_name, field).action == "deny":
             raise Forbidden(type_name, field)
 
@@ -171,32 +183,12 @@ def _fields(info: GraphQLResolveInfo[Any], type_name: str) -> Mapping[str, Any]:
     return getattr(found, "fields", {}) or {}
 
 
-def _masked(result: Any, decision: Decision) -> Any:
-    assert decision.mask is not None
-    if inspect.isawaitable(result):
-        async def later() -> Any:
-            return apply_mask(decision.mask or "redact", await result)
-
-        return later()
-    return apply_mask(decision.mask, result)
-
-
 def _redact_value(value: Any, kinds: frozenset[str]) -> Any:
     if isinstance(value, str):
         return redact_text(value, kinds)
     if isinstance(value, list):
         return [_redact_value(v, kinds) for v in value]
     return value
-
-
-def _redacted(result: Any, kinds: frozenset[str]) -> Any:
-    """Free text (String fields, never ID) with the role's contact kinds redacted."""
-    if inspect.isawaitable(result):
-        async def later() -> Any:
-            return _redact_value(await result, kinds)
-
-        return later()
-    return _redact_value(result, kinds)
 
 
 def _without_suggestions(result: Any) -> None:

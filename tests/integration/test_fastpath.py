@@ -59,9 +59,10 @@ def _view(app: web.Application) -> OnepaneView:
 
 
 async def _post(session: aiohttp.ClientSession, url: str, query: str, name: str | None = None,
-                variables: dict[str, Any] | None = None) -> bytes:
+                variables: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> bytes:
     body = {"operationName": name, "variables": variables or {}, "query": query}
-    async with session.post(url, data=orjson.dumps(body), headers={"Content-Type": "application/json"}) as r:
+    async with session.post(url, data=orjson.dumps(body),
+                            headers={"Content-Type": "application/json", **(headers or {})}) as r:
         assert r.status == 200
         assert r.content_type == "application/json"
         return await r.read()
@@ -86,18 +87,19 @@ def _ageless(value: Any) -> Any:
 
 
 async def _both(app: web.Application, url: str, query: str, name: str | None = None,
-                variables: dict[str, Any] | None = None) -> tuple[bytes, bytes, bool]:
+                variables: dict[str, Any] | None = None,
+                headers: dict[str, str] | None = None) -> tuple[bytes, bytes, bool]:
     """(strawberry's answer, the second answer, whether the compiled path gave it); caches warm for both."""
     view = _view(app)
     fast = view.fast
     assert isinstance(fast, FastPath)
     async with aiohttp.ClientSession() as session:
         view.fast = None  # strawberry answers both: the first learns the document, the second has warm caches
-        await _post(session, url, query, name, variables)
-        slow = await _post(session, url, query, name, variables)
+        await _post(session, url, query, name, variables, headers)
+        slow = await _post(session, url, query, name, variables, headers)
         view.fast = fast
         before = fast.answered
-        fast_answer = await _post(session, url, query, name, variables)
+        fast_answer = await _post(session, url, query, name, variables, headers)
     return slow, fast_answer, fast.answered == before + 1
 
 

@@ -6,13 +6,17 @@ strawberry keeps the others (mutations, introspection, directives, derived field
 from __future__ import annotations
 
 import ast
+import hashlib
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import orjson
+import yaml
+from aiohttp import web
 from graphql import DocumentNode, GraphQLSchema, OperationDefinitionNode, parse, validate
 
 from federation.api.fastpath import FastPath
@@ -97,37 +101,95 @@ def _kept_or_field_error(answer: bytes) -> bool:
                for e in orjson.loads(answer).get("errors") or ())
 
 
-async def test_every_known_document_answers_the_same_and_takes_the_compiled_path_when_planned(tmp_path: Path) -> None:
+@asynccontextmanager
+async def _demo(tmp_path: Path, security: dict[str, Any] | None = None) -> AsyncIterator[tuple[web.Application, str]]:
     files = build_demo(tmp_path)
     config = tmp_path / "demo.yaml"
-    config.write_text(demo_config_text(), "utf-8")
+    text = demo_config_text()
+    if security is not None:
+        settings = yaml.safe_load(text)
+        settings["security"] = security
+        text = yaml.safe_dump(settings, sort_keys=False)
+    config.write_text(text, "utf-8")
     key = secrets.token_urlsafe(18)
     crm, port = await serve_crm(files.crm, key, host="127.0.0.1", port=0)
     env = {"ONEPANE_CRM_URL": f"http://127.0.0.1:{port}", "ONEPANE_CRM_API_KEY": key}
     try:
         async with _gateway(config, env) as (app, url):
-            fast = _view(app).fast
-            assert isinstance(fast, FastPath)
-            gateway = app[GATEWAY]
-            generated = Documents(gateway.model, fast.schema, gateway.config.security)
-            role = generated.for_role("demo")
-            assert role is not None
-            documents = _harvest(fast.schema, list(role.documents.values()))
-            assert len(documents) >= 40  # the harvest found the stories, docs and generated documents
-            compiled_count = 0
-            for text in documents:
-                variables = _variables(text)
-                slow, answer, compiled = await _both(app, url, text, _operation(text), variables)
-                assert _same(answer, slow, compiled), text
-                expected = DECLINED.search(re.sub(r'#[^\n]*|"(?:[^"\\]|\\.)*"', "", text)) is None
-                if expected and not compiled:
-                    assert _kept_or_field_error(slow), f"the planner declined a document it should plan:\n{text}"
-                else:
-                    assert compiled == expected, f"compiled={compiled}:\n{text}"
-                compiled_count += compiled
-            assert compiled_count >= 25
-            for email in ["ann.lee@example.com", "  BEN.KHAN@example.com", "nobody@example.com", "not an email"]:
-                slow, answer, compiled = await _both(app, url, C360, "C", {"e": email})
-                assert compiled and _timeless(answer) == _timeless(slow), email
+            yield app, url
     finally:
         await crm.cleanup()
+
+
+def _known(app: web.Application, role: str) -> list[str]:
+    fast = _view(app).fast
+    assert isinstance(fast, FastPath)
+    gateway = app[GATEWAY]
+    generated = Documents(gateway.model, fast.schema, gateway.config.security).for_role(role)
+    assert generated is not None
+    return _harvest(fast.schema, list(generated.documents.values()))
+
+
+async def test_every_known_document_answers_the_same_and_takes_the_compiled_path_when_planned(tmp_path: Path) -> None:
+    async with _demo(tmp_path) as (app, url):
+        documents = _known(app, "demo")
+        assert len(documents) >= 40  # the harvest found the stories, docs and generated documents
+        compiled_count = 0
+        for text in documents:
+            slow, answer, compiled = await _both(app, url, text, _operation(text), _variables(text))
+            assert _same(answer, slow, compiled), text
+            expected = DECLINED.search(re.sub(r'#[^\n]*|"(?:[^"\\]|\\.)*"', "", text)) is None
+            if expected and not compiled:
+                assert _kept_or_field_error(slow), f"the planner declined a document it should plan:\n{text}"
+            else:
+                assert compiled == expected, f"compiled={compiled}:\n{text}"
+            compiled_count += compiled
+        assert compiled_count >= 25
+        for email in ["ann.lee@example.com", "  BEN.KHAN@example.com", "nobody@example.com", "not an email"]:
+            slow, answer, compiled = await _both(app, url, C360, "C", {"e": email})
+            assert compiled and _timeless(answer) == _timeless(slow), email
+
+
+KEYS = {"agent": "agent-key-0123456789abcdef", "support": "support-key-0123456789abcdef",
+        "analyst": "analyst-key-0123456789abcdef"}
+ROLES: dict[str, Any] = {
+    "api_keys": [{"name": f"{role}-ui", "sha256": hashlib.sha256(key.encode()).hexdigest(), "role": role}
+                 for role, key in KEYS.items()],
+    "roles": {  # tests/security/conftest.py's roles, without the audit log (audited requests stay with strawberry)
+        "agent": {"allow": ["*"], "deny": ["Query.sources"],
+                  "mask": {"Customer.emails": "email", "Customer.phones": "phone", "Payment.cardLast4": "last4",
+                           "Customer.dateOfBirth": "year", "SourceRecord.linkedBy": "contacts",
+                           "TimelineEntry.summary": "contacts"}},
+        "support": {"allow": ["*"],
+                    "deny": ["Query.sources", "Customer.name", "Customer.phones", "Purchase.total", "Payment.amount"]},
+        "analyst": {"allow": ["Query.purchases", "Query.purchaseStats", "PurchaseStats.*", "PurchaseGroup.*",
+                              "Purchase.*", "LineItem.*", "Store.*", "Payment.kind", "Payment.amount"],
+                    "denied": "error"},
+    },
+}
+
+
+async def test_roles_that_mask_deny_and_redact_get_the_same_bytes_from_the_compiled_path(tmp_path: Path) -> None:
+    """The role's decisions are planned in with FieldGuard's own functions: masks, free-text
+    redaction, denied fields as null / [], derived values filtered, arguments that would reveal a
+    denied field refused; `denied: error` and the few shapes FieldGuard decides per value stay
+    with strawberry."""
+    async with _demo(tmp_path, ROLES) as (app, url):
+        for role, key in KEYS.items():
+            headers = {"X-Api-Key": key}
+            compiled_count = 0
+            for text in _known(app, role):
+                slow, answer, compiled = await _both(app, url, text, _operation(text), _variables(text), headers)
+                assert _same(answer, slow, compiled), (role, text)
+                compiled_count += compiled
+            for email in ["ann.lee@example.com", "  BEN.KHAN@example.com", "not an email"]:
+                slow, answer, compiled = await _both(app, url, C360, "C", {"e": email}, headers)
+                assert _timeless(answer) == _timeless(slow), (role, email)
+                assert compiled == (role != "analyst"), (role, email)  # the analyst's denials are errors
+            if role == "agent":
+                masked = orjson.loads(answer)
+                assert compiled_count >= 15, role
+            elif role == "support":
+                assert compiled_count >= 15, role
+                masked = orjson.loads((await _both(app, url, C360, "C", {"e": "ann.lee@example.com"}, headers))[1])
+                assert masked["data"]["customers"][0]["name"] is None  # denied: null
