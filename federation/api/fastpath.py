@@ -1,7 +1,7 @@
 """The adapter between strawberry and the compiled execution path: which requests take it.
 
-Strawberry keeps the schema, parsing, validation, introspection, limits, roles that read less
-than everything, the audit log and every document the planner declines. A document strawberry
+Strawberry keeps the schema, parsing, validation, introspection, limits, the audit log and
+every document the planner declines. A document strawberry
 has validated and begun to execute for a role (`Learn`) is planned once per (document,
 operationName, role) by federation/api/planner.py; each later request with that document binds
 its own variables into the cached plan and is answered by federation/api/executor.py, with no
@@ -46,7 +46,7 @@ __all__ = ["FastPath", "Learn"]
 _MAX_DOCUMENTS = 1000
 _BODY_KEY_MAX = 8192  # larger bodies are parsed every time rather than kept as keys
 _JSON = {"Content-Type": "application/json; charset=utf-8"}  # as strawberry's path sends it, built once
-_CLOSED = object()  # a caller the compiled path never answers (a restricted role, no principal)
+_CLOSED = object()  # a caller the compiled path never answers (audited, no principal, an unknown role)
 
 # -- the gate: which requests take the compiled path ----------------------------------------------
 
