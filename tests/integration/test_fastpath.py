@@ -303,3 +303,21 @@ async def test_a_named_document_sent_without_its_operation_name_takes_the_compil
         slow, fast, compiled = await _both(app, url, query, None, {"u": 3})
         assert compiled and fast == slow
         assert [p["id"] for p in orjson.loads(fast)["data"]["posts"]] == [p["id"] for p in posts if p["userId"] == 3]
+
+
+async def test_variables_that_do_not_fit_are_answered_by_strawberry_with_its_coded_error() -> None:
+    """A planned document whose variables do not coerce: the compiled path declines the request,
+    and the caller gets strawberry's BAD_USER_INPUT naming the variable; the next good request
+    takes the compiled path again."""
+    posts, users = build()
+    data = upstream(posts, users)
+    async with serve(data) as base, _gateway(PEER, {"UPSTREAM": base}) as (app, url):
+        query = "query ByUser($u: Int) { posts(userId: $u) { id } }"
+        _, _, compiled = await _both(app, url, query, "ByUser", {"u": 1})
+        assert compiled
+        slow, answer, compiled = await _both(app, url, query, "ByUser", {"u": "one"})
+        assert not compiled and answer == slow
+        (error,) = orjson.loads(answer)["errors"]
+        assert error["extensions"] == {"code": "BAD_USER_INPUT", "argument": "$u"}
+        _, _, compiled = await _both(app, url, query, "ByUser", {"u": 2})
+        assert compiled
