@@ -1,9 +1,9 @@
 """The adapter between strawberry and the compiled execution path: which requests take it.
 
 Strawberry keeps the schema, parsing, validation, introspection, limits, the audit log and
-every document the planner declines. A document strawberry
-has validated and begun to execute for a role (`Learn`) is planned once per (document,
-operationName, role) by federation/api/planner.py; each later request with that document binds
+every document the planner declines. A document strawberry has validated and begun to execute
+for a role (`Learn`) is planned once per (document, operationName, role) by
+federation/api/planner.py; each later request with that document binds
 its own variables into the cached plan and is answered by federation/api/executor.py, with no
 re-parsing, re-validation or re-planning. An answer the executor cannot reproduce exactly goes
 back to strawberry, which runs the request from the start.
@@ -47,6 +47,7 @@ _MAX_DOCUMENTS = 1000
 _BODY_KEY_MAX = 8192  # larger bodies are parsed every time rather than kept as keys
 _JSON = {"Content-Type": "application/json; charset=utf-8"}  # as strawberry's path sends it, built once
 _CLOSED = object()  # a caller the compiled path never answers (audited, no principal, an unknown role)
+
 
 # -- the gate: which requests take the compiled path ----------------------------------------------
 
