@@ -102,13 +102,14 @@ def _sqlite(value: Any) -> Any:
     return str(value) if isinstance(value, Decimal) else value
 
 
-async def postgres_sources(server: str, tables: dict[str, list[tuple[Any, ...]]]) -> dict[str, str]:
+async def postgres_sources(server: str, tables: dict[str, list[tuple[Any, ...]]],
+                           prefix: str = "onepane_execution") -> dict[str, str]:
     """Two fresh databases on the PostgreSQL at `server` (user@host:port), as the c360 workload has."""
     urls = {}
     admin = await asyncpg.connect(f"postgresql://{server}/postgres")
     try:
         for name, ddl, owned in (("shop", SHOP_DDL, ("customers", "orders")), ("pos", POS_DDL, ("members", "txns"))):
-            database = f"onepane_execution_{name}"
+            database = f"{prefix}_{name}"
             await admin.execute(f"DROP DATABASE IF EXISTS {database}")
             await admin.execute(f"CREATE DATABASE {database}")
             db = await asyncpg.connect(f"postgresql://{server}/{database}")
@@ -200,12 +201,16 @@ def main() -> None:
     parser.add_argument("--block", type=int, default=100)
     parser.add_argument("--postgres", default="postgres@127.0.0.1:5432",
                         help="user@host:port of a PostgreSQL to create the two databases on; '' for SQLite files")
+    parser.add_argument("--databases", default="onepane_execution", help="prefix of the two databases' names")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     tables, emails = rows(args.customers)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        urls = asyncio.run(postgres_sources(args.postgres, tables)) if args.postgres else sqlite_sources(folder, tables)
+        if args.postgres:
+            urls = asyncio.run(postgres_sources(args.postgres, tables, args.databases))
+        else:
+            urls = sqlite_sources(folder, tables)
         times = asyncio.run(measure(folder, urls, emails, args.requests, args.block))
     cpu_slow, cpu_fast = (c * 1e6 for c in times.pop("cpu"))
     slow, fast = (statistics.median(times[p]) * 1e6 for p in ("strawberry", "compiled"))
