@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -110,8 +111,9 @@ class FilesConnector(BaseConnector):
 
     def _files(self) -> tuple[FileStat, ...] | None:
         """The files to read, newest last; None (and the reason kept) when the folder is not there."""
-        if not self.path.exists():
-            self.problem = f"folder {self.path} does not exist"
+        problem = self._folder_problem()
+        if problem is not None:
+            self.problem = problem
             return None
         if self.path.is_file():
             candidates = [self.path]
@@ -133,6 +135,25 @@ class FilesConnector(BaseConnector):
             stats = stats[-1:]
         return tuple(stats)
 
+    def _folder_problem(self) -> str | None:
+        """Why `path` cannot be looked at, or None. Checked by listing it: glob alone reads a
+        folder it may not list as an empty one, which would say "no file matches" instead."""
+        path = self.path
+        if not path.exists():
+            return f"folder {path} does not exist"
+        try:
+            if path.is_dir():
+                with os.scandir(path):
+                    pass
+            elif path.is_file():
+                with path.open("rb"):
+                    pass
+            else:
+                return f"{path} is neither a folder nor a file"
+        except OSError as exc:
+            return f"{'folder ' if path.is_dir() else ''}{path} cannot be read: {exc.strerror or exc}"
+        return None
+
     def _order(self, stat: FileStat) -> tuple[Any, ...]:
         path, _, mtime = stat
         if self.options.as_of.source == "filename":
@@ -146,7 +167,7 @@ class FilesConnector(BaseConnector):
         try:
             searched = {column for columns in self._columns.values() for column in columns.values()}
             snapshot = await asyncio.to_thread(build_snapshot, self._number, found, self.options, self.mappers,
-                                               self.context.region, searched)
+                                               self.context.region, searched, self.snapshot)
         except Exception as exc:  # never a crash: whatever failed, what serves stays
             if not isinstance(exc, Unreadable):  # not a file's fault we could name: the log has the trace
                 log.exception("source '%s': reading %d file(s) failed", self.name, len(found))
@@ -156,6 +177,8 @@ class FilesConnector(BaseConnector):
             self.problem = f"cannot read {reason}{kept}"
             log.warning("source '%s': %s", self.name, self.problem)
             return False
+        for reason in snapshot.unreadable.values():
+            log.warning("source '%s': cannot read %s; the other files serve", self.name, reason)
         for file, (count, shown) in snapshot.bad.items():
             log.warning("source '%s': %s: %d row(s) skipped; first: %s", self.name, file, count,
                         "; ".join(f"line {b.line}: {b.reason}" for b in shown[:3]))
@@ -180,13 +203,16 @@ class FilesConnector(BaseConnector):
         age = self.data_age()
         if age is not None and age.stale():
             detail += f"; stale: older than max_age {self.options.max_age:g} s"
+        for reason in snapshot.unreadable.values():
+            detail += f"; cannot read {reason}"
         if self.problem:
             detail += f"; {self.problem}"
         return Health(ok=True, detail=detail)
 
     async def verify(self) -> list[str]:
-        if not self.path.exists():
-            return [f"options.path: folder {self.path} does not exist (relative to {self.context.base_dir})"]
+        problem = self._folder_problem()
+        if problem is not None:
+            return [f"options.path: {problem} (relative to {self.context.base_dir})"]
         snapshot = self.snapshot
         if snapshot is None:
             return []
@@ -206,6 +232,7 @@ class FilesConnector(BaseConnector):
         out = [f"options.path: {self.problem}"] if self.problem else []
         snapshot = self.snapshot
         if snapshot is not None:
+            out += [f"options.path: cannot read {why}; the other files serve" for why in snapshot.unreadable.values()]
             for file, (count, shown) in snapshot.bad.items():
                 out.append(f"{file}: {count} row(s) skipped, the rest serve")
                 out += [f"{file}: line {b.line}: {b.reason}" if b.line else f"{file}: {b.reason}" for b in shown]
@@ -298,7 +325,7 @@ class FilesConnector(BaseConnector):
         out = []
         for row in snapshot.take(rows):
             try:
-                record = mapper.to_record(row.get)
+                record = mapper.to_record(row.get, snapshot.as_of)  # as old as its snapshot, whatever swaps next
             except (ValueError, TypeError) as exc:
                 log.warning("source '%s' entity %s: record skipped: %s", self.name, entity, exc)
                 continue

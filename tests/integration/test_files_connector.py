@@ -234,7 +234,7 @@ async def test_the_gateway_shows_the_exports_age_and_staleness(tmp_path: Path) -
         "max_age": 86400, "as_of": {"from": "filename", "pattern": "members_%Y%m%d.csv"},
         "entities": {"Customer": CUSTOMER}}}}
     (tmp_path / "onepane.yaml").write_text(yaml.safe_dump(config))
-    query = '{ customers(email: "ZOE@example.com") { name sourceRecords { source stale ageSeconds } } }'
+    query = '{ customers(email: "ZOE@example.com") { name sourceRecords { source stale ageSeconds asOf } } }'
     gateway = Gateway.from_config(load_config(tmp_path / "onepane.yaml", {}))
     async with serve_app(create_app(gateway)) as url, aiohttp.ClientSession() as session:
         async with session.post(url + "/graphql", json={"query": query}) as response:
@@ -245,6 +245,7 @@ async def test_the_gateway_shows_the_exports_age_and_staleness(tmp_path: Path) -
     assert customer["name"] == "Zoë Smith"
     record = customer["sourceRecords"][0]
     assert record["source"] == "loyalty" and record["stale"] is True and record["ageSeconds"] > 86400
+    assert record["asOf"] == "2024-01-02T00:00:00+00:00"  # the export this record was read from
     loyalty = body["extensions"]["sources"]["loyalty"]
     assert loyalty["asOf"] == "2024-01-02T00:00:00+00:00" and loyalty["pastMaxAge"] is True
     assert ready["stale"] == ["loyalty"] and ready["sources"]["loyalty"]["asOf"] == loyalty["asOf"]
@@ -269,6 +270,87 @@ def test_check_names_the_skipped_rows_and_still_passes(tmp_path: Path, capsys: p
     out = "".join("".join(capsys.readouterr()).split())  # rich wraps long paths on the terminal
     assert "".join(f"source warning {path}: sources.till.c.csv: 1 row(s) skipped, the rest serve".split()) in out
     assert "sources.till.c.csv:line4:toomanycolumns:ExpectedNumberofColumns:4Found:5" in out
+
+
+def _as_a_service_user(work: Any) -> Any:
+    """`work()` in a forked process that runs as an unprivileged user: root reads every folder,
+    so a folder the gateway may not read is only a real one for a user without the right."""
+    import multiprocessing
+    import pickle
+
+    def child(conn: Any) -> None:
+        if os.geteuid() == 0:
+            os.setgid(65534)
+            os.setuid(65534)
+        try:
+            conn.send(pickle.dumps(("ok", work())))
+        except BaseException as exc:  # sent back to the test, which fails on it
+            conn.send(pickle.dumps(("error", repr(exc))))
+        conn.close()
+
+    context = multiprocessing.get_context("fork")
+    parent, end = context.Pipe()
+    process = context.Process(target=child, args=(end,))
+    process.start()
+    kind, value = pickle.loads(parent.recv())
+    process.join(30)
+    assert kind == "ok", value
+    return value
+
+
+@pytest.fixture
+def locked_folder() -> Any:
+    """A config folder a service user may enter, holding an export folder it may not read."""
+    import shutil
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="onepane-files2-locked-"))
+    base.chmod(0o755)
+    _write(base, "c.csv", CSV.encode())
+    (base / "exports").chmod(0o000)
+    yield base
+    (base / "exports").chmod(0o755)
+    shutil.rmtree(base)
+
+
+def test_an_unreadable_folder_is_a_check_problem_and_unavailable_at_run_time(locked_folder: Path) -> None:
+    path = _config(locked_folder)
+    path.chmod(0o644)
+
+    def run() -> tuple[int, str, list[str], str, tuple[bool, str]]:
+        import contextlib
+        import io
+
+        from federation.cli import main
+
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+            code = main(["check", str(path)])
+
+        async def serve() -> tuple[list[str], str, tuple[bool, str]]:
+            connector = _connector(locked_folder)
+            await connector.open()
+            try:
+                try:
+                    await connector.lookup("Customer", "id", ["C1"])
+                    raised = "nothing"
+                except SourceUnavailable as exc:
+                    raised = f"SOURCE_UNAVAILABLE: {exc}"
+                health = await connector.ready()
+                return await connector.verify(), raised, (health.ok, health.detail)
+            finally:
+                await connector.close()
+
+        return (code, out.getvalue(), *asyncio.run(serve()))
+
+    code, out, problems, raised, (ok, detail) = _as_a_service_user(run)
+    folder = locked_folder / "exports"
+    assert code == 1
+    assert "".join(f"sources.till.options.path: folder {folder} cannot be read: Permission denied".split()) in \
+        "".join(out.split())
+    assert problems[0].startswith(f"options.path: folder {folder} cannot be read: Permission denied")
+    assert raised.startswith("SOURCE_UNAVAILABLE: ") and "cannot be read: Permission denied" in raised
+    assert not ok and "cannot be read" in detail and "no file matches" not in detail
 
 
 def test_check_fails_on_a_missing_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -331,19 +413,95 @@ async def test_files_that_vanish_keep_serving_and_say_so_until_they_are_back(tmp
         await connector.close()
 
 
-async def test_exports_that_cannot_be_put_together_keep_the_previous_snapshot(tmp_path: Path) -> None:
+async def test_an_export_whose_columns_do_not_fit_the_others_is_left_out_and_named(tmp_path: Path) -> None:
     (tmp_path / "exports").mkdir()
     pq.write_table(pa.table({"cust_no": ["C1"], "name": ["Zoe"]}), tmp_path / "exports" / "a.parquet")
-    _old(tmp_path / "exports" / "a.parquet")
+    _old(tmp_path / "exports" / "a.parquet", 120)
     connector = _connector(tmp_path, format="parquet", files="all",
                            entities={"Customer": {"id": "cust_no", "fields": {"name": "name"}}})
     await connector.open()
     try:
         pq.write_table(pa.table({"cust_no": [[1, 2]], "name": [{"x": 1}]}), tmp_path / "exports" / "b.parquet")
         _old(tmp_path / "exports" / "b.parquet")
-        assert not await connector.refresh()
+        assert await connector.refresh()  # a new snapshot: a.parquet's rows, without b.parquet's
         assert await _names(connector, "id", ["C1"]) == ["Zoe"]
-        assert "snapshot 1 keeps serving" in (await connector.ready()).detail
+        detail = (await connector.ready()).detail
+        assert "cannot read b.parquet: its columns do not fit the other files'" in detail
+        assert "incompatible types: string vs list" in detail
+    finally:
+        await connector.close()
+
+
+def _gzip_csv(rows: str) -> bytes:
+    return gzip.compress(("cust_no,name,email,phone\n" + rows).encode())
+
+
+async def test_with_files_all_one_unreadable_file_never_holds_back_or_empties_the_source(tmp_path: Path) -> None:
+    """Daily exports unioned: one file turns unreadable (a truncated gzip). Its previous rows keep
+    serving, a file landing beside it still serves, and /readyz and `check` name the broken file."""
+    _write(tmp_path, "day_1.csv.gz", _gzip_csv("C1,Zoe,zoe@example.com,\n"))
+    _write(tmp_path, "day_2.csv.gz", _gzip_csv("C2,Ann,ann@example.com,\n"))
+    connector = _connector(tmp_path, pattern="day_*.csv.gz", files="all")
+    await connector.open()
+    try:
+        assert await _names(connector, "id", ["C1", "C2"]) == ["Ann", "Zoe"]
+        _write(tmp_path, "day_1.csv.gz", _gzip_csv("C1,Zoe Two,zoe@example.com,\n")[:30])  # cut off
+        _write(tmp_path, "day_3.csv.gz", _gzip_csv("C3,Bob,bob@example.com,\n"))
+        assert await connector.refresh()
+        assert await _names(connector, "id", ["C1", "C2", "C3"]) == ["Ann", "Bob", "Zoe"]  # day 1 as it was
+        assert await _names(connector, "key:email", ["zoe@example.com"]) == ["Zoe"]
+        health = await connector.ready()
+        assert health.ok and "cannot read day_1.csv.gz: " in health.detail
+        assert "its previous rows serve" in health.detail
+        assert any(w.startswith("options.path: cannot read day_1.csv.gz: ") for w in await connector.warnings())
+        assert not await connector.refresh()  # the same broken file is not read again until it changes
+        _write(tmp_path, "day_1.csv.gz", _gzip_csv("C1,Zoe Two,zoe@example.com,\n"))
+        _old(tmp_path / "exports" / "day_1.csv.gz", 30)
+        assert await connector.refresh()
+        assert await _names(connector, "id", ["C1"]) == ["Zoe Two"]
+        assert "cannot read" not in (await connector.ready()).detail
+    finally:
+        await connector.close()
+
+
+async def test_with_files_all_a_broken_file_at_startup_leaves_the_others_serving(tmp_path: Path) -> None:
+    _write(tmp_path, "day_1.csv.gz", b"\x1f\x8b not really gzip")
+    _write(tmp_path, "day_2.csv.gz", _gzip_csv("C2,Ann,ann@example.com,\n"))
+    _write(tmp_path, "day_3.csv", b"")  # an empty file: nothing to serve from it, not an empty source
+    connector = _connector(tmp_path, pattern="day_*", files="all")
+    await connector.open()
+    try:
+        assert await _names(connector, "id", ["C2"]) == ["Ann"]
+        detail = (await connector.ready()).detail
+        assert "cannot read day_1.csv.gz: " in detail and "cannot read day_3.csv: the file is empty" in detail
+        assert "previous rows" not in detail  # nothing of day 1 was ever read
+    finally:
+        await connector.close()
+
+
+def test_check_names_a_file_it_cannot_read_among_several(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from federation.cli import main
+
+    _write(tmp_path, "day_1.csv.gz", b"\x1f\x8b not really gzip")
+    _write(tmp_path, "day_2.csv", CSV.encode())
+    path = _config(tmp_path, files="all")
+    assert main(["check", str(path)]) == 0  # the other files serve: a warning, not a failed check
+    out = "".join("".join(capsys.readouterr()).split())
+    assert "sources.till.options.path:cannotreadday_1.csv.gz:" in out and "theotherfilesserve" in out
+
+
+async def test_a_record_keeps_the_age_of_the_snapshot_it_came_from(tmp_path: Path) -> None:
+    _write(tmp_path, "members_20240101.csv", CSV.encode())
+    connector = _connector(tmp_path, pattern="members_*.csv",
+                           as_of={"from": "filename", "pattern": "members_%Y%m%d.csv"})
+    await connector.open()
+    try:
+        (before,) = await connector.lookup("Customer", "id", ["C1"])
+        _write(tmp_path, "members_20240108.csv", CSV.encode())
+        assert await connector.refresh()
+        (after,) = await connector.lookup("Customer", "id", ["C1"])
+        assert before.as_of is not None and before.as_of.isoformat() == "2024-01-01T00:00:00+00:00"
+        assert after.as_of is not None and after.as_of.isoformat() == "2024-01-08T00:00:00+00:00"
     finally:
         await connector.close()
 
