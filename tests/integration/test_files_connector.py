@@ -517,3 +517,90 @@ async def test_a_pushed_search_ignores_accents_case_and_spaces_as_the_core_does(
             assert [r.local_id for r in found] == ["C1"], condition
     finally:
         await connector.close()
+
+
+async def test_the_mapping_language_reads_files_too_transforms_refs_and_keys(tmp_path: Path) -> None:
+    """A till's fixed-width-ish CSV export: the transforms, a key read through one, and a ref,
+    mapped exactly as for a database table."""
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from federation.records import Money
+
+    _write(tmp_path, "t.csv", b"TXN_ID;TXN_DT;AMT_PENCE;STAT_CD;LOYALTY_NO;CUST_NO\n"
+                              b"T1;20240301;1999;C ; ab-123 ;C1\nT2;20240302;500;R;;C1\nT3;20240303;7;P;;C2\n")
+    purchase = {"id": "TXN_ID", "fields": {
+        "placedAt": {"column": "TXN_DT", "transform": ["strip", {"datetime": {"format": "YYYYMMDD", "tz": "UTC"}}]},
+        "total": {"column": "AMT_PENCE", "transform": [{"money_minor": "GBP"}]},
+        "status": {"column": "STAT_CD", "transform": ["strip", {"enum": {"C": "COMPLETED", "R": "REFUNDED"}}]}},
+        "keys": {"loyaltyNumber": {"column": "LOYALTY_NO", "transform": ["strip"]}},
+        "refs": {"customer": "CUST_NO"}}
+    connector = _connector(tmp_path, delimiter=";", entities={"Purchase": purchase})
+    await connector.open()
+    try:
+        (t1,) = await connector.lookup("Purchase", "key:loyaltyNumber", ["AB123"])
+        assert t1.local_id == "T1" and t1.fields["total"] == Money(Decimal("19.99"), "GBP")
+        assert t1.fields["placedAt"] == datetime(2024, 3, 1, tzinfo=UTC) and t1.fields["status"] == "COMPLETED"
+        by_customer = await connector.lookup("Purchase", "ref:customer", ["C1"])
+        assert sorted(r.local_id for r in by_customer) == ["T1", "T2"]
+        (t3,) = await connector.lookup("Purchase", "id", ["T3"])
+        assert t3.fields["status"] == "UNKNOWN" and t3.raw["status"] == "P"  # outside the enum: kept as read
+    finally:
+        await connector.close()
+
+
+async def test_as_of_defaults_to_the_files_modification_time(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    path = _write(tmp_path, "c.csv", CSV.encode())
+    os.utime(path, (1_700_000_000, 1_700_000_000))
+    connector = _connector(tmp_path)
+    await connector.open()
+    try:
+        age = connector.data_age()
+        assert age is not None and age.as_of == datetime.fromtimestamp(1_700_000_000, UTC)
+        (record,) = await connector.lookup("Customer", "id", ["C1"])
+        assert record.as_of == age.as_of
+    finally:
+        await connector.close()
+
+
+async def test_check_shows_the_first_bad_rows_shown_of_each_file_and_counts_them_all(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    bad = "".join(f"X{i},too,many,columns,here\n" for i in range(4))
+    _write(tmp_path, "a.csv", (CSV + bad).encode())
+    _write(tmp_path, "b.csv", (CSV.replace("C1", "C5").replace("C2", "C6") + bad.splitlines(keepends=True)[0]).encode())
+    connector = _connector(tmp_path, files="all", bad_rows_shown=2)
+    with caplog.at_level("WARNING", logger="connectors.files.connector"):
+        await connector.open()
+    try:
+        warnings = await connector.warnings()
+        assert "a.csv: 4 row(s) skipped, the rest serve" in warnings and "b.csv: 1 row(s) skipped, the rest serve" \
+            in warnings
+        assert [w.split(":", 2)[1] for w in warnings if w.startswith("a.csv: line")] == [" line 4", " line 5"]
+        assert len([w for w in warnings if w.startswith("b.csv: line")]) == 1
+        assert await _names(connector, "id", ["C1", "C6"]) == ["Ann Lee", "Zoë Smith"]
+        logged = [r.getMessage() for r in caplog.records]
+        assert any("a.csv: 4 row(s) skipped; first: line 4: too many columns" in m for m in logged), logged
+    finally:
+        await connector.close()
+
+
+async def test_readyz_says_a_glob_matches_nothing(tmp_path: Path) -> None:
+    import aiohttp
+
+    from federation.config import load_config
+    from federation.engine.gateway import Gateway
+    from federation.server import create_app
+    from tests.conftest import serve_app
+
+    (tmp_path / "exports").mkdir()
+    _write(tmp_path, "c.txt", CSV.encode())  # not what the pattern asks for
+    gateway = Gateway.from_config(load_config(_config(tmp_path, pattern="txns_*.csv"), {}))
+    async with (serve_app(create_app(gateway)) as url, aiohttp.ClientSession() as session,
+                session.get(url + "/readyz") as response):
+        ready = await response.json()
+        status = response.status
+    till = ready["sources"]["till"]
+    assert status == 503 and not till["ok"]
+    assert f"no file matches 'txns_*.csv' in {tmp_path / 'exports'}" in till["detail"]
