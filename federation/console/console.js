@@ -409,7 +409,7 @@
     const add = (kind, ...content) => items.push(el("li", { class: `alert ${kind}` }, ...content));
     for (const name of ctx.failedSources) add("bad", failureWords(name));
     for (const r of c.sourceRecords || []) {
-      if (r.stale && r.asOf) add("warn", `${sourceLabel(r.source)} sends exports: its latest is out of date`,
+      if (r.stale && r.asOf) add("warn", `${sourceLabel(r.source)}: its latest export is out of date`,
         ` (as of ${asOf(r.asOf)})`);
       else if (r.stale) add("warn", `${sourceLabel(r.source)} did not answer: showing its last copy`,
         r.ageSeconds ? ` from ${ago(new Date(Date.now() - r.ageSeconds * 1000))}` : "");
