@@ -18,6 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
+from federation.drafts import DraftError, DraftRequest
 from federation.model.declaration import ModelDecl
 from federation.records import Record
 
@@ -193,6 +194,8 @@ class Connector(abc.ABC):
     """A source of records. Subclass `connectors.sdk.BaseConnector` rather than this."""
 
     kind: ClassVar[str] = "custom"
+    # Import kinds `federation import KIND TARGET` may ask this class to `draft` (e.g. "sql").
+    drafts: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, name: str, options: Any, context: ConnectorContext) -> None:
         self.name = name
@@ -202,6 +205,14 @@ class Connector(abc.ABC):
     def validate_options(cls, options: Mapping[str, Any]) -> Any:
         """Check this connector's options; raise pydantic.ValidationError or ValueError."""
         return dict(options)
+
+    @classmethod
+    async def draft(cls, kind: str, request: DraftRequest) -> str:
+        """Optional: a draft `sources:` block (YAML text with comments) read from `request.target`.
+
+        Offered for each kind in `drafts`; raise DraftError with one message naming what failed.
+        """
+        raise DraftError(f"the {cls.kind} connector drafts no '{kind}' imports")
 
     @abc.abstractmethod
     async def lookup(self, entity: str, by: str, values: Sequence[str]) -> Sequence[Record]:

@@ -42,6 +42,7 @@ from federation.contract import (
     TrinoView,
     ValueLimit,
 )
+from federation.drafts import DraftRequest
 from federation.errors import SourceError, SourceUnavailable
 from federation.keys import normalize, normalize_text
 from federation.model.declaration import EntityDecl
@@ -142,6 +143,13 @@ class SqlConnector(BaseConnector):
 
     kind = "sql"
     options_model = SqlOptions
+    drafts = frozenset({"sql"})
+
+    @classmethod
+    async def draft(cls, kind: str, request: DraftRequest) -> str:
+        from connectors.sql.draft import draft_sql  # the drafting code loads only for `federation import`
+
+        return await draft_sql(request)
 
     def __init__(self, name: str, options: Any, context: ConnectorContext) -> None:
         super().__init__(name, options, context)
