@@ -402,7 +402,11 @@ async def test_files_that_vanish_keep_serving_and_say_so_until_they_are_back(tmp
         kept = path.read_bytes()
         path.unlink()
         await connector.refresh()
+        # Lookups and pushed searches answer from the snapshot in memory, never from the files.
         assert await _names(connector, "id", ["C2"]) == ["Ann Lee"]
+        assert await _names(connector, "key:email", ["zoe@example.com"]) == ["Zoë Smith"]
+        found = await connector.search("Customer", SearchRequest((Condition("name", "eq", "ann lee"),)))
+        assert [r.local_id for r in found] == ["C2"]
         assert "no file matches '*.csv'" in (await connector.ready()).detail
         path.write_bytes(kept)
         _old(path)
