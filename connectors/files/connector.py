@@ -89,9 +89,11 @@ class FilesConnector(BaseConnector):
         since the last look, and younger than `settle`) waits for the next look.
         """
         async with self._loading:
-            found = await asyncio.to_thread(self._files)
-            if found is None:
+            listed = await asyncio.to_thread(self._files)
+            if listed is None:
                 return False
+            latest = self.options.files == "latest"
+            found, older = (listed[-1:], listed[:-1]) if latest else (listed, ())
             now = time.monotonic()
             if found != self._last_seen:  # changed since the last look: its settling starts again
                 self._last_seen, self._seen_at = found, now
@@ -107,7 +109,7 @@ class FilesConnector(BaseConnector):
             young = time.time_ns() - max(m for _, _, m in found) < self.options.settle * 1e9
             if young and now - self._seen_at < self.options.settle:
                 return False  # still landing: read once unchanged for `settle` seconds (or that old)
-            return await self._load(found)
+            return await self._load(found, older)
 
     def _files(self) -> tuple[FileStat, ...] | None:
         """The files to read, newest last; None (and the reason kept) when the folder is not there."""
@@ -131,8 +133,6 @@ class FilesConnector(BaseConnector):
                 continue
             stats.append((path, st.st_size, st.st_mtime_ns))
         stats.sort(key=self._order)
-        if self.options.files == "latest" and stats:
-            stats = stats[-1:]
         return tuple(stats)
 
     def _folder_problem(self) -> str | None:
@@ -161,33 +161,56 @@ class FilesConnector(BaseConnector):
             return (named is not None, named.timestamp() if named else 0.0, path.name)
         return (mtime, path.name)
 
-    async def _load(self, found: tuple[FileStat, ...]) -> bool:
-        self._number += 1
+    async def _load(self, found: tuple[FileStat, ...], older: tuple[FileStat, ...] = ()) -> bool:
+        """Read `found` into a new snapshot and swap it in. When it cannot be read, what serves
+        stays; with nothing serving yet (`files: latest`), the newest older file that reads does,
+        so a broken newest export never leaves the source empty."""
         started = time.perf_counter()
         try:
-            searched = {column for columns in self._columns.values() for column in columns.values()}
-            snapshot = await asyncio.to_thread(build_snapshot, self._number, found, self.options, self.mappers,
-                                               self.context.region, searched, self.snapshot)
+            snapshot = await self._build(found)
         except Exception as exc:  # never a crash: whatever failed, what serves stays
             if not isinstance(exc, Unreadable):  # not a file's fault we could name: the log has the trace
                 log.exception("source '%s': reading %d file(s) failed", self.name, len(found))
             reason = str(exc) if isinstance(exc, Unreadable) else f"the files ({type(exc).__name__}, see the log)"
+            instead = await self._older_instead(older) if self.snapshot is None else None
+            if instead is not None:
+                self._swap(instead, 1, started)
+                kept = f"; the older {Path(instead.signature[0][0]).name} serves"
+            else:
+                kept = f"; snapshot {self.snapshot.number} keeps serving" if self.snapshot is not None else ""
             self._failed = found
-            kept = f"; snapshot {self.snapshot.number} keeps serving" if self.snapshot is not None else ""
             self.problem = f"cannot read {reason}{kept}"
             log.warning("source '%s': %s", self.name, self.problem)
-            return False
+            return instead is not None
+        self._swap(snapshot, len(found), started)
+        self.problem, self._failed = None, None
+        return True
+
+    async def _build(self, files: tuple[FileStat, ...]) -> Snapshot:
+        self._number += 1
+        searched = {column for columns in self._columns.values() for column in columns.values()}
+        return await asyncio.to_thread(build_snapshot, self._number, files, self.options, self.mappers,
+                                       self.context.region, searched, self.snapshot)
+
+    async def _older_instead(self, older: tuple[FileStat, ...]) -> Snapshot | None:
+        for stat in reversed(older):
+            try:
+                return await self._build((stat,))
+            except Unreadable as exc:
+                log.warning("source '%s': cannot read the older %s either", self.name, exc)
+        return None
+
+    def _swap(self, snapshot: Snapshot, files: int, started: float) -> None:
         for reason in snapshot.unreadable.values():
             log.warning("source '%s': cannot read %s; the other files serve", self.name, reason)
         for file, (count, shown) in snapshot.bad.items():
             log.warning("source '%s': %s: %d row(s) skipped; first: %s", self.name, file, count,
                         "; ".join(f"line {b.line}: {b.reason}" for b in shown[:3]))
-        old, self.snapshot, self.problem, self._failed = self.snapshot, snapshot, None, None
+        old, self.snapshot = self.snapshot, snapshot
         log.info("source '%s': snapshot %d serves %d rows from %d file(s), read in %.2f s", self.name,
-                 snapshot.number, snapshot.rows, len(found), time.perf_counter() - started)
+                 snapshot.number, snapshot.rows, files, time.perf_counter() - started)
         if old is not None:
             old.close()
-        return True
 
     # health and checks
 

@@ -483,6 +483,28 @@ async def test_with_files_all_a_broken_file_at_startup_leaves_the_others_serving
         await connector.close()
 
 
+async def test_a_broken_newest_export_at_startup_leaves_the_one_before_serving(tmp_path: Path) -> None:
+    _write(tmp_path, "txns_20240101.csv.gz", _gzip_csv("C1,Zoe,zoe@example.com,\n"))
+    _write(tmp_path, "txns_20240102.csv.gz", _gzip_csv("C1,Zoe New,zoe@example.com,\n")[:30])  # cut off
+    connector = _connector(tmp_path, pattern="txns_*.csv.gz", as_of={"from": "filename", "pattern": "txns_%Y%m%d.csv"})
+    await connector.open()
+    try:
+        assert await _names(connector, "id", ["C1"]) == ["Zoe"]
+        age = connector.data_age()
+        assert age is not None and age.as_of.isoformat() == "2024-01-01T00:00:00+00:00"  # the file serving
+        health = await connector.ready()
+        assert health.ok and "cannot read txns_20240102.csv.gz: " in health.detail
+        assert "the older txns_20240101.csv.gz serves" in health.detail
+        assert not await connector.refresh()  # not read again until it changes
+        _write(tmp_path, "txns_20240102.csv.gz", _gzip_csv("C1,Zoe New,zoe@example.com,\n"))
+        _old(tmp_path / "exports" / "txns_20240102.csv.gz", 30)
+        assert await connector.refresh()
+        assert await _names(connector, "id", ["C1"]) == ["Zoe New"]
+        assert "cannot read" not in (await connector.ready()).detail
+    finally:
+        await connector.close()
+
+
 def test_check_names_a_file_it_cannot_read_among_several(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from federation.cli import main
 
