@@ -79,6 +79,18 @@ async def test_every_format_answers_lookups_by_id_and_normalized_key(
         await connector.close()
 
 
+async def test_a_file_without_header_or_column_names_reads_column0_column1(tmp_path: Path) -> None:
+    _write(tmp_path, "c.csv", CSV.split("\n", 1)[1].encode())
+    connector = _connector(tmp_path, header=False, entities={"Customer": {
+        "id": "column0", "fields": {"name": "column1"}, "keys": {"email": "column2"}}})
+    await connector.open()
+    try:
+        assert await _names(connector, "id", ["C1"]) == ["Zoë Smith"]  # the first line is a row, not a header
+        assert await _names(connector, "key:email", ["ann@example.com"]) == ["Ann Lee"]
+    finally:
+        await connector.close()
+
+
 async def test_parquet_keeps_its_types(tmp_path: Path) -> None:
     (tmp_path / "exports").mkdir()
     pq.write_table(pa.table({"cust_no": [1, 2], "name": ["Zoë Smith", "Ann Lee"],
