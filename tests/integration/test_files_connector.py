@@ -642,3 +642,33 @@ async def test_readyz_says_a_glob_matches_nothing(tmp_path: Path) -> None:
     till = ready["sources"]["till"]
     assert status == 503 and not till["ok"]
     assert f"no file matches 'txns_*.csv' in {tmp_path / 'exports'}" in till["detail"]
+
+
+async def test_a_million_row_export_serves_every_row_and_names_its_one_bad_line(tmp_path: Path) -> None:
+    """The issue's 1,000,000-row CSV, generated here (never committed): every row is indexed, a bad
+    line deep in the file is skipped with its own line number, and a search finds the one row.
+    Its timings are measured by benchmarks/files_bench.py, not asserted here."""
+    rows = 1_000_000
+    bad_at = 876_543  # a row index: it sits on line bad_at + 2 (after the header)
+    (tmp_path / "exports").mkdir()
+    path = tmp_path / "exports" / "big.csv"
+    with path.open("w", encoding="utf-8") as out:
+        out.write("cust_no,name,email,phone\n")
+        out.writelines(f"C{i},Customer {i},User{i}@Example.com,\n" if i != bad_at else f"C{i},a,b,c,d,e\n"
+                       for i in range(rows))
+    _old(path)
+    connector = _connector(tmp_path)
+    await connector.open()
+    try:
+        assert connector.snapshot is not None and connector.snapshot.rows == rows - 1
+        last = rows - 1
+        assert await _names(connector, "id", ["C0", f"C{last}"]) == ["Customer 0", f"Customer {last}"]
+        assert await _names(connector, "key:email", [f"user{last - 1}@example.com"]) == [f"Customer {last - 1}"]
+        assert await _names(connector, "id", [f"C{bad_at}"]) == []
+        warnings = await connector.warnings()
+        assert warnings[0] == "big.csv: 1 row(s) skipped, the rest serve"
+        assert warnings[1].startswith(f"big.csv: line {bad_at + 2}: too many columns")
+        found = await connector.search("Customer", SearchRequest((Condition("name", "eq", "customer 654321"),)))
+        assert [r.local_id for r in found] == ["C654321"]
+    finally:
+        await connector.close()
