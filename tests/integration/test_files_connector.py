@@ -135,6 +135,25 @@ async def test_a_bad_json_line_is_skipped_with_its_reason(tmp_path: Path) -> Non
         await connector.close()
 
 
+async def test_a_fixed_width_line_wider_than_its_record_is_skipped_and_a_short_one_reads_blanks(
+        tmp_path: Path) -> None:
+    _write(tmp_path, "c.txt", "C1   Zoë Smith      Zoe@Example.com\n"
+                              "C2   Ann Lee        ann@example.com     020 7946 0958   and more\n"
+                              "C3   Bob Ray\n".encode("cp1252"))
+    connector = _connector(tmp_path, format="fixed", encoding="cp1252", positions={
+        "cust_no": [1, 5], "name": [6, 20], "email": [21, 40], "phone": [41, 53]})
+    await connector.open()
+    try:
+        assert await _names(connector, "id", ["C1", "C2", "C3"]) == ["Bob Ray", "Zoë Smith"]
+        (bob,) = await connector.lookup("Customer", "id", ["C3"])
+        assert bob.fields["emails"] in ([], None) and not bob.keys.get("email")
+        warnings = await connector.warnings()
+        assert warnings == ["c.txt: 1 row(s) skipped, the rest serve",
+                            "c.txt: line 2: 64 characters; records are 53 wide"]
+    finally:
+        await connector.close()
+
+
 async def test_an_unreadable_file_keeps_the_previous_snapshot(tmp_path: Path) -> None:
     _write(tmp_path, "c.csv.gz", gzip.compress(CSV.encode()))
     connector = _connector(tmp_path)
