@@ -643,6 +643,25 @@ async def test_check_shows_the_first_bad_rows_shown_of_each_file_and_counts_them
         await connector.close()
 
 
+async def test_a_missing_folder_answers_source_unavailable_over_http(tmp_path: Path) -> None:
+    import aiohttp
+
+    from federation.config import load_config
+    from federation.engine.gateway import Gateway
+    from federation.server import create_app
+    from tests.conftest import serve_app
+
+    gateway = Gateway.from_config(load_config(_config(tmp_path), {}))
+    query = '{ customers(email: "zoe@example.com") { name } }'
+    async with (serve_app(create_app(gateway)) as url, aiohttp.ClientSession() as session,
+                session.post(url + "/graphql", json={"query": query}) as response):
+        body = await response.json()
+    (error,) = body["errors"]
+    assert error["extensions"]["code"] == "SOURCE_UNAVAILABLE" and error["extensions"]["source"] == "till"
+    assert f"folder {tmp_path / 'exports'} does not exist" in error["message"]
+    assert body["extensions"]["sources"]["till"]["ok"] is False
+
+
 async def test_readyz_says_a_glob_matches_nothing(tmp_path: Path) -> None:
     import aiohttp
 
