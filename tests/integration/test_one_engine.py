@@ -82,15 +82,18 @@ def _variables(text: str) -> dict[str, Any]:
 
 
 def _same(answer: bytes, slow: bytes, compiled: bool) -> bool:
-    """Byte-equal but for timing. Between two strawberry runs (a declined document) the records
-    each source sent may differ too: `purchaseStats` pushes down or searches depending on which
-    calls met (seen: 50 vs 51 shop records for the same answer)."""
+    """Byte-equal but for timing. Between two strawberry runs (a declined document) two things
+    may differ that depend on which calls met: the records each source sent (`purchaseStats`
+    pushes down or searches: seen 50 vs 51 shop records for the same answer), and the order of
+    errors raised by resolvers awaited side by side (graphql-core lists them as they complete)."""
     if compiled:
         return _timeless(answer) == _timeless(slow)
     first, second = orjson.loads(_timeless(answer)), orjson.loads(_timeless(slow))
     for body in (first, second):
         for stats in (body.get("extensions") or {}).get("sources", {}).values():
             stats["records"] = 0
+        if body.get("errors"):
+            body["errors"] = sorted(body["errors"], key=lambda e: orjson.dumps(e, option=orjson.OPT_SORT_KEYS))
     return bool(first == second)
 
 
