@@ -1,4 +1,10 @@
-"""A unified entity: the records that are one real thing, merged field by field with conflicts."""
+"""Stage *merge*: a unified entity, the records that are one real thing merged field by field.
+
+In: one cluster's `Record`s (from the resolve stage) and why each was linked. Out: a `Unified`:
+each field by its merge rule (`priority`, `latest`, `union`), single-valued disagreements kept as
+`FieldConflict`s with every value, source and time, unreadable values labelled per field. No
+source calls and no identity decisions here. See docs/architecture.md, "One request".
+"""
 
 from __future__ import annotations
 
