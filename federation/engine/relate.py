@@ -10,25 +10,37 @@ parents whose loads are alike share one answer. See docs/architecture.md, "One r
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from typing import Protocol
 
 from federation.engine.fetch import Fetcher, dedupe
-from federation.engine.gateway import Gateway
 from federation.engine.resolve import Resolver
 from federation.engine.unified import Unified, dedupe_units
+from federation.identity.scope import Scopes
 from federation.keys import key_match_keys
-from federation.model.declaration import EntityDecl, RelationDecl
+from federation.model.declaration import EntityDecl, ModelDecl, RelationDecl
 from federation.records import Record
 
-__all__ = ["Relator", "ordered"]
+__all__ = ["RelationSources", "Relator", "ordered"]
 
 Loads = Callable[[Unified], list[asyncio.Future[list[Record]]]]
+
+
+class RelationSources(Protocol):
+    """What relations read besides records: the model, which sources look up what, key scopes."""
+
+    @property
+    def model(self) -> ModelDecl: ...
+    @property
+    def scopes(self) -> Scopes: ...
+    def sources_for(self, entity: str, by: str | None = None) -> list[str]: ...
+    def relation_scoped(self, entity: str, keys: Mapping[str, str], target: str) -> bool: ...
 
 
 class Relator:
     """One request's relation loads: per relation, worked out once and reused for every parent."""
 
-    def __init__(self, fetcher: Fetcher, resolver: Resolver, gateway: Gateway) -> None:
+    def __init__(self, fetcher: Fetcher, resolver: Resolver, gateway: RelationSources) -> None:
         self.fetcher = fetcher
         self.resolver = resolver
         self.gateway = gateway

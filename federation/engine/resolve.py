@@ -17,23 +17,51 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Iterable, Mapping, Sequence
+from typing import Protocol
 
-from federation.contract import SearchRequest
+from federation.config.models import Config
+from federation.contract import EntityCapabilities, SearchRequest
 from federation.engine.fetch import Fetcher, dedupe
-from federation.engine.gateway import Gateway
 from federation.engine.identity import Cluster, Edge, cluster_records, linking_pairs
 from federation.engine.residual import matches
 from federation.engine.unified import Unified, dedupe_units, lone, merge
+from federation.identity.fellegi import IdentityModel
 from federation.identity.matching import BlockQuery, Match, block_queries, can_filter, scored_pairs
-from federation.identity.overrides import Overrides
+from federation.identity.overrides import Overrides, OverrideStore
 from federation.identity.rules import IdentityDecl
+from federation.identity.scope import Scopes
 from federation.identity.scoring import Score
-from federation.model.declaration import EntityDecl
+from federation.model.declaration import EntityDecl, ModelDecl
 from federation.records import Record, SourceRef, parse_source_ref
 
-__all__ = ["PossibleMatch", "Resolver"]
+__all__ = ["IdentitySources", "PossibleMatch", "Resolver"]
 
 Uid = tuple[str, str, str]
+
+
+class IdentitySources(Protocol):
+    """What identity reads besides records: the model, which sources hold what, key scopes,
+    overrides and trained models, `max_hops` (the gateway is one; nothing per request)."""
+
+    @property
+    def model(self) -> ModelDecl: ...
+    @property
+    def config(self) -> Config: ...
+    @property
+    def connectors(self) -> Mapping[str, object]: ...
+    @property
+    def source_order(self) -> Mapping[str, int]: ...
+    @property
+    def overrides(self) -> OverrideStore: ...
+    @property
+    def identity_warnings(self) -> Mapping[str, str]: ...
+    @property
+    def identity_models(self) -> Mapping[str, IdentityModel]: ...
+    @property
+    def scopes(self) -> Scopes: ...
+    def entity_caps(self, source: str, entity: str) -> EntityCapabilities | None: ...
+    def sources_for(self, entity: str, by: str | None = None) -> list[str]: ...
+    def key_sources(self, entity: str, key: str, source: str) -> list[str]: ...
 
 
 class PossibleMatch:
@@ -50,7 +78,7 @@ class PossibleMatch:
 class Resolver:
     """One request's identity work; units are remembered per record for the request."""
 
-    def __init__(self, fetcher: Fetcher, gateway: Gateway) -> None:
+    def __init__(self, fetcher: Fetcher, gateway: IdentitySources) -> None:
         self.fetcher = fetcher
         self.gateway = gateway
         self.model = gateway.model

@@ -11,24 +11,39 @@ same answer; the records are unified by the resolve stage. See docs/architecture
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Protocol
 
-from federation.contract import Condition, SearchRequest, SortKey
+from federation.config.models import Config
+from federation.contract import Condition, EntityCapabilities, SearchRequest, SortKey, ValueLimit
 from federation.engine.fetch import Fetcher
-from federation.engine.gateway import Gateway
 from federation.engine.precheck import check_conditions
 from federation.engine.residual import matches, sort_records
 from federation.engine.resolve import Resolver
 from federation.engine.unified import Unified
 from federation.keys import normalize
+from federation.model.declaration import ModelDecl
 
-__all__ = ["Searcher"]
+__all__ = ["SearchSources", "Searcher"]
+
+
+class SearchSources(Protocol):
+    """What a search reads besides records: the model, which sources search what, their value limits."""
+
+    @property
+    def model(self) -> ModelDecl: ...
+    @property
+    def config(self) -> Config: ...
+    @property
+    def value_limits(self) -> Mapping[str, Mapping[str, Mapping[str, ValueLimit]]]: ...
+    def entity_caps(self, source: str, entity: str) -> EntityCapabilities | None: ...
+    def sources_for(self, entity: str, by: str | None = None) -> list[str]: ...
 
 
 class Searcher:
     """One request's searches."""
 
-    def __init__(self, fetcher: Fetcher, resolver: Resolver, gateway: Gateway) -> None:
+    def __init__(self, fetcher: Fetcher, resolver: Resolver, gateway: SearchSources) -> None:
         self.fetcher = fetcher
         self.resolver = resolver
         self.gateway = gateway
