@@ -3,8 +3,9 @@
 In: a source, an entity and what to ask (a lookup by id, key or ref; a search request; any other
 verb through `guarded`). Out: `Record`s (or the verb's answer) and, per source, `SourceStats`
 (calls, attempts, coalesced, milliseconds, cache hits, stale, records, errors) plus each record's
-`Freshness`. A source that fails is recorded in its stats, never raised here, except where the
-caller asks for the failure (`guarded`, `search_one`).
+`Freshness`. A failed call is never raised here: a lookup's failure is recorded in its source's
+stats (the request's error), `search_one` records it and also hands it back, and `guarded`
+only hands it back (an aggregate's failure is merely a reason to search instead).
 
 Lookups of one (source, entity, lookup) asked in the same event-loop tick are one call
 (`loader.BatchLoader`); a source that takes several lookups at once gets a tick's batches of one
