@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from functools import lru_cache
 
 import phonenumbers
@@ -149,64 +150,88 @@ def international(value: str) -> bool:
     return text.startswith(("+", "00", "\uff0b"))
 
 
-def _plan(cc: int) -> tuple[tuple[str, ...], frozenset[int]]:
-    """(national prefixes, possible lengths of a national significant number) of a country code,
-    over every region that shares it (+1: the US, Canada, the Caribbean), local-only lengths too."""
-    prefixes: set[str] = set()
+@dataclass(frozen=True, slots=True)
+class _Trunk:
+    """How one region writes its trunk prefix: phonenumbers' `national_prefix_for_parsing`
+    (`0|80?` in Belarus) and the rule that rebuilds the number after it (`0549\\1` in San Marino)."""
+
+    pattern: re.Pattern[str]
+    transform: str | None
+
+    def strip(self, digits: str) -> str | None:
+        """`digits` after this trunk prefix, as the region's parse reads them; None without one."""
+        found = self.pattern.match(digits)
+        if found is None or found.end() == 0:
+            return None
+        rest = digits[found.end():]
+        if self.transform and found.lastindex is not None:
+            return found.expand(self.transform) + rest
+        return rest
+
+
+def _plan(cc: int) -> tuple[tuple[_Trunk, ...], frozenset[int], bool]:
+    """(trunk prefixes, possible lengths of a national significant number, whether one may start
+    with 0) of a country code, over every region sharing it (+1: the US, Canada, the Caribbean)."""
+    trunks: dict[tuple[str, str | None], _Trunk] = {}
     lengths: set[int] = set()
+    zero = True
     for region in phonenumbers.COUNTRY_CODE_TO_REGION_CODE[cc]:
         meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
         if meta is None:
             continue
-        if meta.national_prefix:
-            prefixes.add(meta.national_prefix)
+        for pattern in (meta.national_prefix_for_parsing, meta.national_prefix):
+            if pattern:
+                trunks.setdefault((pattern, meta.national_prefix_transform_rule), _Trunk(
+                    re.compile(pattern), meta.national_prefix_transform_rule))
+        # Where 0 is the trunk prefix a national number never starts with one (`+49 030…` is
+        # no German number); elsewhere it may (Italy's `+39 011…`).
+        zero = zero and not (meta.national_prefix or "").startswith("0")
         desc = meta.general_desc
-        if desc is None:
-            continue
-        lengths.update(desc.possible_length or ())
-        lengths.update(desc.possible_length_local_only or ())
-    return tuple(sorted(prefixes)), frozenset(lengths)
+        if desc is not None:
+            lengths.update(desc.possible_length or ())
+            lengths.update(desc.possible_length_local_only or ())
+    return tuple(trunks.values()), frozenset(lengths), zero
 
 
 # Every geographic country code (non-geographic ones, +800 and the like, have no national
-# spelling) with its national prefixes and possible lengths: read once, from phonenumbers' metadata.
-_COUNTRIES: dict[str, tuple[tuple[str, ...], frozenset[int]]] = {
+# spelling) with its trunk prefixes and possible lengths: read once, from phonenumbers' metadata.
+_COUNTRIES: dict[str, tuple[tuple[_Trunk, ...], frozenset[int], bool]] = {
     str(cc): _plan(cc) for cc, regions in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.items()
     if regions and regions[0] != phonenumbers.UNKNOWN_REGION and regions[0] != "001"}
+# Every region's trunk prefix: an unreadable stored number's digits key is its national
+# significant number where its region's parse found one, trunk prefix gone.
+_TRUNKS = tuple({(t.pattern.pattern, t.transform): t for trunks, _, _ in _COUNTRIES.values() for t in trunks}.values())
 
 
-# Every trunk prefix any country uses (`0`, `8`, `06`, `1`): an unreadable stored number's digits
-# key is its national significant number where its region's parse found one, trunk prefix gone.
-_TRUNKS = tuple(sorted({p for prefixes, _ in _COUNTRIES.values() for p in prefixes}))
+def _after(digits: str, trunks: Iterable[_Trunk]) -> list[str]:
+    return [rest for t in trunks if (rest := t.strip(digits))]
 
 
+@lru_cache(maxsize=4096)
 def national_digits(digits: str) -> tuple[str, ...]:
     """The digits keys a digits lookup matches: all its digits, and the digits after a leading
-    trunk prefix of any country (`07123672220` also as `7123672220`, Belgium's key for it)."""
-    return tuple(dict.fromkeys([digits, *(digits[len(p):] for p in _TRUNKS if digits.startswith(p))]))
+    trunk prefix of any region (`07123672220` also as `7123672220`, Belgium's key for it)."""
+    return tuple(dict.fromkeys([digits, *_after(digits, _TRUNKS)]))
 
 
 @lru_cache(maxsize=4096)
 def national_readings(digits: str) -> tuple[str, ...]:
-    """Every E.164 number `digits` spells without a `+`: for each country code C with national
-    prefixes P, `+C` followed by the digits, by the digits after a leading P (the trunk prefix,
-    `030…` in Germany is `+49 30…`), after a leading C, or after a leading C and P (`49 (0)30…`),
-    wherever that national number has a length C's numbers can have.
+    """Every E.164 number `digits` spells without a `+`: for each country code C, `+C` followed
+    by the digits, by the digits after one of C's trunk prefixes (`030…` in Germany is
+    `+49 30…`, `8 0152…` in Belarus `+375 152…`), after a leading C, or after a leading C and a
+    trunk prefix (`49 (0)30…`), wherever that national number has a length C's numbers can have.
 
     The rule is this text arithmetic on phonenumbers' metadata, not a parse per region: a stored
     E.164 key is `+C` and its national significant number, so every stored number whose national
     spelling (with or without its trunk prefix or country code) is `digits` has its key here, and
-    no parsing is needed (about 0.2 ms, cached). Stored keys are only ever compared with these
-    by equality, in memory and in SQL alike (by tails, connectors/sql/query.py): one answer."""
+    no parse is needed (well under a millisecond, cached). Stored keys are only ever compared with
+    these by equality, in memory and in SQL alike (by tails, connectors/sql/query.py): one answer."""
     out: list[str] = []
-    for cc, (prefixes, lengths) in _COUNTRIES.items():
-        bodies = [digits, *(digits[len(p):] for p in prefixes if digits.startswith(p))]
+    for cc, (trunks, lengths, zero) in _COUNTRIES.items():
+        bodies = [digits, *_after(digits, trunks)]
         if digits.startswith(cc):
             rest = digits[len(cc):]
-            bodies += [rest, *(rest[len(p):] for p in prefixes if rest.startswith(p))]
-        # Where 0 is the trunk prefix a national number never starts with one (`+49 030…` is
-        # no German number); elsewhere it may (Italy's `+39 011…`).
-        zero = not any(p.startswith("0") for p in prefixes)
+            bodies += [rest, *_after(rest, trunks)]
         out += (f"+{cc}{b}" for b in bodies if len(b) in lengths and (zero or not b.startswith("0")))
     return tuple(dict.fromkeys(out))
 
@@ -236,7 +261,9 @@ def digit_forms(e164: str) -> tuple[str, ...]:
         forms.append(code + national)
     # The trunk prefix before the national number even where the national format shows none
     # (an invalid Swiss `0897 034 214` formats as `897034214`).
-    forms += (p + nsn for p in _COUNTRIES.get(code, ((), frozenset()))[0])
+    prefix = phonenumbers.PhoneMetadata.metadata_for_region(phonenumbers.region_code_for_number(number))
+    if prefix is not None and prefix.national_prefix:
+        forms.append(prefix.national_prefix + nsn)
     return tuple(dict.fromkeys(forms))
 
 
