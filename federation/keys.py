@@ -261,9 +261,10 @@ def digit_forms(e164: str) -> tuple[str, ...]:
         forms.append(code + national)
     # The trunk prefix before the national number even where the national format shows none
     # (an invalid Swiss `0897 034 214` formats as `897034214`).
-    prefix = phonenumbers.PhoneMetadata.metadata_for_region(phonenumbers.region_code_for_number(number))
-    if prefix is not None and prefix.national_prefix:
-        forms.append(prefix.national_prefix + nsn)
+    region = phonenumbers.region_code_for_number(number)
+    meta = phonenumbers.PhoneMetadata.metadata_for_region(region) if region else None
+    if meta is not None and meta.national_prefix:
+        forms.append(meta.national_prefix + nsn)
     return tuple(dict.fromkeys(forms))
 
 
