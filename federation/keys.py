@@ -261,8 +261,9 @@ def digit_forms(e164: str) -> tuple[str, ...]:
         forms.append(code + national)
     # The trunk prefix before the national number even where the national format shows none
     # (an invalid Swiss `0897 034 214` formats as `897034214`).
-    region = phonenumbers.region_code_for_number(number)
-    meta = phonenumbers.PhoneMetadata.metadata_for_region(region) if region else None
+    # The main region of the country code, not the number's: an invalid number has none.
+    region = phonenumbers.region_code_for_country_code(int(code))
+    meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
     if meta is not None and meta.national_prefix:
         forms.append(meta.national_prefix + nsn)
     return tuple(dict.fromkeys(forms))
