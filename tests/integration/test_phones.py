@@ -196,6 +196,31 @@ def test_a_national_spelling_finds_every_country_it_is_a_number_of_and_links_not
     assert [c["id"] for c in digits["data"]["customers"]] == ["crm:1"]  # the country code, without its +
 
 
+def test_a_readable_number_and_an_unreadable_copy_are_found_together_never_linked(folder: Path) -> None:
+    """Ann Lee's British number in the CRM, and written without its country code in a French
+    shop (no French number has those 10 digits). Both answer a lookup, as two customers: the
+    digits 2079460958 are also the national number of +1 207 946 0958 (Maine), so a link on them
+    could join two people (docs/identity.md: "Readable and unreadable copies")."""
+    with sqlite3.connect(folder / "crm.db") as conn:
+        conn.execute("INSERT INTO customers VALUES ('9', 'Ann Lee', '+44 20 7946 0958', 'UK', NULL)")
+    with sqlite3.connect(folder / "shop.db") as conn:
+        conn.execute("CREATE TABLE clients (id TEXT PRIMARY KEY, name TEXT, tel TEXT)")
+        conn.execute("INSERT INTO clients VALUES ('S1', 'Ann Lee', '20 79 46 09 58')")
+    data = config(region={"column": "country"})
+    data["sources"]["shop"] = {"type": "sql", "url": "sqlite+aiosqlite:///shop.db", "region": "France",
+                               "entities": {"Customer": {"table": "clients", "id": "id",
+                                                         "fields": {"name": "name", "phones": "tel"},
+                                                         "keys": {"phone": "tel"}}}}
+
+    async def run() -> list[dict[str, Any]]:
+        async with served(folder, data) as url:
+            return [await ask(url, QUERY, {"p": p}) for p in ("+44 20 7946 0958", "20 79 46 09 58")]
+    for body in asyncio.run(run()):
+        assert hard_errors(body) == []
+        assert sorted((c["id"], tuple(c["phones"])) for c in body["data"]["customers"]) == [
+            ("crm:9", ("+442079460958",)), ("shop:S1", ("20 79 46 09 58",))]
+
+
 @pytest.mark.parametrize(("where", "bad", "message"), [
     ("field", "Atlantis", "sources.crm.entities.Customer.fields.phones.region: 'Atlantis' is not a country"),
     ("entity", {"colum": "country"}, "sources.crm.entities.Customer.region: a per-row country is {column: "),
