@@ -133,3 +133,31 @@ async def test_readyz_follows_the_file_within_the_health_interval(tmp_path: Path
         await settles(session, url, 503)
         (tmp_path / "moved.db").rename(tmp_path / "pos.db")
         await settles(session, url, 200)
+
+
+async def test_a_locked_file_costs_a_request_the_source_timeout_not_the_request_deadline(tmp_path: Path) -> None:
+    """Issue 18: a locked SQLite file made every request wait the whole request deadline (5 s)."""
+    _make_db(tmp_path / "pos.db")
+    config = {"gateway": {"request_timeout": 5},
+              "security": {"anonymous_role": "all", "roles": {"all": {"allow": ["*"]}}},
+              "sources": {"pos": {"type": "sql", "url": "sqlite+aiosqlite:///pos.db", "timeout": 1,
+                                  "statement_timeout": 1, "guard": {"retries": 0},
+                                  "entities": {"Customer": {"table": "PRODUCT", "id": "SKU_ID",
+                                                            "fields": {"name": "DESCR"}}}}}}
+    (tmp_path / "onepane.yaml").write_text(yaml.safe_dump(config))
+    gateway = Gateway.from_config(load_config(tmp_path / "onepane.yaml", {}))
+    holder = sqlite3.connect(tmp_path / "pos.db", isolation_level=None)
+    try:
+        async with serve_app(create_app(gateway)) as url, aiohttp.ClientSession() as session:
+            holder.execute("BEGIN EXCLUSIVE")
+            started = time.monotonic()
+            query = {"query": '{ customer(id: "pos:S-1") { name } }'}
+            async with session.post(url + "/graphql", json=query) as response:
+                body = await response.json()
+            elapsed = time.monotonic() - started
+            holder.execute("ROLLBACK")
+    finally:
+        holder.close()
+    assert elapsed < 2.5, (elapsed, body)
+    assert body["extensions"]["sources"]["pos"]["ok"] is False
+    assert [e["extensions"]["source"] for e in body["errors"]] == ["pos"]
