@@ -42,6 +42,7 @@ from federation.keys import normalize_sound_year
 from federation.server import create_app
 
 PG_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+MARIADB_ADMIN = "mysql+aiomysql://root@127.0.0.1:3306/mysql"
 DB = "onepane_febrl_bench"
 COLUMNS = ("given_name", "surname", "street_number", "address_1", "address_2", "suburb", "postcode", "state",
            "date_of_birth", "soc_sec_id")
@@ -60,14 +61,21 @@ def febrl(name: str) -> tuple[list[dict[str, Any]], set[frozenset[str]]]:
     return rows, {frozenset((str(a), str(b))) for a, b in links}
 
 
-async def load(table: str, rows: list[dict[str, Any]]) -> str:
-    engine = create_async_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    async with engine.connect() as conn:
-        exists = (await conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": DB})).first()
-        if not exists:
-            await conn.execute(sa.text(f"CREATE DATABASE {DB}"))
-    await engine.dispose()
-    url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{DB}"
+async def load(table: str, rows: list[dict[str, Any]], database: str = "postgresql") -> str:
+    if database == "mariadb":
+        engine = create_async_engine(MARIADB_ADMIN, isolation_level="AUTOCOMMIT")
+        async with engine.connect() as conn:
+            await conn.execute(sa.text(f"CREATE DATABASE IF NOT EXISTS {DB}"))
+        await engine.dispose()
+        url = f"mysql+aiomysql://root@127.0.0.1:3306/{DB}"
+    else:
+        engine = create_async_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+        async with engine.connect() as conn:
+            found = (await conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": DB})).first()
+            if not found:
+                await conn.execute(sa.text(f"CREATE DATABASE {DB}"))
+        await engine.dispose()
+        url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{DB}"
     meta = sa.MetaData()
     columns = [sa.Column("rec_id", sa.String(20), primary_key=True)]
     # Padded CHAR, as legacy systems keep it: a few characters wider than the longest value.
@@ -181,9 +189,10 @@ async def measure(path: Path, ids: list[str]) -> Result:
     return out
 
 
-async def run_set(name: str, folder: Path) -> tuple[dict[str, dict[str, float]], dict[str, Any]]:
+async def run_set(name: str, folder: Path, database: str = "postgresql") -> tuple[dict[str, dict[str, float]],
+                                                                                dict[str, Any]]:
     rows, truth = febrl(name)
-    url = await load(name, rows)
+    url = await load(name, rows, database)
     ids = [r["rec_id"] for r in rows]
     results: dict[str, dict[str, float]] = {}
     trained: dict[str, Any] = {}
@@ -219,12 +228,14 @@ async def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", nargs="+", choices=("febrl1", "febrl2"), default=["febrl1", "febrl2"])
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--database", choices=("postgresql", "mariadb"), default="postgresql",
+                        help="where the legacy copy of each set is loaded (padded CHAR, text dates either way)")
     args = parser.parse_args(argv)
     text = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.sets:
             rows, truth = febrl(name)
-            results, trained = await run_set(name, Path(tmp))
+            results, trained = await run_set(name, Path(tmp), args.database)
             text.append(markdown(name, len(rows), len(truth), results, trained))
     print("\n".join(text))
     if args.out:

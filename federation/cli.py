@@ -1,4 +1,4 @@
-"""`federation demo | serve | check | indexes | schema | query | sql | identity train`."""
+"""`federation demo | serve | check | indexes | schema | query | sql | identity train | import`."""
 
 from __future__ import annotations
 
@@ -56,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     sql.add_argument("--max-rows", type=int, help="rows to return at most (default and cap: gateway.sql)")
     sql.add_argument("--timeout", type=float, help="seconds for fetching and running (default and cap: gateway.sql)")
     sql.add_argument("--tables", action="store_true", help="list your tables and their columns, then stop")
+    sql.add_argument("--emit-trino", type=Path, metavar="DIR",
+                     help="write Trino catalogs and views of the unified tables over --config's SQL sources "
+                          "into DIR, say what stays in Onepane, then stop (docs/analysts.md)")
     sql.add_argument("--url", help="a running gateway's /sql (default http://127.0.0.1:8000/sql; "
                                    "API key from ONEPANE_API_KEY)")
     sql.add_argument("--config", type=Path, help="run the gateway in this process over this config instead "
@@ -86,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     train.add_argument("--sample", type=int, default=5000, help="records read per source (default 5000)")
     train.add_argument("--random-pairs", type=int, default=100_000, help="random pairs for u (default 100000)")
     train.add_argument("--out", type=Path, help="write here instead of the config's identity.model")
+    _import_parser(commands)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
@@ -99,7 +103,37 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def _import_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    # KIND is free text, not a fixed list: a third-party connector may offer its own (docs/onboarding.md).
+    draft = commands.add_parser(
+        "import", help="print a draft source block mapping a database or API onto the model (docs/onboarding.md)",
+        description="`federation import sql URL` reflects a database's tables and samples their rows; "
+                    "`federation import openapi FILE_OR_URL` reads an OpenAPI description's GET endpoints.")
+    draft.add_argument("kind", metavar="KIND", help="sql, openapi, or a kind a third-party connector offers")
+    draft.add_argument("target", metavar="TARGET", help="a database URL (a password is never printed), "
+                                                        "an OpenAPI file or URL")
+    draft.add_argument("--schema", help="sql: the schema to read (default: the connection's)")
+    draft.add_argument("--tables", nargs="+", default=(), help="sql: only these tables")
+    draft.add_argument("--name", help="the source's name in the config (default: from the database or API)")
+    draft.add_argument("--model", type=Path, help="a config whose model to map onto (default: the built-in)")
+    draft.add_argument("--region", help="the country phone numbers without a country code are in (e.g. US)")
+    draft.add_argument("--currency", help="the ISO 4217 currency amounts are in (default: a TODO)")
+    draft.add_argument("--sample", type=int, default=300, help="rows read per table at most (default 300)")
+    draft.add_argument("--timeout", type=float, default=10.0, help="seconds per connection, statement or download")
+
+
+def _import(args: argparse.Namespace) -> int:
+    from federation.importing import main_import
+
+    logging.getLogger().setLevel(logging.ERROR)  # one line on failure: the connectors' own warnings stay quiet
+    model = load_model(args.model) if args.model else None
+    return main_import(args.kind, args.target, model, name=args.name, schema=args.schema, tables=tuple(args.tables),
+                       sample_rows=args.sample, timeout=args.timeout, region=args.region, currency=args.currency)
+
+
 def _run(args: argparse.Namespace) -> int | None:
+    if args.command == "import":
+        return _import(args)
     if args.command == "schema":
         from federation.api.schema import print_sdl
         from federation.model import builtin_model
@@ -107,6 +141,10 @@ def _run(args: argparse.Namespace) -> int | None:
         model = load_model(args.config) if args.config else builtin_model()  # needs no source secrets
         sys.stdout.write(print_sdl(model))
         return 0
+    if args.command == "sql" and args.emit_trino is not None:
+        from federation.analyst.trino_cli import main_emit_trino
+
+        return main_emit_trino(args.config, args.emit_trino)
     if args.command == "sql":
         from federation.analyst.sql_cli import main_sql
 

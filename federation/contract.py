@@ -18,6 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
+from federation.drafts import DraftError, DraftRequest
 from federation.model.declaration import ModelDecl
 from federation.records import Record
 
@@ -36,6 +37,7 @@ __all__ = [
     "Op",
     "SearchRequest",
     "SortKey",
+    "TrinoView",
     "ValueLimit",
 ]
 
@@ -164,6 +166,22 @@ class DataAge:
 
 
 @dataclass(frozen=True, slots=True)
+class TrinoView:
+    """How Trino reads one entity of a source directly (`federation sql --emit-trino`).
+
+    `relation` is the table in the source's own catalog (`schema.table`, quoted); `columns` are
+    Trino SQL expressions over it, read as `t."column"`, named `id` (the local id), `field:<name>`
+    (`field:<name>.amount` and `.currency` for Money), `key:<name>` (the key's value before its
+    normalizer), `ref:<name>` (a referenced record's local id) and `updated_at`. `kept` names what Trino cannot
+    compute the way Onepane does, with why: those stay in Onepane.
+    """
+
+    relation: str
+    columns: Mapping[str, str]
+    kept: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class ConnectorContext:
     """What the gateway gives a connector: the unified model, a folder for relative paths."""
 
@@ -176,6 +194,8 @@ class Connector(abc.ABC):
     """A source of records. Subclass `connectors.sdk.BaseConnector` rather than this."""
 
     kind: ClassVar[str] = "custom"
+    # Import kinds `federation import KIND TARGET` may ask this class to `draft` (e.g. "sql").
+    drafts: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, name: str, options: Any, context: ConnectorContext) -> None:
         self.name = name
@@ -185,6 +205,14 @@ class Connector(abc.ABC):
     def validate_options(cls, options: Mapping[str, Any]) -> Any:
         """Check this connector's options; raise pydantic.ValidationError or ValueError."""
         return dict(options)
+
+    @classmethod
+    async def draft(cls, kind: str, request: DraftRequest) -> str:
+        """Optional: a draft `sources:` block (YAML text with comments) read from `request.target`.
+
+        Offered for each kind in `drafts`; raise DraftError with one message naming what failed.
+        """
+        raise DraftError(f"the {cls.kind} connector drafts no '{kind}' imports")
 
     @abc.abstractmethod
     async def lookup(self, entity: str, by: str, values: Sequence[str]) -> Sequence[Record]:
@@ -256,9 +284,21 @@ class Connector(abc.ABC):
         """Optional: the age of the copy this source serves now (None: live data, the default).
 
         Reported as `asOf` and `ageSeconds` in `extensions.sources` and `/readyz`; past its
-        `max_age` the source's records are served as `stale`. Must be cheap (no I/O).
+        `max_age` the source's records are served as `stale`. Must be cheap (no I/O). A source
+        that serves copies also stamps each record with its copy's time (`Record.as_of`), so a
+        record read just before a newer copy swapped in keeps its own age.
         """
         return None
+
+    def trino_catalog(self) -> Mapping[str, str] | str:
+        """Optional: the Trino catalog properties that reach this source's database directly, or
+        why it cannot be (the default: this source is reachable only through Onepane). A secret is
+        never written: a password appears as `${ENV:NAME}` for the operator to set."""
+        return "this kind of source is reachable only through Onepane"
+
+    def trino_view(self, entity: str) -> TrinoView | str:
+        """Optional: how Trino reads `entity` in that catalog, or why it cannot."""
+        return "this kind of source is reachable only through Onepane"
 
     async def warnings(self) -> list[str]:
         """Optional: what `federation check` shows as warnings (rows a source skipped, say),

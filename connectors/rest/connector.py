@@ -38,6 +38,7 @@ from connectors.sdk import (
     SourceRejectedInput,
 )
 from federation.contract import Op
+from federation.drafts import DraftRequest
 from federation.messages import cut
 
 __all__ = ["RestConnector"]
@@ -90,6 +91,13 @@ class RestConnector(BaseConnector):
     kind: ClassVar[str] = "rest"
     options_model = RestOptions
     options: RestOptions
+    drafts: ClassVar[frozenset[str]] = frozenset({"openapi"})
+
+    @classmethod
+    async def draft(cls, kind: str, request: DraftRequest) -> str:
+        from connectors.rest.draft import draft_openapi  # the drafting code loads only for `federation import`
+
+        return await draft_openapi(request)
 
     def __init__(self, name: str, options: RestOptions, context: ConnectorContext) -> None:
         super().__init__(name, options, context)

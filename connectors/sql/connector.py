@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from connectors.sdk.base import BaseConnector
 from connectors.sdk.mapping import RecordMapper
-from connectors.sql import indexes, query, scans
+from connectors.sql import indexes, query, scans, trino
 from connectors.sql.aggregate import build as build_aggregate
 from connectors.sql.aggregate import groups_served, sums_served
 from connectors.sql.columns import ColumnFacts, facts_of, read_facts
@@ -39,8 +39,10 @@ from federation.contract import (
     Health,
     Op,
     SearchRequest,
+    TrinoView,
     ValueLimit,
 )
+from federation.drafts import DraftRequest
 from federation.errors import SourceError, SourceUnavailable
 from federation.keys import normalize, normalize_text
 from federation.model.declaration import EntityDecl
@@ -141,6 +143,13 @@ class SqlConnector(BaseConnector):
 
     kind = "sql"
     options_model = SqlOptions
+    drafts = frozenset({"sql"})
+
+    @classmethod
+    async def draft(cls, kind: str, request: DraftRequest) -> str:
+        from connectors.sql.draft import draft_sql  # the drafting code loads only for `federation import`
+
+        return await draft_sql(request)
 
     def __init__(self, name: str, options: Any, context: ConnectorContext) -> None:
         super().__init__(name, options, context)
@@ -263,6 +272,16 @@ class SqlConnector(BaseConnector):
 
             out[entity] = await self._run(work)
         return out
+
+    def trino_catalog(self) -> Mapping[str, str] | str:
+        return trino.trino_catalog(self.name, self.options.url)
+
+    def trino_view(self, entity: str) -> TrinoView | str:
+        mapper = self.mappers.get(entity)
+        if mapper is None:
+            return f"{self.name} does not map {entity}"
+        assert isinstance(mapper.mapping, SqlEntityMap)
+        return trino.trino_view(self.options.url, mapper.mapping, mapper.decl)
 
     async def index_advice(self, min_rows: int | None = SCAN_ROWS) -> list[str]:
         """The one index each lookup that would read a whole table of more than `min_rows` rows

@@ -376,7 +376,9 @@
       const why = r.linkedBy && r.linkedBy.length ? `linked by ${r.linkedBy.join("; ")}` : "the first record found";
       badges.append(el("li", { class: `badge${r.stale ? " stale" : ""}`, "data-source": r.source, title: why },
         el("strong", null, sourceLabel(r.source)), el("span", { class: "ref" }, ` ${r.localId}`),
-        r.stale ? el("span", { class: "tag" }, "last copy") : null));
+        // From an export: the time of the file it was read from; otherwise a stale cached copy.
+        r.asOf ? el("span", { class: "tag" }, `as of ${asOf(r.asOf)}${r.stale ? " (out of date)" : ""}`)
+          : r.stale ? el("span", { class: "tag" }, "last copy") : null));
     }
     // Relations a display hint puts on the first screen (section: summary): a short list each.
     const pinned = layout.relations.filter((r) => r.section === "summary").map((rel) => {
@@ -407,7 +409,9 @@
     const add = (kind, ...content) => items.push(el("li", { class: `alert ${kind}` }, ...content));
     for (const name of ctx.failedSources) add("bad", failureWords(name));
     for (const r of c.sourceRecords || []) {
-      if (r.stale) add("warn", `${sourceLabel(r.source)} did not answer: showing its last copy`,
+      if (r.stale && r.asOf) add("warn", `${sourceLabel(r.source)}: its latest export is out of date`,
+        ` (as of ${asOf(r.asOf)})`);
+      else if (r.stale) add("warn", `${sourceLabel(r.source)} did not answer: showing its last copy`,
         r.ageSeconds ? ` from ${ago(new Date(Date.now() - r.ageSeconds * 1000))}` : "");
     }
     const known = new Set((c.sourceRecords || []).map((r) => r.source));
@@ -527,8 +531,27 @@
       el("div", { class: "line" },
         el("div", { class: "meta" }, when(e.at), el("span", { class: "chan" }, label),
           arrow ? el("span", { class: `dir ${e.direction.toLowerCase()}` }, arrow) : null, wait(e.waitSeconds)),
-        el("p", { class: "summary" }, e.summary || words(e.kind)),
+        el("p", { class: "summary" }, ...(e.summary ? summaryWords(e.summary) : [words(e.kind)])),
         extra ? null : el("div", { class: "ref" }, sourceBadge(e.source))));
+  }
+
+  // A summary as the source's template wrote it ("WEB purchase 1001 (DELIVERED, 25.00 GBP)") with each
+  // model enum value in it as a word ("Web purchase 1001 (delivered, …)"), the raw value on hover. A token
+  // inside a reference such as "WEB-100231" is part of the reference, not a value.
+  function summaryWords(text) {
+    const known = new Set(served?.layout?.enumValues || []);
+    const parts = [];
+    let last = 0;
+    for (const m of text.matchAll(/(?<![\w\-\/.])[A-Z][A-Z0-9_]*[A-Z0-9](?![\w\-\/])/g)) {
+      if (!known.has(m[0])) continue;
+      parts.push(text.slice(last, m.index));
+      const word = CHANNEL_NAMES[m[0]] || words(m[0]).toLowerCase();
+      const shown = m.index ? word : word.charAt(0).toUpperCase() + word.slice(1);
+      parts.push(el("span", { class: "enum", title: m[0], "data-raw": m[0] }, shown));
+      last = m.index + m[0].length;
+    }
+    parts.push(text.slice(last));
+    return parts.filter((p) => p !== "");
   }
 
   function renderTimeline(entries, failedHere) {

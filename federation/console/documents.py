@@ -312,7 +312,10 @@ class _Writer:
             entities[entity] = {"label": label_of(entity), "description": decl.description,
                                 "nameField": decl.name_field, "fields": _ordered(fields),
                                 "relations": _ordered(relations)}
-        return {"root": ROOT, "entities": entities}
+        # Every enum value of the model: the console turns them into words where they appear inside
+        # a timeline summary's text ("WEB purchase 1001 (DELIVERED…)"), the raw value on hover.
+        values = sorted({value for members in self.model.enums.values() for value in members})
+        return {"root": ROOT, "entities": entities, "enumValues": values}
 
     def _field_layout(self, entity: str, decl: EntityDecl, name: str) -> dict[str, Any]:
         fdecl = decl.fields[name]

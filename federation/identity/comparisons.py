@@ -8,7 +8,7 @@ model file, so changing a method's levels here makes old model files a start-up 
 
 | method | levels, strongest first |
 | --- | --- |
-| name | exact, swapped, close, similar, one part, family only, else |
+| name | exact, swapped, close, similar, one part, family only, given only, else |
 | date | exact, one digit, transposed, day-month swap, same year, else |
 | code | exact, 1 edit, 2 edits, else (postcodes, identity numbers) |
 | address | exact, token 0.9, token 0.75, else |
@@ -54,7 +54,7 @@ _NICKNAMES = {
 }
 
 LEVELS: dict[str, tuple[str, ...]] = {
-    "name": ("exact", "swapped", "close", "similar", "one part", "family only", "else"),
+    "name": ("exact", "swapped", "close", "similar", "one part", "family only", "given only", "else"),
     "date": ("exact", "one digit", "transposed", "day-month swap", "same year", "else"),
     "code": ("exact", "1 edit", "2 edits", "else"),
     "address": ("exact", "token 0.9", "token 0.75", "else"),
@@ -162,8 +162,10 @@ def name_level(a: PersonName, b: PersonName) -> int:
             or (straight[1] >= _CLOSE and _nickname(a.given, b.given)):
         return 3
     if straight[1] >= _CLOSE:
-        return 5
-    return 6
+        return 5  # relatives share a family name: a sibling, a parent
+    if straight[0] >= _CLOSE or _nickname(a.given, b.given):
+        return 6  # one person under another family name (marriage, a name typed for another)
+    return 7
 
 
 def _lone_level(a: PersonName, b: PersonName) -> int:
@@ -173,11 +175,11 @@ def _lone_level(a: PersonName, b: PersonName) -> int:
         same_role = bool(a.given) == bool(b.given)
         if x == y:
             return 0 if same_role else 4
-        return 4 if float(JaroWinkler.similarity(x, y)) >= _CLOSE else 6
+        return 4 if float(JaroWinkler.similarity(x, y)) >= _CLOSE else 7
     lone, full = (a, b) if a.lone else (b, a)
     word = lone.given or lone.family
     parts = (*full.givens, *full.families)
-    return 4 if _best((word,), parts) >= _CLOSE else 6
+    return 4 if _best((word,), parts) >= _CLOSE else 7
 
 
 # -- dates ------------------------------------------------------------------------------------

@@ -53,6 +53,11 @@ def test_story1_preorder_conflict_and_timeline(page: Any) -> None:
     first = page.locator(".timeline-panel .entry").first.inner_text()
     assert "cancelled and refunded" in first and "to customer" in first
     assert page.locator(".timeline-panel .entry svg.icon").count() == len(times)
+    # Statuses and channels inside a summary read as words; the raw value stays on hover.
+    purchase = page.locator(".timeline-panel .entry.kind-purchase", has_text="WEB-100231").first
+    summary = purchase.locator(".summary")
+    assert summary.inner_text() == "Web purchase WEB-100231 (cancelled, 24.99 GBP)"
+    assert summary.locator(".enum").evaluate_all("es => es.map(e => e.title)") == ["WEB", "CANCELLED"]
     order = page.locator('.purchase[aria-label="Order WEB-100231"]')
     assert "Refund 24.99 GBP by card" in order.inner_text()
     assert "The Long Winter (DVD, pre-order)" in order.inner_text()

@@ -27,6 +27,8 @@ def level(method: str, a: object, b: object) -> str | None:
     ("J Walker", "James Walker", "similar"),                # an initial
     ("Peter Wilson", "Mary Wilson", "family only"),        # a sibling, not a typo
     ("Peter Wilson", "Anna Kowalski", "else"),
+    ("thomas graue", "thomas shepherd", "given only"),      # one person under another family name
+    ("Bill Walker", "William Kowalski", "given only"),      # a nickname counts as the given name
     (("jock", "wilde"), ("jock", "wild"), "close"),         # given and family as separate fields
     ((None, "wilde"), ("jock", "wilde"), "one part"),
     (("wilde", "jock"), ("jock", "wilde"), "swapped"),
