@@ -70,9 +70,8 @@ CONFIG = '''"""Options of a `type: $name` source: where the system is, and one m
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from connectors.sdk import EntityMapBase
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class EntityMap(EntityMapBase):
@@ -159,6 +158,7 @@ from connectors.sdk import (
     SourceError,
     SourceUnavailable,
 )
+
 from $package.client import Client, Row
 from $package.config import EntityMap, Options
 
@@ -242,8 +242,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from connectors.sdk.testing import TABLES, ConnectorConformance, Harness, SourceCalls, context, mapping, rows
+
 from $package.client import MEMORY, Client
 from $package.connector import $cls
 
