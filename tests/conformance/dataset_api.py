@@ -67,8 +67,16 @@ def dataset_app(calls: SourceCalls) -> web.Application:
 @contextmanager
 def serve_dataset(calls: SourceCalls) -> Iterator[str]:
     """Serve the dataset API on 127.0.0.1 at a free port until the block ends; its base URL."""
+    with serve_dataset_app(dataset_app(calls)) as url:
+        yield url
+
+
+@contextmanager
+def serve_dataset_app(app: web.Application) -> Iterator[str]:
+    """Serve `app` on 127.0.0.1 at a free port from its own thread and loop (the suite's tests
+    each run in a loop of their own); its base URL."""
     loop = asyncio.new_event_loop()
-    runner = web.AppRunner(dataset_app(calls))
+    runner = web.AppRunner(app)
     loop.run_until_complete(runner.setup())
     site = web.TCPSite(runner, "127.0.0.1", 0)
     loop.run_until_complete(site.start())
