@@ -252,7 +252,9 @@ class Test$cls(ConnectorConformance):
     @pytest.fixture
     def conformance_harness(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Harness:
         # TODO: once Client talks to your system, load the kit's dataset into a test instance of
-        # it here (a container, a sandbox account) and count the requests that reach it.
+        # it here (a container, a sandbox account) and count the requests that reach it; give
+        # Harness a `stall` (a lock, a paused server) and the configured `timeout` so the kit checks
+        # your timeouts too (skipped until then: the stand-in never waits).
         url = "memory://conformance"
         monkeypatch.setitem(MEMORY, url, {TABLES[e]: rows(e) for e in TABLES})
         calls = SourceCalls()

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +19,25 @@ from aiohttp import web
 from connectors.sdk.testing import TABLES, SourceCalls, json_body
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class Stall:
+    """While held, the server answers no request (each waits until the stall ends)."""
+
+    def __init__(self) -> None:
+        self.on = False
+
+    @asynccontextmanager
+    async def __call__(self) -> AsyncIterator[None]:
+        self.on = True
+        try:
+            yield
+        finally:
+            self.on = False
+
+    async def wait(self) -> None:
+        while self.on:
+            await asyncio.sleep(0.02)
 
 
 def _same(stored: Any, asked: str) -> bool:
@@ -37,10 +56,12 @@ def _keep(row: dict[str, Any], name: str, value: str) -> bool:
     raise web.HTTPBadRequest(text=f"unknown parameter '{name}'")
 
 
-def dataset_app(calls: SourceCalls) -> web.Application:
+def dataset_app(calls: SourceCalls, stall: Stall | None = None) -> web.Application:
     @web.middleware
     async def count(request: web.Request, handler: Handler) -> web.StreamResponse:
         calls.hit()
+        if stall is not None:
+            await stall.wait()
         return await handler(request)
 
     def endpoint(entity: str) -> Handler:
@@ -65,9 +86,9 @@ def dataset_app(calls: SourceCalls) -> web.Application:
 
 
 @contextmanager
-def serve_dataset(calls: SourceCalls) -> Iterator[str]:
+def serve_dataset(calls: SourceCalls, stall: Stall | None = None) -> Iterator[str]:
     """Serve the dataset API on 127.0.0.1 at a free port until the block ends; its base URL."""
-    with serve_dataset_app(dataset_app(calls)) as url:
+    with serve_dataset_app(dataset_app(calls, stall)) as url:
         yield url
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from connectors.rest import RestConnector
 from connectors.sdk.testing import TABLES, ConnectorConformance, Harness, SourceCalls, context, mapping
-from tests.conformance.dataset_api import serve_dataset
+from tests.conformance.dataset_api import Stall, serve_dataset
 
 PAGING = {"type": "offset", "limit": 100, "total_path": "total"}
 ENDPOINTS: dict[str, dict[str, Any]] = {
@@ -31,9 +31,9 @@ ENDPOINTS: dict[str, dict[str, Any]] = {
 class TestRestConnector(ConnectorConformance):
     @pytest.fixture
     def conformance_harness(self, tmp_path: Path) -> Iterator[Harness]:
-        calls = SourceCalls()
-        with serve_dataset(calls) as url:
-            options = {"base_url": url, "entities": {
+        calls, stall = SourceCalls(), Stall()
+        with serve_dataset(calls, stall) as url:
+            options = {"base_url": url, "read_timeout": 0.5, "entities": {
                 entity: {"path": f"/{TABLES[entity]}", "records": "data", "pagination": PAGING,
                          **ENDPOINTS[entity], **mapping(entity)}
                 for entity in TABLES}}
@@ -41,4 +41,4 @@ class TestRestConnector(ConnectorConformance):
             def make() -> RestConnector:
                 return RestConnector("kit", RestConnector.validate_options(options), context(tmp_path))
 
-            yield Harness(make=make, calls=calls)
+            yield Harness(make=make, calls=calls, stall=stall, timeout=0.5)

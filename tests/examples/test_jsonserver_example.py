@@ -14,7 +14,7 @@ from aiohttp import web
 
 from connectors.sdk.testing import TABLES, ConnectorConformance, Harness, SourceCalls, context, json_body, mapping
 from examples.connectors.jsonserver import JsonServerConnector
-from tests.conformance.dataset_api import serve_dataset_app
+from tests.conformance.dataset_api import Stall, serve_dataset_app
 
 
 def _kept(row: dict[str, Any], query: Any) -> bool:
@@ -29,10 +29,11 @@ def _kept(row: dict[str, Any], query: Any) -> bool:
     return True
 
 
-def json_server(calls: SourceCalls) -> web.Application:
+def json_server(calls: SourceCalls, stall: Stall) -> web.Application:
     def resource(entity: str) -> Any:
         async def handle(request: web.Request) -> web.Response:
             calls.hit()
+            await stall.wait()
             return web.json_response([r for r in json_body(entity) if _kept(r, request.query)])
 
         return handle
@@ -50,11 +51,12 @@ def json_server(calls: SourceCalls) -> web.Application:
 class TestJsonServerExample(ConnectorConformance):
     @pytest.fixture
     def conformance_harness(self, tmp_path: Path) -> Iterator[Harness]:
-        calls = SourceCalls()
-        with serve_dataset_app(json_server(calls)) as url:
-            options = {"base_url": url, "entities": {e: {"resource": TABLES[e], **mapping(e)} for e in TABLES}}
+        calls, stall = SourceCalls(), Stall()
+        with serve_dataset_app(json_server(calls, stall)) as url:
+            options = {"base_url": url, "timeout": 0.5,
+                       "entities": {e: {"resource": TABLES[e], **mapping(e)} for e in TABLES}}
 
             def make() -> JsonServerConnector:
                 return JsonServerConnector("kit", JsonServerConnector.validate_options(options), context(tmp_path))
 
-            yield Harness(make=make, calls=calls)
+            yield Harness(make=make, calls=calls, stall=stall, timeout=0.5)

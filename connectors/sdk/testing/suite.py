@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -46,6 +48,7 @@ from federation.contract import (
     SortKey,
 )
 from federation.engine.residual import comparable, field_values, matches, sort_records
+from federation.errors import SourceTimeout
 from federation.model.loader import builtin_model
 from federation.records import Money, Record
 
@@ -69,6 +72,11 @@ class Harness:
     make: Callable[[], Connector]
     calls: SourceCalls
     entities: Sequence[str] = field(default=ENTITIES)
+    # Optional: an async context in which the test source holds every request (a table lock, a
+    # server that sleeps), and the timeout the connector was configured with. The suite then
+    # checks a call ends in SourceTimeout soon after that timeout, and that it answers again after.
+    stall: Callable[[], AbstractAsyncContextManager[Any]] | None = None
+    timeout: float = 1.0
 
 
 def _ids(records: Sequence[Record]) -> list[str]:
@@ -310,6 +318,22 @@ class ConnectorConformance:
                         await connector.lookup(entity, "id", ids)
             async with asyncio.timeout(10):
                 assert _ids(await connector.lookup(entity, "id", ids)) == ids
+
+    async def test_a_stalled_source_times_out(self, connector: Connector, conformance_harness: Harness) -> None:
+        if conformance_harness.stall is None:
+            pytest.skip("the harness gives no way to stall this source (Harness.stall): nothing waits on I/O")
+        entity = conformance_harness.entities[0]
+        ids = sorted(EXPECTED[entity])
+        await connector.lookup(entity, "id", ids)  # connected before the source stalls
+        bound = conformance_harness.timeout * 3 + 2
+        async with conformance_harness.stall():
+            started = time.monotonic()
+            with pytest.raises(SourceTimeout):
+                async with asyncio.timeout(bound):  # not the connector's: the suite's own limit
+                    await connector.lookup(entity, "id", ids)
+            assert time.monotonic() - started < bound, "the call outlived its timeout"
+        async with asyncio.timeout(10):
+            assert _ids(await connector.lookup(entity, "id", ids)) == ids, "answers again once the source does"
 
     async def test_health_and_ready(self, connector: Connector) -> None:
         health = await connector.health()
