@@ -32,19 +32,38 @@ def test_the_skeleton_passes_the_kit_out_of_the_box(tmp_path: Path) -> None:
     assert "18 passed, 1 skipped" in run.stdout, run.stdout[-1000:]  # the stand-in has no I/O to stall
 
 
-def test_the_kit_fails_a_skeleton_that_asks_one_value_per_request(tmp_path: Path) -> None:
-    """The kit can fail: the skeleton's client changed to ask the source once per value."""
+# Bugs a connector author could write, each as (file, text in it, replacement), and the check of
+# the kit that must fail on it with the words it must say.
+BUGS = {
+    "one request per value": (
+        "config.py", "max_batch: int = Field(default=100", "max_batch: int = Field(default=1",
+        "test_lookup_by_id_is_one_call", "made 6 requests, not 1"),
+    "a cancelled call answers": (
+        "client.py", "        await asyncio.sleep(0)\n        return list(self._table(table))",
+        "        try:\n            await asyncio.sleep(0)\n        except asyncio.CancelledError:\n"
+        "            return []\n        return list(self._table(table))",
+        "test_cancelled_calls_raise_and_leave_it_working", "DID NOT RAISE"),
+    "records with an unreadable value dropped": (
+        "connector.py", "            if record.local_id:\n",
+        "            if record.local_id and not record.errors:\n",
+        "test_reads_every_record", "a search with no condition"),
+}
+
+
+@pytest.mark.parametrize("bug", sorted(BUGS))
+def test_the_kit_fails_a_connector_with_a_bug(tmp_path: Path, bug: str) -> None:
+    """The kit can fail: the generated connector with one bug put in, and the check that names it."""
+    file, before, after, check, said = BUGS[bug]
     assert main(["new-connector", "acme_crm", "--dir", str(tmp_path)]) == 0
-    client = tmp_path / "onepane-acme-crm" / "src" / "onepane_acme_crm" / "connector.py"
-    text = client.read_text()
-    batched = "wanted[start:start + self.options.max_batch]"
-    assert batched in text
-    client.write_text(text.replace("self.options.max_batch)", "1)").replace(batched, "wanted[start:start + 1]"))
+    source = tmp_path / "onepane-acme-crm" / "src" / "onepane_acme_crm" / file
+    text = source.read_text()
+    assert before in text
+    source.write_text(text.replace(before, after))
     run = _pytest(tmp_path / "onepane-acme-crm")
     assert run.returncode == 1, run.stdout[-2000:]
-    assert "test_lookup_by_id_is_one_call FAILED" in run.stdout or "FAILED tests/test_conformance.py::" \
-        "TestAcmeCrmConnector::test_lookup_by_id_is_one_call" in run.stdout, run.stdout[-3000:]
-    assert "made 6 requests, not 1" in run.stdout, run.stdout[-3000:]
+    assert f"TestAcmeCrmConnector::{check} FAILED" in run.stdout or (
+        f"FAILED tests/test_conformance.py::TestAcmeCrmConnector::{check}" in run.stdout), run.stdout[-3000:]
+    assert said in run.stdout, run.stdout[-3000:]
 
 
 @pytest.mark.parametrize(("name", "said"), [
