@@ -103,7 +103,8 @@ class SourcesExtension(SchemaExtension):
         return {} if request is None else sources_json(request)
 
 
-def answer_errors(raised: Sequence[GraphQLError], request: Request, notes: Iterable[tuple[list[Any], str, str]],
+def answer_errors(raised: Sequence[GraphQLError], request: Request,
+                  notes: Iterable[tuple[list[Any], str, str, bool]],
                   schema: GraphQLSchema | None) -> list[GraphQLError]:
     """A response's errors, on either execution path: what execution raised (coded, or masked),
     then one error per source that failed without a raised error saying so, then the notes on
@@ -115,9 +116,9 @@ def answer_errors(raised: Sequence[GraphQLError], request: Request, notes: Itera
         for failure in stats.errors[:1]:
             if name not in reported:
                 errors.append(GraphQLError(str(failure), extensions={"code": failure.code, "source": name}))
-    for path, source, message in notes:
+    for path, source, message, kept in notes:
         errors.append(GraphQLError(message, path=path, extensions={
-            "code": "SOURCE_DATA_ERROR", "source": source, "kept": True}))
+            "code": "SOURCE_DATA_ERROR", "source": source, **({"kept": True} if kept else {})}))
     return errors
 
 
