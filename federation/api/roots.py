@@ -25,7 +25,7 @@ from federation.contract import Condition, SortKey
 from federation.engine.request import Request
 from federation.engine.residual import matches
 from federation.engine.unified import Unified
-from federation.errors import QueryError
+from federation.errors import NOT_FOUND, QueryError
 from federation.keys import normalize_code, normalize_email, phone_match_keys
 from federation.records import parse_source_ref
 
@@ -35,7 +35,7 @@ MAX_PAGE = 100
 
 
 class NotFound(QueryError):
-    code = "NOT_FOUND"
+    code = NOT_FOUND
 
 
 def build_query(types: ModelTypes) -> type:
