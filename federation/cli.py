@@ -163,7 +163,7 @@ def _run(args: argparse.Namespace) -> int | None:
     if args.command == "indexes":
         return asyncio.run(_indexes(args.config, None if args.all else SCAN_ROWS))
     if args.command == "serve":
-        from federation.ops.workers import serve, serve_workers
+        from federation.workers import serve, serve_workers
 
         if args.allow_degraded:  # an unusable identity model: exact keys only and a warning in /readyz
             os.environ[IDENTITY_DEGRADED_ENV] = "1"

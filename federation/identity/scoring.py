@@ -15,8 +15,8 @@ from typing import Any
 from rapidfuzz import fuzz
 from rapidfuzz.distance import JaroWinkler, Levenshtein
 
-from federation.identity.rules import RuleDecl
 from federation.keys import normalize_text
+from federation.model.identity import RuleDecl
 from federation.records import Record
 
 __all__ = ["Comparison", "Score", "compare", "comparison_values", "first_names_agree", "parse_date", "score_pair",
