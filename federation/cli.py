@@ -190,7 +190,7 @@ def _run(args: argparse.Namespace) -> int | None:
 
 
 async def _train(args: argparse.Namespace) -> int:
-    from federation.identity.sampling import TrainingError, model_path, train_from_config
+    from federation.training import TrainingError, model_path, train_from_config
 
     config = load_config(args.config)
     if args.entity not in config.model.entities:
