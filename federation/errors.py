@@ -7,7 +7,7 @@ and fails on a code literal anywhere else); other modules import the constant or
     ├── ConfigError              CONFIG_ERROR: the config or model is wrong; carries every problem found
     ├── QueryError               BAD_USER_INPUT: the client's fault (bad argument); never trips a breaker
     │   ├── SourceRejectedInput  a source refused a value the request sent (HTTP 400, overflow)
-    │   ├── NotFound             NOT_FOUND (federation/api/roots.py)
+    │   ├── NotFound             NOT_FOUND: the record an argument names does not exist
     │   └── Forbidden            FORBIDDEN (federation/security/extension.py)
     ├── SourceError              SOURCE_ERROR: a source failed; not retried
     │   ├── SourceUnavailable    SOURCE_UNAVAILABLE: retryable (refused, reset, 503, 429)
@@ -67,6 +67,7 @@ __all__ = [
     "CircuitOpen",
     "ConfigError",
     "ConfigProblem",
+    "NotFound",
     "OnepaneError",
     "QueryError",
     "SourceDataError",
@@ -181,6 +182,12 @@ class QueryError(OnepaneError):
     def __init__(self, message: str, argument: str | None = None) -> None:
         self.argument = argument
         super().__init__(message)
+
+
+class NotFound(QueryError):
+    """The record an argument names does not exist (a root's id, an override's record)."""
+
+    code = NOT_FOUND
 
 
 class SourceRejectedInput(QueryError):
