@@ -45,8 +45,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from federation.config import load_config
 from federation.engine.gateway import Gateway
-from federation.identity.sampling import train_from_config
 from federation.server import create_app
+from federation.training import train_from_config
 
 PG_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 MARIA_ADMIN = "mysql+aiomysql://root@127.0.0.1:3306/"

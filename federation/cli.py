@@ -169,7 +169,7 @@ def _run(args: argparse.Namespace) -> int | None:
     if args.command == "indexes":
         return asyncio.run(_indexes(args.config, None if args.all else SCAN_ROWS))
     if args.command == "serve":
-        from federation.ops.workers import serve, serve_workers
+        from federation.workers import serve, serve_workers
 
         if args.allow_degraded:  # an unusable identity model: exact keys only and a warning in /readyz
             os.environ[IDENTITY_DEGRADED_ENV] = "1"
@@ -212,7 +212,7 @@ def _new_connector(name: str, parent: Path) -> int:
 
 
 async def _train(args: argparse.Namespace) -> int:
-    from federation.identity.sampling import TrainingError, model_path, train_from_config
+    from federation.training import TrainingError, model_path, train_from_config
 
     config = load_config(args.config)
     if args.entity not in config.model.entities:

@@ -1,15 +1,32 @@
-"""Onepane's exception tree, classified by what the caller should do.
+"""Onepane's errors: every `extensions.code` a client can see, and the exception tree.
 
-    OnepaneError
-    ├── ConfigError              the config or model is wrong; carries every problem found
-    ├── QueryError               the client's fault (bad argument); never trips a breaker
+This module is the one place a code is spelled (tests/unit/test_error_codes.py scans the source
+and fails on a code literal anywhere else); other modules import the constant or the class.
+
+    OnepaneError                 INTERNAL
+    ├── ConfigError              CONFIG_ERROR: the config or model is wrong; carries every problem found
+    ├── QueryError               BAD_USER_INPUT: the client's fault (bad argument); never trips a breaker
+    │   ├── SourceRejectedInput  a source refused a value the request sent (HTTP 400, overflow)
     │   ├── NotFound             NOT_FOUND: the record an argument names does not exist
-    │   └── SourceRejectedInput  a source refused a value the request sent (HTTP 400, overflow)
-    └── SourceError              SOURCE_ERROR: a source failed; not retried
-        ├── SourceUnavailable    SOURCE_UNAVAILABLE: retryable (refused, reset, 503, 429)
-        │   └── SourceTimeout    SOURCE_TIMEOUT: also a TimeoutError
-        ├── CircuitOpen          CIRCUIT_OPEN: the breaker refused the call
-        └── SourceDataError      SOURCE_DATA_ERROR: one field of one record is unusable
+    │   └── Forbidden            FORBIDDEN (federation/security/extension.py)
+    ├── SourceError              SOURCE_ERROR: a source failed; not retried
+    │   ├── SourceUnavailable    SOURCE_UNAVAILABLE: retryable (refused, reset, 503, 429)
+    │   │   ├── SourceTimeout    SOURCE_TIMEOUT: also a TimeoutError; not retried (it had its whole timeout)
+    │   │   ├── BulkheadFull     not retried (federation/resilience/bulkhead.py)
+    │   │   └── RetryLater       HTTP 429/503 with `retry_after` (connectors/rest/errors.py)
+    │   ├── CircuitOpen          CIRCUIT_OPEN: the breaker refused the call
+    │   └── SourceDataError      SOURCE_DATA_ERROR: one field of one record is unusable
+    ├── OverrideStoreError       OVERRIDE_STORE_UNAVAILABLE (federation/identity/overrides.py)
+    └── AuditUnavailable         AUDIT_UNAVAILABLE (federation/security/audit.py)
+
+`retryable` on the class is the only thing the retry policy consults
+(federation/resilience/retry.py and guard.py): set it on a new type, never list types there.
+
+Codes answered outside the tree: the HTTP boundary's (BAD_REQUEST, UNAUTHENTICATED,
+RATE_LIMITED), the request limits' (QUERY_TOO_COSTLY, DOCUMENT_TOO_LARGE,
+PERSISTED_QUERY_NOT_ALLOWED), graphql-core's own parse and validation errors
+(GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED) and `federation sql`'s (BAD_SQL, SQL_REFUSED,
+SQL_TIMEOUT).
 
 Messages name the source and never carry SQL text, URLs with credentials or secrets.
 """
@@ -18,8 +35,35 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Final
 
 __all__ = [
+    "AUDIT_UNAVAILABLE",
+    "BAD_REQUEST",
+    "BAD_SQL",
+    "BAD_USER_INPUT",
+    "CIRCUIT_OPEN",
+    "CODES",
+    "CONFIG_ERROR",
+    "DOCUMENT_TOO_LARGE",
+    "FORBIDDEN",
+    "GRAPHQL_PARSE_FAILED",
+    "GRAPHQL_VALIDATION_FAILED",
+    "INTERNAL",
+    "NOT_FOUND",
+    "OVERRIDE_STORE_UNAVAILABLE",
+    "PERSISTED_QUERY_NOT_ALLOWED",
+    "QUERY_TOO_COSTLY",
+    "RATE_LIMITED",
+    "SOURCE_CODES",
+    "SOURCE_DATA_ERROR",
+    "SOURCE_DOWN",
+    "SOURCE_ERROR",
+    "SOURCE_TIMEOUT",
+    "SOURCE_UNAVAILABLE",
+    "SQL_REFUSED",
+    "SQL_TIMEOUT",
+    "UNAUTHENTICATED",
     "CircuitOpen",
     "ConfigError",
     "ConfigProblem",
@@ -34,11 +78,75 @@ __all__ = [
 ]
 
 
-class OnepaneError(Exception):
-    """Root of every error Onepane raises on purpose."""
+# Every `extensions.code`, by who answers it. Plain strings: they go into JSON as they are.
+INTERNAL: Final = "INTERNAL"  # an unexpected error, masked to an incident id
+CONFIG_ERROR: Final = "CONFIG_ERROR"
+BAD_USER_INPUT: Final = "BAD_USER_INPUT"
+NOT_FOUND: Final = "NOT_FOUND"
+FORBIDDEN: Final = "FORBIDDEN"
+SOURCE_ERROR: Final = "SOURCE_ERROR"
+SOURCE_UNAVAILABLE: Final = "SOURCE_UNAVAILABLE"
+SOURCE_TIMEOUT: Final = "SOURCE_TIMEOUT"
+CIRCUIT_OPEN: Final = "CIRCUIT_OPEN"
+SOURCE_DATA_ERROR: Final = "SOURCE_DATA_ERROR"
+OVERRIDE_STORE_UNAVAILABLE: Final = "OVERRIDE_STORE_UNAVAILABLE"
+AUDIT_UNAVAILABLE: Final = "AUDIT_UNAVAILABLE"
+# The HTTP boundary (federation/server.py, federation/security/middleware.py).
+BAD_REQUEST: Final = "BAD_REQUEST"
+UNAUTHENTICATED: Final = "UNAUTHENTICATED"
+RATE_LIMITED: Final = "RATE_LIMITED"
+# Request limits checked before execution (federation/security/limits.py).
+QUERY_TOO_COSTLY: Final = "QUERY_TOO_COSTLY"
+DOCUMENT_TOO_LARGE: Final = "DOCUMENT_TOO_LARGE"
+PERSISTED_QUERY_NOT_ALLOWED: Final = "PERSISTED_QUERY_NOT_ALLOWED"
+# graphql-core's own errors, coded at the HTTP boundary (federation/api/codes.py).
+GRAPHQL_PARSE_FAILED: Final = "GRAPHQL_PARSE_FAILED"
+GRAPHQL_VALIDATION_FAILED: Final = "GRAPHQL_VALIDATION_FAILED"
+# `federation sql` and /sql (federation/analyst/).
+BAD_SQL: Final = "BAD_SQL"
+SQL_REFUSED: Final = "SQL_REFUSED"
+SQL_TIMEOUT: Final = "SQL_TIMEOUT"
 
-    code = "INTERNAL"
-    retryable = False
+# A source gave no data (its error is reported once per source) ...
+SOURCE_DOWN: Final = frozenset({SOURCE_ERROR, SOURCE_UNAVAILABLE, SOURCE_TIMEOUT, CIRCUIT_OPEN})
+# ... or that plus a value it gave that could not be read: every code that names a source.
+SOURCE_CODES: Final = SOURCE_DOWN | {SOURCE_DATA_ERROR}
+CODES: Final = frozenset({
+    INTERNAL,
+    CONFIG_ERROR,
+    BAD_USER_INPUT,
+    NOT_FOUND,
+    FORBIDDEN,
+    SOURCE_ERROR,
+    SOURCE_UNAVAILABLE,
+    SOURCE_TIMEOUT,
+    CIRCUIT_OPEN,
+    SOURCE_DATA_ERROR,
+    OVERRIDE_STORE_UNAVAILABLE,
+    AUDIT_UNAVAILABLE,
+    BAD_REQUEST,
+    UNAUTHENTICATED,
+    RATE_LIMITED,
+    QUERY_TOO_COSTLY,
+    DOCUMENT_TOO_LARGE,
+    PERSISTED_QUERY_NOT_ALLOWED,
+    GRAPHQL_PARSE_FAILED,
+    GRAPHQL_VALIDATION_FAILED,
+    BAD_SQL,
+    SQL_REFUSED,
+    SQL_TIMEOUT,
+})
+
+
+class OnepaneError(Exception):
+    """Root of every error Onepane raises on purpose.
+
+    `code` is its `extensions.code`; `retryable` alone decides whether a source call that raised
+    it is attempted again.
+    """
+
+    code: str = INTERNAL
+    retryable: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +167,7 @@ class ConfigProblem:
 class ConfigError(OnepaneError):
     """The config or model is invalid; `problems` lists every error found, not just the first."""
 
-    code = "CONFIG_ERROR"
+    code = CONFIG_ERROR
 
     def __init__(self, problems: Sequence[ConfigProblem]) -> None:
         self.problems = tuple(problems)
@@ -69,7 +177,7 @@ class ConfigError(OnepaneError):
 class QueryError(OnepaneError):
     """The request is wrong (a malformed argument); the message says which argument."""
 
-    code = "BAD_USER_INPUT"
+    code = BAD_USER_INPUT
 
     def __init__(self, message: str, argument: str | None = None) -> None:
         self.argument = argument
@@ -79,7 +187,7 @@ class QueryError(OnepaneError):
 class NotFound(QueryError):
     """The record an argument names does not exist (a root's id, an override's record)."""
 
-    code = "NOT_FOUND"
+    code = NOT_FOUND
 
 
 class SourceRejectedInput(QueryError):
@@ -95,7 +203,7 @@ class SourceRejectedInput(QueryError):
 class SourceError(OnepaneError):
     """A source failed in a way that retrying will not fix."""
 
-    code = "SOURCE_ERROR"
+    code = SOURCE_ERROR
 
     def __init__(self, source: str, message: str) -> None:
         self.source = source
@@ -105,7 +213,7 @@ class SourceError(OnepaneError):
 class SourceUnavailable(SourceError):
     """The source could not be reached or asked us to come back later (`retry_after` seconds)."""
 
-    code = "SOURCE_UNAVAILABLE"
+    code = SOURCE_UNAVAILABLE
     retryable = True
 
     def __init__(self, source: str, message: str, retry_after: float | None = None) -> None:
@@ -114,18 +222,20 @@ class SourceUnavailable(SourceError):
 
 
 class SourceTimeout(SourceUnavailable, TimeoutError):
-    """The source did not answer within its timeout."""
+    """The source did not answer within its timeout: not retried, it already had its whole timeout
+    (retrying would multiply the wait)."""
 
-    code = "SOURCE_TIMEOUT"
+    code = SOURCE_TIMEOUT
+    retryable = False
 
 
 class CircuitOpen(SourceError):
     """The source's circuit breaker is open: no call was made."""
 
-    code = "CIRCUIT_OPEN"
+    code = CIRCUIT_OPEN
 
 
 class SourceDataError(SourceError):
     """A value from the source does not fit its declared type; only that field fails."""
 
-    code = "SOURCE_DATA_ERROR"
+    code = SOURCE_DATA_ERROR

@@ -23,6 +23,7 @@ from federation.api.schema import build_schema
 from federation.console import Documents, setup_console
 from federation.engine.gateway import Gateway
 from federation.engine.request import Request
+from federation.errors import BAD_REQUEST
 from federation.graphiql import graphiql_page, setup_graphiql
 from federation.messages import cut
 from federation.ops import metrics
@@ -117,7 +118,7 @@ def _body_problem(raw: bytes) -> str | None:
 
 def _bad_request(message: str) -> web.Response:
     """A 400 in the GraphQL error shape, with a code a client can branch on."""
-    body = {"errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]}
+    body = {"errors": [{"message": message, "extensions": {"code": BAD_REQUEST}}]}
     return web.Response(status=400, body=orjson.dumps(body), content_type="application/json")
 
 

@@ -150,7 +150,7 @@ class SqlConnector(BaseConnector):
     async def draft(cls, kind: str, request: DraftRequest) -> str:
         from connectors.sql.draft import draft_sql  # the drafting code loads only for `federation import`
 
-        return await draft_sql(request)
+        return await draft_sql(request, cls)
 
     def __init__(self, name: str, options: Any, context: ConnectorContext) -> None:
         super().__init__(name, options, context)

@@ -6,24 +6,36 @@ errors translated with the URL's password masked.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from connectors.sdk.drafting import ColumnProfile, TableProfile, draft_entities, render_source, url_variable
 from connectors.sdk.drafting.profile import Kind
 from connectors.sdk.drafting.render import source_name
 from connectors.sql.config import SqlOptions
-from connectors.sql.connector import SqlConnector
 from federation.contract import ConnectorContext
 from federation.drafts import DraftError, DraftRequest
 from federation.errors import SourceError
 
-__all__ = ["draft_sql", "masked"]
+__all__ = ["Reader", "draft_sql", "masked"]
+
+T = TypeVar("T")
+
+
+class Reader(Protocol):
+    """What drafting needs of the SQL connector, which passes its own class in (so this module,
+    loaded by the connector only for `federation import`, never imports it back)."""
+
+    async def _run(self, work: Callable[[AsyncConnection], Awaitable[T]], timeout: float | None = None) -> T: ...
+
+    async def close(self) -> None: ...
 
 
 def masked(raw: str) -> str:
@@ -34,7 +46,7 @@ def masked(raw: str) -> str:
         return "<not a database URL>"
 
 
-async def draft_sql(request: DraftRequest) -> str:
+async def draft_sql(request: DraftRequest, connect: Callable[[str, SqlOptions, ConnectorContext], Reader]) -> str:
     shown = masked(request.target)
     try:
         url = make_url(request.target)
@@ -45,7 +57,7 @@ async def draft_sql(request: DraftRequest) -> str:
     except (ArgumentError, ValueError):
         raise DraftError(f"cannot use {shown}: not a database URL") from None
     name = request.name or source_name(Path(url.database or "source").stem)
-    connector = SqlConnector(name, options, ConnectorContext(request.model, request.base_dir, request.region or "GB"))
+    connector = connect(name, options, ConnectorContext(request.model, request.base_dir, request.region or "GB"))
     try:
         tables = await _read(connector, request)
     except _Unreadable as exc:
@@ -70,7 +82,7 @@ class _Unreadable(SourceError):
         self.detail = detail
 
 
-async def _read(connector: SqlConnector, request: DraftRequest) -> list[TableProfile]:
+async def _read(connector: Reader, request: DraftRequest) -> list[TableProfile]:
     """The tables' names, then each table on its own within the timeout (reflection and sample)."""
     names = await connector._run(lambda conn: conn.run_sync(_names, request), request.timeout)
     tables = []

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from federation.errors import SOURCE_ERROR
+
 __all__ = ["compact", "source_report", "summarize_errors"]
 
 MAX_ERRORS = 5
@@ -28,7 +30,7 @@ def source_report(sources: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     for name, stats in sources.items():
         error = stats.get("error") or {}
         if not stats.get("ok", True):
-            failed[name] = f"{error.get('code', 'SOURCE_ERROR')}: {error.get('message', 'failed')}"
+            failed[name] = f"{error.get('code', SOURCE_ERROR)}: {error.get('message', 'failed')}"
         elif stats.get("calls") or stats.get("cacheHits"):
             (stale if stats.get("stale") else answered).append(name)
     report: dict[str, Any] = compact({"answered": answered, "stale": stale, "failed": failed})

@@ -27,6 +27,7 @@ from federation.api.context import KEY
 from federation.console.documents import Documents
 from federation.engine.gateway import Gateway
 from federation.engine.request import Request
+from federation.errors import NOT_FOUND
 from federation.security import PRINCIPAL, Principal
 
 __all__ = ["DOCUMENTS", "PRINCIPAL_SCOPE", "ToolRunner", "build_server"]
@@ -63,7 +64,7 @@ class Outcome:
     @property
     def failed(self) -> bool:
         """No data at all, or errors and every root field null (e.g. FORBIDDEN for this role)."""
-        real = [e for e in self.errors if e.get("code") != "NOT_FOUND"]  # nothing matched is an answer
+        real = [e for e in self.errors if e.get("code") != NOT_FOUND]  # nothing matched is an answer
         return self.data is None or bool(real and all(v is None for v in self.data.values()))
 
 
@@ -256,6 +257,6 @@ def _one_customer(outcome: Outcome, ident: str, shape: Any) -> dict[str, Any]:
         return body
     if outcome.failed:
         return {}
-    reason = next((e["message"] for e in outcome.errors if e.get("code") == "NOT_FOUND"), None)
+    reason = next((e["message"] for e in outcome.errors if e.get("code") == NOT_FOUND), None)
     return {"found": 0, "message": f"no customer with id {ident!r} in {outcome.asked()}"
                                    + (f" ({reason})" if reason else "") + "; find_customer returns ids"}

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from federation.errors import BAD_SQL
+
 __all__ = ["SqlProblem"]
 
 
 class SqlProblem(Exception):
     """The statement cannot run: refused, unparseable, unknown names, or over its time."""
 
-    def __init__(self, message: str, code: str = "BAD_SQL") -> None:
+    def __init__(self, message: str, code: str = BAD_SQL) -> None:
         super().__init__(message)
         self.message, self.code = message, code

@@ -19,6 +19,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
 from federation.analyst.tabular import find_rows, flatten, to_csv
+from federation.errors import SOURCE_DATA_ERROR, SOURCE_DOWN
 
 __all__ = ["Answer", "SchemaRunner", "main_query", "parse_vars"]
 
@@ -203,15 +204,12 @@ def _render(answer: Answer, fmt: str, out: Any) -> None:
         Console(file=out).print(table)
 
 
-_SOURCE_DOWN = frozenset({"SOURCE_TIMEOUT", "SOURCE_UNAVAILABLE", "SOURCE_ERROR", "CIRCUIT_OPEN"})
-
-
 def _report(answer: Answer, err: Console) -> int:
     for error in answer.errors:
         err.print(f"[red]error[/red] {error.get('message')}", highlight=False)
     codes = [(e.get("extensions") or {}) for e in answer.errors]
-    down = sorted({c["source"] for c in codes if c.get("code") in _SOURCE_DOWN and c.get("source")})
-    unreadable = [c for c in codes if c.get("code") == "SOURCE_DATA_ERROR"]
+    down = sorted({c["source"] for c in codes if c.get("code") in SOURCE_DOWN and c.get("source")})
+    unreadable = [c for c in codes if c.get("code") == SOURCE_DATA_ERROR]
     if down:
         err.print(f"[yellow]incomplete[/yellow]: no data from {', '.join(down)}; the output lacks it")
     if unreadable:

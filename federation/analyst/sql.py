@@ -32,6 +32,7 @@ import pyarrow as pa
 from federation.analyst.errors import SqlProblem
 from federation.analyst.pushdown import purchase_filter
 from federation.analyst.tables import Column, Table, TablePlan
+from federation.errors import SOURCE_DATA_ERROR, SOURCE_ERROR, SQL_REFUSED, SQL_TIMEOUT
 from federation.messages import cut
 
 __all__ = ["Fetcher", "SqlAnswer", "SqlProblem", "run_sql", "table_listing"]
@@ -76,10 +77,10 @@ def _check(sql: str, plan: TablePlan) -> set[str]:
     except duckdb.Error as exc:
         raise SqlProblem(f"the SQL does not parse: {cut(str(exc), 300)}\ntables:\n{table_listing(plan)}") from None
     if len(statements) != 1:
-        raise SqlProblem(f"send exactly one statement, not {len(statements)}", "SQL_REFUSED")
+        raise SqlProblem(f"send exactly one statement, not {len(statements)}", SQL_REFUSED)
     kind = statements[0].type
     if kind != duckdb.StatementType.SELECT:
-        raise SqlProblem(f"only SELECT runs here; this is {kind.name}: nothing was executed", "SQL_REFUSED")
+        raise SqlProblem(f"only SELECT runs here; this is {kind.name}: nothing was executed", SQL_REFUSED)
     named = {n.lower() for n in duckdb.get_table_names(sql)}
     return named & set(plan.tables)
 
@@ -100,7 +101,7 @@ async def run_sql(sql: str, plan: TablePlan, fetcher: Fetcher, max_rows: int, ti
     remaining = deadline - time.monotonic()
     if remaining <= 0:
         raise SqlProblem(f"over the {timeout:g} s limit while fetching rows; raise the timeout or filter more",
-                         "SQL_TIMEOUT")
+                         SQL_TIMEOUT)
     columns, rows, truncated = await _execute(connection, sql, max_rows, remaining, plan)
     return SqlAnswer(columns, rows, truncated, dict(feed.counts), feed.unreadable, feed.errors,
                      time.monotonic() - started, feed.notes, {t: f for t, f in feed.pushed.items() if f})
@@ -139,13 +140,13 @@ class Feed:
         while True:
             if time.monotonic() > deadline:
                 raise SqlProblem("over the time limit while fetching rows; raise the timeout or filter more",
-                                 "SQL_TIMEOUT")
+                                 SQL_TIMEOUT)
             body = await fetcher.run(document, {"first": PAGE, "after": after, **variables})
             self._errors(body.get("errors") or [])
             page = (body.get("data") or {}).get(root)
             if not isinstance(page, Mapping):
                 if not body.get("errors"):
-                    raise SqlProblem(f"{root} answered nothing", "SOURCE_ERROR")
+                    raise SqlProblem(f"{root} answered nothing", SOURCE_ERROR)
                 return
             for node in page.get("nodes") or ():
                 if isinstance(node, Mapping):
@@ -160,7 +161,7 @@ class Feed:
     def _errors(self, errors: list[dict[str, Any]]) -> None:
         for error in errors:
             code = (error.get("extensions") or {}).get("code")
-            if code == "SOURCE_DATA_ERROR":
+            if code == SOURCE_DATA_ERROR:
                 self.unreadable += 1
                 if len(self.notes) < 5:
                     self.notes.append(cut(str(error.get("message")), 200))
@@ -290,7 +291,7 @@ async def _execute(connection: duckdb.DuckDBPyConnection, sql: str, max_rows: in
         connection.interrupt()
         await asyncio.gather(task, return_exceptions=True)
         raise SqlProblem(f"the query ran past its {timeout:.0f} s limit and was stopped; raise the timeout "
-                         "(within the configured maximum) or narrow it", "SQL_TIMEOUT") from None
+                         "(within the configured maximum) or narrow it", SQL_TIMEOUT) from None
     except duckdb.Error as exc:
         raise SqlProblem(f"{cut(str(exc), 300)}\ntables:\n{table_listing(plan)}") from None
     finally:

@@ -20,6 +20,7 @@ from federation.analyst.sql import SqlAnswer, run_sql, table_listing
 from federation.analyst.sql_http import limits
 from federation.analyst.sql_output import write_answer
 from federation.analyst.sql_plan import plan_for
+from federation.errors import INTERNAL
 
 __all__ = ["main_sql"]
 
@@ -96,7 +97,7 @@ async def _remote(url: str, sql: str, max_rows: int | None, timeout: float | Non
     if body.get("errors") and "rows" not in body:
         error = body["errors"][0]
         raise SqlProblem(error.get("message", f"HTTP {response.status}"),
-                         (error.get("extensions") or {}).get("code", "ERROR"))
+                         (error.get("extensions") or {}).get("code", INTERNAL))
     return SqlAnswer([(c["name"], c["type"]) for c in body["columns"]], [tuple(r) for r in body["rows"]],
                      body["truncated"], body.get("fetched", {}), body.get("unreadable", 0), body.get("errors", []),
                      body.get("seconds", 0.0), body.get("unreadableNotes", []), body.get("pushed", {}))

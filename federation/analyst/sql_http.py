@@ -17,6 +17,7 @@ from aiohttp import web
 
 from federation.analyst.errors import SqlProblem
 from federation.config.models import SqlSettings
+from federation.errors import BAD_REQUEST
 from federation.messages import cut
 from federation.security.middleware import PRINCIPAL_KEY
 
@@ -70,9 +71,9 @@ def setup_sql(app: web.Application, gateway: Any, schema: Any) -> None:
         try:
             body = orjson.loads(await request.read())
         except orjson.JSONDecodeError:
-            return _problem(SqlProblem("the body must be JSON: {\"sql\": \"SELECT …\"}", "BAD_REQUEST"))
+            return _problem(SqlProblem("the body must be JSON: {\"sql\": \"SELECT …\"}", BAD_REQUEST))
         if not isinstance(body, dict) or not isinstance(body.get("sql"), str) or not body["sql"].strip():
-            return _problem(SqlProblem("the body must be a JSON object with a non-empty 'sql' string", "BAD_REQUEST"))
+            return _problem(SqlProblem("the body must be a JSON object with a non-empty 'sql' string", BAD_REQUEST))
         try:
             rows, seconds = limits(settings, body.get("maxRows"), body.get("timeoutSeconds"))
             plan = plan_of(principal)

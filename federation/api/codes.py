@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from federation.errors import GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED
+
 __all__ = ["with_codes"]
 
 
@@ -16,5 +18,5 @@ def with_codes(errors: Sequence[Any] | None) -> None:
         if "code" in extensions or error.get("path"):
             continue
         message = str(error.get("message", ""))
-        code = "GRAPHQL_PARSE_FAILED" if message.startswith("Syntax Error") else "GRAPHQL_VALIDATION_FAILED"
+        code = GRAPHQL_PARSE_FAILED if message.startswith("Syntax Error") else GRAPHQL_VALIDATION_FAILED
         error["extensions"] = {**extensions, "code": code}

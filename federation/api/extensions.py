@@ -21,7 +21,7 @@ from strawberry.extensions import SchemaExtension
 from federation.api.context import KEY, NOTES
 from federation.engine.request import Request
 from federation.engine.stats import SourceStats
-from federation.errors import OnepaneError, SourceError
+from federation.errors import BAD_USER_INPUT, INTERNAL, SOURCE_CODES, SOURCE_DATA_ERROR, OnepaneError, SourceError
 from federation.errors_log import log_incident
 from federation.messages import cut, without_suggestions
 
@@ -49,7 +49,7 @@ def format_error(error: GraphQLError, schema: GraphQLSchema | None = None) -> Gr
     incident = uuid.uuid4().hex[:12]
     log_incident(log, f"internal error at {error.path}", incident, original)
     return GraphQLError(f"Internal error (incident {incident})", error.nodes, error.source,
-                        error.positions, error.path, None, {"code": "INTERNAL", "incident": incident})
+                        error.positions, error.path, None, {"code": INTERNAL, "incident": incident})
 
 
 _NOT_IN_ENUM = re.compile(r"does not exist in '(\w+)' enum")
@@ -77,7 +77,7 @@ def _bad_variable(error: GraphQLError, schema: GraphQLSchema | None = None) -> G
         reason = f"{reason.rstrip('.')} (valid: {', '.join(kind.values)})"
     message = f"Variable '${name}' has a value that does not fit its type" + (f": {reason}" if reason else "")
     return GraphQLError(message, error.nodes, error.source, error.positions, None, None,
-                        {"code": "BAD_USER_INPUT", "argument": f"${name}"})
+                        {"code": BAD_USER_INPUT, "argument": f"${name}"})
 
 
 class SourcesExtension(SchemaExtension):
@@ -111,14 +111,14 @@ def answer_errors(raised: Sequence[GraphQLError], request: Request,
     values served as written."""
     errors = [format_error(e, schema) for e in raised]
     reported = {(e.extensions or {}).get("source") for e in errors
-                if (e.extensions or {}).get("code", "").startswith(("SOURCE_", "CIRCUIT"))}
+                if (e.extensions or {}).get("code") in SOURCE_CODES}
     for name, stats in request.stats.items():
         for failure in stats.errors[:1]:
             if name not in reported:
                 errors.append(GraphQLError(str(failure), extensions={"code": failure.code, "source": name}))
     for path, source, message, kept in notes:
         errors.append(GraphQLError(message, path=path, extensions={
-            "code": "SOURCE_DATA_ERROR", "source": source, **({"kept": True} if kept else {})}))
+            "code": SOURCE_DATA_ERROR, "source": source, **({"kept": True} if kept else {})}))
     return errors
 
 

@@ -16,13 +16,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
-from rapidfuzz import fuzz
-
-from federation.identity.scoring import first_names_agree
-from federation.keys import normalize_text
+from federation.identity.scoring import name_tokens, names_agree
 from federation.records import Record
 
-__all__ = ["Cluster", "Edge", "cluster_records", "linking_pairs", "names_agree"]
+__all__ = ["Cluster", "Edge", "cluster_records", "linking_pairs"]
 
 Pair = tuple[str, str]
 # (key, scope bucket, value): equal values link only inside one bucket (federation/identity/scope.py).
@@ -62,7 +59,7 @@ class _Sets:
         self.parent = list(range(len(records)))
         self.members: dict[int, set[int]] = {i: {i} for i in range(len(records))}
         self.records, self.name_field, self.never = records, name_field, never
-        self.named = {i for i, r in enumerate(records) if _name(r, name_field)}
+        self.named = {i for i, r in enumerate(records) if name_tokens(r, name_field)}
 
     def find(self, i: int) -> int:
         root = i
@@ -91,30 +88,6 @@ class _Sets:
     def _names_fit(self, left: set[int], right: set[int]) -> bool:
         return all(names_agree(self.records[x], self.records[y], self.name_field)
                    for x in left & self.named for y in right & self.named)
-
-
-def names_agree(a: Record, b: Record, name_field: str | None) -> bool:
-    """False only when both records name someone and the names clearly differ.
-
-    Same surname and compatible first names agree: one a prefix or initial of the other
-    ("Sam Reid" ~ "SAMUEL REID"), a nickname ("Bill" ~ "William") or a typo (Jaro-Winkler >= 0.9),
-    but not merely the same initial ("James Smith" and "Jennifer Smith" share a landline, not a
-    life). Otherwise the accent- and case-free names must be near-identical (token-set ratio >= 90).
-    """
-    if name_field is None:
-        return True
-    left, right = _name(a, name_field), _name(b, name_field)
-    if not left or not right:
-        return True
-    if left[-1] == right[-1] and first_names_agree(left[0], right[0]):
-        return True
-    return bool(fuzz.token_set_ratio(" ".join(left), " ".join(right)) >= 90)
-
-
-def _name(record: Record, field: str | None) -> list[str]:
-    value = record.fields.get(field) if field else None
-    text = normalize_text(value) if isinstance(value, str) else None
-    return text.split() if text else []
 
 
 def cluster_records(records: Sequence[Record], linking_keys: Sequence[str], shared_keys: frozenset[str] = frozenset(),

@@ -28,10 +28,10 @@ from federation.engine.unified import Unified, dedupe_units, lone, merge
 from federation.identity.fellegi import IdentityModel
 from federation.identity.matching import BlockQuery, Match, block_queries, can_filter, scored_pairs
 from federation.identity.overrides import Overrides, OverrideStore
-from federation.identity.rules import IdentityDecl
 from federation.identity.scope import Scopes
 from federation.identity.scoring import Score
 from federation.model.declaration import EntityDecl, ModelDecl
+from federation.model.identity import IdentityDecl
 from federation.records import Record, SourceRef, parse_source_ref
 
 __all__ = ["IdentitySources", "PossibleMatch", "Resolver"]

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from itertools import combinations
 
 from federation.contract import Connector, SearchRequest
-from federation.engine.identity import names_agree
 from federation.identity.scope import GLOBAL, Scopes
+from federation.identity.scoring import names_agree
 from federation.model.declaration import EntityDecl, GroupScope, ModelDecl
 from federation.records import Record
 

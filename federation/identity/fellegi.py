@@ -33,8 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from federation.identity.comparisons import LEVELS, compare_level
-from federation.identity.rules import IdentityDecl, RuleDecl
 from federation.identity.scoring import Comparison, Score, comparison_values
+from federation.model.identity import IdentityDecl, RuleDecl
 from federation.records import Record
 
 __all__ = ["FORMAT", "VERSION", "ComparisonModel", "IdentityModel", "ModelError", "RuleModel",

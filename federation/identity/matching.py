@@ -17,10 +17,10 @@ from typing import Any
 
 from federation.contract import Capabilities, Condition
 from federation.identity.fellegi import IdentityModel, probability, score_trained
-from federation.identity.rules import IdentityDecl, RuleDecl
 from federation.identity.scoring import Score, date_variants, score_pair, values_of
 from federation.keys import normalize_text
 from federation.model.declaration import EntityDecl, ModelDecl
+from federation.model.identity import IdentityDecl, RuleDecl
 from federation.records import Record
 
 __all__ = [

@@ -23,7 +23,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from federation.errors import OnepaneError
+from federation.errors import OVERRIDE_STORE_UNAVAILABLE, OnepaneError
 
 __all__ = ["IdentitySettings", "Override", "OverrideSettings", "OverrideStore", "OverrideStoreError", "Overrides"]
 
@@ -50,7 +50,7 @@ TABLE = sa.Table(
 class OverrideStoreError(OnepaneError):
     """The override store could not be written; nothing was stored."""
 
-    code = "OVERRIDE_STORE_UNAVAILABLE"
+    code = OVERRIDE_STORE_UNAVAILABLE
 
 
 class OverrideSettings(BaseModel):

@@ -15,12 +15,12 @@ from typing import Any
 from rapidfuzz import fuzz
 from rapidfuzz.distance import JaroWinkler, Levenshtein
 
-from federation.identity.rules import RuleDecl
 from federation.keys import normalize_text
+from federation.model.identity import RuleDecl
 from federation.records import Record
 
-__all__ = ["Comparison", "Score", "compare", "comparison_values", "first_names_agree", "parse_date", "score_pair",
-           "values_of"]
+__all__ = ["Comparison", "Score", "compare", "comparison_values", "first_names_agree", "name_tokens", "names_agree",
+           "parse_date", "score_pair", "values_of"]
 
 # Short forms of first names (both directions are checked).
 _NICKNAMES = {
@@ -192,6 +192,31 @@ def first_names_agree(a: str, b: str) -> bool:
     if a.startswith(b) or b.startswith(a):
         return True
     return _first_name(a, b) >= 0.9
+
+
+def names_agree(a: Record, b: Record, name_field: str | None) -> bool:
+    """False only when both records name someone and the names clearly differ.
+
+    Same surname and compatible first names agree: one a prefix or initial of the other
+    ("Sam Reid" ~ "SAMUEL REID"), a nickname ("Bill" ~ "William") or a typo (Jaro-Winkler >= 0.9),
+    but not merely the same initial ("James Smith" and "Jennifer Smith" share a landline, not a
+    life). Otherwise the accent- and case-free names must be near-identical (token-set ratio >= 90).
+    """
+    if name_field is None:
+        return True
+    left, right = name_tokens(a, name_field), name_tokens(b, name_field)
+    if not left or not right:
+        return True
+    if left[-1] == right[-1] and first_names_agree(left[0], right[0]):
+        return True
+    return bool(fuzz.token_set_ratio(" ".join(left), " ".join(right)) >= 90)
+
+
+def name_tokens(record: Record, field: str | None) -> list[str]:
+    """The normalized words of a record's name field; empty when it names no one."""
+    value = record.fields.get(field) if field else None
+    text = normalize_text(value) if isinstance(value, str) else None
+    return text.split() if text else []
 
 
 def parse_date(value: Any) -> date | None:

@@ -26,9 +26,9 @@ from typing import Any
 from federation.identity.comparisons import LEVELS, TERM_METHODS, compare_level, read_terms
 from federation.identity.fellegi import ComparisonModel, IdentityModel, RuleModel
 from federation.identity.matching import block_signatures
-from federation.identity.rules import IdentityDecl, RuleDecl
 from federation.identity.scoring import comparison_values
 from federation.model.declaration import EntityDecl
+from federation.model.identity import IdentityDecl, RuleDecl
 from federation.records import Record
 
 __all__ = ["Levels", "em", "train", "u_from_levels"]

@@ -12,8 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from federation.identity.rules import IdentityDecl
 from federation.keys import NORMALIZERS
+from federation.model.identity import IdentityDecl
 
 __all__ = [
     "SCALARS",

@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager, suppress
 
-from federation.errors import SourceTimeout, SourceUnavailable
+from federation.errors import SOURCE_TIMEOUT, SourceTimeout, SourceUnavailable
 
 __all__ = ["Bulkhead", "BulkheadFull", "SlotWaitTimeout"]
 
@@ -31,7 +31,7 @@ class SlotWaitTimeout(BulkheadFull, SourceTimeout):
     retries keeps this out too (no call was made).
     """
 
-    code = "SOURCE_TIMEOUT"
+    code = SOURCE_TIMEOUT
     retryable = False
 
 

@@ -75,9 +75,9 @@ class SourceGuard:
         try:
             try:
                 value = await self._attempt(factory, deadline)
-            except (QueryError, BulkheadFull, DeadlinePassed):
-                raise
             except SourceError as first:
+                if not first.retryable:  # the type decides, as in the retry policy
+                    raise
                 value = await self._retry_after_first(factory, deadline, first, tally)
             verdict = self.breaker.success
             return Outcome(value, tally[0])

@@ -38,8 +38,9 @@ def retrying(settings: GuardSettings, deadline: Deadline, budget: RetryBudget | 
 
 
 def _worth_retrying(exc: BaseException) -> bool:
-    """Retryable errors, except a timeout: the source already had its whole timeout."""
-    return bool(getattr(exc, "retryable", False)) and not isinstance(exc, TimeoutError)
+    """The error type's `retryable`, and nothing else (federation/errors.py sets it per type:
+    a timeout is not retryable, the source already had its whole timeout)."""
+    return bool(getattr(exc, "retryable", False))
 
 
 class _WaitRetryAfter(wait_base):

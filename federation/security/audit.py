@@ -20,7 +20,7 @@ from typing import Any, Protocol
 import orjson
 from graphql import GraphQLError
 
-from federation.errors import OnepaneError
+from federation.errors import AUDIT_UNAVAILABLE, OnepaneError
 
 __all__ = ["AuditEntry", "AuditLog", "AuditSink", "AuditUnavailable"]
 
@@ -36,7 +36,7 @@ class AuditUnavailable(GraphQLError, OnepaneError):
     names only the exception class: driver errors can quote SQL, parameters or the database URL.
     """
 
-    code = "AUDIT_UNAVAILABLE"
+    code = AUDIT_UNAVAILABLE
 
     def __init__(self, cause: BaseException) -> None:
         super().__init__(f"the audit log could not be written ({type(cause).__name__}); the answer was withheld "

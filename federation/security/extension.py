@@ -15,7 +15,7 @@ from graphql import GraphQLList, GraphQLNonNull, GraphQLResolveInfo, GraphQLSche
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import SchemaExtension
 
-from federation.errors import QueryError
+from federation.errors import FORBIDDEN, QueryError
 from federation.messages import without_suggestions
 from federation.security.audit import AuditEntry, AuditSink
 from federation.security.auth import Principal
@@ -41,7 +41,7 @@ NOTES_WITHOUT_VALUES = "onepane.notes.without_values"
 class Forbidden(QueryError):
     """The caller's role may not read this field."""
 
-    code = "FORBIDDEN"
+    code = FORBIDDEN
 
     def __init__(self, type_name: str, field: str) -> None:
         super().__init__(f"your role may not read {type_name}.{field}")

@@ -36,6 +36,7 @@ from strawberry.extensions import (
     SchemaExtension,
 )
 
+from federation.errors import DOCUMENT_TOO_LARGE, PERSISTED_QUERY_NOT_ALLOWED, QUERY_TOO_COSTLY
 from federation.security.settings import LimitSettings
 
 __all__ = ["cost_rule", "document_hash", "limit_extensions", "load_allow_list"]
@@ -71,7 +72,7 @@ def cost_rule(max_cost: int, list_size: int, entities: frozenset[str]) -> type[V
             if cost > max_cost:
                 context.report_error(GraphQLError(
                     f"query cost {cost} exceeds the budget of {max_cost}; ask for fewer nested lists",
-                    node, extensions={"code": "QUERY_TOO_COSTLY", "cost": cost, "budget": max_cost}))
+                    node, extensions={"code": QUERY_TOO_COSTLY, "cost": cost, "budget": max_cost}))
 
     return CostRule
 
@@ -118,11 +119,11 @@ class DocumentLimits(SchemaExtension):
         query = self.execution_context.query or ""
         if len(query) > self.max_chars:
             raise GraphQLError(f"document of {len(query)} characters exceeds the limit of {self.max_chars}",
-                               extensions={"code": "DOCUMENT_TOO_LARGE"})
+                               extensions={"code": DOCUMENT_TOO_LARGE})
         if self.allowed is not None and (digest := document_hash(query)) not in self.allowed \
                 and digest not in self.registered:
             raise GraphQLError("this document is not on the persisted-query allow-list",
-                               extensions={"code": "PERSISTED_QUERY_NOT_ALLOWED"})
+                               extensions={"code": PERSISTED_QUERY_NOT_ALLOWED})
         yield
 
 

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 import orjson
 from aiohttp import web
 
+from federation.errors import RATE_LIMITED, UNAUTHENTICATED
 from federation.security.auth import Authenticator, AuthError, Principal
 from federation.security.ratelimit import Limiter
 from federation.security.settings import SecuritySettings
@@ -46,7 +47,7 @@ def security_middleware(settings: SecuritySettings | None, limiter: Limiter | No
         if route is not None and route.startswith(PUBLIC_ROUTE):
             return await handler(request)
         if authenticator is None:
-            return _error(401, "UNAUTHENTICATED", "unauthorized", {"WWW-Authenticate": 'Bearer realm="onepane"'})
+            return _error(401, UNAUTHENTICATED, "unauthorized", {"WWW-Authenticate": 'Bearer realm="onepane"'})
         try:
             principal = authenticator.authenticate(request.headers)
             if principal.role not in roles:
@@ -54,11 +55,11 @@ def security_middleware(settings: SecuritySettings | None, limiter: Limiter | No
         except AuthError:
             # One uniform answer: nothing tells an attacker which part was wrong.
             log.info("rejected unauthenticated request from %s", request.remote)
-            return _error(401, "UNAUTHENTICATED", "unauthorized", {"WWW-Authenticate": 'Bearer realm="onepane"'})
+            return _error(401, UNAUTHENTICATED, "unauthorized", {"WWW-Authenticate": 'Bearer realm="onepane"'})
         if limiter is not None:
             wait = await limiter.take(f"{principal.kind}:{principal.name}")
             if wait > 0:
-                return _error(429, "RATE_LIMITED", "too many requests", {"Retry-After": str(math.ceil(wait))})
+                return _error(429, RATE_LIMITED, "too many requests", {"Retry-After": str(math.ceil(wait))})
         request[PRINCIPAL_KEY] = principal
         return await handler(request)
 

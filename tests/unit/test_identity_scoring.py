@@ -7,7 +7,6 @@ from datetime import date
 import pytest
 from pydantic import ValidationError
 
-from federation.identity.rules import IdentityDecl, RuleDecl
 from federation.identity.scoring import (
     address_similarity,
     date_similarity,
@@ -16,6 +15,7 @@ from federation.identity.scoring import (
     score_pair,
 )
 from federation.model import builtin_model
+from federation.model.identity import IdentityDecl, RuleDecl
 from federation.model.loader import merge_models
 from federation.records import Record
 

@@ -13,10 +13,10 @@ import pytest
 
 from federation.identity.fellegi import IdentityModel, ModelError, load_model, score_trained
 from federation.identity.matching import scored_pairs
-from federation.identity.rules import LINK, SUGGEST
 from federation.identity.scoring import score_pair
 from federation.identity.training import Levels, em, train, u_from_levels
 from federation.model import builtin_model
+from federation.model.identity import LINK, SUGGEST
 from federation.model.loader import merge_models
 from federation.records import Record
 
