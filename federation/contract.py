@@ -284,7 +284,9 @@ class Connector(abc.ABC):
         """Optional: the age of the copy this source serves now (None: live data, the default).
 
         Reported as `asOf` and `ageSeconds` in `extensions.sources` and `/readyz`; past its
-        `max_age` the source's records are served as `stale`. Must be cheap (no I/O).
+        `max_age` the source's records are served as `stale`. Must be cheap (no I/O). A source
+        that serves copies also stamps each record with its copy's time (`Record.as_of`), so a
+        record read just before a newer copy swapped in keeps its own age.
         """
         return None
 

@@ -57,6 +57,8 @@ class Record:
     `keys` holds normalized match-key values (the only thing identity uses), `refs` the local ids
     of related records in the same source, `raw` the source's own text for coded fields (enums),
     and `errors` the fields whose source value could not be read (the rest of the record stands).
+    `as_of` is set by sources that serve a copy (an export file): the time of the copy the record
+    was read from, so its age is that copy's even after a newer one replaced it; None when live.
     """
 
     entity: str
@@ -68,13 +70,14 @@ class Record:
     updated_at: datetime | None
     raw: Mapping[str, str]
     errors: Mapping[str, str]
+    as_of: datetime | None
     # (entity, source, local_id): identity of the record, computed once (the engine keys on it a lot).
     uid: tuple[str, str, str] = field(init=False, repr=False, compare=False)
 
     def __init__(self, entity: str, source: str, local_id: str, fields: Mapping[str, Any] = EMPTY,
                  keys: Mapping[str, tuple[str, ...]] = EMPTY, refs: Mapping[str, str] = EMPTY,
                  updated_at: datetime | None = None, raw: Mapping[str, str] = EMPTY,
-                 errors: Mapping[str, str] = EMPTY) -> None:
+                 errors: Mapping[str, str] = EMPTY, as_of: datetime | None = None) -> None:
         # Every source row becomes a Record, so this runs per row: the slots' own setters, bound
         # once, take half the time of the generated frozen __init__ (object.__setattr__ per field).
         _ENTITY(self, entity)
@@ -86,6 +89,7 @@ class Record:
         _UPDATED_AT(self, updated_at)
         _RAW(self, raw)
         _ERRORS(self, errors)
+        _AS_OF(self, as_of)
         _UID(self, (entity, source, local_id))
 
     @property
@@ -101,7 +105,8 @@ class Record:
         return self.uid == other.uid
 
 
-_ENTITY, _SOURCE, _LOCAL_ID, _FIELDS, _KEYS, _REFS, _UPDATED_AT, _RAW, _ERRORS, _UID = (
+_ENTITY, _SOURCE, _LOCAL_ID, _FIELDS, _KEYS, _REFS, _UPDATED_AT, _RAW, _ERRORS, _AS_OF, _UID = (
     getattr(Record, name).__set__
-    for name in ("entity", "source", "local_id", "fields", "keys", "refs", "updated_at", "raw", "errors", "uid")
+    for name in ("entity", "source", "local_id", "fields", "keys", "refs", "updated_at", "raw", "errors", "as_of",
+                 "uid")
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -88,9 +89,11 @@ class FilesConnector(BaseConnector):
         since the last look, and younger than `settle`) waits for the next look.
         """
         async with self._loading:
-            found = await asyncio.to_thread(self._files)
-            if found is None:
+            listed = await asyncio.to_thread(self._files)
+            if listed is None:
                 return False
+            latest = self.options.files == "latest"
+            found, older = (listed[-1:], listed[:-1]) if latest else (listed, ())
             now = time.monotonic()
             if found != self._last_seen:  # changed since the last look: its settling starts again
                 self._last_seen, self._seen_at = found, now
@@ -106,12 +109,13 @@ class FilesConnector(BaseConnector):
             young = time.time_ns() - max(m for _, _, m in found) < self.options.settle * 1e9
             if young and now - self._seen_at < self.options.settle:
                 return False  # still landing: read once unchanged for `settle` seconds (or that old)
-            return await self._load(found)
+            return await self._load(found, older)
 
     def _files(self) -> tuple[FileStat, ...] | None:
         """The files to read, newest last; None (and the reason kept) when the folder is not there."""
-        if not self.path.exists():
-            self.problem = f"folder {self.path} does not exist"
+        problem = self._folder_problem()
+        if problem is not None:
+            self.problem = problem
             return None
         if self.path.is_file():
             candidates = [self.path]
@@ -129,9 +133,26 @@ class FilesConnector(BaseConnector):
                 continue
             stats.append((path, st.st_size, st.st_mtime_ns))
         stats.sort(key=self._order)
-        if self.options.files == "latest" and stats:
-            stats = stats[-1:]
         return tuple(stats)
+
+    def _folder_problem(self) -> str | None:
+        """Why `path` cannot be looked at, or None. Checked by listing it: glob alone reads a
+        folder it may not list as an empty one, which would say "no file matches" instead."""
+        path = self.path
+        if not path.exists():
+            return f"folder {path} does not exist"
+        try:
+            if path.is_dir():
+                with os.scandir(path):
+                    pass
+            elif path.is_file():
+                with path.open("rb"):
+                    pass
+            else:
+                return f"{path} is neither a folder nor a file"
+        except OSError as exc:
+            return f"{'folder ' if path.is_dir() else ''}{path} cannot be read: {exc.strerror or exc}"
+        return None
 
     def _order(self, stat: FileStat) -> tuple[Any, ...]:
         path, _, mtime = stat
@@ -140,31 +161,56 @@ class FilesConnector(BaseConnector):
             return (named is not None, named.timestamp() if named else 0.0, path.name)
         return (mtime, path.name)
 
-    async def _load(self, found: tuple[FileStat, ...]) -> bool:
-        self._number += 1
+    async def _load(self, found: tuple[FileStat, ...], older: tuple[FileStat, ...] = ()) -> bool:
+        """Read `found` into a new snapshot and swap it in. When it cannot be read, what serves
+        stays; with nothing serving yet (`files: latest`), the newest older file that reads does,
+        so a broken newest export never leaves the source empty."""
         started = time.perf_counter()
         try:
-            searched = {column for columns in self._columns.values() for column in columns.values()}
-            snapshot = await asyncio.to_thread(build_snapshot, self._number, found, self.options, self.mappers,
-                                               self.context.region, searched)
+            snapshot = await self._build(found)
         except Exception as exc:  # never a crash: whatever failed, what serves stays
             if not isinstance(exc, Unreadable):  # not a file's fault we could name: the log has the trace
                 log.exception("source '%s': reading %d file(s) failed", self.name, len(found))
             reason = str(exc) if isinstance(exc, Unreadable) else f"the files ({type(exc).__name__}, see the log)"
+            instead = await self._older_instead(older) if self.snapshot is None else None
+            if instead is not None:
+                self._swap(instead, 1, started)
+                kept = f"; the older {Path(instead.signature[0][0]).name} serves"
+            else:
+                kept = f"; snapshot {self.snapshot.number} keeps serving" if self.snapshot is not None else ""
             self._failed = found
-            kept = f"; snapshot {self.snapshot.number} keeps serving" if self.snapshot is not None else ""
             self.problem = f"cannot read {reason}{kept}"
             log.warning("source '%s': %s", self.name, self.problem)
-            return False
+            return instead is not None
+        self._swap(snapshot, len(found), started)
+        self.problem, self._failed = None, None
+        return True
+
+    async def _build(self, files: tuple[FileStat, ...]) -> Snapshot:
+        self._number += 1
+        searched = {column for columns in self._columns.values() for column in columns.values()}
+        return await asyncio.to_thread(build_snapshot, self._number, files, self.options, self.mappers,
+                                       self.context.region, searched, self.snapshot)
+
+    async def _older_instead(self, older: tuple[FileStat, ...]) -> Snapshot | None:
+        for stat in reversed(older):
+            try:
+                return await self._build((stat,))
+            except Unreadable as exc:
+                log.warning("source '%s': cannot read the older %s either", self.name, exc)
+        return None
+
+    def _swap(self, snapshot: Snapshot, files: int, started: float) -> None:
+        for reason in snapshot.unreadable.values():
+            log.warning("source '%s': cannot read %s; the other files serve", self.name, reason)
         for file, (count, shown) in snapshot.bad.items():
             log.warning("source '%s': %s: %d row(s) skipped; first: %s", self.name, file, count,
                         "; ".join(f"line {b.line}: {b.reason}" for b in shown[:3]))
-        old, self.snapshot, self.problem, self._failed = self.snapshot, snapshot, None, None
+        old, self.snapshot = self.snapshot, snapshot
         log.info("source '%s': snapshot %d serves %d rows from %d file(s), read in %.2f s", self.name,
-                 snapshot.number, snapshot.rows, len(found), time.perf_counter() - started)
+                 snapshot.number, snapshot.rows, files, time.perf_counter() - started)
         if old is not None:
             old.close()
-        return True
 
     # health and checks
 
@@ -180,13 +226,16 @@ class FilesConnector(BaseConnector):
         age = self.data_age()
         if age is not None and age.stale():
             detail += f"; stale: older than max_age {self.options.max_age:g} s"
+        for reason in snapshot.unreadable.values():
+            detail += f"; cannot read {reason}"
         if self.problem:
             detail += f"; {self.problem}"
         return Health(ok=True, detail=detail)
 
     async def verify(self) -> list[str]:
-        if not self.path.exists():
-            return [f"options.path: folder {self.path} does not exist (relative to {self.context.base_dir})"]
+        problem = self._folder_problem()
+        if problem is not None:
+            return [f"options.path: {problem} (relative to {self.context.base_dir})"]
         snapshot = self.snapshot
         if snapshot is None:
             return []
@@ -206,6 +255,7 @@ class FilesConnector(BaseConnector):
         out = [f"options.path: {self.problem}"] if self.problem else []
         snapshot = self.snapshot
         if snapshot is not None:
+            out += [f"options.path: cannot read {why}; the other files serve" for why in snapshot.unreadable.values()]
             for file, (count, shown) in snapshot.bad.items():
                 out.append(f"{file}: {count} row(s) skipped, the rest serve")
                 out += [f"{file}: line {b.line}: {b.reason}" if b.line else f"{file}: {b.reason}" for b in shown]
@@ -298,7 +348,7 @@ class FilesConnector(BaseConnector):
         out = []
         for row in snapshot.take(rows):
             try:
-                record = mapper.to_record(row.get)
+                record = mapper.to_record(row.get, snapshot.as_of)  # as old as its snapshot, whatever swaps next
             except (ValueError, TypeError) as exc:
                 log.warning("source '%s' entity %s: record skipped: %s", self.name, entity, exc)
                 continue

@@ -117,8 +117,16 @@ def _csv(path: Path, options: FilesOptions) -> FileRead:
             return None
         return kept[int(line)] if kept is not None and int(line) < len(kept) else int(line)
 
-    bad = sorted(transcoded + [BadRow(original(line), _reject(kind, message)) for line, kind, message in rejects],
-                 key=lambda b: b.line or 0)
+    # DuckDB may report one line several times (one error per extra column): one bad row, its first reason.
+    seen: set[int] = set()
+    rejected = []
+    for line, kind, message in rejects:
+        if line is not None and line in seen:
+            continue
+        if line is not None:
+            seen.add(line)
+        rejected.append(BadRow(original(line), _reject(kind, message)))
+    bad = sorted(transcoded + rejected, key=lambda b: b.line or 0)
     return FileRead(path, table, bad[:options.bad_rows_shown], len(bad))
 
 

@@ -21,7 +21,7 @@ from connectors.sdk.mapping import FieldMap
 from connectors.sdk.regions import region_rule
 from federation.records import Record
 
-__all__ = ["ROW", "TEXT", "Signature", "Snapshot", "build_snapshot"]
+__all__ = ["ROW", "TEXT", "Part", "Signature", "Snapshot", "build_snapshot"]
 
 ROW = "__onepane_row"  # the row's number in the snapshot, for DuckDB searches to answer with
 TEXT = "__onepane_text:"  # + a column's name: its values as searches compare them (normalize_text)
@@ -43,6 +43,16 @@ class Index:
         return [] if first is None else [first]
 
 
+@dataclass(frozen=True, slots=True)
+class Part:
+    """Where one file's rows sit in the snapshot's table, and the export time that file gives."""
+
+    start: int
+    rows: int
+    as_of: datetime | None  # from the file's name or column, as configured; None: not given there
+    mtime: datetime
+
+
 @dataclass(slots=True)
 class Snapshot:
     """Immutable once built: readers hold a reference, so a swap never changes what they read."""
@@ -54,6 +64,8 @@ class Snapshot:
     loaded_at: datetime
     indexes: dict[str, dict[str, Index]]  # entity -> lookup name -> value -> row numbers
     bad: dict[str, tuple[int, list[BadRow]]] = field(default_factory=dict)  # file -> (count, first few)
+    parts: dict[str, Part] = field(default_factory=dict)  # file path -> its rows (files: all keeps each)
+    unreadable: dict[str, str] = field(default_factory=dict)  # file name -> why it is left out (files: all)
     _con: duckdb.DuckDBPyConnection | None = None
 
     @property
@@ -80,17 +92,50 @@ class Snapshot:
         finally:
             cursor.close()
 
+    def part(self, path: str) -> FileRead | None:
+        """The rows one file gave this snapshot (as read, without the columns added here), or None."""
+        part = self.parts.get(path)
+        if part is None:
+            return None
+        table = self.table.slice(part.start, part.rows)
+        table = table.select([c for c in table.column_names if not c.startswith("__onepane")])
+        count, shown = self.bad.get(Path(path).name, (0, []))
+        return FileRead(Path(path), table, shown, count)
+
     def close(self) -> None:
         """Searches still running on it finish on their own cursors; new ones go to the next snapshot."""
         self._con = None
 
 
 def build_snapshot(number: int, files: Sequence[tuple[Path, int, int]], options: FilesOptions,
-                   mappers: dict[str, RecordMapper], default_region: str, searched: Iterable[str] = ()) -> Snapshot:
-    """Read every file (Unreadable propagates: the caller keeps its previous snapshot) and index it."""
-    reads = [read_file(path, options) for path, _, _ in files]
-    for read, (_, size, _) in zip(reads, files, strict=True):
-        _validate(read, size, options, mappers)
+                   mappers: dict[str, RecordMapper], default_region: str, searched: Iterable[str] = (),
+                   previous: Snapshot | None = None) -> Snapshot:
+    """Read every file and index it. Unreadable propagates (the caller keeps its previous snapshot)
+    when no file could be read; with several files, one that cannot be read is left out and named
+    in `unreadable`, its rows from `previous` serving on when it had some: one broken file never
+    holds back the others, nor empties the source."""
+    reads: list[FileRead] = []
+    times: list[tuple[datetime | None, datetime]] = []
+    unreadable: dict[str, str] = {}
+    for path, size, mtime in files:
+        try:
+            read = read_file(path, options)
+            _validate(read, size, options, mappers)
+        except Unreadable as exc:
+            if len(files) == 1:
+                raise
+            kept = previous.part(str(path)) if previous is not None else None
+            unreadable[path.name] = str(exc) + ("; its previous rows serve" if kept is not None else "")
+            if kept is not None:
+                reads.append(kept)
+                old = previous.parts[str(path)] if previous is not None else None
+                times.append((old.as_of, old.mtime) if old is not None else (None, _mtime(mtime)))
+            continue
+        reads.append(read)
+        times.append((_file_as_of(path, read.table, options), _mtime(mtime)))
+    reads, times = _fitting(reads, times, unreadable)
+    if not reads:
+        raise Unreadable("; ".join(unreadable.values()) or "no file to read")
     table = _union([r.table for r in reads])
     table = table.append_column(ROW, pa.array(np.arange(table.num_rows, dtype=np.int64)))
     for column in sorted(set(searched) & set(table.column_names)):
@@ -98,16 +143,54 @@ def build_snapshot(number: int, files: Sequence[tuple[Path, int, int]], options:
         text = normalized(table.column(column), Normal("text", ""))
         table = table.append_column(TEXT + column, pa.array(text, pa.string()))
     indexes = {entity: _indexes(table, mapper, options, default_region) for entity, mapper in mappers.items()}
+    parts: dict[str, Part] = {}
+    start = 0
+    for read, (named, changed) in zip(reads, times, strict=True):
+        parts[str(read.path)] = Part(start, read.table.num_rows, named, changed)
+        start += read.table.num_rows
+    given = [p.as_of for p in parts.values() if p.as_of is not None]
     return Snapshot(
         number=number,
         signature=tuple((str(p), size, mtime) for p, size, mtime in files),
         table=table,
-        as_of=_as_of(files, table, options),
+        as_of=max(given) if given else max(p.mtime for p in parts.values()),
         loaded_at=datetime.now(UTC),
         indexes=indexes,
         bad={r.path.name: (r.bad_count, r.bad) for r in reads if r.bad_count},
+        parts=parts,
+        unreadable=unreadable,
         _con=duckdb.connect(),
     )
+
+
+def _fitting(reads: list[FileRead], times: list[tuple[datetime | None, datetime]], unreadable: dict[str, str]
+             ) -> tuple[list[FileRead], list[tuple[datetime | None, datetime]]]:
+    """The files whose columns can be put together with the older ones' (a Parquet file whose id
+    column became a list cannot): the others are left out, named in `unreadable`."""
+    try:
+        pa.unify_schemas([r.table.schema for r in reads], promote_options="permissive")
+        return reads, times
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        pass
+    kept: list[FileRead] = []
+    kept_times: list[tuple[datetime | None, datetime]] = []
+    schema: pa.Schema | None = None
+    for read, when in zip(reads, times, strict=True):
+        try:
+            joined = read.table.schema if schema is None else pa.unify_schemas(
+                [schema, read.table.schema], promote_options="permissive")
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
+            reason = str(exc).split("\n", 1)[0][:200]
+            unreadable[read.path.name] = f"{read.path.name}: its columns do not fit the other files': {reason}"
+            continue
+        schema = joined
+        kept.append(read)
+        kept_times.append(when)
+    return kept, kept_times
+
+
+def _mtime(mtime_ns: int) -> datetime:
+    return datetime.fromtimestamp(mtime_ns / 1e9, UTC)
 
 
 def _validate(read: FileRead, size: int, options: FilesOptions, mappers: dict[str, RecordMapper]) -> None:
@@ -139,17 +222,17 @@ def _union(tables: list[pa.Table]) -> pa.Table:
     return pa.concat_tables(tables, promote_options="permissive").combine_chunks()
 
 
-def _as_of(files: Sequence[tuple[Path, int, int]], table: pa.Table, options: FilesOptions) -> datetime:
-    """The export time: the newest of the files' (or rows') times, as configured; mtime when none."""
-    mtime = datetime.fromtimestamp(max((m for _, _, m in files), default=0) / 1e9, UTC)
+def _file_as_of(path: Path, table: pa.Table, options: FilesOptions) -> datetime | None:
+    """The export time one file gives as configured (its name, or the newest value of a column);
+    None for `from: mtime`, or when the file does not give one (its modification time then counts)."""
     spec = options.as_of
     if spec.source == "filename":
-        named = [t for p, _, _ in files if (t := spec.from_name(p.name)) is not None]
-        return max((t if t.tzinfo else t.replace(tzinfo=UTC) for t in named), default=mtime)
+        named = spec.from_name(path.name)
+        return None if named is None else named if named.tzinfo else named.replace(tzinfo=UTC)
     if spec.source == "column" and spec.column in table.column_names:
         times = [_time(v) for v in table.column(str(spec.column)).to_pylist()]
-        return max((t for t in times if t is not None), default=mtime)
-    return mtime
+        return max((t for t in times if t is not None), default=None)
+    return None
 
 
 def _time(value: Any) -> datetime | None:

@@ -153,7 +153,7 @@ class RecordMapper:
                     self.model, field.type_ref.name, field.type_ref.is_list, spec, coerce)]
         return out
 
-    def to_record(self, get: Getter) -> Record:
+    def to_record(self, get: Getter, as_of: datetime | None = None) -> Record:
         local_id = _local_id(self.mapping.id, get)
         fields: dict[str, Any] = {}
         raw: dict[str, str] = {}
@@ -190,6 +190,7 @@ class RecordMapper:
             updated_at=self._updated_at(get),
             raw=raw or EMPTY,
             errors=errors or EMPTY,
+            as_of=as_of,
         )
 
     def _keys(self, get: Getter) -> dict[str, tuple[str, ...]]:

@@ -172,7 +172,7 @@ def _resolve_source_records(root: Unified, info: strawberry.Info) -> list[Source
         matched = [explanation(score, other) for other, score in request.link_scores(r) if other in root.records]
         out.append(SourceRecord(source=r.source, localId=r.local_id, entity=r.entity, updatedAt=r.updated_at,
                                 linkedBy=list(root.linked_by.get(r, ())), stale=fresh.stale, ageSeconds=fresh.age,
-                                matchedBy=matched))
+                                asOf=r.as_of, matchedBy=matched))
     return out
 
 

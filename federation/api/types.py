@@ -70,9 +70,14 @@ class SourceRecord:
         default_factory=list, description="Fuzzy-rule links of this record to others in the entity, as data.")
     stale: bool = strawberry.field(
         default=False,
-        description="Served from the cache because the source failed; older than its TTL.")
+        description="Served from the cache because the source failed (older than its TTL), or read from an "
+                    "export whose copy is older than the source's max_age.")
     ageSeconds: float | None = strawberry.field(
-        default=None, description="Seconds since the record was fetched from its source; null when fetched live.")
+        default=None, description="Seconds since the record was fetched from its source, or since the export it "
+                                  "was read from was made; null when fetched live.")
+    asOf: datetime | None = strawberry.field(
+        default=None, description="When the export (snapshot) the record was read from was made; null for a "
+                                  "record read live from its system.")
 
 
 @strawberry.type(description="One source's value for a field the sources disagree on.")

@@ -42,7 +42,7 @@ def _record(record: Record) -> dict[str, Any]:
     return {
         "e": record.entity, "s": record.source, "i": record.local_id, "f": dict(record.fields),
         "k": {k: list(v) for k, v in record.keys.items()}, "r": dict(record.refs),
-        "u": record.updated_at, "w": dict(record.raw), "x": dict(record.errors),
+        "u": record.updated_at, "w": dict(record.raw), "x": dict(record.errors), "a": record.as_of,
     }
 
 
@@ -51,7 +51,7 @@ def _unrecord(data: Mapping[str, Any]) -> Record:
         entity=data["e"], source=data["s"], local_id=data["i"],
         fields={k: _untag(v) for k, v in data["f"].items()},
         keys={k: tuple(v) for k, v in data["k"].items()}, refs=dict(data["r"]),
-        updated_at=_untag(data["u"]), raw=dict(data["w"]), errors=dict(data["x"]),
+        updated_at=_untag(data["u"]), raw=dict(data["w"]), errors=dict(data["x"]), as_of=_untag(data.get("a")),
     )
 
 

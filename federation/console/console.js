@@ -376,7 +376,9 @@
       const why = r.linkedBy && r.linkedBy.length ? `linked by ${r.linkedBy.join("; ")}` : "the first record found";
       badges.append(el("li", { class: `badge${r.stale ? " stale" : ""}`, "data-source": r.source, title: why },
         el("strong", null, sourceLabel(r.source)), el("span", { class: "ref" }, ` ${r.localId}`),
-        r.stale ? el("span", { class: "tag" }, "last copy") : null));
+        // From an export: the time of the file it was read from; otherwise a stale cached copy.
+        r.asOf ? el("span", { class: "tag" }, `as of ${asOf(r.asOf)}${r.stale ? " (out of date)" : ""}`)
+          : r.stale ? el("span", { class: "tag" }, "last copy") : null));
     }
     // Relations a display hint puts on the first screen (section: summary): a short list each.
     const pinned = layout.relations.filter((r) => r.section === "summary").map((rel) => {
@@ -407,7 +409,9 @@
     const add = (kind, ...content) => items.push(el("li", { class: `alert ${kind}` }, ...content));
     for (const name of ctx.failedSources) add("bad", failureWords(name));
     for (const r of c.sourceRecords || []) {
-      if (r.stale) add("warn", `${sourceLabel(r.source)} did not answer: showing its last copy`,
+      if (r.stale && r.asOf) add("warn", `${sourceLabel(r.source)}: its latest export is out of date`,
+        ` (as of ${asOf(r.asOf)})`);
+      else if (r.stale) add("warn", `${sourceLabel(r.source)} did not answer: showing its last copy`,
         r.ageSeconds ? ` from ${ago(new Date(Date.now() - r.ageSeconds * 1000))}` : "");
     }
     const known = new Set((c.sourceRecords || []).map((r) => r.source));

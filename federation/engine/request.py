@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Se
 from typing import Any
 
 from federation.cache import Entry
-from federation.contract import Condition, Connector, SearchRequest, SortKey
+from federation.contract import Condition, Connector, DataAge, SearchRequest, SortKey
 from federation.engine.gateway import Gateway
 from federation.engine.identity import Cluster, Edge, cluster_records, linking_pairs
 from federation.engine.loader import BatchLoader, LookupGroup, index_records
@@ -225,12 +225,17 @@ class Request:
             self._freshness[record.uid] = freshness
 
     def freshness(self, record: Record) -> Freshness:
-        """Live, cached or stale, for `sourceRecords { stale ageSeconds }`; a record read live from
-        a copy (an export file) is as old as the copy, and stale past the source's max_age."""
+        """Live, cached or stale, for `sourceRecords { stale ageSeconds }`. A record read from a
+        copy (an export file's snapshot, `record.as_of`) is as old as that copy, also when a newer
+        one has replaced it since, and stale past the source's max_age (or when served stale)."""
         fresh = self._freshness.get(record.uid, LIVE)
         connector = self.gateway.connectors.get(record.source)
-        copy = connector.data_age() if fresh is LIVE and connector is not None else None
-        return fresh if copy is None else Freshness(round(copy.age(), 3), copy.stale())
+        current = connector.data_age() if connector is not None else None
+        if record.as_of is not None:
+            copy: DataAge | None = DataAge(record.as_of, current.max_age if current is not None else None)
+        else:  # a connector that reports its copy's age without stamping records: the copy serving now
+            copy = current if fresh is LIVE else None
+        return fresh if copy is None else Freshness(round(copy.age(), 3), fresh.stale or copy.stale())
 
     async def lookup(
         self, entity: str, by: str, values: Iterable[str], sources: Iterable[str] | None = None, caller: bool = True

@@ -107,5 +107,6 @@ def test_story7_an_export_fed_partner_answers_with_its_age(demo: LiveDemo) -> No
     (record,) = statement["sourceRecords"]
     assert record["source"] == "loyalty" and record["stale"] is True  # the demo's week is long past
     assert record["ageSeconds"] > 8 * 86400
+    assert record["asOf"] == "2025-11-30T00:00:00+00:00"  # the weekly file this statement was read from
     loyalty = body["extensions"]["sources"]["loyalty"]
     assert loyalty["asOf"] == "2025-11-30T00:00:00+00:00" and loyalty["pastMaxAge"] is True and loyalty["ok"]

@@ -26,6 +26,7 @@ RICH = Record(
             "odd": {"$t": "not a tag"}.get("$t")},
     keys={"orderNumber": ("WEB-1", "WEB-01")}, refs={"customer": "1"},
     updated_at=datetime(2025, 1, 1, tzinfo=UTC), raw={"status": "shipped"}, errors={"x": "unreadable"},
+    as_of=datetime(2024, 12, 31, tzinfo=UTC),  # read from an export made then
 )
 
 
@@ -37,8 +38,8 @@ def test_serialization_round_trips_exact_types() -> None:
     assert isinstance(back.fields["total"].amount, Decimal) and str(back.fields["total"].amount) == "24.990"
     assert back.fields["placedAt"].utcoffset() == timedelta(hours=1)
     assert dict(back.keys) == {"orderNumber": ("WEB-1", "WEB-01")}
-    assert (back.updated_at, dict(back.refs), dict(back.raw), dict(back.errors)) == (
-        RICH.updated_at, dict(RICH.refs), dict(RICH.raw), dict(RICH.errors))
+    assert (back.updated_at, dict(back.refs), dict(back.raw), dict(back.errors), back.as_of) == (
+        RICH.updated_at, dict(RICH.refs), dict(RICH.raw), dict(RICH.errors), RICH.as_of)
 
 
 @pytest.mark.parametrize("blob", [b"", b"garbage", b'{"v": 99, "at": 1, "records": []}', b'{"v": 1}'])

@@ -9,6 +9,8 @@ def test_builtins_are_found_through_entry_points_like_third_parties() -> None:
     assert found["sql"] == "connectors.sql:SqlConnector"
     assert found["rest"] == "connectors.rest:RestConnector"
     assert issubclass(registry.load("rest"), Connector)
+    assert found["files"] == "connectors.files:FilesConnector"
+    assert issubclass(registry.load("files"), Connector)
 
 
 def test_unknown_type_lists_the_valid_ones() -> None:
