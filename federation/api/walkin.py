@@ -9,7 +9,7 @@ An exact email or phone hit is a match too (score 1, `matched by key`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +24,9 @@ from federation.errors import QueryError
 from federation.identity.walkin import Candidate, MatchInputError, input_members, probe_record, score_candidates
 from federation.keys import normalize_email, phone_match_keys
 from federation.model.declaration import EntityDecl
+from federation.security import Policy
+from federation.security.auth import Principal
+from federation.security.extension import PRINCIPAL, Forbidden
 
 __all__ = ["WalkInMatch", "match_field", "match_input", "walk_in"]
 
@@ -92,6 +95,7 @@ async def walk_in(info: Any, typed: Any) -> list[Unified]:
         probe = probe_record(ENTITY, decl, values, region)
     except MatchInputError as exc:
         raise QueryError(str(exc), exc.argument) from None
+    _may_read(info, request, probe.fields)
     found: dict[str, _Found] = {}
     order: dict[str, Unified] = {}
     for key, units in await _key_hits(request, values, region):
@@ -118,6 +122,20 @@ async def walk_in(info: Any, typed: Any) -> list[Unified]:
     if isinstance(info.context, dict):
         info.context.setdefault(CONTEXT, {}).update(found)
     return sorted(order.values(), key=lambda u: -found[u.id].score)
+
+
+def _may_read(info: Any, request: Request, fields: Iterable[str]) -> None:
+    """Matching on a field is reading it: FORBIDDEN for a field the role may not read, before any
+    source call (the typed `name` fills the rule's given and family fields too)."""
+    security = request.gateway.config.security
+    principal = info.context.get(PRINCIPAL) if isinstance(info.context, dict) else None
+    if security is None or not isinstance(principal, Principal) or principal.role not in security.roles:
+        return
+    policy = Policy(principal.role, security.roles[principal.role],
+                    frozenset(request.model.entities) | {"Query", "Mutation"})
+    for name in sorted(fields):
+        if policy.decide(ENTITY, name).action == "deny":
+            raise Forbidden(ENTITY, name)
 
 
 async def _key_hits(request: Request, values: dict[str, Any], region: str) -> list[tuple[str, list[Unified]]]:

@@ -66,8 +66,10 @@ def _config(folder: Path) -> Path:
     config = {
         "gateway": {"graphiql": False},
         "security": {"anonymous_role": "clerk", "api_keys": [{"name": "trainee", "role": "trainee",
-                                   "sha256": hashlib.sha256(b"k-trainee").hexdigest()}],
+                                   "sha256": hashlib.sha256(b"k-trainee").hexdigest()},
+                                  {"name": "temp", "role": "temp", "sha256": hashlib.sha256(b"k-temp").hexdigest()}],
                      "roles": {"clerk": {"allow": ["*"]},
+                               "temp": {"allow": ["*"], "deny": ["Customer.familyName"], "denied": "error"},
                                "trainee": {"allow": ["*"], "deny": ["Customer.dateOfBirth"], "denied": "error"}}},
         "model": {"entities": {"Customer": {
             "fields": {"givenName": {"type": "String"}, "familyName": {"type": "String"}},
@@ -161,6 +163,11 @@ def test_a_role_that_may_not_read_the_date_of_birth_may_not_match_on_it(config: 
     allowed = _ask(config, '{ customers(match: {name: "Tommy Green", postcode: "2999"}) { id } }',
                    {"X-API-Key": "k-trainee"})
     assert "errors" not in allowed and allowed["data"]["customers"], allowed
+    # The typed whole name is compared as the given and family names: a role denied one may not type it.
+    body = _ask(config, '{ customers(match: {name: "Tommy Green", postcode: "2999"}) { id } }', {"X-API-Key": "k-temp"})
+    [error] = body["errors"]
+    assert error["extensions"]["code"] == "FORBIDDEN" and "Customer.familyName" in error["message"]
+    assert not any(s["calls"] for s in body.get("extensions", {}).get("sources", {}).values())  # before any call
 
 
 def test_an_empty_match_or_an_impossible_date_is_a_user_error(config: Path) -> None:
