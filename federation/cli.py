@@ -1,4 +1,4 @@
-"""`federation demo | serve | check | indexes | schema | query | sql | identity train | import`."""
+"""`federation demo | serve | check | indexes | schema | query | sql | identity train | import | new-connector`."""
 
 from __future__ import annotations
 
@@ -102,6 +102,10 @@ def main(argv: list[str] | None = None) -> int:
     importer.add_argument("--entity", default="Customer")
     importer.add_argument("--out", type=Path, help="write here instead of the config's identity.model")
     _import_parser(commands)
+    scaffold = commands.add_parser("new-connector", help="write a connector package skeleton that passes the "
+                                                         "conformance kit (docs/connectors/writing.md)")
+    scaffold.add_argument("name", help="the connector type a config names, e.g. zendesk")
+    scaffold.add_argument("--dir", type=Path, default=Path("."), help="where to write onepane-NAME/ (default: here)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
@@ -170,6 +174,8 @@ def _run(args: argparse.Namespace) -> int | None:
         return _splink(args)
     if args.command == "identity":
         return asyncio.run(_train(args))
+    if args.command == "new-connector":
+        return _new_connector(args.name, args.dir)
     if args.command == "check":
         if args.roles:
             _print_roles(args.config)
@@ -201,6 +207,22 @@ def _run(args: argparse.Namespace) -> int | None:
     if args.build_only or args.systems_only:
         return run_demo_systems(args.dir, build_only=args.build_only)
     return run_demo(args.dir, args.host, args.port)
+
+
+def _new_connector(name: str, parent: Path) -> int:
+    from federation.scaffold import NewConnectorError, write_skeleton
+
+    try:
+        written = write_skeleton(name, parent)
+    except NewConnectorError as exc:
+        console.print(f"[red]new-connector[/red]: {escape(str(exc))}", highlight=False)
+        return 2
+    root = written[0].parent
+    for path in written:
+        print(path)
+    console.print(f"wrote {root}: `cd {root} && pip install -e '.[test]' && pytest` runs the conformance kit",
+                  markup=False, highlight=False)
+    return 0
 
 
 async def _train(args: argparse.Namespace) -> int:

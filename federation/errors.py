@@ -3,6 +3,7 @@
     OnepaneError
     ├── ConfigError              the config or model is wrong; carries every problem found
     ├── QueryError               the client's fault (bad argument); never trips a breaker
+    │   ├── NotFound             NOT_FOUND: the record an argument names does not exist
     │   └── SourceRejectedInput  a source refused a value the request sent (HTTP 400, overflow)
     └── SourceError              SOURCE_ERROR: a source failed; not retried
         ├── SourceUnavailable    SOURCE_UNAVAILABLE: retryable (refused, reset, 503, 429)
@@ -22,6 +23,7 @@ __all__ = [
     "CircuitOpen",
     "ConfigError",
     "ConfigProblem",
+    "NotFound",
     "OnepaneError",
     "QueryError",
     "SourceDataError",
@@ -72,6 +74,12 @@ class QueryError(OnepaneError):
     def __init__(self, message: str, argument: str | None = None) -> None:
         self.argument = argument
         super().__init__(message)
+
+
+class NotFound(QueryError):
+    """The record an argument names does not exist (a root's id, an override's record)."""
+
+    code = "NOT_FOUND"
 
 
 class SourceRejectedInput(QueryError):

@@ -8,14 +8,21 @@ number stored without its country code, `28303384290` in GB) keeps a *digits key
 significant number where the parse found one, else all its digits (`28303384290`). The two never
 collide: an E.164 key starts with `+`, a digits key never does. A lookup by a readable number
 matches both its E.164 key and the digit forms an unreadable copy of it may hold
-(`phone_match_keys`); see docs/identity.md.
+(`phone_match_keys`).
+
+A lookup written without a country code (`030-0074321`, what a legacy screen shows) is also a
+*digits lookup*: the caller named no country, so every country where those digits are a number
+is an honest candidate (`national_readings`). A lookup written with one (`+49 30 0074321`,
+`0049…`) is an *E.164 lookup* and never matches another country's number. Record keys never
+change for either: records link by equal keys only. See docs/identity.md.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from functools import lru_cache
 
 import phonenumbers
@@ -25,7 +32,10 @@ __all__ = [
     "NORMALIZERS",
     "Normalizer",
     "digit_forms",
+    "international",
     "key_match_keys",
+    "national_digits",
+    "national_readings",
     "normalize",
     "normalize_code",
     "normalize_email",
@@ -109,15 +119,121 @@ def readable(kind: str, key: str) -> bool:
 
 
 def phone_match_keys(value: str, region: str = "GB") -> tuple[str, ...]:
-    """The keys a lookup by `value` matches: a readable number's E.164 and the digits keys an
-    unreadable copy of it may hold (national significant number, with the country code, in
-    national format); an unreadable one only its own digits key; nothing at all: ()."""
+    """The keys a lookup by `value` matches.
+
+    - Its reading in `region`: a readable number's E.164 and the digits keys an unreadable copy
+      of it may hold (`digit_forms`); an unreadable one its own digits key.
+    - Unless it is written with a country code (`international`), also as a digits lookup: its
+      digits as a digits key, and the E.164 number they are in every country (`national_readings`).
+    Nothing at all (`()`) for a value with too few digits to mean anyone.
+    """
     key, is_readable = read_phone(value, region)
-    if key is None:
-        return ()
-    if not is_readable:
-        return (key,)
-    return (key, *(d for d in digit_forms(key) if _digit_key(d)))
+    keys: list[str] = []
+    if key is not None:
+        keys.append(key)
+        if is_readable:
+            keys += (d for d in digit_forms(key) if _digit_key(d))
+    if not international(value):
+        digits = _digits(value)
+        if _digit_key(digits):
+            keys += (d for d in national_digits(digits) if _digit_key(d))
+            keys += national_readings(digits)
+    return tuple(dict.fromkeys(keys))
+
+
+_OPENING = re.compile(r"^[\s(\[]*")
+
+
+def international(value: str) -> bool:
+    """True when `value` is written with a country code: `+49 …`, `(+49) …`, `0049 …`."""
+    text = _OPENING.sub("", value)
+    return text.startswith(("+", "00", "\uff0b"))
+
+
+@dataclass(frozen=True, slots=True)
+class _Trunk:
+    """How one region writes its trunk prefix: phonenumbers' `national_prefix_for_parsing`
+    (`0|80?` in Belarus) and the rule that rebuilds the number after it (`0549\\1` in San Marino)."""
+
+    pattern: re.Pattern[str]
+    transform: str | None
+
+    def strip(self, digits: str) -> str | None:
+        """`digits` after this trunk prefix, as the region's parse reads them; None without one."""
+        found = self.pattern.match(digits)
+        if found is None or found.end() == 0:
+            return None
+        rest = digits[found.end():]
+        if self.transform and found.lastindex is not None:
+            return found.expand(self.transform) + rest
+        return rest
+
+
+def _plan(cc: int) -> tuple[tuple[_Trunk, ...], frozenset[int], bool]:
+    """(trunk prefixes, possible lengths of a national significant number, whether one may start
+    with 0) of a country code, over every region sharing it (+1: the US, Canada, the Caribbean)."""
+    trunks: dict[tuple[str, str | None], _Trunk] = {}
+    lengths: set[int] = set()
+    zero = True
+    for region in phonenumbers.COUNTRY_CODE_TO_REGION_CODE[cc]:
+        meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+        if meta is None:
+            continue
+        for pattern in (meta.national_prefix_for_parsing, meta.national_prefix):
+            if pattern:
+                trunks.setdefault((pattern, meta.national_prefix_transform_rule), _Trunk(
+                    re.compile(pattern), meta.national_prefix_transform_rule))
+        # Where 0 is the trunk prefix a national number never starts with one (`+49 030…` is
+        # no German number); elsewhere it may (Italy's `+39 011…`).
+        zero = zero and not (meta.national_prefix or "").startswith("0")
+        desc = meta.general_desc
+        if desc is not None:
+            lengths.update(desc.possible_length or ())
+            lengths.update(desc.possible_length_local_only or ())
+    return tuple(trunks.values()), frozenset(lengths), zero
+
+
+# Every geographic country code (non-geographic ones, +800 and the like, have no national
+# spelling) with its trunk prefixes and possible lengths: read once, from phonenumbers' metadata.
+_COUNTRIES: dict[str, tuple[tuple[_Trunk, ...], frozenset[int], bool]] = {
+    str(cc): _plan(cc) for cc, regions in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.items()
+    if regions and regions[0] != phonenumbers.UNKNOWN_REGION and regions[0] != "001"}
+# Every region's trunk prefix: an unreadable stored number's digits key is its national
+# significant number where its region's parse found one, trunk prefix gone.
+_TRUNKS = tuple({(t.pattern.pattern, t.transform): t for trunks, _, _ in _COUNTRIES.values() for t in trunks}.values())
+
+
+def _after(digits: str, trunks: Iterable[_Trunk]) -> list[str]:
+    return [rest for t in trunks if (rest := t.strip(digits))]
+
+
+@lru_cache(maxsize=4096)
+def national_digits(digits: str) -> tuple[str, ...]:
+    """The digits keys a digits lookup matches: all its digits, and the digits after a leading
+    trunk prefix of any region (`07123672220` also as `7123672220`, Belgium's key for it)."""
+    return tuple(dict.fromkeys([digits, *_after(digits, _TRUNKS)]))
+
+
+@lru_cache(maxsize=4096)
+def national_readings(digits: str) -> tuple[str, ...]:
+    """Every E.164 number `digits` spells without a `+`: for each country code C, `+C` followed
+    by the digits, by the digits after one of C's trunk prefixes (`030…` in Germany is
+    `+49 30…`, `8 0152…` in Belarus `+375 152…`), after a leading C, or after a leading C and a
+    trunk prefix (`49 (0)30…`), wherever that national number has a length C's numbers can have.
+
+    The rule is this text arithmetic on phonenumbers' metadata, not a parse per region: a stored
+    E.164 key is `+C` and its national significant number, so every stored number whose national
+    spelling (with or without its trunk prefix or country code) is `digits` has its key here, and
+    no parse is needed (well under a millisecond, cached). Stored keys are only ever compared with
+    these by equality, in memory and in SQL alike (by tails, connectors/sql/query.py): one answer."""
+    out: list[str] = []
+    for cc, (trunks, lengths, zero) in _COUNTRIES.items():
+        bodies = [digits, *_after(digits, trunks)]
+        if digits.startswith(cc):
+            rest = digits[len(cc):]
+            bodies += [rest, *_after(rest, trunks)]
+        out += (f"+{cc}{b}" for b in bodies if len(b) in lengths and (zero or not b.startswith("0")))
+    return tuple(dict.fromkeys(out))
 
 
 def key_match_keys(kind: str, key: str) -> tuple[str, ...]:
@@ -135,7 +251,7 @@ def key_match_keys(kind: str, key: str) -> tuple[str, ...]:
 def digit_forms(e164: str) -> tuple[str, ...]:
     """Digit strings one number is written as without `+`: its national significant number, the
     country code with it, the same with the national prefix (`4402079460958` for "+44 (0)20…"),
-    and its national format (`02079460958`)."""
+    its national format (`02079460958`) and its trunk prefix with the national number."""
     number = phonenumbers.parse(e164, None)
     nsn = phonenumbers.national_significant_number(number)
     code = str(number.country_code)
@@ -143,6 +259,13 @@ def digit_forms(e164: str) -> tuple[str, ...]:
     forms = [nsn, code + nsn, national]
     if national != nsn and national.endswith(nsn):
         forms.append(code + national)
+    # The trunk prefix before the national number even where the national format shows none
+    # (an invalid Swiss `0897 034 214` formats as `897034214`).
+    # The main region of the country code, not the number's: an invalid number has none.
+    region = phonenumbers.region_code_for_country_code(int(code))
+    meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if meta is not None and meta.national_prefix:
+        forms.append(meta.national_prefix + nsn)
     return tuple(dict.fromkeys(forms))
 
 

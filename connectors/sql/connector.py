@@ -27,6 +27,7 @@ from connectors.sql.config import SqlEntityMap, SqlOptions, resolve_url
 from connectors.sql.errors import missing_driver, translate
 from connectors.sql.limits import column_limits
 from connectors.sql.plans import SQL_NORMALIZERS, IdPlan, Plan, field_plan, id_plan, key_plan, stored_key_plan
+from connectors.sql.sqlite_file import follow_path
 from connectors.sql.verify import column_problems, select_columns, table_problems
 from federation.contract import (
     SCAN_ROWS,
@@ -529,6 +530,11 @@ class SqlConnector(BaseConnector):
         # a LIMIT on it could cut rows that match and keep rows that do not.
         wider = any(isinstance(f := spec.filters.get(c.field), tuple) and query.widens(f[0])
                     for c in request.conditions)
+        # Dates held as text compare and sort as text: one that is no date ('1980-02-31', 'N/A')
+        # passes a range or sorts among the dates, where the core finds no value. A LIMIT then
+        # keeps it in place of a row that matches (found by the conformance kit).
+        compared = [*(spec.filters.get(c.field) for c in request.conditions), *plans]
+        wider = wider or any(isinstance(p, Plan) and query.text_date(p, kinds.get(p.column)) for p in compared)
         if len(pushed) == len(clauses) and not wider and all(isinstance(p, Plan) and p.sortable for p in plans):
             for key, plan in zip(request.order, plans, strict=True):
                 assert isinstance(plan, Plan)
@@ -643,7 +649,10 @@ class SqlConnector(BaseConnector):
             # for one statement, each preparing its statements anew. The same most connections
             # (pool_size plus SQLAlchemy's default overflow of 10), but each kept once opened.
             kwargs["pool_size"], kwargs["max_overflow"] = self.options.pool_size + _BURST, 0
+        watched: Path | None = None
         if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            if not (url.database or "").startswith("file:"):
+                watched = Path(url.database or "").resolve()
             url, kwargs["connect_args"] = _sqlite_read_only(url), {"timeout": self.options.statement_timeout}
         try:
             engine = create_async_engine(url, **kwargs)
@@ -652,6 +661,8 @@ class SqlConnector(BaseConnector):
         except sa.exc.ArgumentError as exc:
             raise SourceError(self.name, f"cannot use the database URL ({type(exc).__name__})") from None
         event.listen(engine.sync_engine, "connect", self._on_connect)
+        if watched is not None:
+            follow_path(engine, watched)  # a file moved away or replaced is not read through old connections
         return engine
 
     def _on_connect(self, dbapi_connection: Any, _record: Any) -> None:

@@ -32,7 +32,7 @@ from federation.records import Money
 
 __all__ = ["LOWER", "TAIL", "UNSURE", "Kind", "Source", "TextFold", "condition_clause", "id_clause", "id_expr",
            "id_params", "id_target", "key_clause", "key_expr", "key_params", "kinds_of", "order_terms", "phone_tails",
-           "plain_params", "plain_per_value", "sql_fold", "widens"]
+           "plain_params", "plain_per_value", "sql_fold", "text_date", "widens"]
 
 Kind = str | None
 Clause = ColumnElement[Any]
@@ -343,6 +343,11 @@ def field_expr(plan: Plan, col: Clause, kind: Kind, fold: TextFold = LOWER) -> C
     if plan.style in ("date", "datetime") and kind in (None, "str"):
         return sa.func.nullif(_text(col, kind, plan.trim), "")
     return col
+
+
+def text_date(plan: Plan, kind: Kind) -> bool:
+    """A date or date-time read from text: SQL compares the text, which may hold no date at all."""
+    return plan.style in ("date", "datetime") and kind in (None, "str")
 
 
 def condition_clause(plan: Plan, col: Clause, kind: Kind, condition: Condition,

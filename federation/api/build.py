@@ -142,11 +142,17 @@ def _money(value: Money) -> MoneyType:
 
 
 def _field_resolver(name: str, field: FieldDecl, convert: Callable[[Any], Any]) -> Callable[..., Any]:
+    listed = field.type_ref.is_list
+
     def resolve(root: Unified, info: strawberry.Info) -> Any:
         value = root.values.get(name)
         if name in root.field_errors:
             if value is None or value == []:
                 primary = next(r for r in root.records if name in r.errors)
+                if listed:  # a non-null list: empty, with the error at its path
+                    note_kept(info, primary.source, f"source '{primary.source}': {root.field_errors[name][0]}",
+                              kept=False)
+                    return []
                 raise SourceDataError(primary.source, root.field_errors[name][0])
             for record in root.records:  # served, with what could not be read kept as written
                 if name in record.errors:

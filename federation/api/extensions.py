@@ -102,9 +102,9 @@ class SourcesExtension(SchemaExtension):
                 if name not in reported:
                     errors.append(GraphQLError(str(failure), extensions={"code": failure.code, "source": name}))
         context = self.execution_context.context
-        for path, source, message in context.get(NOTES, ()) if isinstance(context, dict) else ():
+        for path, source, message, kept in context.get(NOTES, ()) if isinstance(context, dict) else ():
             errors.append(GraphQLError(message, path=path, extensions={
-                "code": "SOURCE_DATA_ERROR", "source": source, "kept": True}))
+                "code": "SOURCE_DATA_ERROR", "source": source, **({"kept": True} if kept else {})}))
         result.errors = errors or None
 
     def get_results(self) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from federation.api.context import engine_request
 from federation.api.types import ComparisonWeight, MatchExplanation
 from federation.engine.request import Request
 from federation.engine.unified import Unified
-from federation.errors import QueryError, SourceError
+from federation.errors import NotFound, QueryError, SourceError
 from federation.identity.overrides import Kind, Override
 from federation.identity.scoring import Score
 from federation.model.declaration import ModelDecl
@@ -120,8 +120,6 @@ def _authorized(info: Any, field: str) -> Principal:
 
 async def _existing(request: Request, entity: str, text: str, argument: str) -> SourceRef:
     """The record's ref when its source holds it; a clear error (and nothing stored) otherwise."""
-    from federation.api.roots import NotFound
-
     ref = parse_source_ref(text)
     if ref is None:
         raise QueryError(f"{argument}: '{text}' is not a record id; write source:localId, e.g. crm:C-1001", argument)

@@ -26,17 +26,13 @@ from federation.contract import Condition, SortKey
 from federation.engine.request import Request
 from federation.engine.residual import matches
 from federation.engine.unified import Unified
-from federation.errors import QueryError
+from federation.errors import NotFound, QueryError
 from federation.keys import normalize_code, normalize_email, phone_match_keys
 from federation.records import parse_source_ref
 
 __all__ = ["NotFound", "build_query"]
 
 MAX_PAGE = 100
-
-
-class NotFound(QueryError):
-    code = "NOT_FOUND"
 
 
 def build_query(types: ModelTypes) -> type:

@@ -128,11 +128,12 @@ async def searched_and_pushed(request: Request, conditions: Sequence[Condition],
                      [request.normalized("Purchase", c) for c in conditions])  # before any call
     group = _group(request, by) if then is None else None
     overrides = await request.gateway.overrides.snapshot()
-    pushed = [] if group is None else [s for s in names if pushable(request, overrides, "Purchase", s, group, "total")]
+    pushed = [] if group is None else [s for s in names
+                                       if pushable(request.gateway, overrides, "Purchase", s, group, "total")]
     rest = [s for s in names if s not in pushed]
     wanted = AggregateRequest(tuple(request.normalized("Purchase", c) for c in conditions), group or "", "total")
     search = asyncio.ensure_future(request.search("Purchase", conditions, [], None, rest))
-    answers = await asyncio.gather(*(aggregate(request, s, "Purchase", wanted) for s in pushed))
+    answers = await asyncio.gather(*(aggregate(request.fetcher, s, "Purchase", wanted) for s in pushed))
     searched = await search
     fallback = [s for s, rows in zip(pushed, answers, strict=True) if rows is None]
     if fallback:  # these sources' purchases never merge with the others': unifying them apart is the same

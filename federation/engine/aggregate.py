@@ -1,6 +1,6 @@
 """Aggregates a source computes itself, where the engine has proved it would never merge its records.
 
-The engine unifies the records of one entity in `Request.unify`: union-find over shared values of
+The engine unifies the records of one entity in `Resolver.unify` (resolve.py): union-find over shared values of
 the entity's *linking* keys (`keys: {k: {links: true}}`, shared-risk ones included), must-link
 overrides, and fuzzy identity rules with `autoLink`; hop expansion asks sources only by linking
 keys and by the ids overrides name. A record that carries no linking key, is named by no must-link
@@ -27,16 +27,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from federation.contract import AggregateRequest, AggregateRow
-from federation.engine.request import Request
+from federation.engine.fetch import Fetcher
+from federation.engine.gateway import Gateway
 from federation.identity.overrides import Overrides
 
 __all__ = ["aggregate", "pushable"]
 
 
-def pushable(request: Request, overrides: Overrides, entity: str, source: str, group: str, total: str) -> bool:
+def pushable(gateway: Gateway, overrides: Overrides, entity: str, source: str, group: str, total: str) -> bool:
     """True when `source` may count and total `entity` itself: the rule in the module docstring."""
-    decl = request.model.entities[entity]
-    caps = request.gateway.entity_caps(source, entity)
+    decl = gateway.model.entities[entity]
+    caps = gateway.entity_caps(source, entity)
     if caps is None or not caps.searchable or group not in caps.aggregates or total not in caps.sums:
         return False
     if caps.keys is None or caps.keys & set(decl.linking_keys):
@@ -50,15 +51,15 @@ def pushable(request: Request, overrides: Overrides, entity: str, source: str, g
                    if e == entity and ref.startswith(prefix) for o in rows)
 
 
-async def aggregate(request: Request, source: str, entity: str,
+async def aggregate(fetcher: Fetcher, source: str, entity: str,
                     wanted: AggregateRequest) -> Sequence[AggregateRow] | None:
     """One guarded `aggregate` call, counted in the source's stats; None: search the source instead.
 
     A failure is logged, not recorded: the search that replaces it records its own outcome (and a
     source found down is not waited on again).
     """
-    connector = request.gateway.connectors[source]
-    rows, error = await request.guarded(source, f"{source}.aggregate({entity})",
+    connector = fetcher.gateway.connectors[source]
+    rows, error = await fetcher.guarded(source, f"{source}.aggregate({entity})",
                                         lambda: connector.aggregate(entity, wanted),
                                         ("aggregate", entity, repr(wanted)))
     return None if error is not None else rows

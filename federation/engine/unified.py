@@ -1,8 +1,14 @@
-"""A unified entity: the records that are one real thing, merged field by field with conflicts."""
+"""Stage *merge*: a unified entity, the records that are one real thing merged field by field.
+
+In: one cluster's `Record`s (from the resolve stage) and why each was linked. Out: a `Unified`:
+each field by its merge rule (`priority`, `latest`, `union`), single-valued disagreements kept as
+`FieldConflict`s with every value, source and time, unreadable values labelled per field. No
+source calls and no identity decisions here. See docs/architecture.md, "One request".
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,7 +18,7 @@ from federation.keys import normalize, readable
 from federation.model.declaration import EntityDecl, FieldDecl
 from federation.records import Record
 
-__all__ = ["UNKNOWN", "ConflictValue", "FieldConflict", "Unified", "lone", "merge"]
+__all__ = ["UNKNOWN", "ConflictValue", "FieldConflict", "Unified", "dedupe_units", "lone", "merge"]
 
 # An enum value a source's code table could not decode; any decoded value wins over it.
 UNKNOWN = "UNKNOWN"
@@ -129,6 +135,11 @@ def _single(decl: EntityDecl, entity: str, record: Record, linked_by: Mapping[Re
             values[name] = value if present else None
     errors = {n: (m,) for n, m in record.errors.items() if n in decl.fields} if record.errors else {}
     return Unified(entity, f"{record.source}:{record.local_id}", (record,), linked_by, values, (), errors)
+
+
+def dedupe_units(units: Iterable[Unified]) -> list[Unified]:
+    """Units in first-seen order, each once (records of one cluster share one unit object)."""
+    return list({id(u): u for u in units}.values())
 
 
 def _raw_values(records: Sequence[Record], field: str) -> list[str]:

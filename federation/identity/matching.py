@@ -1,9 +1,9 @@
 """Fuzzy candidates: blocking values, which sources can filter on them, scored pairs.
 
-The engine (`Request.unify`) fetches candidates that share a blocking value with the records
-it has, scores every pair that shares one (match probability with a trained model, else the
-weighted mean), auto-links pairs at or above `link` where the rule auto-links, and offers the
-rest at or above `suggest` as possible matches.
+The engine's resolve stage (`Resolver.unify`, engine/resolve.py) fetches candidates that share
+a blocking value with the records it has, scores every pair that shares one (match probability
+with a trained model, else the weighted mean), auto-links pairs at or above `link` where the rule
+auto-links, and offers the rest at or above `suggest` as possible matches.
 """
 
 from __future__ import annotations

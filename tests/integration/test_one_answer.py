@@ -26,7 +26,7 @@ from federation.config import load_config
 from federation.contract import Condition, ConnectorContext, SearchRequest
 from federation.engine.gateway import Gateway
 from federation.engine.residual import matches
-from federation.keys import normalize_code, normalize_email, phone_match_keys
+from federation.keys import MIN_DIGITS, normalize_code, normalize_email, phone_match_keys
 from federation.model import builtin_model
 from federation.records import Record
 from federation.server import create_app
@@ -244,6 +244,39 @@ def test_the_trunk_prefix_case_from_the_issue(db: Db) -> None:
     keys = phone_match_keys("+54 11 4311 4333", GATEWAY_REGION)
     assert ids(db.run(db.connector.lookup("Customer", "key:phone", list(keys)))) == ["r0", "r2"]
     check(db, "phone", list(keys))
+
+
+# Digits identify someone from six on (federation.keys.MIN_DIGITS): Kiribati's 31234 is found by
+# its E.164 spelling only.
+LONG_NUMBERS = [n for n in NUMBERS if len(phonenumbers.national_significant_number(n)) >= MIN_DIGITS]
+
+
+@SETTINGS
+@given(stored=st.lists(st.tuples(st.sampled_from(LONG_NUMBERS), st.sampled_from(SEPARATORS)), min_size=1, max_size=8),
+       pick=st.integers(0, 7))
+def test_a_national_spelling_finds_its_number_read_in_its_row_country(
+        db: Db, stored: list[tuple[phonenumbers.PhoneNumber, str]], pick: int) -> None:
+    """Each row written the national way, with its country (an ISO code) in the row; asked as
+    stored, in a gateway of another region: a digits lookup. Pushed == in memory, and it is found."""
+    national = phonenumbers.PhoneNumberFormat.NATIONAL
+    rows = [{"phone": phonenumbers.format_number(n, national).replace(" ", sep),
+             "country": phonenumbers.region_code_for_number(n)} for n, sep in stored]
+    db.store(rows)
+    asked = rows[pick % len(rows)]["phone"]
+    keys = phone_match_keys(asked, GATEWAY_REGION)
+    check(db, "phone", list(keys))
+    assert f"r{pick % len(rows)}" in ids(db.run(db.connector.lookup("Customer", "key:phone", list(keys))))
+
+
+def test_equal_national_digits_of_two_countries(db: Db) -> None:
+    """A digits lookup finds both countries' numbers; an E.164 lookup only its own."""
+    db.store([{"phone": "030-0074321", "country": "Germany"}, {"phone": "03 00 07 43 21", "country": "FR"},
+              {"phone": "0300074321", "country": "Atlantis"}, {"phone": "+49 30 0074322"}])
+    for asked, expected in (("030 0074321", ["r0", "r1", "r2"]), ("+49 30 0074321", ["r0"]),
+                            ("+33 3 00 07 43 21", ["r1"])):
+        keys = list(phone_match_keys(asked, "US"))
+        assert ids(db.run(db.connector.lookup("Customer", "key:phone", keys))) == expected, asked
+        check(db, "phone", keys)
 
 
 def test_a_limit_never_cuts_a_superset(db: Db) -> None:

@@ -173,6 +173,54 @@ def test_a_readable_lookup_finds_an_unreadable_copy_by_its_digits(folder: Path) 
     assert body["data"]["customers"][0]["phones"] == ["452 076 5450 0"]
 
 
+def test_a_national_spelling_finds_every_country_it_is_a_number_of_and_links_nothing(folder: Path) -> None:
+    """A German and a French customer of the same name whose numbers have the same national
+    digits. `030-0074321` (as the German screen shows it) names no country: both are honest
+    candidates, and they stay two customers (their keys, +49… and +33…, are different). A
+    number written with its country code finds only its own."""
+    with sqlite3.connect(folder / "crm.db") as conn:
+        conn.execute("INSERT INTO customers VALUES ('10', 'Maria Anders', '03 00 07 43 21', 'France', NULL)")
+
+    async def run() -> list[dict[str, Any]]:
+        async with served(folder, config(region={"column": "country"})) as url:  # gateway region GB
+            return [await ask(url, QUERY, {"p": p}) for p in (
+                "030-0074321", "(030) 007 43 21", "0049 30 0074321", "+33 3 00 07 43 21", "49300074321")]
+    national, spaced, german, french, digits = asyncio.run(run())
+    for body in (national, spaced, german, french, digits):
+        assert hard_errors(body) == []
+    for body in (national, spaced):
+        assert sorted((c["id"], c["phones"][0]) for c in body["data"]["customers"]) == [
+            ("crm:1", "+49300074321"), ("crm:10", "+33300074321")]
+    assert [c["id"] for c in german["data"]["customers"]] == ["crm:1"]
+    assert [c["id"] for c in french["data"]["customers"]] == ["crm:10"]
+    assert [c["id"] for c in digits["data"]["customers"]] == ["crm:1"]  # the country code, without its +
+
+
+def test_a_readable_number_and_an_unreadable_copy_are_found_together_never_linked(folder: Path) -> None:
+    """Ann Lee's British number in the CRM, and written without its country code in a French
+    shop (no French number has those 10 digits). Both answer a lookup, as two customers: the
+    digits 2079460958 are also the national number of +1 207 946 0958 (Maine), so a link on them
+    could join two people (docs/identity.md: "Readable and unreadable copies")."""
+    with sqlite3.connect(folder / "crm.db") as conn:
+        conn.execute("INSERT INTO customers VALUES ('9', 'Ann Lee', '+44 20 7946 0958', 'UK', NULL)")
+    with sqlite3.connect(folder / "shop.db") as conn:
+        conn.execute("CREATE TABLE clients (id TEXT PRIMARY KEY, name TEXT, tel TEXT)")
+        conn.execute("INSERT INTO clients VALUES ('S1', 'Ann Lee', '20 79 46 09 58')")
+    data = config(region={"column": "country"})
+    data["sources"]["shop"] = {"type": "sql", "url": "sqlite+aiosqlite:///shop.db", "region": "France",
+                               "entities": {"Customer": {"table": "clients", "id": "id",
+                                                         "fields": {"name": "name", "phones": "tel"},
+                                                         "keys": {"phone": "tel"}}}}
+
+    async def run() -> list[dict[str, Any]]:
+        async with served(folder, data) as url:
+            return [await ask(url, QUERY, {"p": p}) for p in ("+44 20 7946 0958", "20 79 46 09 58")]
+    for body in asyncio.run(run()):
+        assert hard_errors(body) == []
+        assert sorted((c["id"], tuple(c["phones"])) for c in body["data"]["customers"]) == [
+            ("crm:9", ("+442079460958",)), ("shop:S1", ("20 79 46 09 58",))]
+
+
 @pytest.mark.parametrize(("where", "bad", "message"), [
     ("field", "Atlantis", "sources.crm.entities.Customer.fields.phones.region: 'Atlantis' is not a country"),
     ("entity", {"colum": "country"}, "sources.crm.entities.Customer.region: a per-row country is {column: "),

@@ -5,10 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
+import yaml
 from aiohttp import web
 
 from connectors.sdk import SearchRequest, SourceError, SourceRejectedInput, SourceUnavailable
+from federation.config import load_config
+from federation.engine.gateway import Gateway
+from federation.server import create_app
+from tests.conftest import serve_app
 from tests.integration.test_rest_connector import KEY, LOG, new_app, serve, source
 
 LONG = "Quota exceeded for key " + KEY + "\n" + "x" * 500
@@ -168,3 +174,50 @@ async def test_verify_reports_each_entity_once(tmp_path: Path) -> None:
     assert KEY not in envelope
     assert ("GET", "/v1/good", "page=1&size=1") in app[LOG]  # the smallest first page
     assert len(app[LOG]) == 5
+
+
+# -- the same through GraphQL: what an agent sees ----------------------------------------------
+
+LIST = "{ customerList(first: 10) { nodes { id name loyaltyNumbers } } }"
+
+
+async def _ask_gateway(tmp_path: Path, path: str) -> dict[str, Any]:
+    async with serve(flaky()) as base:
+        source_options = {"type": "rest", **options(base, path)}
+        config = {"security": {"anonymous_role": "all", "roles": {"all": {"allow": ["*"]}}},
+                  "sources": {"crm": source_options}}
+        (tmp_path / "onepane.yaml").write_text(yaml.safe_dump(config))
+        gateway = Gateway.from_config(load_config(tmp_path / "onepane.yaml", {}))
+        async with serve_app(create_app(gateway)) as url, aiohttp.ClientSession() as session, session.post(
+                url + "/graphql", json={"query": LIST}) as response:
+            assert response.status == 200
+            body: dict[str, Any] = await response.json()
+    return body
+
+
+async def test_wrong_json_types_reach_the_agent_as_field_errors_showing_the_raw_value(tmp_path: Path) -> None:
+    body = await _ask_gateway(tmp_path, "/v1/wrong-types")
+    # One record's unreadable list does not blank the page: a list field it could not read is
+    # served empty with its error (its type is a non-null list; null would null every record).
+    nodes = {n["id"]: n for n in body["data"]["customerList"]["nodes"]}
+    assert list(nodes) == ["crm:1", "crm:2", "crm:3", "crm:4"]
+    assert nodes["crm:4"] == {"id": "crm:4", "name": None, "loyaltyNumbers": []}  # never "True", "1E308"
+    assert nodes["crm:3"] == {"id": "crm:3", "name": "Cat Lee", "loyaltyNumbers": ["LC1", "LC2"]}  # normalized codes
+    order = list(nodes)
+    errors = {(order[e["path"][2]], e["path"][3]): e for e in body["errors"]}
+    dan = errors[("crm:4", "name")]
+    assert dan["extensions"]["code"] == "SOURCE_DATA_ERROR" and dan["extensions"]["source"] == "crm"
+    assert "got the JSON boolean true where String is expected" in dan["message"]
+    loyalty = errors[("crm:4", "loyaltyNumbers")]
+    assert loyalty["extensions"] == {"code": "SOURCE_DATA_ERROR", "source": "crm"}  # not kept: nothing served
+    assert "got the JSON number 1e+308 where String is expected" in loyalty["message"]
+    assert loyalty["message"].startswith("source 'crm': Customer crm:4 field loyaltyNumbers")
+    assert '{"first":"Ann"}' in errors[("crm:1", "name")]["message"]
+
+
+async def test_a_records_path_that_is_not_a_list_is_a_source_error_never_an_empty_answer(tmp_path: Path) -> None:
+    body = await _ask_gateway(tmp_path, "/v1/data-string")
+    assert body["extensions"]["sources"]["crm"]["ok"] is False
+    (error,) = body["errors"]
+    assert error["extensions"]["source"] == "crm" and error["extensions"]["code"].startswith("SOURCE_")
+    assert "records path 'data' holds a string ('maintenance'), not a list" in error["message"]

@@ -20,7 +20,8 @@ def _broken_config(tmp_path: Path) -> Path:
     """A SQLite source whose mapping names a table the database does not have."""
     with sqlite3.connect(tmp_path / "pos.db") as db:
         db.execute("CREATE TABLE CUST_MAST (CUST_NO CHAR(8) PRIMARY KEY, EMAIL_ADDR TEXT)")
-    config = {"sources": {"pos": {"type": "sql", "url": "sqlite+aiosqlite:///pos.db", "entities": {
+    config = {"security": {"anonymous_role": "all", "roles": {"all": {"allow": ["*"]}}},
+              "sources": {"pos": {"type": "sql", "url": "sqlite+aiosqlite:///pos.db", "entities": {
         "Customer": {"table": "CUSTOMERS", "id": "CUST_NO", "keys": {"email": "EMAIL_ADDR"}}}}}}
     path = tmp_path / "onepane.yaml"
     path.write_text(yaml.safe_dump(config))
@@ -73,6 +74,14 @@ def test_serve_allow_degraded_starts_and_readyz_names_the_source(tmp_path: Path)
         assert body["sources"]["pos"]["ok"] is False
         assert "mapping does not match" in body["sources"]["pos"]["detail"]
         assert "CUSTOMERS" in body["sources"]["pos"]["detail"]
+        # and an answer that needs it says so in extensions.sources, naming the source
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", method="POST",
+                                         data=json.dumps({"query": '{ customers(email: "a@b.co") { id } }'}).encode(),
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            answer = json.loads(response.read())
+        assert answer["extensions"]["sources"]["pos"]["ok"] is False, answer
+        assert [e["extensions"].get("source") for e in answer["errors"]] == ["pos"], answer
     finally:
         process.terminate()
         process.wait(timeout=30)

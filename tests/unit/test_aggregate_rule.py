@@ -55,13 +55,13 @@ def _request(*tills: Till) -> Request:
 ])
 def test_only_sources_without_linking_keys_push(keys: frozenset[str] | None, expected: bool) -> None:
     request = _request(Till("till", keys))
-    assert pushable(request, Overrides(), "Purchase", "till", "channel", "total") is expected
+    assert pushable(request.gateway, Overrides(), "Purchase", "till", "channel", "total") is expected
 
 
 def test_a_grouping_or_sum_the_source_does_not_serve_is_not_pushed() -> None:
     request = _request(Till("till", frozenset()))
-    assert not pushable(request, Overrides(), "Purchase", "till", "day:placedAt", "total")
-    assert not pushable(request, Overrides(), "Purchase", "till", "channel", "discount")
+    assert not pushable(request.gateway, Overrides(), "Purchase", "till", "day:placedAt", "total")
+    assert not pushable(request.gateway, Overrides(), "Purchase", "till", "channel", "discount")
 
 
 def test_a_must_link_override_on_one_of_its_records_stops_the_pushdown() -> None:
@@ -69,8 +69,8 @@ def test_a_must_link_override_on_one_of_its_records_stops_the_pushdown() -> None
     at = datetime(2026, 1, 1, tzinfo=UTC)
     linked = Overrides([Override("Purchase", "till:7", "web:A-1", "link", "same order", "agent", at)])
     apart = Overrides([Override("Purchase", "till:7", "web:A-1", "never", "two orders", "agent", at)])
-    assert not pushable(request, linked, "Purchase", "till", "channel", "total")
-    assert pushable(request, apart, "Purchase", "till", "channel", "total")  # splitting a lone record: nothing
+    assert not pushable(request.gateway, linked, "Purchase", "till", "channel", "total")
+    assert pushable(request.gateway, apart, "Purchase", "till", "channel", "total")  # splitting a lone record: nothing
 
 
 def test_the_demo_never_pushes_down(tmp_path: Path) -> None:
@@ -83,5 +83,5 @@ def test_the_demo_never_pushes_down(tmp_path: Path) -> None:
     request = Request(Gateway.from_config(config))
     holders = request.gateway.sources_for("Purchase")
     assert holders
-    assert not any(pushable(request, Overrides(), "Purchase", s, group, "total")
+    assert not any(pushable(request.gateway, Overrides(), "Purchase", s, group, "total")
                    for s in holders for group in ("channel", "", "day:placedAt"))

@@ -1,9 +1,12 @@
+import phonenumbers
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from federation.keys import (
+    MIN_DIGITS,
     digit_forms,
+    international,
     normalize_code,
     normalize_email,
     normalize_phone,
@@ -13,6 +16,7 @@ from federation.keys import (
     normalize_year,
     phone_key,
     phone_match_keys,
+    read_phone,
 )
 
 
@@ -61,6 +65,47 @@ def test_readable_lookup_also_matches_unreadable_digit_copies() -> None:
     keys = phone_match_keys("+44 20 7946 0958", "US")
     assert keys[0] == "+442079460958"
     assert {"2079460958", "02079460958", "442079460958"} <= set(keys)
+
+
+def test_a_national_spelling_is_a_digits_lookup_in_every_country() -> None:
+    # What a German legacy screen shows, typed in a US gateway: the German number, and the
+    # French one with the same national digits (no country was given: both are candidates).
+    keys = set(phone_match_keys("030-0074321", "US"))
+    assert {"+49300074321", "+33300074321", "0300074321", "300074321"} <= keys
+    assert "+490300074321" not in keys  # where 0 is the trunk prefix no number starts with it
+    assert "+390300074321" in set(phone_match_keys("030 0074321", "US"))  # Italy keeps its 0
+
+
+def test_an_international_spelling_never_crosses_countries() -> None:
+    for spelled in ("+49 30 0074321", "0049 30 0074321", "(+49) 30 0074321", "+49 (0)30 0074321"):
+        assert international(spelled)
+        keys = phone_match_keys(spelled, "US")
+        assert [k for k in keys if k.startswith("+")] == ["+49300074321"], spelled
+    assert not international("030-0074321") and not international("(030) 0074321")
+
+
+_NUMBERS = [n for n in (phonenumbers.example_number_for_type(r, t) for r in sorted(phonenumbers.SUPPORTED_REGIONS)
+                        for t in (phonenumbers.PhoneNumberType.FIXED_LINE, phonenumbers.PhoneNumberType.MOBILE))
+            # a national number of fewer than six digits (St Helena's 8999) identifies nobody by
+            # its digits alone (MIN_DIGITS): only its E.164 spelling finds it
+            if n is not None and len(phonenumbers.national_significant_number(n)) >= MIN_DIGITS]
+
+
+@given(number=st.sampled_from(_NUMBERS), gateway=st.sampled_from(sorted(phonenumbers.SUPPORTED_REGIONS)),
+       form=st.sampled_from([phonenumbers.PhoneNumberFormat.NATIONAL, phonenumbers.PhoneNumberFormat.E164,
+                             phonenumbers.PhoneNumberFormat.INTERNATIONAL]))
+def test_a_stored_spelling_read_in_its_country_is_found_from_any_gateway(
+        number: phonenumbers.PhoneNumber, gateway: str, form: int) -> None:
+    """Stored in its own country's row, typed as stored into a gateway of any region: found.
+    Written with its country code, the lookup's only E.164 key is the number's own."""
+    region = phonenumbers.region_code_for_number(number)
+    stored = phonenumbers.format_number(number, form)
+    key, readable = read_phone(stored, region)
+    assert readable and key is not None
+    keys = phone_match_keys(stored, gateway)
+    assert key in keys
+    if international(stored):
+        assert [k for k in keys if k.startswith("+")] == [key]
 
 
 def test_order_numbers_written_differently_agree() -> None:
