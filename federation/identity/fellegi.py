@@ -204,7 +204,17 @@ def load_model(path: Path, entity: str, identity: IdentityDecl, sources: Iterabl
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ModelError(f"{path} is not JSON (line {exc.lineno}: {exc.msg})") from None
-    model = IdentityModel.from_json(data)
+    from federation.identity.splink import from_splink, is_splink
+
+    sources = list(sources)
+    # A Splink model JSON is read as it is (federation/identity/splink.py), mapped onto the rules.
+    if is_splink(data):
+        try:
+            model = from_splink(data, entity, identity, sources, path.name)
+        except ModelError as exc:
+            raise ModelError(f"{path}: {exc}") from None
+    else:
+        model = IdentityModel.from_json(data)
     problems = model.problems(entity, identity, sources)
     if problems:
         raise ModelError(f"{path}: " + "; ".join(problems))
