@@ -256,9 +256,10 @@ def _splink(args: argparse.Namespace) -> int:
     """`identity export-splink` / `import-splink`: Splink's model JSON out of and into Onepane's."""
     import json
 
-    from federation.identity.fellegi import ModelError, load_model
-    from federation.identity.sampling import model_path, unloaded_gateway
+    from federation.identity.fellegi import ModelError
+    from federation.identity.model_file import load_model
     from federation.identity.splink import to_splink
+    from federation.training import model_path, unloaded_gateway
 
     config = load_config(args.config)
     decl = config.model.entities.get(args.entity)

@@ -27,7 +27,7 @@ from typing import Any
 
 from federation.identity.comparisons import LEVELS
 from federation.identity.fellegi import ComparisonModel, IdentityModel, ModelError, RuleModel
-from federation.identity.rules import IdentityDecl, RuleDecl
+from federation.model.identity import IdentityDecl, RuleDecl
 
 __all__ = ["from_splink", "is_splink", "to_splink"]
 

@@ -20,10 +20,10 @@ from nameparser import HumanName
 from federation.identity.comparisons import read_date
 from federation.identity.fellegi import IdentityModel, score_trained
 from federation.identity.matching import Match
-from federation.identity.rules import IdentityDecl
 from federation.identity.scoring import score_pair
 from federation.keys import normalize
 from federation.model.declaration import EntityDecl
+from federation.model.identity import IdentityDecl
 from federation.records import Record
 
 __all__ = ["PROBE_SOURCE", "MatchInputError", "input_members", "probe_record", "score_candidates"]
