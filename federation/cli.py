@@ -82,13 +82,25 @@ def main(argv: list[str] | None = None) -> int:
     schema = commands.add_parser("schema", help="print the GraphQL SDL (of the built-in model, or a config's)")
     schema.add_argument("config", type=Path, nargs="?")
     identity = commands.add_parser("identity", help="train the probabilistic identity model")
-    train = identity.add_subparsers(dest="identity_command", required=True).add_parser(
+    identity_commands = identity.add_subparsers(dest="identity_command", required=True)
+    train = identity_commands.add_parser(
         "train", help="sample every source, train the entity's identity rules, write the model file")
     train.add_argument("config", type=Path)
     train.add_argument("--entity", default="Customer")
     train.add_argument("--sample", type=int, default=5000, help="records read per source (default 5000)")
     train.add_argument("--random-pairs", type=int, default=100_000, help="random pairs for u (default 100000)")
     train.add_argument("--out", type=Path, help="write here instead of the config's identity.model")
+    splink = identity_commands
+    exporter = splink.add_parser("export-splink", help="write the entity's trained model as Splink settings JSON")
+    exporter.add_argument("config", type=Path)
+    exporter.add_argument("--entity", default="Customer")
+    exporter.add_argument("--rule", help="the rule to export (default: the only one)")
+    exporter.add_argument("--out", type=Path, required=True, help="the Splink JSON file to write")
+    importer = splink.add_parser("import-splink", help="read a Splink model JSON into Onepane's model file")
+    importer.add_argument("config", type=Path)
+    importer.add_argument("splink", type=Path, help="Splink's saved model (linker.misc.save_model_to_json)")
+    importer.add_argument("--entity", default="Customer")
+    importer.add_argument("--out", type=Path, help="write here instead of the config's identity.model")
     _import_parser(commands)
     scaffold = commands.add_parser("new-connector", help="write a connector package skeleton that passes the "
                                                          "conformance kit (docs/connectors/writing.md)")
@@ -158,6 +170,8 @@ def _run(args: argparse.Namespace) -> int | None:
         from federation.analyst.query import main_query
 
         return main_query(args.file, args.var, args.format, args.url, args.config, args.role, args.output)
+    if args.command == "identity" and args.identity_command != "train":
+        return _splink(args)
     if args.command == "identity":
         return asyncio.run(_train(args))
     if args.command == "new-connector":
@@ -235,6 +249,49 @@ async def _train(args: argparse.Namespace) -> int:
         for note in rule.notes:
             console.print(f"  note: {note}", markup=False)
     console.print(f"wrote {out}", markup=False)
+    return 0
+
+
+def _splink(args: argparse.Namespace) -> int:
+    """`identity export-splink` / `import-splink`: Splink's model JSON out of and into Onepane's."""
+    import json
+
+    from federation.identity.fellegi import ModelError
+    from federation.identity.model_file import load_model
+    from federation.identity.splink import to_splink
+    from federation.training import model_path, unloaded_gateway
+
+    config = load_config(args.config)
+    decl = config.model.entities.get(args.entity)
+    if decl is None or decl.identity is None or not decl.identity.rules:
+        console.print(f"{args.config}: model.entities.{args.entity} has no identity rules", markup=False)
+        return 2
+    sources = unloaded_gateway(config, args.entity).sources_for(args.entity)
+    try:
+        if args.identity_command == "import-splink":
+            model = load_model(args.splink, args.entity, decl.identity, sources)
+            out = args.out or model_path(config, args.entity)
+            if out is None:
+                console.print("give --out, or name the file in identity.model", markup=False)
+                return 2
+            model.write(out)
+            console.print(f"wrote {out}", markup=False)
+            return 0
+        path = model_path(config, args.entity)
+        if path is None:
+            console.print(f"{args.config}: model.entities.{args.entity}.identity has no `model: <file>`", markup=False)
+            return 2
+        model = load_model(path, args.entity, decl.identity, sources)
+        rules = list(model.rules)
+        rule = args.rule or (rules[0] if len(rules) == 1 else None)
+        if rule is None:
+            console.print(f"--rule: the model has rules {', '.join(rules)}; name one", markup=False)
+            return 2
+        args.out.write_text(json.dumps(to_splink(model, rule), indent=2) + "\n", encoding="utf-8")
+    except ModelError as exc:
+        console.print(f"[red]model error[/red]: {escape(str(exc))}", highlight=False)
+        return 2
+    console.print(f"wrote {args.out}", markup=False)
     return 0
 
 

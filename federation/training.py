@@ -36,6 +36,15 @@ def model_path(config: Config, entity: str) -> Path | None:
     return (config.file.parent / identity.model).resolve()
 
 
+def unloaded_gateway(config: Config, entity: str) -> Gateway:
+    """The config's gateway without `entity`'s model file (it may not exist yet), not started."""
+    decl = config.model.entities[entity]
+    assert decl.identity is not None
+    blank = config.model.model_copy(update={"entities": {**config.model.entities, entity: decl.model_copy(
+        update={"identity": decl.identity.model_copy(update={"model": None})})}})
+    return Gateway.from_config(config.model_copy(update={"model": blank}))
+
+
 async def train_from_config(config: Config, entity: str, sample: int, random_pairs: int,
                             progress: Progress) -> IdentityModel:
     """Sample every source of `entity` and train its rules; TrainingError names what is wrong."""
@@ -44,10 +53,7 @@ async def train_from_config(config: Config, entity: str, sample: int, random_pai
         raise TrainingError(f"no entity '{entity}' (valid: {', '.join(sorted(config.model.entities))})")
     if decl.identity is None or not decl.identity.rules:
         raise TrainingError(f"{entity} has no identity.rules to train")
-    # The model may not exist yet: build the connectors without loading it.
-    blank = config.model.model_copy(update={"entities": {**config.model.entities, entity: decl.model_copy(
-        update={"identity": decl.identity.model_copy(update={"model": None})})}})
-    gateway = Gateway.from_config(config.model_copy(update={"model": blank}))
+    gateway = unloaded_gateway(config, entity)
     await gateway.start()
     samples: dict[str, list[Record]] = {}
     failed: list[str] = []

@@ -24,6 +24,7 @@ from federation.api.types import (
     TimelineOrigin,
     render_summary,
 )
+from federation.api.walkin import match_field
 from federation.engine.unified import Unified
 from federation.errors import SourceDataError
 from federation.model.declaration import EntityDecl, FieldDecl, ModelDecl, TypeRef
@@ -47,9 +48,10 @@ _SCALARS: dict[str, Any] = {
 class ModelTypes:
     """The generated GraphQL classes: entity name → type, enum name → Python Enum."""
 
-    def __init__(self, entities: dict[str, type], enums: dict[str, type[enum.Enum]]) -> None:
+    def __init__(self, entities: dict[str, type], enums: dict[str, type[enum.Enum]], model: ModelDecl) -> None:
         self.entities = entities
         self.enums = enums
+        self.model = model
 
 
 def build_types(model: ModelDecl) -> ModelTypes:
@@ -59,7 +61,7 @@ def build_types(model: ModelDecl) -> ModelTypes:
     for name, decl in model.entities.items():
         _fill(classes[name], name, decl, model, classes, enums)
         strawberry.type(classes[name], name=name, description=decl.description or None)
-    return ModelTypes(classes, enums)
+    return ModelTypes(classes, enums, model)
 
 
 def _make_enum(name: str, values: tuple[str, ...]) -> type[enum.Enum]:
@@ -98,6 +100,8 @@ def _fill(cls: type, name: str, decl: EntityDecl, model: ModelDecl, classes: dic
     add("conflicts", _resolve_conflicts, list[Conflict], "Fields whose sources disagree.")
     if decl.identity is not None and decl.identity.rules:
         add("possibleMatches", *possible_matches_field(name, cls))
+    if name == "Customer" and "match" not in decl.fields and "match" not in decl.relations:
+        add("match", *match_field())   # how `customers(match:)` scored it
     if decl.flags:
         add("flags", _flags_resolver(decl), list[Flag], "Warnings raised by the data.")
     if decl.timeline_from:

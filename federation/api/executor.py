@@ -98,6 +98,8 @@ def _arguments(root: Root | ConstantRoot, variables: VariableValues | None, rais
         arguments = get_argument_values(root.field, root.node, variables)
     except GraphQLError as exc:
         raise Unsupported("arguments strawberry words the error for") from exc
+    if any(arguments.get(name) is not None for name in root.objects):  # a default the root function cannot read
+        raise Unsupported("an input object argument")
     if root.policy is not None and arguments:  # as FieldGuard does, before any source is called
         try:
             no_oracle(root.policy, schema, root.field.type, arguments)

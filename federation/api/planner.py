@@ -121,6 +121,7 @@ class Root:
     many: bool
     fields: Selection
     nullable: bool  # when it fails: null here (True) or `data` null (False), as graphql-core propagates
+    objects: frozenset[str] = frozenset()  # its input-object arguments: the document gives none of them
     policy: Policy | None = None  # a restricted role: its arguments must not reveal what it may not read
 
 
@@ -256,9 +257,10 @@ class _Planner:
         answer = root_function(declared) if declared is not None else BUILTIN_ROOTS.get(name)
         if answer is None:
             raise Unsupported(f"root {name}")
-        for argument in field.args.values():
-            if not isinstance(get_named_type(argument.type), GraphQLScalarType | GraphQLEnumType):
-                raise Unsupported("an input object argument")
+        objects = frozenset(n for n, a in field.args.items()
+                            if not isinstance(get_named_type(a.type), GraphQLScalarType | GraphQLEnumType))
+        if any(argument.name.value in objects for argument in node.arguments or ()):
+            raise Unsupported("an input object argument")  # strawberry converts those for its resolvers
         kind, nullable = field.type, not isinstance(field.type, GraphQLNonNull)
         if isinstance(kind, GraphQLNonNull):
             kind = kind.of_type
@@ -266,7 +268,8 @@ class _Planner:
         entity = get_named_type(kind)
         if not isinstance(entity, GraphQLObjectType) or entity.name not in self.model.entities:
             raise Unsupported(f"root {name}: not an entity")
-        return Root(_key(node), answer, field, node, many, self.selection(node, entity), nullable, self.policy)
+        return Root(_key(node), answer, field, node, many, self.selection(node, entity), nullable, objects,
+                    self.policy)
 
     def selection(self, node: FieldNode, parent: GraphQLObjectType) -> Selection:
         decl = self.model.entities[parent.name]

@@ -21,6 +21,7 @@ from federation.api.stats import (
     searched_and_pushed,
 )
 from federation.api.types import PageInfo, SourceInfo
+from federation.api.walkin import match_input, walk_in
 from federation.contract import Condition, SortKey
 from federation.engine.request import Request
 from federation.engine.residual import matches
@@ -58,10 +59,18 @@ def build_query(types: ModelTypes) -> type:
         loyaltyNumber: str | None = None,
         orderNumber: str | None = None,
         sourceRef: str | None = None,
+        match: Any = None,
     ) -> Any:
-        return await BUILTIN_ROOTS["customers"](engine_request(info), {
+        walked = await walk_in(info, match) if match is not None else None
+        if walked is not None and not any(a is not None for a in (email, phone, name, loyaltyNumber, orderNumber,
+                                                                  sourceRef)):
+            return walked
+        found = await BUILTIN_ROOTS["customers"](engine_request(info), {
             "email": email, "phone": phone, "name": name, "loyaltyNumber": loyaltyNumber,
             "orderNumber": orderNumber, "sourceRef": sourceRef})
+        return found if walked is None else _intersect([walked, found])
+
+    resolve_customers.__annotations__["match"] = match_input(types.model.entities["Customer"]) | None
 
     async def resolve_purchases(info: strawberry.Info, filter: Any = None, first: int = 20,
                                 after: str | None = None) -> Any:
@@ -117,7 +126,8 @@ def build_query(types: ModelTypes) -> type:
         "customer": _root(resolve_customer, customer | None,
                           "A customer by the gateway's id or any source reference `source:localId`."),
         "customers": _root(resolve_customers, list[customer] | None,  # type: ignore[valid-type]
-                           "Unified customers matching every given argument (inputs are normalized)."),
+                           "Unified customers matching every given argument (inputs are normalized). `match`: a "
+                           "walk-in's details, scored across every source by the identity rules, best first."),
         "purchase": _root(resolve_purchase, purchase | None, "A purchase by id or source reference."),
         "purchases": _root(resolve_purchases, connection.cls | None, "Purchases across every source, newest first."),
         "case": _root(resolve_case, case | None, "A case by id or source reference."),

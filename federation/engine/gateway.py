@@ -16,8 +16,9 @@ from federation.cache import RecordCache, RedisCache
 from federation.config.models import Config
 from federation.contract import Capabilities, Connector, ConnectorContext, EntityCapabilities, Health, ValueLimit
 from federation.errors import ConfigError, ConfigProblem
-from federation.identity.fellegi import IdentityModel, ModelError, load_model
+from federation.identity.fellegi import IdentityModel, ModelError
 from federation.identity.matching import blocking_problems
+from federation.identity.model_file import load_model
 from federation.identity.overrides import OverrideStore
 from federation.identity.scope import Scopes
 from federation.resilience import SourceGuard

@@ -91,6 +91,9 @@ class Request:
     async def possible_matches(self, unit: Unified) -> list[PossibleMatch]:
         return await self.resolver.possible_matches(unit)
 
+    async def fuzzy_candidates(self, entity: str, records: Sequence[Record]) -> list[Record]:
+        return await self.resolver.fuzzy_candidates(entity, records)
+
     # -- relate -------------------------------------------------------------------------------
 
     async def related(self, parent: Unified, name: str) -> list[Unified]:

@@ -169,6 +169,14 @@ class Resolver:
             records.update((r.uid, r) for r in frontier)
         return records
 
+    async def fuzzy_candidates(self, entity: str, records: Sequence[Record]) -> list[Record]:
+        """Records of the sources sharing a blocking value with `records` (which need not come from
+        a source: a walk-in's typed values); none when the entity has no rules or runs degraded."""
+        identity = self.model.entities[entity].identity
+        if identity is None or not identity.rules or entity in self.gateway.identity_warnings:
+            return []
+        return await self._candidates(entity, identity, records)
+
     async def _candidates(self, entity: str, identity: IdentityDecl, records: Sequence[Record]) -> list[Record]:
         """Records sharing a blocking value: batched lookups by key, or one pushed-down search per source."""
         decl = self.model.entities[entity]

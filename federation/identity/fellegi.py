@@ -38,7 +38,7 @@ from federation.model.identity import IdentityDecl, RuleDecl
 from federation.records import Record
 
 __all__ = ["FORMAT", "VERSION", "ComparisonModel", "IdentityModel", "ModelError", "RuleModel",
-           "load_model", "probability", "score_trained"]
+           "probability", "score_trained"]
 
 FORMAT = "onepane-identity-model"
 VERSION = 1
@@ -190,25 +190,6 @@ def _rule_problems(rule: RuleDecl, model: RuleModel) -> list[str]:
             out.append(f"{name} has levels {', '.join(trained.levels)}; this gateway's {spec.method} levels are "
                        f"{', '.join(LEVELS[spec.method])}: train again")
     return out
-
-
-def load_model(path: Path, entity: str, identity: IdentityDecl, sources: Iterable[str]) -> IdentityModel:
-    """The model at `path`, checked against the entity's rules and sources; ModelError says why not."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ModelError(f"no model file at {path}: train one with `federation identity train CONFIG`") from None
-    except OSError as exc:
-        raise ModelError(f"cannot read the model file {path} ({type(exc).__name__})") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ModelError(f"{path} is not JSON (line {exc.lineno}: {exc.msg})") from None
-    model = IdentityModel.from_json(data)
-    problems = model.problems(entity, identity, sources)
-    if problems:
-        raise ModelError(f"{path}: " + "; ".join(problems))
-    return model
 
 
 def score_trained(name: str, rule: RuleDecl, model: RuleModel, a: Record, b: Record,

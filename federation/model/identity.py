@@ -102,6 +102,9 @@ class IdentityDecl(_Closed):
     model: str | None = Field(default=None, description=(
         "trained model file (`federation identity train`), relative to the config file"))
     rules: dict[str, RuleDecl] = Field(default_factory=dict)
+    splink_columns: dict[str, str] = Field(default_factory=dict, alias="splinkColumns", description=(
+        "with a Splink model file: Splink column → the field or key it is (`surname: familyName`); "
+        "columns named like a field (`given_name` ~ givenName) need no entry"))
 
     def problems(self, fields: set[str], keys: set[str]) -> list[str]:
         """Rule members that are neither a field nor a key of the entity, as `path: problem (valid)`."""

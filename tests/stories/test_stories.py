@@ -110,3 +110,11 @@ def test_story7_an_export_fed_partner_answers_with_its_age(demo: LiveDemo) -> No
     assert record["asOf"] == "2025-11-30T00:00:00+00:00"  # the weekly file this statement was read from
     loyalty = body["extensions"]["sources"]["loyalty"]
     assert loyalty["asOf"] == "2025-11-30T00:00:00+00:00" and loyalty["pastMaxAge"] is True and loyalty["ok"]
+
+
+def test_walk_in_the_clerk_types_name_and_phone_and_finds_jose_by_key(demo: LiveDemo) -> None:
+    customers = answer(demo, "walk_in")["customers"]
+    jose = customers[0]
+    assert "crm:C-1002" in refs(jose) and jose["match"]["matchedByKeys"] == ["phone"]
+    assert jose["match"]["score"] == 1.0 and jose["match"]["reasons"] == ["matched by key: phone = 07700 900202"]
+    assert jose["match"]["explanation"] is None   # the demo has no fuzzy rules: a key, not a score

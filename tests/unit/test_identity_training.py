@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from federation.identity.fellegi import IdentityModel, ModelError, load_model, score_trained
+from federation.identity.fellegi import IdentityModel, ModelError, score_trained
 from federation.identity.matching import scored_pairs
+from federation.identity.model_file import load_model
 from federation.identity.scoring import score_pair
 from federation.identity.training import Levels, em, train, u_from_levels
 from federation.model import builtin_model

@@ -18,7 +18,7 @@ def test_contract_names_agent_uis_rely_on() -> None:
     for text in [
         "customer(id: ID!): Customer",
         "customers(email: String = null, phone: String = null, name: String = null, loyaltyNumber: String = null, "
-        "orderNumber: String = null, sourceRef: String = null): [Customer!]",
+        "orderNumber: String = null, sourceRef: String = null, match: CustomerMatch = null): [Customer!]",
         "purchases(filter: PurchaseFilter = null, first: Int! = 20, after: String = null): PurchaseConnection",
         "sources: [SourceInfo!]",
         "timeline: [TimelineEntry!]!",
