@@ -78,7 +78,7 @@ class TrinoEmission:
 
 
 def emit_trino(schema: GraphQLSchema, model: ModelDecl, connectors: Mapping[str, Connector],
-               scopes: Scopes, overrides: bool = True) -> TrinoEmission:
+               scopes: Scopes) -> TrinoEmission:
     """Everything Trino needs to serve the unified tables of `schema` where it can."""
     out = TrinoEmission()
     reachable: dict[str, Connector] = {}
@@ -109,7 +109,7 @@ def emit_trino(schema: GraphQLSchema, model: ModelDecl, connectors: Mapping[str,
                 out.kept.append(f"table {table.name}: no source of {table.type_name} is reachable by Trino")
             continue
         builder = _TableViews(table, decl, model, views, order, scopes, out.kept, mapped)
-        out.views += [builder.records(), builder.units(overrides), builder.unified(emitted)]
+        out.views += [builder.records(), builder.units(), builder.unified(emitted)]
         emitted[table.type_name] = table.name
     return out
 
@@ -180,15 +180,15 @@ class _TableViews:
 
     # ------------------------------------------------------------------ units
 
-    def units(self, overrides: bool) -> str:
+    def units(self) -> str:
         entity, unit = self.table.type_name, "record_id"
         fuzzy = self.decl.identity is not None
         exact = [k for k in self.links if _KEYS.get(self.decl.keys[k].normalize) and not self.decl.keys[k].shared]
         if fuzzy:
             self.kept.append(f"{self.table.name}: fuzzy identity rules link more {entity} records in Onepane")
-        if overrides:
-            self.kept.append(f"{self.table.name}: manual links and never-link decisions (the override store) "
-                             "apply only in Onepane")
+        # Manual decisions live in Onepane's override store at run time; views cannot read them.
+        self.kept.append(f"{self.table.name}: manual links and never-link decisions (the override store) "
+                         "apply only in Onepane")
         if len(self.links) == 1 and exact:
             k, b = _ident("k_" + snake(exact[0])), _ident("b_" + snake(exact[0]))
             unit = (f"CASE WHEN {k} IS NULL THEN record_id ELSE first_value(record_id) OVER "
