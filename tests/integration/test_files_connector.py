@@ -303,16 +303,39 @@ def test_check_names_the_skipped_rows_and_still_passes(tmp_path: Path, capsys: p
     assert "sources.till.c.csv:line4:toomanycolumns:ExpectedNumberofColumns:4Found:5" in out
 
 
+def _drop_file_override() -> None:
+    """Root without CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH: file modes apply to it as to any
+    owner, so a mode-000 folder is unreadable while the checkout (owned by root, perhaps in a
+    private temporary folder, as CI clones it) stays readable, unlike after a switch to `nobody`."""
+    import ctypes
+
+    class Header(ctypes.Structure):
+        _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+    class Data(ctypes.Structure):
+        _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
+                    ("inheritable", ctypes.c_uint32)]
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    header, data = Header(0x20080522, 0), (Data * 2)()  # _LINUX_CAPABILITY_VERSION_3
+    if libc.capget(ctypes.byref(header), data) != 0:
+        raise OSError(ctypes.get_errno(), "capget")
+    dropped = ~((1 << 1) | (1 << 2)) & 0xFFFFFFFF  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH
+    data[0].effective &= dropped
+    data[0].permitted &= dropped
+    if libc.capset(ctypes.byref(header), data) != 0:
+        raise OSError(ctypes.get_errno(), "capset")
+
+
 def _as_a_service_user(work: Any) -> Any:
-    """`work()` in a forked process that runs as an unprivileged user: root reads every folder,
-    so a folder the gateway may not read is only a real one for a user without the right."""
+    """`work()` in a forked process without root's right to read every folder, so a folder the
+    gateway may not read is a real one."""
     import multiprocessing
     import pickle
 
     def child(conn: Any) -> None:
         if os.geteuid() == 0:
-            os.setgid(65534)
-            os.setuid(65534)
+            _drop_file_override()
         try:
             conn.send(pickle.dumps(("ok", work())))
         except BaseException as exc:  # sent back to the test, which fails on it
