@@ -21,14 +21,13 @@ from federation.api.types import (
     MoneyType,
     SourceRecord,
     TimelineEntry,
-    TimelineOrigin,
-    render_summary,
 )
 from federation.api.walkin import match_field
 from federation.engine.unified import Unified
 from federation.errors import SourceDataError
 from federation.model.declaration import EntityDecl, FieldDecl, ModelDecl, TypeRef
 from federation.records import Money
+from federation.timeline import TimelineOrigin, render_summary
 
 __all__ = ["ModelTypes", "build_types", "converter", "display", "scalar_or_enum"]
 
