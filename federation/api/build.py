@@ -51,6 +51,9 @@ class ModelTypes:
         self.entities = entities
         self.enums = enums
         self.model = model
+        # The functions answering the built-in roots (filled by api/roots.py build_query): strawberry's
+        # resolvers and the compiled path both call these, so each root's rules live in one place.
+        self.roots: dict[str, Callable[..., Any]] = {}
 
 
 def build_types(model: ModelDecl) -> ModelTypes:
