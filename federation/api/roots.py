@@ -36,7 +36,9 @@ MAX_PAGE = 100
 
 
 def build_query(types: ModelTypes) -> type:
-    """The Query type: customer, customers, purchase(s), case, sources."""
+    """The Query type: customer, customers, purchase(s), case, customerList, purchaseStats, sources.
+
+    Each resolver is one call of its root function, kept in `types.roots` for the compiled path."""
     customer, purchase, case = (types.entities[n] for n in ("Customer", "Purchase", "Case"))
     connection = _connection_type(purchase)
     customer_connection = _connection_type(customer, counted=True)
