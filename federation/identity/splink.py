@@ -206,8 +206,9 @@ def _sql(method: str, level: str, fields: Sequence[str]) -> str:
         return both.get(level, "ELSE")
     c = fields[0]
     left, right = _col(c, "l"), _col(c, "r")
-    simple = {"exact": f"{left} = {right}", "1 edit": f"levenshtein({left}, {right}) <= 1",
-              "2 edits": f"levenshtein({left}, {right}) <= 2", "one digit": f"levenshtein({left}, {right}) <= 1",
+    simple = {"exact": f"{left} = {right}", "1 edit": f"damerau_levenshtein({left}, {right}) <= 1",
+              "2 edits": f"damerau_levenshtein({left}, {right}) <= 2",
+              "one digit": f"levenshtein({left}, {right}) <= 1",
               "transposed": f"damerau_levenshtein({left}, {right}) <= 1",
               "day-month swap": f"substr({left}, 1, 4) = substr({right}, 1, 4) AND substr({left}, 5, 2) = "
                                 f"substr({right}, 7, 2) AND substr({left}, 7, 2) = substr({right}, 5, 2)",
@@ -217,7 +218,8 @@ def _sql(method: str, level: str, fields: Sequence[str]) -> str:
               "close": f"jaro_winkler_similarity({left}, {right}) >= 0.92",
               "similar": f"jaro_winkler_similarity({left}, {right}) >= 0.8",
               "token 0.9": f"jaro_winkler_similarity({left}, {right}) >= 0.92",
-              "token 0.75": f"jaro_winkler_similarity({left}, {right}) >= 0.8"}
+              "token 0.75": f"jaro_winkler_similarity({left}, {right}) >= 0.8",
+              "token 0.6": f"jaro_winkler_similarity({left}, {right}) >= 0.7"}
     return simple.get(level, "ELSE")
 
 
