@@ -95,13 +95,14 @@ def _onepane_level(method: str, name: str, levels: Sequence[_Level]) -> _Level:
     fallback = next(lv for lv in levels if lv.kind == "else")
     exact = _pick(levels, "exact", lambda b: True)
     edits = {k: _pick(levels, "edits", lambda b, k=k: b >= k) for k in (1, 2)}
-    jaro = {t: _pick(levels, "jaro", lambda b, t=t: b <= t) for t in (0.92, 0.8)}
+    jaro = {t: _pick(levels, "jaro", lambda b, t=t: b <= t) for t in (0.92, 0.8, 0.7)}
     year = _pick(levels, "within", lambda b: b >= _YEAR_SECONDS)
     wanted: dict[str, _Level | None] = {
         "exact": exact, "1 edit": edits[1], "2 edits": edits[2], "one digit": edits[1] or year,
         "transposed": edits[2] or year, "day-month swap": edits[2] or year, "same year": year,
         "jaro-winkler 0.92": jaro[0.92], "jaro-winkler 0.8": jaro[0.8], "close": jaro[0.92],
-        "similar": jaro[0.8], "token 0.9": jaro[0.92], "token 0.75": jaro[0.8]}
+        "similar": jaro[0.8], "token 0.9": jaro[0.92], "token 0.75": jaro[0.8],
+        "token 0.6": jaro[0.7]}
     return wanted.get(name) or fallback
 
 
