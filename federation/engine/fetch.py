@@ -2,7 +2,7 @@
 
 In: a source, an entity and what to ask (a lookup by id, key or ref; a search request; any other
 verb through `guarded`). Out: `Record`s (or the verb's answer) and, per source, `SourceStats`
-(calls, attempts, coalesced, milliseconds, cache hits, stale, records, errors) plus each record's
+(calls, attempts, coalesced, milliseconds, cache hits, stale, distinct records sent, errors) plus each record's
 `Freshness`. A failed call is never raised here: a lookup's failure is recorded in its source's
 stats (the request's error), `search_one` records it and also hands it back, and `guarded`
 only hands it back (an aggregate's failure is merely a reason to search instead).
@@ -129,7 +129,9 @@ class Fetcher:
         if error is not None:
             return [], error
         records = list(value)
-        self.stats_of(source).records += len(records)
+        stats = self.stats_of(source)
+        stats.seen.update(r.uid for r in records)  # a record counts once, however many calls sent it
+        stats.records = len(stats.seen)
         if self._freshness:  # something came from the cache: keep every record's rank exact
             for record in records:
                 self._note(record, LIVE)

@@ -260,3 +260,20 @@ async def test_a_cancelled_caller_leaves_a_shared_load_to_the_others() -> None:
     (records,) = await going_on
     assert [r.local_id for r in records] == ["C-1"] and calls == [["C-1", "C-2"]]
     assert [r.local_id for r in await loader.load("C-2")] == ["C-2"]  # remembered for later callers too
+
+
+async def test_a_record_counts_once_in_its_sources_records_however_the_lookups_met() -> None:
+    """Lookups in one tick go to a combining source as one call, in two ticks as two, and which
+    happens depends on when other sources answered: a record both lookups find is one record read
+    either way, so `extensions.sources.*.records` answers the same question the same way."""
+    records = [cust("pos", "P1", phone="+442079460958", loyaltyNumber="L1"), cust("pos", "P2", phone="+442079460958")]
+    together = Request(gateway(Combining("pos", records)))
+    await asyncio.gather(together.lookup("Customer", "key:phone", ["+442079460958"]),
+                         together.lookup("Customer", "key:loyaltyNumber", ["L1"]))
+    apart = Request(gateway(Combining("pos", records)))
+    await apart.lookup("Customer", "key:phone", ["+442079460958"])
+    await apart.lookup("Customer", "key:loyaltyNumber", ["L1"])
+    await apart.lookup("Customer", "id", ["P1", "P2"])
+    assert (together.stats["pos"].calls, apart.stats["pos"].calls) == (1, 3)
+    assert together.stats["pos"].records == apart.stats["pos"].records == 2
+    assert together.stats["pos"].as_json()["records"] == 2
