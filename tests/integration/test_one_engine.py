@@ -103,14 +103,18 @@ def _same(answer: bytes, slow: bytes, compiled: bool) -> bool:
     """Byte-equal but for timing. A declined document is answered by strawberry both times, and
     strawberry's own answers differ from run to run where resolvers complete in another order:
     the order of errors, and, under a non-null field, which of several FORBIDDEN errors is the one
-    kept (seen Case.id, then Payment.id). There the data, the extensions and the set of error
-    codes must match. (The records each source sent once differed too, seen 50 vs 51 shop records
-    for one `purchaseStats`: a record is now counted once however the lookups met,
-    tests/integration/test_steady_answers.py.)"""
+    kept (seen Case.id, then Payment.id), and, once a null propagated, how many records the
+    resolvers graphql-core then cancels had read (pos 19 to 73 for the analyst's console
+    search on a loaded machine). There the data, the extensions (but records, in an answer with
+    errors) and the set of error codes must match. An answer without errors is compared whole:
+    the records each source sent once differed too (seen 50 vs 51 shop records for one
+    `purchaseStats`), now counted once however the lookups met (test_steady_answers.py)."""
     if compiled:
         return _timeless(answer) == _timeless(slow)
     first, second = orjson.loads(_timeless(answer)), orjson.loads(_timeless(slow))
     for body in (first, second):
+        for stats in (body.get("extensions") or {}).get("sources", {}).values() if body.get("errors") else ():
+            stats["records"] = 0
         body["errors"] = sorted({(e.get("extensions") or {}).get("code", "") for e in body.get("errors") or ()})
     return bool(first == second)
 
