@@ -24,6 +24,7 @@ from connectors.sql.aggregate import build as build_aggregate
 from connectors.sql.aggregate import groups_served, sums_served
 from connectors.sql.columns import ColumnFacts, facts_of, read_facts
 from connectors.sql.config import SqlEntityMap, SqlOptions, resolve_url
+from connectors.sql.direct import DirectPostgres, Fetch
 from connectors.sql.errors import missing_driver, translate
 from connectors.sql.limits import column_limits
 from connectors.sql.plans import SQL_NORMALIZERS, IdPlan, Plan, field_plan, id_plan, key_plan, stored_key_plan
@@ -162,6 +163,7 @@ class SqlConnector(BaseConnector):
         self._facts: dict[str, Mapping[str, ColumnFacts]] = {}
         self._fold: query.TextFold | None = None
         self._statements: dict[tuple[str, tuple[str, ...], tuple[bool, ...]], sa.Select[Any]] = {}
+        self._direct: DirectPostgres | None = None
 
     def problems(self) -> list[str]:
         out = super().problems()
@@ -391,27 +393,46 @@ class SqlConnector(BaseConnector):
         dialect = self._require_engine().dialect.name
         limit = _PARAM_LIMIT.get(dialect, 999)
 
-        async def work(conn: AsyncConnection) -> list[Row[Any]]:
-            kinds = await self._kinds_for(conn, entity, spec)
-            facts = await self._facts_for(conn, entity)
-            fold = await self._fold_for(conn)
+        def statements(kinds: Mapping[str, query.Kind], facts: Mapping[str, ColumnFacts],
+                       fold: query.TextFold) -> Iterator[tuple[sa.Select[Any], dict[str, list[Any]]]]:
             chosen = self._choose(spec, asked, kinds, facts)
             if len(chosen) > 1 and sum(len(p) for _, _, p, _ in chosen) <= min(limit, self.options.max_batch):
                 statement = self._lookup_statement(entity, spec, [(by, way) for by, way, _, _ in chosen], fold)
-                bound = {f"v{i}": p for i, (_, _, p, _) in enumerate(chosen)}
-                return list((await conn.execute(statement, bound)).all())
-            rows: list[Row[Any]] = []
+                yield statement, {f"v{i}": p for i, (_, _, p, _) in enumerate(chosen)}
+                return
             for by, way, _, taken in chosen:
                 statement = self._lookup_statement(entity, spec, [(by, way)], fold)
                 size = max(1, min(self.options.max_batch, limit // way.per_value))
                 for chunk in _chunks(taken, size):
                     if chunk_params := way.params(chunk)[0]:
-                        rows.extend((await conn.execute(statement, {"v0": chunk_params})).all())
+                        yield statement, {"v0": chunk_params}
+
+        async def work(conn: AsyncConnection) -> list[Any]:
+            kinds = await self._kinds_for(conn, entity, spec)
+            facts = await self._facts_for(conn, entity)
+            fold = await self._fold_for(conn)
+            rows: list[Any] = []
+            for statement, bound in statements(kinds, facts, fold):
+                rows.extend(row._mapping for row in (await conn.execute(statement, bound)).all())
             return rows
 
+        async def direct(fetch: Fetch) -> list[Any]:
+            assert self._fold is not None
+            rows: list[Any] = []
+            for statement, bound in statements(self._kinds[entity], self._facts[entity], self._fold):
+                rows.extend(await fetch(statement, bound))
+            return rows
+
+        # What a lookup compares is read from the database on an entity's first lookup (through
+        # SQLAlchemy); every later one on PostgreSQL goes straight to the driver (direct.py).
+        direct_ok = self._direct is not None and not self._direct.observed()
+        if direct_ok and entity in self._kinds and entity in self._facts and self._fold is not None:
+            found = await self._run_direct(direct)
+        else:
+            found = await self._run(work)
         # A row two lookups found comes back twice from separate statements: once per local id.
         # (Deduplicated as records, not rows: a row may hold a value that cannot be hashed, an array.)
-        records = {r.uid: r for r in self._records(entity, await self._run(work))}
+        records = {r.uid: r for r in self._records(entity, found, mapped=True)}
         sets = {by: set(values) for by, values in asked.items()}
         return [r for r in records.values() if any(_found(r, by, values) for by, values in sets.items())]
 
@@ -574,11 +595,12 @@ class SqlConnector(BaseConnector):
             valid = ", ".join(sorted(self._entities))
             raise SourceError(self.name, f"does not serve {entity} (valid: {valid})") from None
 
-    def _records(self, entity: str, rows: list[Row[Any]]) -> list[Record]:
+    def _records(self, entity: str, rows: list[Any], mapped: bool = False) -> list[Record]:
+        """Records of rows (SQLAlchemy's), or of mappings of column → value when `mapped`."""
         mapper = self.mappers[entity]
         out: dict[str, Record] = {}
         for row in rows:
-            values = row._mapping
+            values = row if mapped else row._mapping
             record = mapper.to_record(values.__getitem__)
             if record.errors:
                 record = _with_table(record, mapper)
@@ -661,6 +683,7 @@ class SqlConnector(BaseConnector):
         except sa.exc.ArgumentError as exc:
             raise SourceError(self.name, f"cannot use the database URL ({type(exc).__name__})") from None
         event.listen(engine.sync_engine, "connect", self._on_connect)
+        self._direct = DirectPostgres(engine) if DirectPostgres.serves(engine) else None
         if watched is not None:
             follow_path(engine, watched)  # a file moved away or replaced is not read through old connections
         return engine
@@ -687,6 +710,22 @@ class SqlConnector(BaseConnector):
             dbapi_connection.commit()
         finally:
             cursor.close()
+
+    async def _run_direct(self, work: Callable[[Fetch], Awaitable[T]]) -> T:
+        """`_run` for statements sent straight to the driver (direct.py): same timeout, same errors."""
+        assert self._direct is not None
+        connecting = True
+        try:
+            async with asyncio.timeout(self.options.statement_timeout):
+                connection = await self._direct.checkout()
+                connecting = False
+                return await self._direct.run(connection, work)
+        except SourceError:
+            raise
+        except Exception as exc:
+            error = translate(self.name, exc, connecting=connecting, timeout=self.options.statement_timeout)
+            log.warning("%s", error)
+            raise error from exc
 
     async def _run(self, work: Callable[[AsyncConnection], Awaitable[T]], timeout: float | None = None) -> T:
         """Run `work` on a pooled connection within the statement timeout; errors → our tree."""
