@@ -164,6 +164,7 @@ class SqlConnector(BaseConnector):
         self._fold: query.TextFold | None = None
         self._statements: dict[tuple[str, tuple[str, ...], tuple[bool, ...]], sa.Select[Any]] = {}
         self._direct: DirectPostgres | None = None
+        self._ways: dict[tuple[int, str], tuple[Mapping[str, query.Kind], Mapping[str, ColumnFacts], list[_Way]]] = {}
 
     def problems(self) -> list[str]:
         out = super().problems()
@@ -389,7 +390,8 @@ class SqlConnector(BaseConnector):
         if not asked:
             return []
         for by in asked:
-            self._lookup_ways(spec, by, {}, {})  # an unknown lookup fails before any connection
+            if not (by in spec.ids or (by.startswith("key:") and by[4:] in spec.keys)):
+                self._lookup_ways(spec, by, {}, {})  # an unknown lookup fails (its error) before any connection
         dialect = self._require_engine().dialect.name
         limit = _PARAM_LIMIT.get(dialect, 999)
 
@@ -471,7 +473,7 @@ class SqlConnector(BaseConnector):
         exactly, the expression for the rest."""
         chosen: list[tuple[str, _Way, list[Any], list[str]]] = []
         for by, values in sorted(asked.items()):
-            for way in self._lookup_ways(spec, by, kinds, facts):
+            for way in self._ways_of(spec, by, kinds, facts):
                 params, values_left = way.params(values)
                 if params:  # no value a column could hold: not asked
                     left = set(values_left)
@@ -492,6 +494,18 @@ class SqlConnector(BaseConnector):
             statement = spec.source.select().where(sa.or_(*tests))
             self._statements[key] = statement
         return statement
+
+    def _ways_of(self, spec: _Entity, by: str, kinds: Mapping[str, query.Kind],
+                 facts: Mapping[str, ColumnFacts]) -> list[_Way]:
+        """`_lookup_ways`, worked out once per lookup for the catalogue facts read (they are read
+        once per entity and kept: the same objects every later call)."""
+        key = (id(spec), by)
+        kept = self._ways.get(key)
+        if kept is not None and kept[0] is kinds and kept[1] is facts:
+            return kept[2]
+        ways = self._lookup_ways(spec, by, kinds, facts)
+        self._ways[key] = (kinds, facts, ways)
+        return ways
 
     def _lookup_ways(self, spec: _Entity, by: str, kinds: Mapping[str, query.Kind],
                      facts: Mapping[str, ColumnFacts]) -> list[_Way]:
