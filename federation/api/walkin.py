@@ -117,7 +117,7 @@ async def walk_in(info: Any, typed: Any) -> list[Unified]:
             order.setdefault(owner.id, owner)
             if hit.best is None:   # `scored` is best first: the first of a unit's records is its best
                 hit.best = candidate
-                hit.score = max(hit.score, candidate.match.decisive)
+                hit.score = max(hit.score, candidate.match.offered)
                 hit.reasons.append(candidate.match.score.explain() + f" ~ {candidate.record.ref}")
     if isinstance(info.context, dict):
         info.context.setdefault(CONTEXT, {}).update(found)
