@@ -28,7 +28,7 @@ from federation.messages import cut
 from federation.model.declaration import EntityDecl, ModelDecl
 from federation.records import EMPTY, Money, Record
 
-__all__ = ["EntityMapBase", "FieldMap", "Getter", "RecordMapper", "coerce"]
+__all__ = ["EntityMapBase", "FieldMap", "Getter", "KeyMap", "RecordMapper", "coerce"]
 
 Getter = Callable[[str], Any]
 
@@ -86,6 +86,18 @@ class FieldMap(BaseModel):
         return apply_steps(raw, self.transform) if self.transform else raw
 
 
+class KeyMap(FieldMap):
+    """Where a match key's values come from, and whether a value names one record of the source.
+
+    `unique: true` says no two records of this source share a value (an order number, a receipt
+    number, a column with a UNIQUE constraint): identity then never looks a record's value up
+    again in its own source, where it could only find that record (docs/identity.md, "Keys
+    unique in their source"). Other sources the key's scope reaches are still asked.
+    """
+
+    unique: bool = False
+
+
 def _step_name(step: Any) -> str:
     return step if isinstance(step, str) else str(next(iter(step)))
 
@@ -96,10 +108,15 @@ class EntityMapBase(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     id: FieldMap
     fields: dict[str, FieldMap] = Field(default_factory=dict)
-    keys: dict[str, FieldMap] = Field(default_factory=dict)
+    keys: dict[str, KeyMap] = Field(default_factory=dict)
     refs: dict[str, FieldMap] = Field(default_factory=dict)
     updated_at: FieldMap | None = None
     region: Region | None = None
+
+    @property
+    def unique_keys(self) -> frozenset[str]:
+        """The keys declared `unique: true`: a value names at most one record of this source."""
+        return frozenset(name for name, spec in self.keys.items() if spec.unique)
 
     def region_origins(self) -> list[str]:
         """The row columns/paths that hold a country for reading phone numbers."""

@@ -230,6 +230,7 @@ class SqlConnector(BaseConnector):
     def capabilities(self) -> Capabilities:
         return Capabilities(entities={e: dataclasses.replace(
             spec.capabilities(), keys=frozenset(self.mappers[e].mapping.keys),
+            unique_keys=self.mappers[e].mapping.unique_keys,
             aggregates=groups_served(self.mappers[e]), sums=sums_served(self.mappers[e]))
             for e, spec in self._entities.items()})
 
