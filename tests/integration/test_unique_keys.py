@@ -153,3 +153,39 @@ async def test_a_false_declaration_still_merges_two_records_that_share_the_numbe
         after = await ask(url)
     assert after == before
     assert [[r["id"] for r in p["sourceRecords"]] for p in after] == [["shop:41", "shop:43"], ["shop:42"], ["till:72"]]
+
+
+def big_shop(folder: Path, duplicate: bool) -> Path:
+    """10,001 orders (more than `check` lets a lookup scan), numbers unique unless `duplicate`
+    (then orders 1 and 2 are both A-1); the config declares the numbers unique when they are not."""
+    folder.mkdir()
+    orders = [(i, f"A-{1 if duplicate and i == 2 else i}") for i in range(1, 10_002)]
+    url = system(folder, "shop", orders)
+    return write_config(folder, {"shop": url}, unique=duplicate)
+
+
+def check_output(path: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    from federation.cli import main
+
+    assert main(["check", str(path)]) == 0  # evidence, not proof: the exit code is unchanged
+    return " ".join("".join(capsys.readouterr()).split())
+
+
+def test_check_suggests_unique_where_a_linking_key_lookup_scans_and_the_sample_shares_no_value(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = big_shop(tmp_path / "unique", duplicate=False)
+    out = check_output(path, capsys)
+    assert "sources.shop.entities.Purchase.key:orderNumber: reads every row of table orders" in out
+    assert ("unique key note " in out and "sources.shop.entities.Purchase.keys.orderNumber: none of the 300 sampled "
+            "records share a value; if no two ever do, declare it, orderNumber: {column: ..., unique: true}, and "
+            "identity never sends the lookup above for a record's own value") in out, out
+    assert "unique key warning" not in out
+
+
+def test_check_warns_when_records_share_a_value_declared_unique(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = big_shop(tmp_path / "false", duplicate=True)
+    out = check_output(path, capsys)
+    assert ("unique key warning" in out and "sources.shop.entities.Purchase.keys.orderNumber: declared unique: true, "
+            "but 1 value(s) are shared by two or more of 300 sampled records (e.g. A1)") in out, out
+    assert "declared unique: true, so identity never sends the lookup above" in out
