@@ -103,7 +103,22 @@ def stop(p):
         os.killpg(p.pid, signal.SIGKILL)
 
 
+def settle(limit=60.0):
+    """Wait until neither database runs a statement: a slow peer leaves statements queued in
+    PostgreSQL when its wrk run ends, which would otherwise load the next peer's round."""
+    names = ", ".join(f"'{dsn.rsplit('/', 1)[1]}'" for dsn in ENV.values())
+    query = f"SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND datname IN ({names})"
+    deadline = time.time() + limit
+    while time.time() < deadline:
+        out = subprocess.run(["psql", "-X", "-q", "-t", "-A", "-d", PG + "/postgres", "-c", query],
+                             capture_output=True, text=True)
+        if out.returncode or out.stdout.strip() == "0":
+            return
+        time.sleep(0.2)
+
+
 def wrk(port, connections, duration):
+    settle()
     out = subprocess.run(
         [
             "taskset",
