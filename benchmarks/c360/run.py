@@ -117,8 +117,22 @@ def settle(limit=60.0):
         time.sleep(0.2)
 
 
-def wrk(port, connections, duration):
+def cpu_seconds(group):
+    """CPU time (user + system) of the live processes in one process group: a peer and its workers."""
+    tick, total = os.sysconf("SC_CLK_TCK"), 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group:  # pgrp; utime and stime follow at 11 and 12
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
+def wrk(port, connections, duration, group=None):
     settle()
+    cpu = cpu_seconds(group) if group is not None else 0.0
     out = subprocess.run(
         [
             "taskset",
@@ -147,12 +161,15 @@ def wrk(port, connections, duration):
     check = re.search(r"non200=(\d+) errors=(\d+) requests=(\d+)", out)
     if check is None:
         sys.exit(f"c360: wrk printed no answer check:\n{out}")
+    requests = int(check.group(3))
+    used = cpu_seconds(group) - cpu if group is not None else 0.0
     return {
         "rps": rps,
         "p50": ms(" 50"),
         "p99": ms(" 99"),
         "bad": int(check.group(1)) + int(check.group(2)),
-        "requests": int(check.group(3)),
+        "requests": requests,
+        "cpu_ms": used * 1000 / requests if requests else None,  # the peer's CPU per answer
     }
 
 
@@ -188,23 +205,25 @@ def main():
         runs = {name: [] for name in ports}
         for name in ports:
             wrk(ports[name], a.connections, 2)  # warm-up
+        load = [os.getloadavg()[0]]
         for _ in range(a.rounds):
             for name in ports:
-                runs[name].append(wrk(ports[name], a.connections, a.duration))
-        one = {name: wrk(ports[name], 1, 3) for name in ports}
+                runs[name].append(wrk(ports[name], a.connections, a.duration, procs[name].pid))
+        one = {name: wrk(ports[name], 1, 3, procs[name].pid) for name in ports}
+        load.append(os.getloadavg()[0])
     finally:
         for p in procs.values():
             stop(p)
     bound = statistics.median(r["rps"] for r in runs["bound"])
     print(
         f"\n# c360: {a.connections} connections, {a.rounds} x {a.duration} s alternating; "
-        f"peer on CPU {PEER_CPUS}, wrk on CPU {LOAD_CPUS}\n"
+        f"peer on CPU {PEER_CPUS}, wrk on CPU {LOAD_CPUS}; load average {load[0]:.1f} before, {load[1]:.1f} after\n"
     )
     print(
-        "| peer | req/s (median) | per round | p50 ms | p99 ms | bad / requests | 1-conn req/s (bad) | x bound "
-        "| correct |"
+        "| peer | req/s (median) | per round | p50 ms | p99 ms | bad / requests | CPU ms/answer | "
+        "1-conn req/s (bad) | 1-conn p50 ms | 1-conn CPU ms/answer | x bound | correct |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     result = {}
     for name, rs in runs.items():
         med = statistics.median(r["rps"] for r in rs)
@@ -212,6 +231,8 @@ def main():
         p99 = statistics.median(r["p99"] for r in rs)
         bad = sum(r["bad"] for r in rs)
         total = sum(r["requests"] for r in rs)
+        cpu = statistics.median(r["cpu_ms"] for r in rs if r["cpu_ms"] is not None) if total else float("nan")
+        one_cpu = one[name]["cpu_ms"] if one[name]["cpu_ms"] is not None else float("nan")
         result[name] = {
             "rps": med,
             "ratio": med / bound,
@@ -219,14 +240,18 @@ def main():
             "p99": p99,
             "bad": bad,
             "requests": total,
+            "cpu_ms": cpu,
             "one_conn_rps": one[name]["rps"],
             "one_conn_bad": one[name]["bad"],
+            "one_conn_p50": one[name]["p50"],
+            "one_conn_cpu_ms": one_cpu,
+            "load": load,
             "correct": name not in wrong,
         }
         print(
             f"| {name} | {med:,.0f} | {' / '.join(format(r['rps'], ',.0f') for r in rs)} | {p50:.1f} | {p99:.1f} | "
-            f"{bad:,} / {total:,} | {one[name]['rps']:,.0f} ({one[name]['bad']}) | {med / bound:.2f} | "
-            f"{'yes' if name not in wrong else 'NO'} |"
+            f"{bad:,} / {total:,} | {cpu:.2f} | {one[name]['rps']:,.0f} ({one[name]['bad']}) | "
+            f"{one[name]['p50']:.2f} | {one_cpu:.2f} | {med / bound:.2f} | {'yes' if name not in wrong else 'NO'} |"
         )
     (work / "results.json").write_text(json.dumps(result, indent=1))
     print(f"\n(results: {work}/results.json)")
