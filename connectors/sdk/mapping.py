@@ -96,6 +96,16 @@ class KeyMap(FieldMap):
     """
 
     unique: bool = False
+    # `tidy: true`: apart from letter case and spaces at either end, every stored value is already
+    # written as the key's normalizer writes it (an email with no space inside, printable ASCII;
+    # a code of letters and digits only). A source may then compare the value the way its own
+    # legacy index does (SQL: `lower(trim(email))`, or the bare column of a MariaDB `_ci`
+    # column) instead of the normalizer's full expression; a row the declaration is false for
+    # is not found by a lookup (`federation check` samples the column and says so).
+    tidy: bool = False
+
+
+_TIDY_NORMALIZERS = frozenset({"email", "code"})
 
 
 def _step_name(step: Any) -> str:
@@ -159,6 +169,9 @@ class RecordMapper:
                for f in self.mapping.fields if f not in decl.fields]
         out += [f"keys.{k}: {self.entity} has no key '{k}' (valid: {', '.join(sorted(decl.keys))})"
                 for k in self.mapping.keys if k not in decl.keys]
+        out += [f"keys.{k}.tidy: only an email or code key can be tidy (this key's normalizer is "
+                f"{decl.keys[k].normalize})" for k, spec in self.mapping.keys.items()
+                if spec.tidy and k in decl.keys and decl.keys[k].normalize not in _TIDY_NORMALIZERS]
         refs = {r.ref for r in decl.relations.values() if r.ref}
         refs |= {r.backref for other in self.model.entities.values()
                  for r in other.relations.values() if r.entity == self.entity and r.backref}
