@@ -299,13 +299,15 @@ def _splink(args: argparse.Namespace) -> int:
 
 
 def _print_roles(path: Path) -> None:
+    from federation.api.schema import build_schema
     from federation.security.report import role_tables
 
     config = load_config(path)
     if config.security is None:
         console.print("no security section: the gateway refuses every request")
         return
-    for table in role_tables(config.model, config.security):
+    schema = build_schema(config.model, config.security, config_file=str(config.file))
+    for table in role_tables(schema._schema, frozenset(config.model.entities), config.security):
         Console().print(table)
 
 
@@ -389,7 +391,11 @@ def _unique_hint(gateway: Gateway, source: str, line: str, uniqueness: Sequence[
 
 
 async def _check(path: Path) -> int:
-    gateway = Gateway.from_config(load_config(path))
+    from federation.api.schema import build_schema
+
+    config = load_config(path)
+    build_schema(config.model, config.security, config_file=str(config.file))  # role rules name the schema's fields
+    gateway = Gateway.from_config(config)
     await gateway.start()
     try:
         health = await gateway.health()

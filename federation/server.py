@@ -136,7 +136,7 @@ def create_app(gateway: Gateway) -> web.Application:
         app.on_cleanup.append(partial(_close_limiter, limiter))
     audit = open_audit(security.audit, gateway.config.file.parent.resolve()) if security and security.audit else None
     app[AUDIT] = audit
-    schema = build_schema(gateway.model, security, audit)
+    schema = build_schema(gateway.model, security, audit, config_file=str(gateway.config.file))
     compiled = gateway.config.gateway.compiled_plans
     fast = FastPath(gateway, schema._schema, schema.model_types, security, audit) if compiled else None
     # Parse and validation results are kept per document text (validation per rule set, so per role).

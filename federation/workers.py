@@ -97,7 +97,10 @@ def serve_workers(config_path: Path, host: str, port: int, workers: int) -> int:
     """Start `workers` processes on one port and stop them all on SIGINT/SIGTERM."""
     if port == 0:
         raise ValueError("--workers needs a fixed --port: each worker would bind its own random port")
-    load_config(config_path)  # fail here, once, with the config's errors, before forking
+    from federation.api.schema import build_schema
+
+    config = load_config(config_path)  # fail here, once, with the config's errors, before forking
+    build_schema(config.model, config.security, config_file=str(config.file))  # and its role rules' typos
     metrics_dir = tempfile.mkdtemp(prefix="onepane-metrics-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     context = multiprocessing.get_context("spawn")

@@ -27,6 +27,7 @@ from connectors.sql.config import SqlEntityMap, SqlOptions, resolve_url
 from connectors.sql.errors import missing_driver, translate
 from connectors.sql.limits import column_limits
 from connectors.sql.plans import SQL_NORMALIZERS, IdPlan, Plan, field_plan, id_plan, key_plan, stored_key_plan
+from connectors.sql.sqlite_calls import Call, SqliteCalls
 from connectors.sql.sqlite_file import follow_path
 from connectors.sql.verify import column_problems, select_columns, table_problems
 from federation.contract import (
@@ -162,6 +163,7 @@ class SqlConnector(BaseConnector):
         self._facts: dict[str, Mapping[str, ColumnFacts]] = {}
         self._fold: query.TextFold | None = None
         self._statements: dict[tuple[str, tuple[str, ...], tuple[bool, ...]], sa.Select[Any]] = {}
+        self._sqlite_calls: SqliteCalls | None = None  # set when the engine is SQLite's (threaded driver)
 
     def problems(self) -> list[str]:
         out = super().problems()
@@ -185,6 +187,8 @@ class SqlConnector(BaseConnector):
 
     async def close(self) -> None:
         engine, self._engine = self._engine, None
+        if self._sqlite_calls is not None:  # calls whose callers left still hold connections
+            await self._sqlite_calls.drain(self.options.statement_timeout + 1)
         if engine is not None:
             await engine.dispose()
 
@@ -720,6 +724,8 @@ class SqlConnector(BaseConnector):
             # (pool_size plus SQLAlchemy's default overflow of 10), but each kept once opened.
             kwargs["pool_size"], kwargs["max_overflow"] = self.options.pool_size + _BURST, 0
         watched: Path | None = None
+        if url.get_backend_name() == "sqlite":
+            self._sqlite_calls = self._sqlite_calls or SqliteCalls()
         if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
             if not (url.database or "").startswith("file:"):
                 watched = Path(url.database or "").resolve()
@@ -761,16 +767,19 @@ class SqlConnector(BaseConnector):
     async def _run(self, work: Callable[[AsyncConnection], Awaitable[T]], timeout: float | None = None) -> T:
         """Run `work` on a pooled connection within the statement timeout; errors → our tree."""
         engine = self._require_engine()
-        connecting = True
+        limit = timeout or self.options.statement_timeout
+        call = Call()
         try:
-            async with asyncio.timeout(timeout or self.options.statement_timeout):
+            if self._sqlite_calls is not None:  # never cancelled inside aiosqlite's thread: sqlite_calls.py
+                return await self._sqlite_calls.run(engine, work, limit, call)
+            async with asyncio.timeout(limit):
                 async with engine.connect() as conn:
-                    connecting = False
+                    call.conn = conn
                     return await work(conn)
         except SourceError:
             raise
         except Exception as exc:
-            error = translate(self.name, exc, connecting=connecting, timeout=self.options.statement_timeout)
+            error = translate(self.name, exc, connecting=call.conn is None, timeout=self.options.statement_timeout)
             log.warning("%s", error)
             raise error from exc
 

@@ -127,7 +127,7 @@ class _LocalRunner:
             if security.audit is not None:
                 self.audit = open_audit(security.audit, config.file.parent.resolve())
         self.gateway = Gateway.from_config(config)
-        self.schema = build_schema(config.model, security, self.audit)
+        self.schema = build_schema(config.model, security, self.audit, config_file=str(config.file))
         await self.gateway.start()
         return self
 

@@ -26,7 +26,7 @@ def main_emit_trino(config_path: Path | None, folder: Path) -> int:
     try:
         config = load_config(config_path)
         gateway = Gateway.from_config(config)  # not started: nothing is connected or read
-        schema = build_schema(config.model, config.security)
+        schema = build_schema(config.model, config.security, config_file=str(config.file))
     except ConfigError as exc:
         err.print(f"[red]{escape(str(exc))}[/red]", highlight=False)
         return 2

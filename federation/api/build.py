@@ -21,14 +21,13 @@ from federation.api.types import (
     MoneyType,
     SourceRecord,
     TimelineEntry,
-    TimelineOrigin,
-    render_summary,
 )
 from federation.api.walkin import match_field
 from federation.engine.unified import Unified
 from federation.errors import SourceDataError
 from federation.model.declaration import EntityDecl, FieldDecl, ModelDecl, TypeRef
 from federation.records import Money
+from federation.timeline import TimelineOrigin, render_summary
 
 __all__ = ["ModelTypes", "build_types", "converter", "display", "scalar_or_enum"]
 
@@ -52,6 +51,9 @@ class ModelTypes:
         self.entities = entities
         self.enums = enums
         self.model = model
+        # The functions answering the built-in roots (filled by api/roots.py build_query): strawberry's
+        # resolvers and the compiled path both call these, so each root's rules live in one place.
+        self.roots: dict[str, Callable[..., Any]] = {}
 
 
 def build_types(model: ModelDecl) -> ModelTypes:

@@ -7,9 +7,11 @@ from typing import Any
 from federation.engine.request import Request
 from federation.security.extension import NOTES_WITHOUT_VALUES
 
-__all__ = ["KEY", "NOTES", "NOTES_WITHOUT_VALUES", "engine_request", "note_kept"]
+__all__ = ["CALLER_POLICY", "KEY", "NOTES", "NOTES_WITHOUT_VALUES", "engine_request", "note_kept"]
 
 KEY = "onepane"
+# Request.notes: the caller's role policy (None: reads everything), set before a root function runs.
+CALLER_POLICY = "onepane.policy"
 
 
 def engine_request(info: Any) -> Request:

@@ -25,10 +25,23 @@ from typing import Any
 import orjson
 from graphql import GraphQLError, GraphQLSchema, located_error
 from graphql.execution.values import VariableValues, get_argument_values
+from strawberry.types.arguments import convert_arguments
 
-from federation.api.context import KEY
+from federation.api.context import CALLER_POLICY, KEY
 from federation.api.extensions import answer_errors, sources_json
-from federation.api.planner import Constant, ConstantRoot, Derived, Field, Plan, Relation, Root, Selection, Unsupported
+from federation.api.planner import (
+    Constant,
+    ConstantRoot,
+    Derived,
+    Field,
+    Part,
+    Plan,
+    Relation,
+    Root,
+    Selection,
+    Shape,
+    Unsupported,
+)
 from federation.engine.request import Request
 from federation.engine.unified import Unified
 from federation.errors import OnepaneError
@@ -98,14 +111,19 @@ def _arguments(root: Root | ConstantRoot, variables: VariableValues | None, rais
         arguments = get_argument_values(root.field, root.node, variables)
     except GraphQLError as exc:
         raise Unsupported("arguments strawberry words the error for") from exc
-    if any(arguments.get(name) is not None for name in root.objects):  # a default the root function cannot read
-        raise Unsupported("an input object argument")
     if root.policy is not None and arguments:  # as FieldGuard does, before any source is called
         try:
             no_oracle(root.policy, schema, root.field.type, arguments)
         except OnepaneError as exc:
             raised.append(located_error(exc, [root.node], [root.key]))
             return _FAILED
+    if root.convert is not None:  # input objects and enums, as strawberry hands them to its resolvers
+        strawberry_schema: Any = schema._strawberry_schema  # type: ignore[attr-defined]
+        try:
+            arguments = convert_arguments(arguments, root.convert, strawberry_schema.schema_converter.scalar_registry,
+                                          strawberry_schema.config)
+        except Exception as exc:
+            raise Unsupported("arguments strawberry words the error for") from exc
     return arguments
 
 
@@ -114,6 +132,7 @@ async def _run_root(root: Root | ConstantRoot, arguments: Any, request: Request,
         return root.value
     if arguments is _FAILED:
         return None if root.nullable else _NULLED
+    request.notes[CALLER_POLICY] = root.policy  # None for a role reading everything, as for strawberry's check
     try:
         found = await root.answer(request, arguments)
     except OnepaneError as exc:  # the root is null and the error points at it, as graphql-core does
@@ -122,6 +141,8 @@ async def _run_root(root: Root | ConstantRoot, arguments: Any, request: Request,
     except Exception as exc:  # not ours: strawberry's path masks it and logs the incident once
         raise Unsupported("an unexpected error") from exc
     try:
+        if root.shape is not None:
+            return await _shaped(found, root.shape, root.many, request)
         if root.many:
             return await _objects(found, root.fields, request)
         return None if found is None else (await _objects([found], root.fields, request))[0]
@@ -138,7 +159,13 @@ async def _objects(units: list[Unified], fields: Selection, request: Request) ->
     relations = [f for f in fields if isinstance(f, Relation)]
     pending: list[tuple[dict[str, Any], Derived, Any]] = []
     info = _Info(request) if any(isinstance(f, Derived) for f in fields) else None
-    built = {id(u): _values(u, fields, info, pending) for u in unique}
+    try:
+        built = {id(u): _values(u, fields, info, pending) for u in unique}
+    except BaseException:  # strawberry answers instead: the derived fields' calls already begun are dropped
+        for _, _, waiting in pending:
+            if inspect.iscoroutine(waiting):
+                waiting.close()
+        raise
     waits = [_relation(rel, unique, built, request) for rel in relations]
     if pending:
         waits.append(_derived(pending))
@@ -200,3 +227,53 @@ def _values(unit: Unified, fields: Selection, info: _Info | None,
             out[field.key] = None  # keeps the document's key order; filled by _relation
     return out
 
+
+
+_Slots = dict[int, tuple[Part, list[tuple[dict[str, Any], list[Unified]]]]]
+
+
+async def _shaped(value: Any, shape: Shape, many: bool, request: Request) -> Any:
+    """The objects a root returned (a page, stats), completed by attribute; the units in them are
+    completed per part for all their places at once (a page's nodes: one batch per relation)."""
+    slots: _Slots = {}
+    out = _parts(value, shape, many, slots)
+    if slots:
+        await asyncio.gather(*(_fill(part, places, request) for part, places in slots.values()))
+    return out
+
+
+async def _fill(part: Part, places: list[tuple[dict[str, Any], list[Unified]]], request: Request) -> None:
+    assert part.units is not None
+    done = iter(await _objects([u for _, units in places for u in units], part.units, request))
+    for out, units in places:
+        values = [next(done) for _ in units]
+        out[part.key] = values if part.many else values[0]
+
+
+def _parts(value: Any, shape: Shape, many: bool, slots: _Slots) -> Any:
+    if value is None:
+        return None
+    if many:
+        return [_parts(item, shape, False, slots) for item in value]
+    out: dict[str, Any] = {}
+    for part in shape.parts:
+        if part.attribute is None:
+            out[part.key] = part.value
+            continue
+        found = getattr(value, part.attribute)
+        if found is None or (part.many and part.items_required and any(v is None for v in found)):
+            if part.required or (found is not None):
+                raise Unsupported("a null where the type forbids one")
+            out[part.key] = None
+        elif part.units is not None:
+            units = list(found) if part.many else [found]
+            if any(u is None for u in units):
+                raise Unsupported("a null unit in a list")
+            out[part.key] = None  # keeps the document's key order; filled by _fill
+            slots.setdefault(id(part), (part, []))[1].append((out, units))
+        elif part.shape is not None:
+            out[part.key] = _parts(found, part.shape, part.many, slots)
+        else:
+            assert part.complete is not None
+            out[part.key] = part.complete(found)
+    return out

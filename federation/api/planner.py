@@ -7,13 +7,13 @@ model's value converter (federation/api/build.py) and the schema's own serialize
 not part of a plan: `Plan.variables` coerces them per request with graphql-core's own function, so
 one plan serves every request that sends the same document, whatever it asks about.
 
-It plans queries of root lookups and lists (with arguments, literal or variables), constants,
-plain fields, `Money`-like objects, relations, aliases, `__typename` and fragments that add
-nothing but fields of the same type. It declines (`Unsupported`) anything else, and the request
-stays with strawberry: mutations, directives, introspection, repeated response keys, the
-derived fields (`sourceRecords`, `conflicts`, `possibleMatches`, `flags`, `timeline`) and roots
-whose arguments are input objects (`purchases(filter:)`). See docs/architecture.md, "One
-execution engine".
+It plans queries of root lookups, lists and pages (with arguments, literal or variables, input
+objects and enums converted as strawberry converts them for its resolvers), constants, plain
+fields, objects a root returns (a page's edges and `pageInfo`, `purchaseStats`' groups, `Money`),
+relations, the derived fields, aliases, `__typename` and fragments that add nothing but fields of
+the same type. It declines (`Unsupported`) anything else, and the request stays with strawberry:
+mutations, directives, introspection, repeated response keys and fields with arguments below
+the root. See docs/architecture.md, "One execution engine".
 """
 
 from __future__ import annotations
@@ -44,14 +44,14 @@ from graphql.execution.values import VariableValues, get_variable_values
 
 from federation.api.build import ModelTypes, converter
 from federation.api.declared import root_function
-from federation.api.roots import BUILTIN_ROOTS, RootFunction
+from federation.api.roots import RootFunction
 from federation.engine.unified import Unified
 from federation.model.declaration import ModelDecl
 from federation.security.derived import DERIVED_TYPES, follow_rules
 from federation.security.extension import empty_value, value_guard
 from federation.security.policy import Policy
 
-__all__ = ["Constant", "Derived", "Field", "Plan", "Relation", "Root", "Unsupported", "compile_plan"]
+__all__ = ["Constant", "Derived", "Field", "Part", "Plan", "Relation", "Root", "Shape", "Unsupported", "compile_plan"]
 
 # Types whose values the engine already holds as the exact Python type the serializer returns:
 # a value of that type is sent as it is (the serializer would hand it back unchanged).
@@ -111,18 +111,41 @@ Selection = tuple[Field | Derived | Constant | Relation, ...]
 
 
 @dataclass(frozen=True, slots=True)
+class Part:
+    """One field of an object a root returns (`PurchaseConnection`, `PurchaseStats`): its attribute
+    read and completed as a value (`complete`), as objects (`shape`) or as units (`units`), or a
+    constant (`attribute` None: `__typename`, a denied field's empty value)."""
+
+    key: str
+    attribute: str | None
+    many: bool = False
+    required: bool = False  # a null here needs strawberry's path (graphql-core nulls the parent)
+    items_required: bool = False
+    complete: Complete | None = None
+    shape: Shape | None = None
+    units: Selection | None = None
+    value: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    parts: tuple[Part, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Root:
-    """A root field answered by a `RootFunction` (a lookup, a list or a search)."""
+    """A root field answered by a `RootFunction` (a lookup, a list, a search or a page)."""
 
     key: str
     answer: RootFunction
     field: GraphQLField
     node: FieldNode
     many: bool
-    fields: Selection
+    fields: Selection  # an entity's selection; empty for a root returning `shape`
     nullable: bool  # when it fails: null here (True) or `data` null (False), as graphql-core propagates
-    objects: frozenset[str] = frozenset()  # its input-object arguments: the document gives none of them
+    convert: Any = None  # its strawberry arguments, when one is an input object or enum: converted as strawberry does
     policy: Policy | None = None  # a restricted role: its arguments must not reveal what it may not read
+    shape: Shape | None = None  # what a root returning objects (not units) selects of them
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,22 +277,70 @@ class _Planner:
             if node.selection_set is not None:
                 raise Unsupported("constant")
             return ConstantRoot(_key(node), self.complete(field.type, node)(declared.value))
-        answer = root_function(declared) if declared is not None else BUILTIN_ROOTS.get(name)
+        answer = root_function(declared) if declared is not None else self.types.roots.get(name)
         if answer is None:
             raise Unsupported(f"root {name}")
-        objects = frozenset(n for n, a in field.args.items()
-                            if not isinstance(get_named_type(a.type), GraphQLScalarType | GraphQLEnumType))
-        if any(argument.name.value in objects for argument in node.arguments or ()):
-            raise Unsupported("an input object argument")  # strawberry converts those for its resolvers
+        convert = None
+        if any(not isinstance(get_named_type(a.type), GraphQLScalarType) for a in field.args.values()):
+            definition = (field.extensions or {}).get("strawberry-definition")
+            if definition is None:
+                raise Unsupported(f"root {name}: arguments strawberry converts")
+            convert = definition.arguments
         kind, nullable = field.type, not isinstance(field.type, GraphQLNonNull)
         if isinstance(kind, GraphQLNonNull):
             kind = kind.of_type
         many = isinstance(kind, GraphQLList)
-        entity = get_named_type(kind)
-        if not isinstance(entity, GraphQLObjectType) or entity.name not in self.model.entities:
-            raise Unsupported(f"root {name}: not an entity")
-        return Root(_key(node), answer, field, node, many, self.selection(node, entity), nullable, objects,
+        named = get_named_type(kind)
+        if not isinstance(named, GraphQLObjectType) or node.selection_set is None:
+            raise Unsupported(f"root {name}: not an object")
+        if named.name not in self.model.entities:
+            if isinstance(kind, GraphQLList) and isinstance(kind.of_type, GraphQLNonNull):
+                raise Unsupported(f"root {name}: non-null items")
+            return Root(_key(node), answer, field, node, many, (), nullable, convert, self.policy,
+                        self.shape(node, named))
+        return Root(_key(node), answer, field, node, many, self.selection(node, named), nullable, convert,
                     self.policy)
+
+    def shape(self, node: FieldNode, kind: GraphQLObjectType) -> Shape:
+        """The parts of a plain object a root returns: each field is its attribute (no resolver)."""
+        parts: list[Part] = []
+        for child in self.fields(node, kind):
+            name, key = child.name.value, _key(child)
+            if name == "__typename":
+                parts.append(Part(key, None, value=kind.name))
+                continue
+            field = kind.fields.get(name)
+            definition = (field.extensions or {}).get("strawberry-definition") if field is not None else None
+            if field is None or child.arguments or definition is None or definition.base_resolver is not None:
+                raise Unsupported(f"{kind.name}.{name}")
+            empty = self.denied(kind.name, field, name)
+            if empty is not _ALLOWED:
+                parts.append(Part(key, None, value=self.complete(field.type, child)(empty)))
+                continue
+            if self.restricted(field):
+                raise Unsupported(f"{kind.name}.{name}: derived values for this role")
+            guard = self.guard(kind.name, field, name)
+            of, required = field.type, isinstance(field.type, GraphQLNonNull)
+            if isinstance(of, GraphQLNonNull):
+                of = of.of_type
+            many, items_required = isinstance(of, GraphQLList), False
+            if isinstance(of, GraphQLList):
+                items_required = isinstance(of.of_type, GraphQLNonNull)
+            named = get_named_type(of)
+            attribute = definition.python_name
+            if isinstance(named, GraphQLObjectType) and child.selection_set is not None:
+                if guard is not None:
+                    raise Unsupported(f"{kind.name}.{name}: masked objects")
+                if named.name in self.model.entities:
+                    parts.append(Part(key, attribute, many, required, items_required,
+                                      units=self.selection(child, named)))
+                else:
+                    parts.append(Part(key, attribute, many, required, items_required, shape=self.shape(child, named)))
+                continue
+            done = self.complete(field.type, child)
+            parts.append(Part(key, attribute, complete=done if guard is None else _guarded(guard, done)))
+        _unique(tuple(parts))
+        return Shape(tuple(parts))
 
     def selection(self, node: FieldNode, parent: GraphQLObjectType) -> Selection:
         decl = self.model.entities[parent.name]

@@ -10,7 +10,7 @@ from typing import Any
 import strawberry
 
 from federation.api.build import ModelTypes
-from federation.api.context import engine_request
+from federation.api.context import CALLER_POLICY, engine_request
 from federation.api.cursor import decode_cursor, encode_cursor
 from federation.api.stats import (
     PurchaseGroupBy,
@@ -21,7 +21,7 @@ from federation.api.stats import (
     searched_and_pushed,
 )
 from federation.api.types import PageInfo, SourceInfo
-from federation.api.walkin import match_input, walk_in
+from federation.api.walkin import caller_policy, match_input, walk_in
 from federation.contract import Condition, SortKey
 from federation.engine.request import Request
 from federation.engine.residual import matches
@@ -36,7 +36,9 @@ MAX_PAGE = 100
 
 
 def build_query(types: ModelTypes) -> type:
-    """The Query type: customer, customers, purchase(s), case, sources."""
+    """The Query type: customer, customers, purchase(s), case, customerList, purchaseStats, sources.
+
+    Each resolver is one call of its root function, kept in `types.roots` for the compiled path."""
     customer, purchase, case = (types.entities[n] for n in ("Customer", "Purchase", "Case"))
     connection = _connection_type(purchase)
     customer_connection = _connection_type(customer, counted=True)
@@ -61,66 +63,37 @@ def build_query(types: ModelTypes) -> type:
         sourceRef: str | None = None,
         match: Any = None,
     ) -> Any:
-        walked = await walk_in(info, match) if match is not None else None
-        if walked is not None and not any(a is not None for a in (email, phone, name, loyaltyNumber, orderNumber,
-                                                                  sourceRef)):
-            return walked
-        found = await BUILTIN_ROOTS["customers"](engine_request(info), {
+        request = engine_request(info)
+        request.notes[CALLER_POLICY] = caller_policy(info, request)
+        return await BUILTIN_ROOTS["customers"](request, {
             "email": email, "phone": phone, "name": name, "loyaltyNumber": loyaltyNumber,
-            "orderNumber": orderNumber, "sourceRef": sourceRef})
-        return found if walked is None else _intersect([walked, found])
+            "orderNumber": orderNumber, "sourceRef": sourceRef, "match": match})
 
     resolve_customers.__annotations__["match"] = match_input(types.model.entities["Customer"]) | None
 
+    roots = {**BUILTIN_ROOTS, "purchases": _purchases_root(connection), "purchaseStats": _purchase_stats_root,
+             "customerList": _customer_list_root(customer_connection), "sources": _sources_root}
+    types.roots = roots  # the compiled path calls the same functions (federation/api/planner.py)
+
     async def resolve_purchases(info: strawberry.Info, filter: Any = None, first: int = 20,
                                 after: str | None = None) -> Any:
-        units, has_next = await _purchases(engine_request(info), filter, first, after)
-        edges = [connection.edge(cursor=encode_cursor(u.values.get("placedAt"), u.id), node=u) for u in units]
-        end = edges[-1].cursor if edges else None
-        return connection.cls(edges=edges, nodes=units, pageInfo=PageInfo(hasNextPage=has_next, endCursor=end))
+        return await roots["purchases"](engine_request(info), {"filter": filter, "first": first, "after": after})
 
     resolve_purchases.__annotations__["filter"] = purchase_filter | None
 
     async def resolve_purchase_stats(info: strawberry.Info, groupBy: PurchaseGroupBy,
                                      filter: Any = None, top: int | None = None,
                                      thenBy: PurchaseGroupBy | None = None) -> PurchaseStats:
-        request = engine_request(info)
-        check_top(top)
-        check_dimensions(groupBy, thenBy)
-        if filter is not None and filter.customerId is not None:
-            return await purchase_stats(request, await _purchases_in_scope(request, filter), groupBy, top,
-                                        then=thenBy)
-        conditions, sources = _filter_scope(request, filter)
-        units, partials = await searched_and_pushed(request, conditions, sources, groupBy, thenBy)
-        return await purchase_stats(request, units, groupBy, top, partials, thenBy)
+        return await _purchase_stats_root(engine_request(info), {"groupBy": groupBy, "filter": filter, "top": top,
+                                                                 "thenBy": thenBy})
 
     resolve_purchase_stats.__annotations__["filter"] = purchase_filter | None
 
     async def resolve_customer_list(info: strawberry.Info, first: int = 20, after: str | None = None) -> Any:
-        request = engine_request(info)
-        units, total, truncated = await _all_customers(request)
-        start = 0
-        if after is not None:
-            _, last_id = decode_cursor(after)
-            start = next((i + 1 for i, u in enumerate(units) if u.id == last_id), len(units))
-        if not 1 <= first <= MAX_PAGE:
-            raise QueryError(f"first: must be between 1 and {MAX_PAGE}", "first")
-        page = units[start:start + first]
-        edges = [customer_connection.edge(cursor=encode_cursor(None, u.id), node=u) for u in page]
-        info_ = PageInfo(hasNextPage=start + first < len(units), endCursor=edges[-1].cursor if edges else None)
-        return customer_connection.cls(edges=edges, nodes=page, pageInfo=info_, totalCount=total,
-                                       truncated=truncated)
+        return await roots["customerList"](engine_request(info), {"first": first, "after": after})
 
     async def resolve_sources(info: strawberry.Info) -> list[SourceInfo]:
-        gateway = engine_request(info).gateway
-        health = await gateway.health()
-        return [
-            SourceInfo(name=name, kind=h["kind"], ok=h["ok"], detail=h["detail"] or None,
-                       entities=sorted(gateway.capabilities[name].entities), latencyMs=h["ms"],
-                       breaker=h["breaker"]["state"], errorRate=h["breaker"]["errorRate"],
-                       recentCalls=h["breaker"]["recentCalls"], retriesRefused=h["breaker"]["retriesRefused"])
-            for name, h in health.items()
-        ]
+        return await roots["sources"](engine_request(info), {})  # type: ignore[no-any-return]
 
     fields = {
         "customer": _root(resolve_customer, customer | None,
@@ -155,9 +128,17 @@ def _by_id(entity: str) -> RootFunction:
     return answer
 
 
+_CUSTOMER_KEYS = ("email", "phone", "name", "loyaltyNumber", "orderNumber", "sourceRef")
+
+
 async def _customers_root(request: Request, given: Mapping[str, Any]) -> list[Unified]:
-    return await _customers(request, given.get("email"), given.get("phone"), given.get("name"),
-                            given.get("loyaltyNumber"), given.get("orderNumber"), given.get("sourceRef"))
+    """`customers(...)`: every given key must match; `match`: a walk-in's details, scored, best first."""
+    match = given.get("match")
+    walked = await walk_in(request, match, request.notes.get(CALLER_POLICY)) if match is not None else None
+    if walked is not None and all(given.get(k) is None for k in _CUSTOMER_KEYS):
+        return walked
+    found = await _customers(request, *(given.get(k) for k in _CUSTOMER_KEYS))
+    return found if walked is None else _intersect([walked, found])
 
 
 BUILTIN_ROOTS: dict[str, RootFunction] = {
@@ -166,6 +147,63 @@ BUILTIN_ROOTS: dict[str, RootFunction] = {
     "case": _by_id("Case"),
     "customers": _customers_root,
 }
+
+
+def _purchases_root(connection: _Connection) -> RootFunction:
+    """`purchases(filter, first, after)`: a page of purchases, newest first, with keyset cursors."""
+
+    async def answer(request: Request, given: Mapping[str, Any]) -> Any:
+        units, has_next = await _purchases(request, given.get("filter"), given["first"], given.get("after"))
+        edges = [connection.edge(cursor=encode_cursor(u.values.get("placedAt"), u.id), node=u) for u in units]
+        end = edges[-1].cursor if edges else None
+        return connection.cls(edges=edges, nodes=units, pageInfo=PageInfo(hasNextPage=has_next, endCursor=end))
+
+    return answer
+
+
+def _customer_list_root(connection: _Connection) -> RootFunction:
+    """`customerList(first, after)`: every unified customer, by id, a page at a time, with the total."""
+
+    async def answer(request: Request, given: Mapping[str, Any]) -> Any:
+        first, after = given["first"], given.get("after")
+        units, total, truncated = await _all_customers(request)
+        start = 0
+        if after is not None:
+            _, last_id = decode_cursor(after)
+            start = next((i + 1 for i, u in enumerate(units) if u.id == last_id), len(units))
+        if not 1 <= first <= MAX_PAGE:
+            raise QueryError(f"first: must be between 1 and {MAX_PAGE}", "first")
+        page = units[start:start + first]
+        edges = [connection.edge(cursor=encode_cursor(None, u.id), node=u) for u in page]
+        info = PageInfo(hasNextPage=start + first < len(units), endCursor=edges[-1].cursor if edges else None)
+        return connection.cls(edges=edges, nodes=page, pageInfo=info, totalCount=total, truncated=truncated)
+
+    return answer
+
+
+async def _purchase_stats_root(request: Request, given: Mapping[str, Any]) -> PurchaseStats:
+    """`purchaseStats(groupBy, filter, top, thenBy)`: pushed down where sources aggregate."""
+    by, flt, top, then = given["groupBy"], given.get("filter"), given.get("top"), given.get("thenBy")
+    check_top(top)
+    check_dimensions(by, then)
+    if flt is not None and flt.customerId is not None:
+        return await purchase_stats(request, await _purchases_in_scope(request, flt), by, top, then=then)
+    conditions, sources = _filter_scope(request, flt)
+    units, partials = await searched_and_pushed(request, conditions, sources, by, then)
+    return await purchase_stats(request, units, by, top, partials, then)
+
+
+async def _sources_root(request: Request, _given: Mapping[str, Any]) -> list[SourceInfo]:
+    """`sources`: every configured source and its health now."""
+    gateway = request.gateway
+    health = await gateway.health()
+    return [
+        SourceInfo(name=name, kind=h["kind"], ok=h["ok"], detail=h["detail"] or None,
+                   entities=sorted(gateway.capabilities[name].entities), latencyMs=h["ms"],
+                   breaker=h["breaker"]["state"], errorRate=h["breaker"]["errorRate"],
+                   recentCalls=h["breaker"]["recentCalls"], retriesRefused=h["breaker"]["retriesRefused"])
+        for name, h in health.items()
+    ]
 
 
 def _root(resolver: Callable[..., Any], graphql_type: Any, description: str) -> Any:

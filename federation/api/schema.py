@@ -19,12 +19,13 @@ from federation.api.declared import with_declared_roots
 from federation.api.extensions import SourcesExtension
 from federation.api.identity import build_mutation
 from federation.api.roots import build_query
-from federation.errors import OnepaneError
+from federation.errors import ConfigError, OnepaneError
 from federation.model.declaration import ModelDecl
 from federation.ops.extension import OpsExtension
 from federation.security import AuditSink, Policy, limit_extensions
 from federation.security.extension import role_extension
 from federation.security.settings import LimitSettings, SecuritySettings
+from federation.security.validate import policy_problems, schema_fields
 
 __all__ = ["OnepaneSchema", "build_schema", "print_sdl"]
 
@@ -60,8 +61,12 @@ FINITE_DECIMAL = dataclasses.replace(DecimalDefinition, parse_value=_finite_deci
 
 
 def build_schema(model: ModelDecl, security: SecuritySettings | None = None, audit: AuditSink | None = None,
-                 **kwargs: Any) -> OnepaneSchema:
-    """Generate the GraphQL schema from the declared model, with limits and the role layer."""
+                 *, config_file: str = "", **kwargs: Any) -> OnepaneSchema:
+    """Generate the GraphQL schema from the declared model, with limits and the role layer.
+
+    Every role rule must name a type or field of this schema: one that names nothing (a typo would
+    leave a mask or deny silently off) is a ConfigError naming `config_file` and the rule.
+    """
     types = build_types(model)
     query = with_declared_roots(build_query(types), model, types)
     limits = security.limits if security else LimitSettings()
@@ -75,6 +80,10 @@ def build_schema(model: ModelDecl, security: SecuritySettings | None = None, aud
     schema = OnepaneSchema(query=query, mutation=build_mutation(model),
                            config=StrawberryConfig(auto_camel_case=False),
                            extensions=extensions, scalar_overrides={decimal.Decimal: FINITE_DECIMAL}, **kwargs)
+    if security is not None:
+        problems = policy_problems(schema_fields(schema._schema), security, config_file)
+        if problems:
+            raise ConfigError(problems)
     schema.registered_documents = registered
     schema.model_types = types
     return schema

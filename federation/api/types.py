@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import re
-import string
-from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 import strawberry
+
+from federation.timeline import TimelineOrigin
 
 __all__ = [
     "ComparisonWeight",
@@ -22,8 +20,6 @@ __all__ = [
     "SourceInfo",
     "SourceRecord",
     "TimelineEntry",
-    "TimelineOrigin",
-    "render_summary",
 ]
 
 
@@ -102,30 +98,6 @@ class Flag:
     # The (entity, field) pairs the flag's condition reads: a role that may not read one of them
     # does not get the flag (federation/security/derived.py).
     reads: strawberry.Private[tuple[tuple[str, str], ...]] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class TimelineOrigin:
-    """The entity an entry was built from, which of its fields fed `at`, `channel`, `direction` and
-    `waitSeconds`, and the summary's template with the text of each field it names."""
-
-    entity: str
-    fields: Mapping[str, str | None]
-    template: str
-    parts: Mapping[str, str]
-
-
-class _Blank(dict[str, str]):
-    def __missing__(self, key: str) -> str:
-        return ""
-
-
-def render_summary(template: str, parts: Mapping[str, str]) -> str:
-    """A timeline summary from its template; a value left out leaves no empty brackets or commas."""
-    text = string.Formatter().vformat(template, (), _Blank(parts))
-    text = " ".join(text.split())
-    text = re.sub(r"\(\s*,\s*", "(", re.sub(r",\s*\)", ")", text)).replace("()", "")
-    return " ".join(text.split()).strip(" :,")
 
 
 @strawberry.type(description="One event in a customer's history, from any system, newest first.")

@@ -28,10 +28,10 @@ from federation.security import Policy
 from federation.security.auth import Principal
 from federation.security.extension import PRINCIPAL, Forbidden
 
-__all__ = ["WalkInMatch", "match_field", "match_input", "walk_in"]
+__all__ = ["WalkInMatch", "caller_policy", "match_field", "match_input", "walk_in"]
 
 ENTITY = "Customer"
-CONTEXT = "onepane.walkin"   # info.context: unified id → how the walk-in matched it
+CONTEXT = "onepane.walkin"   # Request.notes: unified id → how the walk-in matched it
 
 
 @strawberry.type(description=(
@@ -75,16 +75,16 @@ def match_field() -> tuple[Callable[..., Any], Any, str]:
     """(resolver, type, description) of `Customer.match`."""
 
     def resolve(root: Unified, info: strawberry.Info) -> WalkInMatch | None:
-        found = info.context.get(CONTEXT, {}).get(root.id) if isinstance(info.context, dict) else None
+        found = engine_request(info).notes.get(CONTEXT, {}).get(root.id)
         return None if found is None else _graphql(found)
 
     return resolve, WalkInMatch | None, (
         "How this customer matched `customers(match:)`; null when the query asked no `match`.")
 
 
-async def walk_in(info: Any, typed: Any) -> list[Unified]:
-    """Unified customers matching what the clerk typed, best first, at or above each rule's `suggest`."""
-    request = engine_request(info)
+async def walk_in(request: Request, typed: Any, policy: Policy | None) -> list[Unified]:
+    """Unified customers matching what the clerk typed, best first, at or above each rule's `suggest`;
+    `policy`: the caller's role (None: reads everything), which must read what it matches on."""
     decl = request.model.entities[ENTITY]
     values = {m: getattr(typed, m, None) for m in input_members(decl)}
     values = {m: v for m, v in values.items() if v is not None and str(v).strip()}
@@ -95,7 +95,7 @@ async def walk_in(info: Any, typed: Any) -> list[Unified]:
         probe = probe_record(ENTITY, decl, values, region)
     except MatchInputError as exc:
         raise QueryError(str(exc), exc.argument) from None
-    _may_read(info, request, probe.fields)
+    _may_read(policy, probe.fields)
     found: dict[str, _Found] = {}
     order: dict[str, Unified] = {}
     for key, units in await _key_hits(request, values, region):
@@ -117,22 +117,27 @@ async def walk_in(info: Any, typed: Any) -> list[Unified]:
             order.setdefault(owner.id, owner)
             if hit.best is None:   # `scored` is best first: the first of a unit's records is its best
                 hit.best = candidate
-                hit.score = max(hit.score, candidate.match.decisive)
+                hit.score = max(hit.score, candidate.match.offered)
                 hit.reasons.append(candidate.match.score.explain() + f" ~ {candidate.record.ref}")
-    if isinstance(info.context, dict):
-        info.context.setdefault(CONTEXT, {}).update(found)
+    request.notes.setdefault(CONTEXT, {}).update(found)
     return sorted(order.values(), key=lambda u: -found[u.id].score)
 
 
-def _may_read(info: Any, request: Request, fields: Iterable[str]) -> None:
-    """Matching on a field is reading it: FORBIDDEN for a field the role may not read, before any
-    source call (the typed `name` fills the rule's given and family fields too)."""
+def caller_policy(info: Any, request: Request) -> Policy | None:
+    """The role policy of strawberry's caller; None without security or a known role."""
     security = request.gateway.config.security
     principal = info.context.get(PRINCIPAL) if isinstance(info.context, dict) else None
     if security is None or not isinstance(principal, Principal) or principal.role not in security.roles:
+        return None
+    return Policy(principal.role, security.roles[principal.role],
+                  frozenset(request.model.entities) | {"Query", "Mutation"})
+
+
+def _may_read(policy: Policy | None, fields: Iterable[str]) -> None:
+    """Matching on a field is reading it: FORBIDDEN for a field the role may not read, before any
+    source call (the typed `name` fills the rule's given and family fields too)."""
+    if policy is None:
         return
-    policy = Policy(principal.role, security.roles[principal.role],
-                    frozenset(request.model.entities) | {"Query", "Mutation"})
     for name in sorted(fields):
         if policy.decide(ENTITY, name).action == "deny":
             raise Forbidden(ENTITY, name)

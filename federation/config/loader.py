@@ -115,10 +115,6 @@ def parse_config(data: Any, file: Path, env: Mapping[str, str]) -> Config:
     if model is not None and gateway is not None and isinstance(data.get("sources"), dict):
         problems.extend(ConfigProblem(where, p, what, valid) for p, what, valid in scope_problems(
             model, gateway.key_groups, [str(s) for s in data["sources"]]))
-    if model is not None and security is not None and not problems:
-        from federation.security.validate import policy_problems  # builds the schema: the API imports config
-
-        problems.extend(policy_problems(model, security, where))
     if problems:
         raise ConfigError(problems)
     assert gateway is not None and model is not None

@@ -47,17 +47,20 @@ class BatchLoader:
         self._scheduled = False
 
     def load(self, value: str) -> asyncio.Future[list[Record]]:
+        """The records matching `value`, as a future of the caller's own: the answer is shared by
+        every caller in the request, and one caller cancelled (graphql-core cancels the resolvers
+        still running when a null propagates; `gather` then cancels what they await) must not
+        cancel it for the others, who got CancelledError and dropped the whole response."""
         future = self._done.get(value) or self._pending.get(value)
-        if future is not None:
-            return future
-        loop = asyncio.get_running_loop()
-        future = loop.create_future()
-        self._pending[value] = future
-        if not self._scheduled:
-            self._scheduled = True
-            # Two hops of call_soon let sibling resolvers started in the same tick join the batch.
-            loop.call_soon(lambda: loop.call_soon(self._dispatch))
-        return future
+        if future is None:
+            loop = asyncio.get_running_loop()
+            future = loop.create_future()
+            self._pending[value] = future
+            if not self._scheduled:
+                self._scheduled = True
+                # Two hops of call_soon let sibling resolvers started in the same tick join the batch.
+                loop.call_soon(lambda: loop.call_soon(self._dispatch))
+        return asyncio.shield(future)  # an answer already there is returned as it is
 
     def _dispatch(self) -> None:
         batch, self._pending, self._scheduled = self._pending, {}, False

@@ -45,6 +45,9 @@ class Request:
         self.stats = self.fetcher.stats  # what `extensions.sources` reports
         self.deadline = self.fetcher.deadline
         self.capped = self.fetcher.capped  # (source, entity) searches that hit max_search_rows
+        # What the API layer keeps for this request, opaque to the engine (the caller's policy, how a
+        # walk-in matched each customer): both execution paths share one Request, so one place.
+        self.notes: dict[str, Any] = {}
 
     @property
     def on_first_answer(self) -> Callable[[], None] | None:

@@ -20,7 +20,8 @@ The file is JSON, one per entity, meant to be read by people:
 Term frequencies: where two records agree exactly on a value that is common in the sample (more
 than twice as frequent as an exact agreement between random records), the exact level weighs
 log2(u / frequency) bits less, as Splink's term-frequency adjustment does; only such common
-values (at most 100 per comparison) are written to the file, never a rare one.
+values (at most 100 per comparison) are written to the file, never a rare one. A value is counted
+once per person holding it (records the model links count once: `training._common_terms`).
 """
 
 from __future__ import annotations

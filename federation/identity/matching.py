@@ -17,7 +17,7 @@ from typing import Any
 
 from federation.contract import Capabilities, Condition
 from federation.identity.fellegi import IdentityModel, probability, score_trained
-from federation.identity.scoring import Score, date_variants, score_pair, values_of
+from federation.identity.scoring import Comparison, Score, date_variants, score_pair, values_of
 from federation.keys import normalize_text
 from federation.model.declaration import EntityDecl, ModelDecl
 from federation.model.identity import IdentityDecl, RuleDecl
@@ -57,6 +57,23 @@ class Match:
         """The score the thresholds apply to: the match probability, or for records whose names
         disagree, the probability from the evidence a household does not share."""
         return probability(self.personal_weight) if self.names_disagree else self.score.value
+
+    @property
+    def offered(self) -> float:
+        """The score `suggest` applies to: the match probability, or for records whose names disagree,
+        the probability from their personal evidence plus the household's evidence counted once (its
+        strongest comparison: an address, a shared postcode, or the family name two relatives share).
+        Two relatives at one address are then offered only when the rest of their evidence agrees
+        (the same birth date: twins, or a given name replaced), and never merged by it."""
+        if not self.names_disagree:
+            return self.score.value
+        household = [c.weight for c in self.score.comparisons if self._household(c)]
+        personal = self.score.prior + sum(c.weight for c in self.score.comparisons if not self._household(c))
+        return probability(personal + max([0.0, *household]))
+
+    def _household(self, c: Comparison) -> bool:
+        spec = self.rule.compare[c.member]
+        return spec.household or (spec.method == "name" and c.level == "family only")
 
     @property
     def names_disagree(self) -> bool:
@@ -182,7 +199,7 @@ def scored_pairs(identity: IdentityDecl, decl: EntityDecl, mine: Sequence[Record
                     found = score_trained(name, rule, trained[name], *pair, apart) if name in trained \
                         else score_pair(name, rule, *pair, apart)
                     match = Match(pair[0], pair[1], found, rule) if found is not None else None
-                    if match is not None and match.decisive >= rule.suggest:
+                    if match is not None and match.offered >= rule.suggest:
                         out.append(match)
     return sorted(out, key=lambda m: -m.score.value)
 

@@ -95,13 +95,14 @@ def _onepane_level(method: str, name: str, levels: Sequence[_Level]) -> _Level:
     fallback = next(lv for lv in levels if lv.kind == "else")
     exact = _pick(levels, "exact", lambda b: True)
     edits = {k: _pick(levels, "edits", lambda b, k=k: b >= k) for k in (1, 2)}
-    jaro = {t: _pick(levels, "jaro", lambda b, t=t: b <= t) for t in (0.92, 0.8)}
+    jaro = {t: _pick(levels, "jaro", lambda b, t=t: b <= t) for t in (0.92, 0.8, 0.7)}
     year = _pick(levels, "within", lambda b: b >= _YEAR_SECONDS)
     wanted: dict[str, _Level | None] = {
         "exact": exact, "1 edit": edits[1], "2 edits": edits[2], "one digit": edits[1] or year,
         "transposed": edits[2] or year, "day-month swap": edits[2] or year, "same year": year,
         "jaro-winkler 0.92": jaro[0.92], "jaro-winkler 0.8": jaro[0.8], "close": jaro[0.92],
-        "similar": jaro[0.8], "token 0.9": jaro[0.92], "token 0.75": jaro[0.8]}
+        "similar": jaro[0.8], "token 0.9": jaro[0.92], "token 0.75": jaro[0.8],
+        "token 0.6": jaro[0.7]}
     return wanted.get(name) or fallback
 
 
@@ -206,8 +207,9 @@ def _sql(method: str, level: str, fields: Sequence[str]) -> str:
         return both.get(level, "ELSE")
     c = fields[0]
     left, right = _col(c, "l"), _col(c, "r")
-    simple = {"exact": f"{left} = {right}", "1 edit": f"levenshtein({left}, {right}) <= 1",
-              "2 edits": f"levenshtein({left}, {right}) <= 2", "one digit": f"levenshtein({left}, {right}) <= 1",
+    simple = {"exact": f"{left} = {right}", "1 edit": f"damerau_levenshtein({left}, {right}) <= 1",
+              "2 edits": f"damerau_levenshtein({left}, {right}) <= 2",
+              "one digit": f"levenshtein({left}, {right}) <= 1",
               "transposed": f"damerau_levenshtein({left}, {right}) <= 1",
               "day-month swap": f"substr({left}, 1, 4) = substr({right}, 1, 4) AND substr({left}, 5, 2) = "
                                 f"substr({right}, 7, 2) AND substr({left}, 7, 2) = substr({right}, 5, 2)",
@@ -217,7 +219,8 @@ def _sql(method: str, level: str, fields: Sequence[str]) -> str:
               "close": f"jaro_winkler_similarity({left}, {right}) >= 0.92",
               "similar": f"jaro_winkler_similarity({left}, {right}) >= 0.8",
               "token 0.9": f"jaro_winkler_similarity({left}, {right}) >= 0.92",
-              "token 0.75": f"jaro_winkler_similarity({left}, {right}) >= 0.8"}
+              "token 0.75": f"jaro_winkler_similarity({left}, {right}) >= 0.8",
+              "token 0.6": f"jaro_winkler_similarity({left}, {right}) >= 0.7"}
     return simple.get(level, "ELSE")
 
 

@@ -24,8 +24,8 @@ from itertools import combinations
 from typing import Any
 
 from federation.identity.comparisons import LEVELS, TERM_METHODS, compare_level, read_terms
-from federation.identity.fellegi import ComparisonModel, IdentityModel, RuleModel
-from federation.identity.matching import block_signatures
+from federation.identity.fellegi import ComparisonModel, IdentityModel, RuleModel, score_trained
+from federation.identity.matching import Match, block_signatures
 from federation.identity.scoring import comparison_values
 from federation.model.declaration import EntityDecl
 from federation.model.identity import IdentityDecl, RuleDecl
@@ -218,8 +218,11 @@ def train(entity: str, identity: IdentityDecl, decl: EntityDecl, samples: dict[s
                 notes.append(f"{c}: every blocking key reads it, so its m was not estimated (a prior guess is used)")
                 m_final.append(_initial_m(sizes[i]))
         prior = _prior(rule, members, runs, m_final, n)
+        plain = RuleModel(prior, {c: ComparisonModel(rule.compare[c].method, rule.reads(c),
+                                                     LEVELS[rule.compare[c].method], m_final[i], u[i])
+                                  for i, c in enumerate(members)})
         comparisons = {c: ComparisonModel(rule.compare[c].method, rule.reads(c), LEVELS[rule.compare[c].method],
-                                          m_final[i], u[i], _common_terms(records, rule, c, u[i][0]))
+                                          m_final[i], u[i], _common_terms(records, name, rule, c, u[i][0], plain))
                        for i, c in enumerate(members)}
         rules[name] = RuleModel(prior, comparisons, tuple(notes))
     trained_at = datetime.now(UTC).isoformat(timespec="seconds")
@@ -227,19 +230,51 @@ def train(entity: str, identity: IdentityDecl, decl: EntityDecl, samples: dict[s
 
 
 _MAX_TERMS = 100
+# A value held by more sampled records than this is common whoever holds it: counted per record.
+_MAX_HOLDERS = 100
 
 
-def _common_terms(records: Sequence[Record], rule: RuleDecl, member: str, u_exact: float) -> dict[str, float]:
+def _common_terms(records: Sequence[Record], name: str, rule: RuleDecl, member: str, u_exact: float,
+                  plain: RuleModel) -> dict[str, float]:
     """Values of a comparison common enough to weigh less on an exact agreement: more than twice as
-    frequent as two random records agreeing exactly; the 100 most common at most, never a rare one."""
+    frequent as two random records agreeing exactly; the 100 most common at most, never a rare one.
+
+    A value counts once per person holding it, not per record: records of one person (in three
+    systems, or a system's own duplicates) that the model without term frequencies (`plain`) links
+    are one. Counted per record, a rare name or an identity number held by one person in three
+    systems looks common, and its exact agreement, the best evidence there is, would weigh less."""
     method = rule.compare[member].method
     if method not in TERM_METHODS:
         return {}
-    counts = Counter(t for r in records for t in read_terms(method, comparison_values(r, rule, member)))
+    holders: dict[str, list[int]] = defaultdict(list)
+    for i, record in enumerate(records):
+        for term in set(read_terms(method, comparison_values(record, rule, member))):
+            holders[term].append(i)
+    counts = Counter({t: _people(records, ids, name, rule, plain) if 3 <= len(ids) <= _MAX_HOLDERS else len(ids)
+                      for t, ids in holders.items()})
     total = sum(counts.values())
     if not total:
         return {}
     return {t: n / total for t, n in counts.most_common(_MAX_TERMS) if n >= 3 and n / total > 2 * u_exact}
+
+
+def _people(records: Sequence[Record], ids: Sequence[int], name: str, rule: RuleDecl, plain: RuleModel) -> int:
+    """How many people hold one value: its records grouped by what the plain model links."""
+    parent = {i: i for i in ids}
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, j in combinations(ids, 2):
+        if root(i) == root(j):
+            continue
+        score = score_trained(name, rule, plain, records[i], records[j])
+        if score is not None and Match(records[i], records[j], score, rule).decisive >= rule.link:
+            parent[root(i)] = root(j)
+    return len({root(i) for i in ids})
 
 
 def _prior(rule: RuleDecl, members: Sequence[str], runs: Sequence[tuple[int, float, int]],

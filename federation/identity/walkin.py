@@ -136,6 +136,6 @@ def score_candidates(identity: IdentityDecl, probe: Record, candidates: Sequence
             if found is None:
                 continue
             match = Match(probe, record, found, rule)
-            if match.decisive >= rule.suggest and (record not in best or best[record].decisive < match.decisive):
+            if match.offered >= rule.suggest and (record not in best or best[record].offered < match.offered):
                 best[record] = match
-    return sorted((Candidate(r, m) for r, m in best.items()), key=lambda c: -c.match.decisive)
+    return sorted((Candidate(r, m) for r, m in best.items()), key=lambda c: -c.match.offered)

@@ -6,6 +6,9 @@ purchases in it. For each, this module asks the role's policy about the field th
 from: denied → the value is left out (a conflict on a denied field is not listed at all), masked →
 the same mask as the field itself. Record ids and refs are never masked: they name records, not
 people.
+
+The values are the API's result objects (conflicts, timeline entries: dataclasses), read and
+copied by attribute: the API imports this layer, never the other way round.
 """
 
 from __future__ import annotations
@@ -15,10 +18,10 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from federation.api.types import Conflict, SourceRecord, TimelineEntry, render_summary
 from federation.security.masks import apply_mask, redact_text
 from federation.security.oracle import group_labels
 from federation.security.policy import Decision, Policy
+from federation.timeline import render_summary
 
 __all__ = ["DERIVED_TYPES", "follow_rules", "link_reasons"]
 
@@ -57,7 +60,7 @@ def _field_of(policy: Policy, entity: str, name: str, fields: Mapping[str, Any])
     return policy.decide(entity, name)
 
 
-def _conflicts(policy: Policy, entity: str, conflicts: Sequence[Conflict], _: Mapping[str, Any]) -> list[Conflict]:
+def _conflicts(policy: Policy, entity: str, conflicts: Sequence[Any], _: Mapping[str, Any]) -> list[Any]:
     out = []
     for conflict in conflicts:
         rule = _rule(policy.decide(entity, conflict.field))
@@ -68,8 +71,7 @@ def _conflicts(policy: Policy, entity: str, conflicts: Sequence[Conflict], _: Ma
     return out
 
 
-def _timeline(policy: Policy, _entity: str, entries: Sequence[TimelineEntry],
-              _arguments: Mapping[str, Any]) -> list[TimelineEntry]:
+def _timeline(policy: Policy, _entity: str, entries: Sequence[Any], _arguments: Mapping[str, Any]) -> list[Any]:
     out = []
     for entry in entries:
         origin = entry.origin
@@ -156,7 +158,7 @@ def follow_rules(policy: Policy, entity: str, named: str, result: Any, arguments
     return DERIVED_TYPES[named](policy, entity, result, arguments)
 
 
-def link_reasons(policy: Policy, record: SourceRecord, reasons: Sequence[str], fields: Mapping[str, Any],
+def link_reasons(policy: Policy, entity: str, reasons: Sequence[str], fields: Mapping[str, Any],
                  own: Decision) -> list[str]:
     """Each link reason with the values in it ruled by their field, then by the role's rule for
     `SourceRecord.linkedBy` itself (`own`); the refs after ' ~ ' are ids and stay as they are."""
@@ -166,7 +168,7 @@ def link_reasons(policy: Policy, record: SourceRecord, reasons: Sequence[str], f
         head, tilde, refs = reason.rpartition(" ~ ")
         if not tilde:
             head, refs = reason, ""
-        head = _ruled_head(policy, record.entity, head, fields)
+        head = _ruled_head(policy, entity, head, fields)
         if own_rule is not None:
             head = own_rule(head) or WITHHELD
         elif policy.redacts:

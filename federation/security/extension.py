@@ -130,7 +130,7 @@ class FieldGuard(SchemaExtension):
                 result = _later(result, lambda value: follow_rules(policy, entity, named, value, kwargs))
             if type_name == "SourceRecord" and field == "linkedBy":
                 fields = _fields(info, root.entity)
-                return _later(result, lambda value: link_reasons(policy, root, value, fields, decision))
+                return _later(result, lambda value: link_reasons(policy, root.entity, value, fields, decision))
         change = value_guard(policy, decision, get_named_type(info.return_type), field)
         return result if change is None else _later(result, change)
 

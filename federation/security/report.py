@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from graphql import GraphQLInputObjectType
+from graphql import GraphQLInputObjectType, GraphQLSchema
 from rich.table import Table
 
-from federation.model.declaration import ModelDecl
 from federation.security.policy import Policy
 from federation.security.settings import SecuritySettings
 from federation.security.validate import schema_fields
@@ -13,14 +12,12 @@ from federation.security.validate import schema_fields
 __all__ = ["role_tables"]
 
 
-def role_tables(model: ModelDecl, security: SecuritySettings) -> list[Table]:
-    """One table per role: a row per type with its readable, masked and denied fields."""
-    from federation.api.schema import build_schema  # the API package imports the config package
-
-    schema = build_schema(model)._schema
+def role_tables(schema: GraphQLSchema, entities: frozenset[str], security: SecuritySettings) -> list[Table]:
+    """One table per role: a row per type of the served `schema` (the API builds it) with its
+    readable, masked and denied fields; `entities` are the model's, guarded by default."""
     types = {name: fields for name, fields in schema_fields(schema).items()
              if not isinstance(schema.type_map[name], GraphQLInputObjectType)}
-    guarded = frozenset(model.entities) | {"Query", "Mutation"}
+    guarded = entities | {"Query", "Mutation"}
     tables = []
     for name, settings in security.roles.items():
         policy = Policy(name, settings, guarded)

@@ -1,4 +1,6 @@
-"""Role rules checked against the served schema: a name that matches nothing is a config error.
+"""Role rules checked against the served schema's type and field names: a name that matches
+nothing is a config error. The API builds the schema and passes its names in (`schema_fields`):
+this layer sits below the API and never builds a schema itself.
 
 Without this a typo (`Customer.email` for `Customer.emails`, `Custmer.dateOfBirth`) would be a
 rule that never applies: a mask or deny silently off, personal data served in clear.
@@ -7,11 +9,11 @@ rule that never applies: a mask or deny silently off, personal data served in cl
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
 
 from graphql import GraphQLInputObjectType, GraphQLInterfaceType, GraphQLObjectType, GraphQLSchema
 
 from federation.errors import ConfigProblem
-from federation.model.declaration import ModelDecl
 from federation.security.settings import SecuritySettings
 
 __all__ = ["policy_problems", "schema_fields"]
@@ -29,7 +31,7 @@ def _near(word: str, choices: list[str]) -> str:
     return ", ".join(difflib.get_close_matches(word, choices, n=3, cutoff=0.6))
 
 
-def _pattern_problem(pattern: str, types: dict[str, frozenset[str]]) -> tuple[str, str] | None:
+def _pattern_problem(pattern: str, types: Mapping[str, frozenset[str]]) -> tuple[str, str] | None:
     """What is wrong with one `Type.field` pattern, and close matches; None when it names something."""
     if pattern == "*":
         return None
@@ -45,11 +47,9 @@ def _pattern_problem(pattern: str, types: dict[str, frozenset[str]]) -> tuple[st
     return None
 
 
-def policy_problems(model: ModelDecl, security: SecuritySettings, file: str) -> list[ConfigProblem]:
-    """Every allow, deny and mask pattern of every role that names no type or field of the schema."""
-    from federation.api.schema import build_schema  # the API package imports the config package
-
-    types = schema_fields(build_schema(model)._schema)
+def policy_problems(types: Mapping[str, frozenset[str]], security: SecuritySettings, file: str) -> list[ConfigProblem]:
+    """Every allow, deny and mask pattern of every role that names no type or field of `types`
+    (the served schema's, from `schema_fields`); `file` is the config the roles came from."""
     problems: list[ConfigProblem] = []
     for role, settings in security.roles.items():
         rules = [("allow", p) for p in settings.allow] + [("deny", p) for p in settings.deny] + \

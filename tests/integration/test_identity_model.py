@@ -240,3 +240,36 @@ def test_a_model_trained_on_other_sources_is_refused(folder: Path) -> None:
     path.write_text(yaml.safe_dump(config))
     with pytest.raises(ConfigError, match="trained on sources legacy, shop; this config's Customer sources are crm"):
         Gateway.from_config(load_config(path))
+
+
+def test_a_model_that_compares_otherwise_than_the_config_does_not_start(folder: Path) -> None:
+    """The config's rule changed after training (a comparison dropped): the model's weights no longer
+    describe it, so the gateway refuses to start, naming the file, the difference and the fix."""
+    path = _config(folder, model=True)
+    if not (folder / "person-model.json").exists():
+        assert cli(["identity", "train", str(path), "--random-pairs", "5000"]) == 0
+    config = yaml.safe_load(path.read_text())
+    del config["model"]["entities"]["Customer"]["identity"]["rules"]["person"]["compare"]["postcode"]
+    path.write_text(yaml.safe_dump(config))
+    with pytest.raises(ConfigError, match=r"person-model\.json.*rules\.person: compares dob, name, postcode; the "
+                                          r"config compares dob, name: train again"):
+        Gateway.from_config(load_config(path))
+
+
+def test_training_on_a_source_that_cannot_be_read_names_it_and_writes_nothing(
+        folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """One of two systems is unreadable (its table is gone): training names it and trains on neither,
+    since a model of the other alone would be refused at start-up anyway."""
+    path = _config(folder, model=True)
+    config = yaml.safe_load(path.read_text())
+    config["sources"]["crm"]["url"] = "sqlite+aiosqlite:///empty.db"
+    config["model"]["entities"]["Customer"]["identity"]["model"] = "unreadable-model.json"
+    with sqlite3.connect(folder / "empty.db") as db:
+        db.execute("CREATE TABLE IF NOT EXISTS other (id TEXT)")
+    path = folder / "unreadable.yaml"
+    path.write_text(yaml.safe_dump(config))
+    assert cli(["identity", "train", str(path), "--random-pairs", "5000"]) == 1
+    printed = " ".join(capsys.readouterr().err.split())
+    assert "training failed: cannot read crm (" in printed and "trained on none, nothing written" in printed
+    assert "cannot read shop" not in printed
+    assert not (folder / "unreadable-model.json").exists()

@@ -111,15 +111,13 @@ def test_a_masked_field_masks_its_conflict_values() -> None:
 
 
 def test_values_quoted_in_a_fuzzy_match_reason_follow_their_fields() -> None:
-    from federation.api.types import SourceRecord
     from federation.security.derived import link_reasons
 
     policy = Policy("p", RoleSettings(allow=("*",), deny=("Customer.name",), mask={"Customer.dateOfBirth": "year"}),
                     frozenset({"Customer"}))
-    record = SourceRecord(source="pos", localId="1", entity="Customer", updatedAt=None, linkedBy=[])
     reason = "rule name-dob 0.93: name 'Pat O'Brien' ~ 'P O'Brien' 0.91, dateOfBirth '1985-06-14' 1.00 ~ crm:C-9"
     fields = {"name": None, "dateOfBirth": None}
-    (shown,) = link_reasons(policy, record, [reason], fields, policy.decide("SourceRecord", "linkedBy"))
+    (shown,) = link_reasons(policy, "Customer", [reason], fields, policy.decide("SourceRecord", "linkedBy"))
     assert shown == ("rule name-dob 0.93: name '(withheld)' ~ '(withheld)' 0.91, dateOfBirth '1985-01-01' 1.00"
                      " ~ crm:C-9")
 

@@ -9,6 +9,7 @@ import pytest
 import yaml
 from rich.console import Console
 
+from federation.api.schema import build_schema
 from federation.config.loader import parse_config
 from federation.demo.run import demo_config_text
 from federation.errors import ConfigError
@@ -21,7 +22,9 @@ ENV = {"ONEPANE_CRM_API_KEY": "test-key", "ONEPANE_CRM_URL": "http://127.0.0.1:9
 def _parse(roles: dict[str, Any], tmp_path: Path) -> Any:
     config = yaml.safe_load(demo_config_text())
     config["security"] = {**SECURITY, "api_keys": [], "roles": roles}
-    return parse_config(config, tmp_path / "gateway.yaml", ENV)
+    parsed = parse_config(config, tmp_path / "gateway.yaml", ENV)
+    build_schema(parsed.model, parsed.security, config_file=str(parsed.file))  # where role rules are checked
+    return parsed
 
 
 @pytest.mark.parametrize(("role", "where", "says", "near"), [
@@ -52,7 +55,8 @@ def test_roles_report_says_what_each_role_reads_masks_and_is_denied(tmp_path: Pa
     config = _parse(SECURITY["roles"], tmp_path)
     assert config.security is not None
     console = Console(record=True, width=400)
-    for table in role_tables(config.model, config.security):
+    schema = build_schema(config.model, config.security)._schema
+    for table in role_tables(schema, frozenset(config.model.entities), config.security):
         console.print(table)
     text = console.export_text()
     assert "role agent (free text redacted of: card, email, phone)" in text

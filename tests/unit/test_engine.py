@@ -12,7 +12,7 @@ import pytest
 from federation.config.models import Config, GatewaySettings, SourceSettings
 from federation.contract import Capabilities, Condition, Connector, EntityCapabilities, SearchRequest
 from federation.engine.gateway import Gateway
-from federation.engine.loader import index_records
+from federation.engine.loader import BatchLoader, index_records
 from federation.engine.request import Request
 from federation.errors import SourceUnavailable
 from federation.model import builtin_model
@@ -239,3 +239,24 @@ async def test_a_must_link_override_still_joins_records_of_an_entity_without_lin
     monkeypatch.setattr(gw.overrides, "snapshot", snapshot)
     (unit,) = await Request(gw).unify("Case", [crm.records[0]])
     assert sorted(str(r.ref) for r in unit.records) == ["crm:K1", "desk:D9"]
+
+
+async def test_a_cancelled_caller_leaves_a_shared_load_to_the_others() -> None:
+    """graphql-core cancels the resolvers still running when a null propagates; the one load they
+    shared with a resolver that goes on must still answer it (it got CancelledError, and the
+    whole response was dropped: the connection closed with no answer)."""
+    calls: list[list[str]] = []
+
+    async def fetch(values: list[str]) -> list[Record]:
+        calls.append(values)
+        await asyncio.sleep(0.01)
+        return [Record(entity="Customer", source="crm", local_id=v, fields={}) for v in values]
+
+    loader = BatchLoader("id", fetch)
+    cancelled = asyncio.ensure_future(asyncio.gather(loader.load("C-1"), loader.load("C-2")))
+    going_on = asyncio.ensure_future(asyncio.gather(loader.load("C-1")))
+    await asyncio.sleep(0.001)
+    cancelled.cancel()
+    (records,) = await going_on
+    assert [r.local_id for r in records] == ["C-1"] and calls == [["C-1", "C-2"]]
+    assert [r.local_id for r in await loader.load("C-2")] == ["C-2"]  # remembered for later callers too

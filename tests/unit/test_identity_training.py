@@ -189,12 +189,33 @@ def test_agreeing_on_a_common_name_weighs_less_than_on_a_rare_one() -> None:
     assert common.weight == pytest.approx(common.prior + sum(c.weight for c in common.comparisons), abs=1e-6)
 
 
-def test_twins_at_one_address_are_neither_merged_nor_offered(model: IdentityModel) -> None:
+def test_a_name_one_person_holds_in_many_records_is_not_common() -> None:
+    """Term frequencies count people, not records: one woman kept six times (three systems, their
+    duplicates) makes her rare name no more common, while sixty different Mary Smiths do."""
+    samples = _samples(seed=8, people=400)
+    rng = random.Random(2)
+    samples["a"] += [_person("a", f"M{i}", "mary", "smith",
+                             (date(1940, 1, 1) + timedelta(days=rng.randrange(25_000))).strftime("%Y%m%d"),
+                             str(rng.randrange(2000, 2400))) for i in range(60)]
+    samples["b"] += [_person("b", f"Z{i}", "zofia", "wisniewska", "19610723" if i != 3 else "19610732", "2311")
+                     for i in range(30)]
+    model = train("Customer", IDENTITY, ENTITY, samples, random_pairs=20_000)
+    terms = model.rules["person"].comparisons["name"].terms
+    assert "marysmith" in terms and "zofiawisniewska" not in terms
+
+
+def test_twins_at_one_address_are_offered_never_merged_and_siblings_neither(model: IdentityModel) -> None:
     """Same birthday, same postcode, same surname, other given names: all the evidence adds up past
-    `suggest`, but the postcode is shared by a household, and without it the twins are strangers."""
+    `suggest`, but the postcode is shared by a household. Twins, or one record whose given name was
+    replaced: the evidence cannot tell, so a person decides (a possible match), never the rule.
+    Siblings born on other days at that address are neither merged nor offered."""
     one = _person("a", "1", "peter", "okafor", "19900412", "2200")
-    other = _person("b", "2", "susan", "okafor", "19900412", "2200")
-    score = score_trained("person", IDENTITY.rules["person"], model.rules["person"], one, other)
+    twin = _person("b", "2", "susan", "okafor", "19900412", "2200")
+    score = score_trained("person", IDENTITY.rules["person"], model.rules["person"], one, twin)
     assert score is not None and score.value >= SUGGEST
     assert {c.member: c.level for c in score.comparisons}["name"] == "family only"
-    assert scored_pairs(IDENTITY, ENTITY, [one], [other], model) == []
+    [offered] = scored_pairs(IDENTITY, ENTITY, [one], [twin], model)
+    assert not offered.links and offered.offered >= SUGGEST > offered.decisive
+
+    sibling = _person("b", "3", "susan", "okafor", "19930807", "2200")
+    assert scored_pairs(IDENTITY, ENTITY, [one], [sibling], model) == []
