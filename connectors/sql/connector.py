@@ -237,6 +237,7 @@ class SqlConnector(BaseConnector):
     def capabilities(self) -> Capabilities:
         return Capabilities(entities={e: dataclasses.replace(
             spec.capabilities(), keys=frozenset(self.mappers[e].mapping.keys),
+            unique_keys=self.mappers[e].mapping.unique_keys,
             aggregates=groups_served(self.mappers[e]), sums=sums_served(self.mappers[e]))
             for e, spec in self._entities.items()})
 
@@ -290,6 +291,74 @@ class SqlConnector(BaseConnector):
             return f"{self.name} does not map {entity}"
         assert isinstance(mapper.mapping, SqlEntityMap)
         return trino.trino_view(self.options.url, mapper.mapping, mapper.decl)
+
+    async def warnings(self) -> list[str]:
+        """What `federation check` says about email and code keys and `tidy: true` (KeyMap.tidy):
+        a key declared tidy whose sampled values are not (lookups miss those rows), and one not
+        declared whose lookup reads a whole large table while its sampled values are tidy and an
+        index the table already has would serve the tidy comparison."""
+        out: list[str] = []
+        for entity in self._entities:
+            try:
+                out += await self._run(functools.partial(self._tidy_findings, entity=entity),
+                                       timeout=max(10.0, self.options.statement_timeout))
+            except SourceError:  # unreachable: the health column says so
+                continue
+        return out
+
+    async def _tidy_findings(self, conn: AsyncConnection, entity: str) -> list[str]:
+        spec = self._entity(entity)
+        keyed = {n: k for n, k in spec.keys.items() if k[0].style in ("email", "code") and not k[0].stored
+                 and "@" not in n and f"key:{n}" not in spec.split}
+        if not keyed:
+            return []
+        kinds = await self._kinds_for(conn, entity, spec)
+        facts = await self._facts_for(conn, entity)
+        fold = await self._fold_for(conn)
+        big: bool | None = None
+        out: list[str] = []
+        for name, (plan, normalizer) in keyed.items():
+            col = spec.source.col(plan.column)
+            sample = sa.select(col).select_from(spec.source.from_).where(col.is_not(None)).limit(_TIDY_SAMPLE)
+            values = [row[0] for row in (await conn.execute(sample)).all()]
+            untidy = [v for v in values if not _tidy(plan.style, normalizer, v)]
+            if plan.tidy:
+                if untidy:
+                    out.append(f"entities.{entity}.keys.{name}: declared tidy: true, but {len(untidy)} of the "
+                               f"{len(values)} sampled values are not written as the key's normal form apart from "
+                               f"case and blanks at either end (e.g. {str(untidy[0])!r}); lookups by {name} do not "
+                               "find those rows: remove tidy: true")
+                continue
+            if untidy or not values:
+                continue
+            if big is None:
+                big = await scans.more_rows_than(conn, spec.source.from_, SCAN_ROWS)
+            by = f"key:{name}"
+            asked = {by: [self._sample(spec, by, kinds, facts)]}
+            ways = [(by, way, params) for _, way, params, _ in self._choose(spec, asked, kinds, facts)]
+            if not big or not ways or not await scans.scanned_tables(
+                    conn, self._lookup_statement(entity, spec, [w[:2] for w in ways], fold), {"v0": ways[0][2]}):
+                continue  # already served (or a small table): nothing to gain
+            tidy = dataclasses.replace(spec, keys={**spec.keys,
+                                                   name: (dataclasses.replace(plan, tidy=True), normalizer)})
+            chosen = self._choose(tidy, asked, kinds, facts)
+            if not chosen:
+                continue
+            _, way, params, _ = chosen[0]
+            # Its own cache entry: the same lookup compares another way here.
+            statement = self._lookup_statement(f"{entity} (tidy)", tidy, [(by, way)], fold)
+            if await scans.scanned_tables(conn, statement, {"v0": params}):
+                continue  # no index the table has serves it either: `indexes` advises one
+            dialect = self._require_engine().dialect
+            compared = (f"the bare column {plan.column}" if way.plain else
+                        str(query.key_expr(tidy.keys[name][0], sa.column(plan.column), kinds.get(plan.column))
+                            .compile(dialect=dialect)))
+            out.append(f"entities.{entity}.keys.{name}: each lookup by {name} reads every row of a table of more "
+                       f"than {SCAN_ROWS:,}, and all {len(values)} sampled values are written as the key's normal "
+                       f"form apart from case and blanks at either end; if every value is, declare it, {name}: "
+                       f"{{column: {plan.column}, tidy: true}}, and the lookup compares {compared}, which an index "
+                       "the table already has serves")
+        return out
 
     async def index_advice(self, min_rows: int | None = SCAN_ROWS) -> list[str]:
         """The one index each lookup that would read a whole table of more than `min_rows` rows
@@ -542,12 +611,13 @@ class SqlConnector(BaseConnector):
                          lambda chunk: (query.key_params(kplan, normalizer, chunk, region), []),
                          4 if kplan.style == "phone" else 1, kplan.stored)]
             column_facts = facts_of(facts, kplan.column, dialect)
-            # Only exact keys: an email key drops every space inside (normalize_email) and phone and
-            # code keys more, which no equality on the bare column can stand in for; their
+            # Only exact and tidy keys: an email key drops every space inside (normalize_email) and
+            # phone and code keys more, which no equality on the bare column can stand in for; their
             # expression also returns the rows SQL cannot judge (query.UNSURE), so one question
             # has one answer (tests/integration/test_one_answer.py found a tab a _ci column kept).
-            if not kplan.stored and kplan.style == "exact" and column_facts is not None:
-                folds = False
+            # A tidy key (KeyMap.tidy) needs only trim and case: a `_ci` PAD SPACE column does both.
+            if not kplan.stored and (kplan.style == "exact" or kplan.tidy) and column_facts is not None:
+                folds = kplan.tidy
                 ways.insert(0, _Way(
                     lambda _fold: col,
                     lambda chunk: query.plain_params(
@@ -809,6 +879,20 @@ def _chunks(values: list[str], size: int) -> Iterator[list[str]]:
 def _normal_form(normalizer: str, value: str, region: str) -> bool:
     normal = normalize(normalizer, value, region)
     return normal is not None and normalize_text(normal) == normalize_text(value)
+
+
+_TIDY_SAMPLE = 300  # values `check` reads of an email or code key column (KeyMap.tidy)
+
+
+def _tidy(style: str, normalizer: str, value: Any) -> bool:
+    """Whether a stored value is its key's normal form apart from case and spaces at either end
+    (a value that is no key at all, an email without @, never matches a lookup either way)."""
+    text = value if isinstance(value, str) else str(value)
+    normal = normalize(normalizer, text, "")
+    if normal is None:
+        return True
+    bare = text.strip(" ")
+    return bare.isascii() and bare.isprintable() and normal == (bare.upper() if style == "code" else bare.lower())
 
 
 def _found(record: Record, by: str, wanted: set[str]) -> bool:
