@@ -10,12 +10,18 @@ shared between requests (no coalescing). Both paths get the same email sequence,
 blocks, and answers are checked equal for every request.
 
 Run: `python benchmarks/execution.py [--customers 5000] [--requests 2000] [--out FILE]`.
+`--advised-indexes` adds to these (the benchmark's own) databases the indexes `federation indexes
+--all` advises, so the statements are cheap and the gateway's own work is what is left; `--paths
+compiled` measures one path (for a profiler); `--reuse` keeps the databases of an earlier run.
+Every SQL statement the gateway sends is counted (SQLAlchemy's `before_execute`, and the lookups
+sent straight to asyncpg, connectors/sql/direct.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import sqlite3
 import statistics
@@ -33,6 +39,7 @@ import yaml
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from machine import git_commit, machine_line, versions
+from sqlalchemy import event
 
 from federation.api.fastpath import FastPath
 from federation.config import load_config
@@ -149,16 +156,64 @@ def _view(app: web.Application) -> OnepaneView:
     return next(r.handler for r in app.router.routes() if isinstance(r.handler, OnepaneView))
 
 
+async def advise_indexes(folder: Path, urls: dict[str, str]) -> list[str]:
+    """Create the indexes `federation indexes --all` advises for these databases (one per lookup:
+    the tables here are below the size from which plain `federation indexes` advises); the statements run."""
+    gateway = Gateway.from_config(load_config(config(folder, urls), {}))
+    await gateway.start()
+    try:
+        advice = [line for c in gateway.connectors.values() for line in await c.index_advice(None)
+                  if line.startswith("CREATE INDEX")]
+    finally:
+        await gateway.close()
+    for name, url in urls.items():
+        db = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
+        try:
+            for line in advice:
+                table = line.split(" ON ", 1)[1].split(" ", 1)[0]
+                if table in {"shop": ("customers", "orders"), "pos": ("members", "txns")}[name]:
+                    await db.execute(line)
+            await db.execute("ANALYZE")
+        finally:
+            await db.close()
+    return advice
+
+
+def count_statements(gateway: Gateway) -> list[int]:
+    """A counter of the SQL statements every source of `gateway` sends, from now on."""
+    counted = [0]
+
+    def seen(*_: object) -> None:
+        counted[0] += 1
+
+    for connector in gateway.connectors.values():
+        engine = getattr(connector, "_require_engine", None)
+        if engine is not None:
+            # `before_execute`, not `before_cursor_execute`: a listener of the statement events
+            # sends lookups back through SQLAlchemy's execution (connectors/sql/direct.py).
+            event.listen(engine().sync_engine, "before_execute", seen)
+    return counted
+
+
+def statements_sent(gateway: Gateway, counted: list[int]) -> int:
+    """Statements sent so far: SQLAlchemy's, and those sent straight to asyncpg (connectors/sql/direct.py)."""
+    direct = (getattr(c, "_direct", None) for c in gateway.connectors.values())
+    return counted[0] + sum(d.sent for d in direct if d is not None)
+
+
 async def measure(folder: Path, urls: dict[str, str], emails: list[str], requests: int,
-                  block: int) -> dict[str, list[float]]:
-    app = create_app(Gateway.from_config(load_config(config(folder, urls), {})))
+                  block: int, paths: tuple[str, ...] = ("strawberry", "compiled")) -> dict[str, list[float]]:
+    gateway = Gateway.from_config(load_config(config(folder, urls), {}))
+    statements = count_statements(gateway)
+    app = create_app(gateway)
     view = _view(app)
     fast = view.fast
     assert isinstance(fast, FastPath)
     rng = random.Random(11)
     asked = [rng.choice(emails) for _ in range(requests)]
-    times: dict[str, list[float]] = {"strawberry": [], "compiled": []}
-    cpu: dict[str, float] = {"strawberry": 0.0, "compiled": 0.0}  # process CPU seconds per path
+    times: dict[str, list[float]] = {p: [] for p in paths}
+    cpu: dict[str, float] = dict.fromkeys(paths, 0.0)  # process CPU seconds per path
+    sent: dict[str, int] = dict.fromkeys(paths, 0)  # SQL statements per path
     server = TestServer(app, host="127.0.0.1", port=0)
     await server.start_server()
     url = str(server.make_url("/graphql"))
@@ -175,9 +230,9 @@ async def measure(folder: Path, urls: dict[str, str], emails: list[str], request
                 await ask(email)
             for start in range(0, requests, block):
                 answers: dict[str, list[bytes]] = {}
-                for path in ("strawberry", "compiled") if start // block % 2 == 0 else ("compiled", "strawberry"):
+                for path in paths if start // block % 2 == 0 else paths[::-1]:
                     view.fast = fast if path == "compiled" else None
-                    before = fast.answered
+                    before, counted = fast.answered, statements_sent(gateway, statements)
                     answers[path] = []
                     used = time.process_time()
                     for email in asked[start:start + block]:
@@ -185,12 +240,16 @@ async def measure(folder: Path, urls: dict[str, str], emails: list[str], request
                         times[path].append(seconds)
                         answers[path].append(raw)
                     cpu[path] += time.process_time() - used
+                    sent[path] += statements_sent(gateway, statements) - counted
                     if path == "compiled":
                         assert fast.answered - before == len(answers[path]), "the compiled path declined"
-                assert answers["compiled"] == answers["strawberry"], "the two paths answered differently"
+                if len(answers) == 2:
+                    assert answers["compiled"] == answers["strawberry"], "the two paths answered differently"
     finally:
         await server.close()
-    times["cpu"] = [cpu["strawberry"] / len(times["strawberry"]), cpu["compiled"] / len(times["compiled"])]
+        await gateway.close()
+    times["cpu"] = [cpu[p] / len(times[p]) for p in paths]
+    times["statements"] = [sent[p] / len(times[p]) for p in paths]
     return times
 
 
@@ -202,33 +261,48 @@ def main() -> None:
     parser.add_argument("--postgres", default="postgres@127.0.0.1:5432",
                         help="user@host:port of a PostgreSQL to create the two databases on; '' for SQLite files")
     parser.add_argument("--databases", default="onepane_execution", help="prefix of the two databases' names")
+    parser.add_argument("--advised-indexes", action="store_true",
+                        help="add the indexes `federation indexes` advises to the benchmark's databases (PostgreSQL)")
+    parser.add_argument("--paths", choices=["both", "compiled", "strawberry"], default="both")
+    parser.add_argument("--reuse", action="store_true", help="keep the databases an earlier run created")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     tables, emails = rows(args.customers)
+    paths = ("strawberry", "compiled") if args.paths == "both" else (args.paths,)
+    advice: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        if args.postgres:
+        if args.postgres and args.reuse:
+            urls = {n: f"postgresql+asyncpg://{args.postgres}/{args.databases}_{n}" for n in ("shop", "pos")}
+        elif args.postgres:
             urls = asyncio.run(postgres_sources(args.postgres, tables, args.databases))
         else:
             urls = sqlite_sources(folder, tables)
-        times = asyncio.run(measure(folder, urls, emails, args.requests, args.block))
-    cpu_slow, cpu_fast = (c * 1e6 for c in times.pop("cpu"))
-    slow, fast = (statistics.median(times[p]) * 1e6 for p in ("strawberry", "compiled"))
+        if args.advised_indexes and args.postgres:
+            advice = asyncio.run(advise_indexes(folder, urls))
+        times = asyncio.run(measure(folder, urls, emails, args.requests, args.block, paths))
+    cpus = dict(zip(paths, (c * 1e6 for c in times.pop("cpu")), strict=True))
+    sent = dict(zip(paths, times.pop("statements"), strict=True))
+    medians = {p: statistics.median(times[p]) * 1e6 for p in paths}
     p90 = {p: statistics.quantiles(times[p], n=10)[-1] * 1e6 for p in times}
+    names = {"strawberry": "strawberry (graphql-core executes, resolvers per field)",
+             "compiled": "compiled (cached plan, variables bound)"}
     lines = [
         f"execution ({'PostgreSQL' if args.postgres else 'SQLite'}, {args.customers} customers, "
         f"{args.requests} requests per path, one connection, "
-        f"blocks of {args.block} alternating):",
+        f"blocks of {args.block} alternating"
+        f"{', advised indexes: ' + str(len(advice)) if args.advised_indexes else ''}):",
         machine_line(),
         f"- {versions(['aiohttp', 'strawberry-graphql', 'graphql-core', 'sqlalchemy', 'asyncpg', 'aiosqlite'])}; "
-        f"commit {git_commit()}",
-        "| path | median µs / request | p90 µs | CPU µs / request (gateway and client process) |",
-        "|---|---|---|---|",
-        f"| strawberry (graphql-core executes, resolvers per field) | {slow:,.0f} | {p90['strawberry']:,.0f} "
-        f"| {cpu_slow:,.0f} |",
-        f"| compiled (cached plan, variables bound) | {fast:,.0f} | {p90['compiled']:,.0f} | {cpu_fast:,.0f} |",
-        f"| ratio strawberry / compiled | {slow / fast:.2f} | | {cpu_slow / cpu_fast:.2f} |",
+        f"commit {git_commit()}; load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}",
+        "| path | median µs / request | p90 µs | CPU µs / request (gateway and client process) "
+        "| SQL statements / request |",
+        "|---|---|---|---|---|",
+        *(f"| {names[p]} | {medians[p]:,.0f} | {p90[p]:,.0f} | {cpus[p]:,.0f} | {sent[p]:.2f} |" for p in paths),
     ]
+    if len(paths) == 2:
+        lines.append(f"| ratio strawberry / compiled | {medians['strawberry'] / medians['compiled']:.2f} | "
+                     f"| {cpus['strawberry'] / cpus['compiled']:.2f} | |")
     text = "\n".join(lines)
     print(text)
     if args.out:

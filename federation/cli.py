@@ -6,7 +6,9 @@ import argparse
 import asyncio
 import logging
 import os
+import re
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import orjson
@@ -19,6 +21,7 @@ from federation.contract import SCAN_ROWS
 from federation.engine.gateway import DEGRADED_ENV, IDENTITY_DEGRADED_ENV, Gateway
 from federation.errors import ConfigError
 from federation.identity.collisions import find_collisions
+from federation.identity.uniqueness import Uniqueness, sample_uniqueness
 
 __all__ = ["main"]
 
@@ -363,6 +366,30 @@ async def _slow_lookups(gateway: Gateway, name: str) -> list[str]:
         return []
 
 
+_KEY_LOOKUP = re.compile(r"^entities\.([^.]+)\.key:([^:@]+):")
+
+
+def _unique_hint(gateway: Gateway, source: str, line: str, uniqueness: Sequence[Uniqueness]) -> str:
+    """What `unique: true` changes for a slow lookup by a linking key (nothing for other lookups):
+    identity no longer sends it for a record's own value; the sample says whether it may be true."""
+    found = _KEY_LOOKUP.match(line)
+    if found is None:
+        return ""
+    entity, key = found.groups()
+    sampled = next((u for u in uniqueness if (u.entity, u.key, u.source) == (entity, key, source)), None)
+    if sampled is None:
+        return ""  # not a linking key: identity never sends it
+    where = f"sources.{source}.entities.{entity}.keys.{key}"
+    if sampled.declared:
+        return (f"{where}: declared unique: true, so identity never sends the lookup above for a record's own "
+                "value; only queries asking by it do")
+    if sampled.may_be_unique:
+        return (f"{where}: none of the {sampled.sampled} sampled records share a value; if no two ever do, "
+                f"declare it, {key}: {{column: ..., unique: true}}, and identity never sends the lookup above for "
+                "a record's own value (queries asking by it still do)")
+    return ""
+
+
 async def _check(path: Path) -> int:
     from federation.api.schema import build_schema
 
@@ -375,6 +402,7 @@ async def _check(path: Path) -> int:
         found = await asyncio.gather(*(c.verify() for c in gateway.connectors.values()))
         collisions = await find_collisions(gateway.model, gateway.scopes, gateway.connectors, gateway.timeouts)
         slow = await asyncio.gather(*(_slow_lookups(gateway, n) for n in gateway.connectors))
+        uniqueness = await sample_uniqueness(gateway.model, gateway.connectors, gateway.timeouts)
         warned_by = await asyncio.gather(*(c.warnings() for c in gateway.connectors.values()))
     finally:
         await gateway.close()
@@ -404,10 +432,14 @@ async def _check(path: Path) -> int:
         console.print(f"[yellow]key scope warning[/yellow] {escape(collision.message())}", highlight=False)
     for collision in (c for c in collisions if c.note):
         console.print(f"key scope note {escape(collision.message())}", highlight=False)
+    for sampled in (u for u in uniqueness if u.false):  # evidence, not proof: the exit code is unchanged
+        console.print(f"[yellow]unique key warning[/yellow] {path}: {escape(sampled.message())}", highlight=False)
     for name, lines in zip(gateway.connectors, slow, strict=True):
         for line in lines:  # answered correctly, only slower: a warning, not a failed check
             console.print(f"[yellow]slow lookup[/yellow] {path}: sources.{name}.{escape(line)}", highlight=False,
                           emoji=False)
+            if hint := _unique_hint(gateway, name, line, uniqueness):
+                console.print(f"unique key note {path}: {escape(hint)}", highlight=False, emoji=False)
     for name, lines in zip(gateway.connectors, warned_by, strict=True):
         for line in lines:  # the source serves (rows it skipped, say): a warning, not a failed check
             console.print(f"[yellow]source warning[/yellow] {path}: sources.{name}.{escape(line)}", highlight=False,

@@ -103,8 +103,10 @@ class AggregateRow:
 class EntityCapabilities:
     """What a source can do for one entity.
 
-    `keys`: the match keys its records can carry (None: unknown, any). `aggregates` and `sums`:
-    the groups and Money fields `aggregate` serves.
+    `keys`: the match keys its records can carry (None: unknown, any). `unique_keys`: the keys
+    whose value names at most one of its records (the mapping's `unique: true`), which identity
+    never looks up again in this source. `aggregates` and `sums`: the groups and Money fields
+    `aggregate` serves.
     """
 
     lookups: frozenset[str] = frozenset()
@@ -112,6 +114,7 @@ class EntityCapabilities:
     sortable: frozenset[str] = frozenset()
     searchable: bool = True
     keys: frozenset[str] | None = None
+    unique_keys: frozenset[str] = frozenset()
     aggregates: frozenset[str] = frozenset()
     sums: frozenset[str] = frozenset()
 

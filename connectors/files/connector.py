@@ -268,6 +268,7 @@ class FilesConnector(BaseConnector):
             entity: EntityCapabilities(
                 lookups=lookup_names(mapper.mapping),
                 filters={name: _PUSHED for name in self._columns[entity]},
+                unique_keys=mapper.mapping.unique_keys,
             )
             for entity, mapper in self.mappers.items()
         })

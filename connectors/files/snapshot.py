@@ -255,13 +255,13 @@ def _indexes(table: pa.Table, mapper: RecordMapper, options: FilesOptions, defau
     out: dict[str, Index] = {}
     specs: list[tuple[str, FieldMap, Normal | None]] = [("id", mapping.id, Normal("id", ""))]
     specs += [(f"ref:{n}", s, Normal("id", "")) for n, s in mapping.refs.items()]
-    for name, spec in mapping.keys.items():
+    for name, key_spec in mapping.keys.items():
         decl = mapper.decl.keys.get(name)
         if decl is None:
             continue
-        rule = region_rule((spec.region, mapping.region, options.region), default_region)
+        rule = region_rule((key_spec.region, mapping.region, options.region), default_region)
         kind = decl.normalize
-        specs.append((f"key:{name}", spec, None if rule.origin is not None else Normal(kind, rule.fixed)))
+        specs.append((f"key:{name}", key_spec, None if rule.origin is not None else Normal(kind, rule.fixed)))
     slow: list[str] = []
     for lookup, spec, how in specs:
         if how is not None and len(spec.origin) == 1 and not spec.transform and spec.origin[0] in table.column_names:

@@ -167,7 +167,8 @@ class RestConnector(BaseConnector):
         filters: dict[str, frozenset[Op]] = {
             name: frozenset(p.op for p in params) for name, params in spec.search.params.items()
         }
-        return EntityCapabilities(lookups=frozenset(lookups), filters=filters, searchable=True)
+        return EntityCapabilities(lookups=frozenset(lookups), filters=filters, searchable=True,
+                                  unique_keys=spec.unique_keys)
 
     @staticmethod
     def _lookups(spec: RestEntityMap) -> Iterable[tuple[str, LookupSpec]]:

@@ -49,7 +49,8 @@ class BaseConnector(Connector):
     def capabilities(self) -> Capabilities:
         return Capabilities(
             entities={
-                entity: EntityCapabilities(lookups=lookup_names(mapper.mapping))
+                entity: EntityCapabilities(lookups=lookup_names(mapper.mapping),
+                                           unique_keys=mapper.mapping.unique_keys)
                 for entity, mapper in self.mappers.items()
             }
         )

@@ -28,7 +28,7 @@ from federation.messages import cut
 from federation.model.declaration import EntityDecl, ModelDecl
 from federation.records import EMPTY, Money, Record
 
-__all__ = ["EntityMapBase", "FieldMap", "Getter", "RecordMapper", "coerce"]
+__all__ = ["EntityMapBase", "FieldMap", "Getter", "KeyMap", "RecordMapper", "coerce"]
 
 Getter = Callable[[str], Any]
 
@@ -86,6 +86,28 @@ class FieldMap(BaseModel):
         return apply_steps(raw, self.transform) if self.transform else raw
 
 
+class KeyMap(FieldMap):
+    """Where a match key's values come from, and whether a value names one record of the source.
+
+    `unique: true` says no two records of this source share a value (an order number, a receipt
+    number, a column with a UNIQUE constraint): identity then never looks a record's value up
+    again in its own source, where it could only find that record (docs/identity.md, "Keys
+    unique in their source"). Other sources the key's scope reaches are still asked.
+    """
+
+    unique: bool = False
+    # `tidy: true`: apart from letter case and spaces at either end, every stored value is already
+    # written as the key's normalizer writes it (an email with no space inside, printable ASCII;
+    # a code of letters and digits only). A source may then compare the value the way its own
+    # legacy index does (SQL: `lower(trim(email))`, or the bare column of a MariaDB `_ci`
+    # column) instead of the normalizer's full expression; a row the declaration is false for
+    # is not found by a lookup (`federation check` samples the column and says so).
+    tidy: bool = False
+
+
+_TIDY_NORMALIZERS = frozenset({"email", "code"})
+
+
 def _step_name(step: Any) -> str:
     return step if isinstance(step, str) else str(next(iter(step)))
 
@@ -96,10 +118,15 @@ class EntityMapBase(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     id: FieldMap
     fields: dict[str, FieldMap] = Field(default_factory=dict)
-    keys: dict[str, FieldMap] = Field(default_factory=dict)
+    keys: dict[str, KeyMap] = Field(default_factory=dict)
     refs: dict[str, FieldMap] = Field(default_factory=dict)
     updated_at: FieldMap | None = None
     region: Region | None = None
+
+    @property
+    def unique_keys(self) -> frozenset[str]:
+        """The keys declared `unique: true`: a value names at most one record of this source."""
+        return frozenset(name for name, spec in self.keys.items() if spec.unique)
 
     def region_origins(self) -> list[str]:
         """The row columns/paths that hold a country for reading phone numbers."""
@@ -142,6 +169,9 @@ class RecordMapper:
                for f in self.mapping.fields if f not in decl.fields]
         out += [f"keys.{k}: {self.entity} has no key '{k}' (valid: {', '.join(sorted(decl.keys))})"
                 for k in self.mapping.keys if k not in decl.keys]
+        out += [f"keys.{k}.tidy: only an email or code key can be tidy (this key's normalizer is "
+                f"{decl.keys[k].normalize})" for k, spec in self.mapping.keys.items()
+                if spec.tidy and k in decl.keys and decl.keys[k].normalize not in _TIDY_NORMALIZERS]
         refs = {r.ref for r in decl.relations.values() if r.ref}
         refs |= {r.backref for other in self.model.entities.values()
                  for r in other.relations.values() if r.entity == self.entity and r.backref}

@@ -24,6 +24,7 @@ from connectors.sql.aggregate import build as build_aggregate
 from connectors.sql.aggregate import groups_served, sums_served
 from connectors.sql.columns import ColumnFacts, facts_of, read_facts
 from connectors.sql.config import SqlEntityMap, SqlOptions, resolve_url
+from connectors.sql.direct import DirectPostgres, Fetch
 from connectors.sql.errors import missing_driver, translate
 from connectors.sql.limits import column_limits
 from connectors.sql.plans import SQL_NORMALIZERS, IdPlan, Plan, field_plan, id_plan, key_plan, stored_key_plan
@@ -163,6 +164,8 @@ class SqlConnector(BaseConnector):
         self._facts: dict[str, Mapping[str, ColumnFacts]] = {}
         self._fold: query.TextFold | None = None
         self._statements: dict[tuple[str, tuple[str, ...], tuple[bool, ...]], sa.Select[Any]] = {}
+        self._direct: DirectPostgres | None = None
+        self._ways: dict[tuple[int, str], tuple[Mapping[str, query.Kind], Mapping[str, ColumnFacts], list[_Way]]] = {}
         self._sqlite_calls: SqliteCalls | None = None  # set when the engine is SQLite's (threaded driver)
 
     def problems(self) -> list[str]:
@@ -234,6 +237,7 @@ class SqlConnector(BaseConnector):
     def capabilities(self) -> Capabilities:
         return Capabilities(entities={e: dataclasses.replace(
             spec.capabilities(), keys=frozenset(self.mappers[e].mapping.keys),
+            unique_keys=self.mappers[e].mapping.unique_keys,
             aggregates=groups_served(self.mappers[e]), sums=sums_served(self.mappers[e]))
             for e, spec in self._entities.items()})
 
@@ -287,6 +291,74 @@ class SqlConnector(BaseConnector):
             return f"{self.name} does not map {entity}"
         assert isinstance(mapper.mapping, SqlEntityMap)
         return trino.trino_view(self.options.url, mapper.mapping, mapper.decl)
+
+    async def warnings(self) -> list[str]:
+        """What `federation check` says about email and code keys and `tidy: true` (KeyMap.tidy):
+        a key declared tidy whose sampled values are not (lookups miss those rows), and one not
+        declared whose lookup reads a whole large table while its sampled values are tidy and an
+        index the table already has would serve the tidy comparison."""
+        out: list[str] = []
+        for entity in self._entities:
+            try:
+                out += await self._run(functools.partial(self._tidy_findings, entity=entity),
+                                       timeout=max(10.0, self.options.statement_timeout))
+            except SourceError:  # unreachable: the health column says so
+                continue
+        return out
+
+    async def _tidy_findings(self, conn: AsyncConnection, entity: str) -> list[str]:
+        spec = self._entity(entity)
+        keyed = {n: k for n, k in spec.keys.items() if k[0].style in ("email", "code") and not k[0].stored
+                 and "@" not in n and f"key:{n}" not in spec.split}
+        if not keyed:
+            return []
+        kinds = await self._kinds_for(conn, entity, spec)
+        facts = await self._facts_for(conn, entity)
+        fold = await self._fold_for(conn)
+        big: bool | None = None
+        out: list[str] = []
+        for name, (plan, normalizer) in keyed.items():
+            col = spec.source.col(plan.column)
+            sample = sa.select(col).select_from(spec.source.from_).where(col.is_not(None)).limit(_TIDY_SAMPLE)
+            values = [row[0] for row in (await conn.execute(sample)).all()]
+            untidy = [v for v in values if not _tidy(plan.style, normalizer, v)]
+            if plan.tidy:
+                if untidy:
+                    out.append(f"entities.{entity}.keys.{name}: declared tidy: true, but {len(untidy)} of the "
+                               f"{len(values)} sampled values are not written as the key's normal form apart from "
+                               f"case and blanks at either end (e.g. {str(untidy[0])!r}); lookups by {name} do not "
+                               "find those rows: remove tidy: true")
+                continue
+            if untidy or not values:
+                continue
+            if big is None:
+                big = await scans.more_rows_than(conn, spec.source.from_, SCAN_ROWS)
+            by = f"key:{name}"
+            asked = {by: [self._sample(spec, by, kinds, facts)]}
+            ways = [(by, way, params) for _, way, params, _ in self._choose(spec, asked, kinds, facts)]
+            if not big or not ways or not await scans.scanned_tables(
+                    conn, self._lookup_statement(entity, spec, [w[:2] for w in ways], fold), {"v0": ways[0][2]}):
+                continue  # already served (or a small table): nothing to gain
+            tidy = dataclasses.replace(spec, keys={**spec.keys,
+                                                   name: (dataclasses.replace(plan, tidy=True), normalizer)})
+            chosen = self._choose(tidy, asked, kinds, facts)
+            if not chosen:
+                continue
+            _, way, params, _ = chosen[0]
+            # Its own cache entry: the same lookup compares another way here.
+            statement = self._lookup_statement(f"{entity} (tidy)", tidy, [(by, way)], fold)
+            if await scans.scanned_tables(conn, statement, {"v0": params}):
+                continue  # no index the table has serves it either: `indexes` advises one
+            dialect = self._require_engine().dialect
+            compared = (f"the bare column {plan.column}" if way.plain else
+                        str(query.key_expr(tidy.keys[name][0], sa.column(plan.column), kinds.get(plan.column))
+                            .compile(dialect=dialect)))
+            out.append(f"entities.{entity}.keys.{name}: each lookup by {name} reads every row of a table of more "
+                       f"than {SCAN_ROWS:,}, and all {len(values)} sampled values are written as the key's normal "
+                       f"form apart from case and blanks at either end; if every value is, declare it, {name}: "
+                       f"{{column: {plan.column}, tidy: true}}, and the lookup compares {compared}, which an index "
+                       "the table already has serves")
+        return out
 
     async def index_advice(self, min_rows: int | None = SCAN_ROWS) -> list[str]:
         """The one index each lookup that would read a whole table of more than `min_rows` rows
@@ -391,31 +463,51 @@ class SqlConnector(BaseConnector):
         if not asked:
             return []
         for by in asked:
-            self._lookup_ways(spec, by, {}, {})  # an unknown lookup fails before any connection
+            if not (by in spec.ids or (by.startswith("key:") and by[4:] in spec.keys)):
+                self._lookup_ways(spec, by, {}, {})  # an unknown lookup fails (its error) before any connection
         dialect = self._require_engine().dialect.name
         limit = _PARAM_LIMIT.get(dialect, 999)
 
-        async def work(conn: AsyncConnection) -> list[Row[Any]]:
-            kinds = await self._kinds_for(conn, entity, spec)
-            facts = await self._facts_for(conn, entity)
-            fold = await self._fold_for(conn)
+        def statements(kinds: Mapping[str, query.Kind], facts: Mapping[str, ColumnFacts],
+                       fold: query.TextFold) -> Iterator[tuple[sa.Select[Any], dict[str, list[Any]]]]:
             chosen = self._choose(spec, asked, kinds, facts)
             if len(chosen) > 1 and sum(len(p) for _, _, p, _ in chosen) <= min(limit, self.options.max_batch):
                 statement = self._lookup_statement(entity, spec, [(by, way) for by, way, _, _ in chosen], fold)
-                bound = {f"v{i}": p for i, (_, _, p, _) in enumerate(chosen)}
-                return list((await conn.execute(statement, bound)).all())
-            rows: list[Row[Any]] = []
+                yield statement, {f"v{i}": p for i, (_, _, p, _) in enumerate(chosen)}
+                return
             for by, way, _, taken in chosen:
                 statement = self._lookup_statement(entity, spec, [(by, way)], fold)
                 size = max(1, min(self.options.max_batch, limit // way.per_value))
                 for chunk in _chunks(taken, size):
                     if chunk_params := way.params(chunk)[0]:
-                        rows.extend((await conn.execute(statement, {"v0": chunk_params})).all())
+                        yield statement, {"v0": chunk_params}
+
+        async def work(conn: AsyncConnection) -> list[Any]:
+            kinds = await self._kinds_for(conn, entity, spec)
+            facts = await self._facts_for(conn, entity)
+            fold = await self._fold_for(conn)
+            rows: list[Any] = []
+            for statement, bound in statements(kinds, facts, fold):
+                rows.extend(row._mapping for row in (await conn.execute(statement, bound)).all())
             return rows
 
+        async def direct(fetch: Fetch) -> list[Any]:
+            assert self._fold is not None
+            rows: list[Any] = []
+            for statement, bound in statements(self._kinds[entity], self._facts[entity], self._fold):
+                rows.extend(await fetch(statement, bound))
+            return rows
+
+        # What a lookup compares is read from the database on an entity's first lookup (through
+        # SQLAlchemy); every later one on PostgreSQL goes straight to the driver (direct.py).
+        direct_ok = self._direct is not None and not self._direct.observed()
+        if direct_ok and entity in self._kinds and entity in self._facts and self._fold is not None:
+            found = await self._run_direct(direct)
+        else:
+            found = await self._run(work)
         # A row two lookups found comes back twice from separate statements: once per local id.
         # (Deduplicated as records, not rows: a row may hold a value that cannot be hashed, an array.)
-        records = {r.uid: r for r in self._records(entity, await self._run(work))}
+        records = {r.uid: r for r in self._records(entity, found, mapped=True)}
         sets = {by: set(values) for by, values in asked.items()}
         return [r for r in records.values() if any(_found(r, by, values) for by, values in sets.items())]
 
@@ -454,7 +546,7 @@ class SqlConnector(BaseConnector):
         exactly, the expression for the rest."""
         chosen: list[tuple[str, _Way, list[Any], list[str]]] = []
         for by, values in sorted(asked.items()):
-            for way in self._lookup_ways(spec, by, kinds, facts):
+            for way in self._ways_of(spec, by, kinds, facts):
                 params, values_left = way.params(values)
                 if params:  # no value a column could hold: not asked
                     left = set(values_left)
@@ -475,6 +567,18 @@ class SqlConnector(BaseConnector):
             statement = spec.source.select().where(sa.or_(*tests))
             self._statements[key] = statement
         return statement
+
+    def _ways_of(self, spec: _Entity, by: str, kinds: Mapping[str, query.Kind],
+                 facts: Mapping[str, ColumnFacts]) -> list[_Way]:
+        """`_lookup_ways`, worked out once per lookup for the catalogue facts read (they are read
+        once per entity and kept: the same objects every later call)."""
+        key = (id(spec), by)
+        kept = self._ways.get(key)
+        if kept is not None and kept[0] is kinds and kept[1] is facts:
+            return kept[2]
+        ways = self._lookup_ways(spec, by, kinds, facts)
+        self._ways[key] = (kinds, facts, ways)
+        return ways
 
     def _lookup_ways(self, spec: _Entity, by: str, kinds: Mapping[str, query.Kind],
                      facts: Mapping[str, ColumnFacts]) -> list[_Way]:
@@ -507,12 +611,13 @@ class SqlConnector(BaseConnector):
                          lambda chunk: (query.key_params(kplan, normalizer, chunk, region), []),
                          4 if kplan.style == "phone" else 1, kplan.stored)]
             column_facts = facts_of(facts, kplan.column, dialect)
-            # Only exact keys: an email key drops every space inside (normalize_email) and phone and
-            # code keys more, which no equality on the bare column can stand in for; their
+            # Only exact and tidy keys: an email key drops every space inside (normalize_email) and
+            # phone and code keys more, which no equality on the bare column can stand in for; their
             # expression also returns the rows SQL cannot judge (query.UNSURE), so one question
             # has one answer (tests/integration/test_one_answer.py found a tab a _ci column kept).
-            if not kplan.stored and kplan.style == "exact" and column_facts is not None:
-                folds = False
+            # A tidy key (KeyMap.tidy) needs only trim and case: a `_ci` PAD SPACE column does both.
+            if not kplan.stored and (kplan.style == "exact" or kplan.tidy) and column_facts is not None:
+                folds = kplan.tidy
                 ways.insert(0, _Way(
                     lambda _fold: col,
                     lambda chunk: query.plain_params(
@@ -578,11 +683,12 @@ class SqlConnector(BaseConnector):
             valid = ", ".join(sorted(self._entities))
             raise SourceError(self.name, f"does not serve {entity} (valid: {valid})") from None
 
-    def _records(self, entity: str, rows: list[Row[Any]]) -> list[Record]:
+    def _records(self, entity: str, rows: list[Any], mapped: bool = False) -> list[Record]:
+        """Records of rows (SQLAlchemy's), or of mappings of column → value when `mapped`."""
         mapper = self.mappers[entity]
         out: dict[str, Record] = {}
         for row in rows:
-            values = row._mapping
+            values = row if mapped else row._mapping
             record = mapper.to_record(values.__getitem__)
             if record.errors:
                 record = _with_table(record, mapper)
@@ -667,6 +773,7 @@ class SqlConnector(BaseConnector):
         except sa.exc.ArgumentError as exc:
             raise SourceError(self.name, f"cannot use the database URL ({type(exc).__name__})") from None
         event.listen(engine.sync_engine, "connect", self._on_connect)
+        self._direct = DirectPostgres(engine) if DirectPostgres.serves(engine) else None
         if watched is not None:
             follow_path(engine, watched)  # a file moved away or replaced is not read through old connections
         return engine
@@ -693,6 +800,22 @@ class SqlConnector(BaseConnector):
             dbapi_connection.commit()
         finally:
             cursor.close()
+
+    async def _run_direct(self, work: Callable[[Fetch], Awaitable[T]]) -> T:
+        """`_run` for statements sent straight to the driver (direct.py): same timeout, same errors."""
+        assert self._direct is not None
+        connecting = True
+        try:
+            async with asyncio.timeout(self.options.statement_timeout):
+                connection = await self._direct.checkout()
+                connecting = False
+                return await self._direct.run(connection, work)
+        except SourceError:
+            raise
+        except Exception as exc:
+            error = translate(self.name, exc, connecting=connecting, timeout=self.options.statement_timeout)
+            log.warning("%s", error)
+            raise error from exc
 
     async def _run(self, work: Callable[[AsyncConnection], Awaitable[T]], timeout: float | None = None) -> T:
         """Run `work` on a pooled connection within the statement timeout; errors → our tree."""
@@ -756,6 +879,20 @@ def _chunks(values: list[str], size: int) -> Iterator[list[str]]:
 def _normal_form(normalizer: str, value: str, region: str) -> bool:
     normal = normalize(normalizer, value, region)
     return normal is not None and normalize_text(normal) == normalize_text(value)
+
+
+_TIDY_SAMPLE = 300  # values `check` reads of an email or code key column (KeyMap.tidy)
+
+
+def _tidy(style: str, normalizer: str, value: Any) -> bool:
+    """Whether a stored value is its key's normal form apart from case and spaces at either end
+    (a value that is no key at all, an email without @, never matches a lookup either way)."""
+    text = value if isinstance(value, str) else str(value)
+    normal = normalize(normalizer, text, "")
+    if normal is None:
+        return True
+    bare = text.strip(" ")
+    return bare.isascii() and bare.isprintable() and normal == (bare.upper() if style == "code" else bare.lower())
 
 
 def _found(record: Record, by: str, wanted: set[str]) -> bool:

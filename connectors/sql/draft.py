@@ -133,7 +133,21 @@ def _profile(conn: Connection, name: str, request: DraftRequest) -> TableProfile
     conn.rollback()
     where = f"{schema}.{name}" if schema else name
     notes = () if rows else ("the table has no rows: drafted from its schema alone, no value checked",)
-    return TableProfile(name, columns, {"table": where}, primary, tuple(dict(r) for r in rows), notes=notes)
+    return TableProfile(name, columns, {"table": where}, primary, tuple(dict(r) for r in rows), notes=notes,
+                        unique=_unique_columns(inspector, name, schema, primary))
+
+
+def _unique_columns(inspector: Any, name: str, schema: str | None, primary: tuple[str, ...]) -> frozenset[str]:
+    """Columns a one-column primary key, UNIQUE constraint or unique index covers (a view has none)."""
+    found = set(primary) if len(primary) == 1 else set()
+    try:
+        found |= {str(c["column_names"][0]) for c in inspector.get_unique_constraints(name, schema=schema)
+                  if len(c["column_names"]) == 1}
+        found |= {str(i["column_names"][0]) for i in inspector.get_indexes(name, schema=schema)
+                  if i.get("unique") and len(i["column_names"]) == 1 and i["column_names"][0] is not None}
+    except (NotImplementedError, sa.exc.DBAPIError):  # a view, or a dialect that cannot say: nothing drafted
+        pass
+    return frozenset(found)
 
 
 # PostgreSQL's SQLSTATE and MariaDB's error numbers for "you may not read this".

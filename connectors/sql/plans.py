@@ -47,6 +47,7 @@ class Plan:
     # A key read from several columns (`phone: {columns: [phone, fax]}`): the others, compared
     # like `column`; a lookup matches a row where any of them matches.
     also: tuple[str, ...] = ()
+    tidy: bool = False  # an email or code key whose stored values need only case and trim (KeyMap.tidy)
 
     @property
     def sortable(self) -> bool:
@@ -111,7 +112,7 @@ def key_plan(spec: FieldMap, normalizer: str) -> Plan | None:
     parts = _split(spec)
     if parts is None or parts[1]:
         return None
-    return Plan(spec.origin[0], style, _EQ)
+    return Plan(spec.origin[0], style, _EQ, tidy=bool(getattr(spec, "tidy", False)) and style in ("email", "code"))
 
 
 def id_plan(spec: FieldMap) -> IdPlan | None:

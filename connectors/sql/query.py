@@ -219,6 +219,8 @@ def key_expr(plan: Plan, col: Clause, kind: Kind, fold: TextFold = LOWER) -> Cla
     keeps only the records whose keys really match, so SQL never answers differently."""
     if plan.stored:
         return col
+    if plan.tidy:  # stored values need only case and trim (KeyMap.tidy): the legacy index's form
+        return (sa.func.upper if plan.style == "code" else sa.func.lower)(_text(col, kind))
     match plan.style:
         case "phone":
             digits = _strip_chars(_text(col, kind, trim=False), _PHONE_JUNK)
@@ -265,7 +267,7 @@ def key_candidates(plan: Plan, normalizer: str, value: Any, region: str) -> list
     normal = normalize(normalizer, value, region)
     if normal is None or not _storable(normal):
         return []
-    if plan.style in ("email", "code"):
+    if plan.style in ("email", "code") and not plan.tidy:
         return [normal, UNSURE]
     return [normal]
 

@@ -128,11 +128,17 @@ class Gateway:
 
     def key_sources(self, entity: str, key: str, source: str) -> list[str]:
         """Sources to ask for records of `entity` sharing a `key` value held in `source`: those
-        that look the key up and that the key's scope links `source` to."""
+        that look the key up and that the key's scope links `source` to, except `source` itself
+        when the key is unique there (`unique: true`): that lookup could only find the record
+        that holds the value."""
         found = self._key_sources.get((entity, key, source))
         if found is None:
             able = self.sources_for(entity, f"key:{key}")
-            found = self._key_sources[(entity, key, source)] = self.scopes.reaches(entity, key, source, able)
+            found = self.scopes.reaches(entity, key, source, able)
+            caps = self.entity_caps(source, entity)
+            if caps is not None and key in caps.unique_keys:
+                found = [s for s in found if s != source]
+            self._key_sources[(entity, key, source)] = found
         return found
 
     def relation_scoped(self, entity: str, keys: Mapping[str, str], target: str) -> bool:

@@ -10,7 +10,9 @@ for up to `gateway.max_hops` rounds (hop lookups go through the fetch stage, bat
 blocking candidates of fuzzy rules; score pairs (`federation/identity/matching.py`); cluster
 with overrides first, then keys, shared-risk keys, auto-links (`federation/engine/identity.py`);
 merge each cluster; keep what scored between `suggest` and `link` as suggestions. An entity
-nothing can link skips all of it: one unit per record. See docs/architecture.md, "One request".
+nothing can link skips all of it: one unit per record; so do seeds whose linking values need no
+lookup (unique in their source, no other source in scope) and that share none among themselves.
+See docs/architecture.md, "One request".
 """
 
 from __future__ import annotations
@@ -100,7 +102,7 @@ class Resolver:
         overrides = await self.gateway.overrides.snapshot()
         fuzzy = decl.identity if decl.identity is not None and decl.identity.rules \
             and entity not in self.gateway.identity_warnings else None
-        if not decl.linking_keys and fuzzy is None and not overrides.about(entity):
+        if fuzzy is None and not overrides.about(entity) and (not decl.linking_keys or self._apart(entity, seeds)):
             return self._lone_units(decl, entity, seeds)
         # The seeds' blocking values are asked while the keys expand; the rest's afterwards.
         early = asyncio.ensure_future(self._candidates(entity, fuzzy, seeds)) if fuzzy else None
@@ -142,6 +144,32 @@ class Resolver:
                 unit = units[record.uid] = lone(decl, entity, record)
             out.append(unit)
         return dedupe_units(out)
+
+    def _apart(self, entity: str, seeds: Sequence[Record]) -> bool:
+        """True when the linking keys can join no seed to any record: none of their values is
+        to be asked anywhere (each is unique in its own source and its scope reaches no other
+        source that looks it up: `Gateway.key_sources`) and no two seeds share a value in one
+        scope. Then expanding and clustering would only confirm one unit per record, so they
+        are skipped; two seeds that do share a value (a key declared unique that is not) still
+        go the whole way and are merged."""
+        key_sources = self.gateway.key_sources
+        bucket = self.gateway.scopes.bucketer(entity)
+        keys = self.model.entities[entity].linking_keys
+        seen: set[tuple[str, str, str]] = set()
+        for record in {r.uid: r for r in seeds}.values():
+            found = record.keys
+            for key in keys:
+                values = found.get(key)
+                if not values:
+                    continue
+                if key_sources(entity, key, record.source):
+                    return False
+                where = bucket(key, record.source)
+                for value in values:
+                    if (key, where, value) in seen:
+                        return False
+                    seen.add((key, where, value))
+        return True
 
     async def _expand(self, entity: str, seeds: Iterable[Record], overrides: Overrides,
                       have: Mapping[Uid, Record]) -> dict[Uid, Record]:

@@ -48,7 +48,8 @@ QUEUED = Gauge("onepane_source_queued", "Calls waiting for a free slot of a busy
 
 class RequestTally:
     """Requests of the compiled path, counted in plain dicts and added to `REQUESTS`,
-    `REQUEST_SECONDS` and `COALESCED` in bulk by `flush`.
+    `REQUEST_SECONDS` and `COALESCED` in bulk by `flush`; every request's source calls likewise
+    (`SOURCE_CALLS`, `SOURCE_SECONDS`).
 
     prometheus-client takes a lock per `inc` and per histogram bucket and sum (and writes a shared
     file per value with several workers): three of each per request, 4 % of a small request's time
@@ -62,32 +63,55 @@ class RequestTally:
         self._requests: dict[tuple[str, str], int] = {}
         self._latency: dict[str, list[float]] = {}  # operation → count per bucket (+Inf last), then the sum
         self._coalesced: dict[str, int] = {}
+        # Source calls the same way (`SOURCE_CALLS`, `SOURCE_SECONDS`): a request makes several.
+        self._calls: dict[tuple[str, str], int] = {}
+        self._call_latency: dict[str, list[float]] = {}
 
     def request(self, operation: str, outcome: str, seconds: float) -> None:
         key = (operation, outcome)
         self._requests[key] = self._requests.get(key, 0) + 1
-        row = self._latency.get(operation)
-        if row is None:
-            row = self._latency[operation] = [0.0] * (len(_BUCKETS) + 2)
-        row[bisect_left(_BUCKETS, seconds)] += 1  # the first bucket whose bound is >= seconds, as `observe`
-        row[-1] += seconds
+        _observe(self._latency, operation, seconds)
 
     def coalesced(self, operation: str) -> None:
         self._coalesced[operation] = self._coalesced.get(operation, 0) + 1
 
+    def source_call(self, source: str, outcome: str | None, seconds: float) -> None:
+        """One call to `source` that ended with `outcome` ("ok" or the error's code; None: not
+        counted, a cancelled call) after `seconds`."""
+        if outcome is not None:
+            key = (source, outcome)
+            self._calls[key] = self._calls.get(key, 0) + 1
+        _observe(self._call_latency, source, seconds)
+
     def flush(self) -> None:
         requests, latency, coalesced = self._requests, self._latency, self._coalesced
-        self._requests, self._latency, self._coalesced = {}, {}, {}
+        calls, call_latency = self._calls, self._call_latency
+        self._requests, self._latency, self._coalesced, self._calls, self._call_latency = {}, {}, {}, {}, {}
         for (operation, outcome), count in requests.items():
             REQUESTS.labels(operation, outcome).inc(count)
-        for operation, row in latency.items():
-            child = REQUEST_SECONDS.labels(operation)
-            for bucket, observed in zip(child._buckets, row[:-1], strict=True):
-                if observed:
-                    bucket.inc(observed)
-            child._sum.inc(row[-1])
+        _add(REQUEST_SECONDS, latency)
         for operation, count in coalesced.items():
             COALESCED.labels(operation).inc(count)
+        for (source, outcome), count in calls.items():
+            SOURCE_CALLS.labels(source, outcome).inc(count)
+        _add(SOURCE_SECONDS, call_latency)
+
+
+def _observe(rows: dict[str, list[float]], label: str, seconds: float) -> None:
+    row = rows.get(label)
+    if row is None:
+        row = rows[label] = [0.0] * (len(_BUCKETS) + 2)
+    row[bisect_left(_BUCKETS, seconds)] += 1  # the first bucket whose bound is >= seconds, as `observe`
+    row[-1] += seconds
+
+
+def _add(histogram: Histogram, rows: dict[str, list[float]]) -> None:
+    for label, row in rows.items():
+        child = histogram.labels(label)
+        for bucket, observed in zip(child._buckets, row[:-1], strict=True):
+            if observed:
+                bucket.inc(observed)
+        child._sum.inc(row[-1])
 
 
 TALLY = RequestTally()

@@ -306,6 +306,34 @@ def test_values_say_what_names_do_not(shop: Path, capsys: pytest.CaptureFixture[
     assert code == 0, err
 
 
+def test_a_key_column_a_unique_constraint_covers_is_drafted_unique(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The web shop's order numbers are UNIQUE, the till's receipt numbers are not constrained:
+    only the first is drafted `unique: true` (identity then never looks it up in its own source)."""
+    path = tmp_path / "shops.db"
+    with sqlite3.connect(path) as db:
+        db.executescript("""
+            CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT, email TEXT);
+            CREATE TABLE orders (id INTEGER PRIMARY KEY, order_number TEXT UNIQUE, customer_id INTEGER
+                                 REFERENCES customers(id), placed_at TEXT);
+            INSERT INTO customers VALUES (1, 'Ann Lee', 'ann@example.com');
+            INSERT INTO orders VALUES (1, 'A-1', 1, '2024-01-01T10:00:00'), (2, 'A-2', 1, '2024-01-02T10:00:00');
+        """)
+    code, out, err = run(capsys, "import", "sql", f"sqlite:///{path}")
+    assert code == 0, err
+    purchase = source(out)["entities"]["Purchase"]
+    assert purchase["keys"]["orderNumber"] == {"column": "order_number", "unique": True}
+    assert purchase["fields"]["orderNumber"] == "order_number"
+    assert "a UNIQUE constraint covers it" in out
+    with sqlite3.connect(path) as db:
+        db.executescript("""
+            CREATE TABLE orders2 AS SELECT * FROM orders; DROP TABLE orders; ALTER TABLE orders2 RENAME TO orders;
+        """)
+    code, out, err = run(capsys, "import", "sql", f"sqlite:///{path}")
+    assert code == 0, err
+    assert source(out)["entities"]["Purchase"]["keys"]["orderNumber"] == "order_number"
+
+
 def test_the_command_itself_prints_one_line_and_exits_2() -> None:
     # As a user runs it: a separate process, so the connectors' log lines would show here too.
     require_service("127.0.0.1", 5432, "PostgreSQL")

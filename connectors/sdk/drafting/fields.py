@@ -277,7 +277,8 @@ class FieldGuesser:
                                   f"the {field} columns", draft.fields[field].sure)
             elif field:
                 spec = draft.fields[field].spec
-                keys[key] = Guess(spec, f"the {field} field's column", draft.fields[field].sure)
+                keys[key] = _unique(Guess(spec, f"the {field} field's column", draft.fields[field].sure),
+                                    table, decl.keys[key].links)
             elif decl.keys[key].normalize in ("email", "phone"):
                 kind = decl.keys[key].normalize
                 guess = (self._emails if kind == "email" else lambda c, t: self._phones(c, t, None))(
@@ -355,3 +356,16 @@ def _ref_guess(ref: str, table: TableProfile, other: TableProfile) -> Guess | No
             return Guess(column.name, f"named '{column.name}' (no rows to compare with {other_name} ids)", "low",
                          f"does {column.name} hold the id of a {other_name} record?")
     return None
+
+
+def _unique(guess: Guess, table: TableProfile, links: bool) -> Guess:
+    """A linking key read as-is from one column a primary key or UNIQUE constraint covers: drafted
+    `unique: true`, so identity never looks a record's own value up again in its source."""
+    origins = guess.origins()
+    if not links or len(origins) != 1 or origins[0] not in table.unique:
+        return guess
+    spec = dict(guess.spec) if isinstance(guess.spec, dict) else {"column": guess.spec}
+    if set(spec) - {"column", "path"}:
+        return guess  # a transform may map two stored values to one key: not unique after all
+    return Guess({**spec, "unique": True}, f"{guess.why}; a UNIQUE constraint covers it", guess.sure,
+                 guess.todo, guess.commented)

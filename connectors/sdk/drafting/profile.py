@@ -38,6 +38,9 @@ class TableProfile:
     sampled: bool = True  # False: the source was not read (a schema alone), so no row evidence exists
     label: str = ""  # extra words naming it (an OpenAPI schema name, a tag)
     notes: tuple[str, ...] = field(default=())
+    # Columns a primary key, UNIQUE constraint or unique index of their own covers: a key read
+    # from one is drafted `unique: true` (docs/identity.md, "Keys unique in their source").
+    unique: frozenset[str] = frozenset()
 
     def column(self, name: str) -> ColumnProfile | None:
         return next((c for c in self.columns if c.name == name), None)
