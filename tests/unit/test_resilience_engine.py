@@ -89,7 +89,9 @@ async def test_breaker_opens_across_requests_and_fails_fast() -> None:
     request = Request(gw)
     started = time.perf_counter()
     found = await request.lookup("Customer", "key:email", ["a@x.com"])
-    assert time.perf_counter() - started < 0.05
+    # No call reaches crm (counted below); the bound only catches a wait for the source's timeout,
+    # generous so a loaded CI machine cannot fail it.
+    assert time.perf_counter() - started < 0.5  # the source timeout here is 1 s
     assert [r.source for r in found] == ["shop"] and len(crm.calls) == calls
     assert [e.code for e in request.failures()] == ["CIRCUIT_OPEN"]
     assert gw.breaker("crm") == {"state": "open", "errorRate": 1.0, "recentCalls": 10, "retriesRefused": 0}
