@@ -278,7 +278,7 @@ async def test_open_breaker_fails_fast_without_calling() -> None:
     started = time.perf_counter()
     with pytest.raises(CircuitOpen):
         await g.call(flaky, Deadline(5))
-    assert flaky.calls == 0 and time.perf_counter() - started < 0.002
+    assert flaky.calls == 0 and time.perf_counter() - started < 0.05  # no wait, no backoff
 
 
 async def test_unexpected_exceptions_become_masked_source_errors() -> None:
