@@ -21,6 +21,7 @@ from federation.contract import SCAN_ROWS
 from federation.engine.gateway import DEGRADED_ENV, IDENTITY_DEGRADED_ENV, Gateway
 from federation.errors import ConfigError
 from federation.identity.collisions import find_collisions
+from federation.identity.sampling import SourceSamples
 from federation.identity.uniqueness import Uniqueness, sample_uniqueness
 
 __all__ = ["main"]
@@ -400,9 +401,11 @@ async def _check(path: Path) -> int:
     try:
         health = await gateway.health()
         found = await asyncio.gather(*(c.verify() for c in gateway.connectors.values()))
-        collisions = await find_collisions(gateway.model, gateway.scopes, gateway.connectors, gateway.timeouts)
+        samples = SourceSamples(gateway.connectors, gateway.timeouts)  # one read per source, for both probes
+        collisions = await find_collisions(gateway.model, gateway.scopes, gateway.connectors, gateway.timeouts,
+                                           samples=samples)
         slow = await asyncio.gather(*(_slow_lookups(gateway, n) for n in gateway.connectors))
-        uniqueness = await sample_uniqueness(gateway.model, gateway.connectors, gateway.timeouts)
+        uniqueness = await sample_uniqueness(gateway.model, gateway.connectors, gateway.timeouts, samples=samples)
         warned_by = await asyncio.gather(*(c.warnings() for c in gateway.connectors.values()))
     finally:
         await gateway.close()

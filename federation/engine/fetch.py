@@ -131,9 +131,7 @@ class Fetcher:
         if error is not None:
             return [], error
         records = list(value)
-        stats = self.stats_of(source)
-        stats.seen.update(r.uid for r in records)  # a record counts once, however many calls sent it
-        stats.records = len(stats.seen)
+        self.stats_of(source).seen.update(r.uid for r in records)  # counted once, however many calls sent it
         if self._freshness:  # something came from the cache: keep every record's rank exact
             for record in records:
                 self._note(record, LIVE)

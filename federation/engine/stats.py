@@ -18,14 +18,17 @@ class SourceStats:
     stale: int = 0
     attempts: int = 0
     coalesced: int = 0
-    # `records` is how many distinct records (entity, source, local id) the source sent in this
-    # request, not the sum over its calls: which lookups meet in one call depends on when other
-    # sources answered (federation/engine/loader.py), and a record two calls both return would
-    # otherwise count once or twice from run to run for the same question (seen 50 vs 51).
-    records: int = 0
-    seen: set[tuple[str, str, str]] = field(default_factory=set)
+    seen: set[tuple[str, str, str]] = field(default_factory=set)  # uids of the records it sent
     errors: list[SourceError] = field(default_factory=list)
     covered: list[SourceError] = field(default_factory=list)  # failures answered from stale cache
+
+    @property
+    def records(self) -> int:
+        """How many distinct records (entity, source, local id) the source sent in this request,
+        not the sum over its calls: which lookups meet in one call depends on when other sources
+        answered (federation/engine/loader.py), and a record two calls both return would otherwise
+        count once or twice from run to run for the same question (seen 50 vs 51)."""
+        return len(self.seen)
 
     def as_json(self, breaker: str = "closed") -> dict[str, Any]:
         """`error` is the first failure, also one that stale records covered (`ok` stays true)."""

@@ -23,7 +23,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
-from federation.contract import Connector, SearchRequest
+from federation.contract import Connector
+from federation.identity.sampling import SourceSamples
 from federation.identity.scope import GLOBAL, Scopes
 from federation.identity.scoring import names_agree
 from federation.model.declaration import EntityDecl, GroupScope, ModelDecl
@@ -76,18 +77,21 @@ class Collision:
 
 
 async def find_collisions(model: ModelDecl, scopes: Scopes, connectors: Mapping[str, Connector],
-                          timeouts: Mapping[str, float], per_source: int = 300) -> list[Collision]:
-    """Every (key, pair of sources) whose sampled values collide; read-only and bounded."""
+                          timeouts: Mapping[str, float], per_source: int = 300,
+                          samples: SourceSamples | None = None) -> list[Collision]:
+    """Every (key, pair of sources) whose sampled values collide; read-only and bounded. `samples`
+    shares its reads with `check`'s other probes (a fresh one of `per_source` records otherwise)."""
+    samples = samples if samples is not None else SourceSamples(connectors, timeouts, per_source)
     out: list[Collision] = []
     for entity_name, decl in model.entities.items():
         keys = _probed_keys(model, entity_name)
         sources = [s for s, c in connectors.items() if _maps(c, entity_name, keys)]
         if not keys or len(sources) < 2:
             continue
-        samples = dict(zip(sources, await asyncio.gather(*(
-            _sample(connectors[s], entity_name, per_source, timeouts.get(s, 3.0)) for s in sources)), strict=True))
+        sampled = dict(zip(sources, await asyncio.gather(*(samples.of(s, entity_name) for s in sources)),
+                           strict=True))
         for key in keys:
-            holders = {s: _by_value(samples[s], key) for s in sources}
+            holders = {s: _by_value(sampled[s], key) for s in sources}
             for a, b in combinations(sources, 2):
                 shared = sorted(set(holders[a]) & set(holders[b]))
                 if shared:
@@ -111,15 +115,6 @@ def _maps(connector: Connector, entity: str, keys: Sequence[str]) -> bool:
     if caps is None or not caps.searchable:
         return False
     return caps.keys is None or bool(caps.keys & set(keys))
-
-
-async def _sample(connector: Connector, entity: str, limit: int, timeout: float) -> list[Record]:
-    """Up to `limit` records, or none when the source fails or is slow (the probe is advice)."""
-    try:
-        async with asyncio.timeout(timeout):
-            return list(await connector.search(entity, SearchRequest((), (), limit)))[:limit]
-    except Exception:  # a source that cannot be sampled is reported by the health table, not here
-        return []
 
 
 def _by_value(records: Sequence[Record], key: str) -> dict[str, list[Record]]:

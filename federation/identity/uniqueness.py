@@ -21,9 +21,9 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from federation.contract import Connector, SearchRequest
+from federation.contract import Connector
+from federation.identity.sampling import SourceSamples
 from federation.model.declaration import ModelDecl
-from federation.records import Record
 
 __all__ = ["Uniqueness", "sample_uniqueness"]
 
@@ -58,15 +58,16 @@ class Uniqueness:
 
 
 async def sample_uniqueness(model: ModelDecl, connectors: Mapping[str, Connector], timeouts: Mapping[str, float],
-                            per_source: int = 300) -> list[Uniqueness]:
-    """Every (linking key, source mapping it) with what a bounded sample of the source shows."""
+                            per_source: int = 300, samples: SourceSamples | None = None) -> list[Uniqueness]:
+    """Every (linking key, source mapping it) with what a bounded sample of the source shows; `samples`
+    shares its reads with `check`'s other probes (a fresh one of `per_source` records otherwise)."""
+    samples = samples if samples is not None else SourceSamples(connectors, timeouts, per_source)
     wanted = [(entity, name, caps) for entity, decl in model.entities.items() if decl.linking_keys
               for name, connector in connectors.items()
               if (caps := connector.capabilities().entities.get(entity)) is not None and caps.searchable]
-    samples = await asyncio.gather(*(_sample(connectors[name], entity, per_source, timeouts.get(name, 3.0))
-                                     for entity, name, _ in wanted))
+    sampled = await asyncio.gather(*(samples.of(name, entity) for entity, name, _ in wanted))
     out: list[Uniqueness] = []
-    for (entity, name, caps), records in zip(wanted, samples, strict=True):
+    for (entity, name, caps), records in zip(wanted, sampled, strict=True):
         for key in model.entities[entity].linking_keys:
             if caps.keys is not None and key not in caps.keys:
                 continue
@@ -76,12 +77,3 @@ async def sample_uniqueness(model: ModelDecl, connectors: Mapping[str, Connector
             out.append(Uniqueness(entity, key, name, key in caps.unique_keys, len(holders), len(shared),
                                   tuple(shared[:3])))
     return out
-
-
-async def _sample(connector: Connector, entity: str, limit: int, timeout: float) -> list[Record]:
-    """Up to `limit` records, or none when the source fails or is slow (the probe is advice)."""
-    try:
-        async with asyncio.timeout(timeout):
-            return list(await connector.search(entity, SearchRequest((), (), limit)))[:limit]
-    except Exception:  # a source that cannot be sampled is reported by the health table, not here
-        return []
