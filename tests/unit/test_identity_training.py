@@ -72,8 +72,10 @@ def _person(source: str, local_id: str, given: str | None, family: str, born: st
                                                         "dateOfBirth": born, "postcode": postcode})
 
 
-def _samples(seed: int = 5, people: int = 600) -> dict[str, list[Record]]:
-    """Two systems; each person in one or both, the second copy with a typo, a missing or wrong value."""
+def _samples(seed: int = 5, people: int = 600, wrong_century: float = 0.0) -> dict[str, list[Record]]:
+    """Two systems; each person in one or both, the second copy with a typo, a missing or wrong value
+    (and, with `wrong_century`, that share of second copies with the birth year in the next century:
+    a two-digit year read as 20xx)."""
     rng = random.Random(seed)
     a: list[Record] = []
     b: list[Record] = []
@@ -93,6 +95,8 @@ def _samples(seed: int = 5, people: int = 600) -> dict[str, list[Record]]:
                 g = None
             elif noise < 0.8:
                 p = p[:3] + str((int(p[3]) + 1) % 10)
+            if rng.random() < wrong_century:
+                d = "20" + d[2:]
             b.append(_person("b", str(i), g, f, d, p))
         else:
             b.append(_person("b", str(i), rng.choice(GIVEN), rng.choice(FAMILY),
@@ -219,3 +223,42 @@ def test_twins_at_one_address_are_offered_never_merged_and_siblings_neither(mode
 
     sibling = _person("b", "3", "susan", "okafor", "19930807", "2200")
     assert scored_pairs(IDENTITY, ENTITY, [one], [sibling], model) == []
+
+
+def test_day_and_month_is_learned_from_the_data_and_relatives_are_still_not_offered() -> None:
+    """Where a system reads some two-digit years into the wrong century, EM learns the `day and
+    month` level as evidence for a match; it is personal (relatives seldom share a birthday's day and
+    month), so one record whose given name was also replaced is offered at its address. A parent and
+    a child at that address (other given name, other birth date) are still neither merged nor offered."""
+    model = train("Customer", IDENTITY, ENTITY, _samples(wrong_century=0.1), random_pairs=30_000)
+    dob = model.rules["person"].comparisons["dateOfBirth"]
+    weights = dict(zip(dob.levels, (dob.weight(i) for i in range(len(dob.levels))), strict=True))
+    assert weights["day and month"] > 0 > weights["else"]
+    assert weights["exact"] > weights["day and month"]
+
+    child = _person("a", "1", "peter", "okafor", "19900412", "2200")
+    parent = _person("b", "2", "susan", "okafor", "19620907", "2200")
+    assert scored_pairs(IDENTITY, ENTITY, [child], [parent], model) == []
+    mother = _person("b", "3", "susan", "okafor", "19620412", "2200")   # day and month shared by chance
+    assert all(not m.links for m in scored_pairs(IDENTITY, ENTITY, [child], [mother], model))
+
+    renamed = _person("b", "4", "susan", "okafor", "20900412", "2200")   # the same person, two fields wrong
+    [offered] = scored_pairs(IDENTITY, ENTITY, [child], [renamed], model)
+    assert {c.member: c.level for c in offered.score.comparisons}["dateOfBirth"] == "day and month"
+    assert not offered.links and offered.offered >= SUGGEST
+
+
+def test_a_model_trained_before_the_day_and_month_level_is_refused(model: IdentityModel, tmp_path: Path) -> None:
+    """A model file written before `day and month` existed has one date level fewer: a start-up error
+    naming the comparison and saying to train again, never a silent shift of every later level."""
+    path = tmp_path / "old.json"
+    model.write(path)
+    data = json.loads(path.read_text())
+    levels = data["rules"]["person"]["comparisons"]["dateOfBirth"]["levels"]
+    data["rules"]["person"]["comparisons"]["dateOfBirth"]["levels"] = [lv for lv in levels
+                                                                      if lv["level"] != "day and month"]
+    path.write_text(json.dumps(data))
+    with pytest.raises(ModelError, match=r"dateOfBirth has levels exact, one digit, transposed, day-month swap, "
+                                         r"same year, else; this gateway's date levels are .*day-month swap, "
+                                         r"day and month, same year, else: train again"):
+        load_model(path, "Customer", IDENTITY, ["a", "b"])
