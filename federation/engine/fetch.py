@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -146,15 +147,19 @@ class Fetcher:
         if loader is None:
             connector = self.gateway.connectors[source]
             cached = self.gateway.cache.enabled(source)
+            mine = weakref.ref(self)  # not `self`: the fetcher holds its loaders, and a cycle outlives the request
 
             async def fetch(values: list[str]) -> Sequence[Record]:
+                fetcher = mine()
+                if fetcher is None:  # the request is gone: nobody waits for these records
+                    return []
                 what = f"{source}.lookup({entity}, {by}, {len(values)} values)"
                 if cached:
-                    return await self._cached_lookup(source, entity, by, values, what)
+                    return await fetcher._cached_lookup(source, entity, by, values, what)
                 if type(connector).lookup_many is not Connector.lookup_many:
-                    return await self._group(source, entity).fetch(by, values)
-                return await self.call(source, what, lambda: connector.lookup(entity, by, values),
-                                       ("lookup", entity, by, tuple(sorted(values))))
+                    return await fetcher._group(source, entity).fetch(by, values)
+                return await fetcher.call(source, what, lambda: connector.lookup(entity, by, values),
+                                          ("lookup", entity, by, tuple(sorted(values))))
 
             loader = self._loaders[key] = BatchLoader(by, fetch)
         return loader
@@ -164,11 +169,15 @@ class Fetcher:
         group = self._groups.get((source, entity))
         if group is None:
             connector = self.gateway.connectors[source]
+            mine = weakref.ref(self)  # as in `loader`: no cycle through the fetcher's groups
 
             async def fetch_many(wanted: dict[str, list[str]]) -> Sequence[Record]:
+                fetcher = mine()
+                if fetcher is None:
+                    return []
                 what = f"{source}.lookup({entity}, " + ", ".join(f"{by} {len(v)}" for by, v in wanted.items()) + ")"
                 key = ("lookup", entity, tuple(sorted((by, tuple(sorted(v))) for by, v in wanted.items())))
-                return await self.call(source, what, lambda: connector.lookup_many(entity, wanted), key)
+                return await fetcher.call(source, what, lambda: connector.lookup_many(entity, wanted), key)
 
             group = self._groups[(source, entity)] = LookupGroup(fetch_many)
         return group

@@ -104,6 +104,7 @@ class Relator:
                    getattr(keys.get(theirs), "normalize", None) == "phone")
                   for mine, theirs in relation.keys.items()]
         scopes = self.gateway.scopes
+        gateway = self.gateway  # not `self`: this function is kept in self._load_fns (a cycle outlives the request)
 
         def loads(parent: Unified) -> list[asyncio.Future[list[Record]]]:
             out: list[asyncio.Future[list[Record]]] = []
@@ -116,7 +117,7 @@ class Relator:
                     local = record.refs.get(ref)
                     if local and record.source in id_sources:
                         out.append(loader(record.source, target, "id").load(local))
-            scoped = self.gateway.relation_scoped(parent.entity, relation.keys, target)
+            scoped = gateway.relation_scoped(parent.entity, relation.keys, target)
             for mine, theirs, loaders, phone in by_key:
                 if scoped:  # each record's values only to the sources both keys' scopes link it to
                     out += [load.load(value) for r in records for value in _related_keys(r.keys.get(mine, ()), phone)
