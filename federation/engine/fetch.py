@@ -15,7 +15,6 @@ this object for records. See docs/architecture.md, "One request".
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
@@ -24,7 +23,7 @@ from typing import Any
 from federation.cache import Entry
 from federation.contract import Connector, DataAge, SearchRequest
 from federation.engine.gateway import Gateway
-from federation.engine.loader import BatchLoader, LookupGroup, index_records
+from federation.engine.loader import BatchLoader, Join, LookupGroup, index_records
 from federation.engine.precheck import check_lookup
 from federation.engine.stats import SourceStats
 from federation.errors import CircuitOpen, OnepaneError, SourceError, SourceUnavailable
@@ -80,15 +79,18 @@ class Fetcher:
             stats = self.stats[source] = SourceStats()
         return stats
 
-    async def call(self, source: str, what: str, call: Call, key: Hashable | None = None) -> list[Record]:
-        """One guarded connector call; a failure is recorded in the stats, not raised."""
-        records, error = await self._guarded(source, what, call, key)
+    async def call(self, source: str, what: str, call: Call, key: Hashable | None = None,
+                   inline: bool = False) -> list[Record]:
+        """One guarded connector call; a failure is recorded in the stats, not raised.
+        `inline`: see `SourceGuard.call` (a batch loader's task)."""
+        value, error = await self.guarded(source, what, call, key, inline)
         if error is not None:
             self.stats_of(source).errors.append(error)
-        return records
+            return []
+        return self._arrived(source, value)
 
     async def guarded(self, source: str, what: str, call: Callable[[], Awaitable[Any]],
-                      key: Hashable | None) -> tuple[Any, SourceError | None]:
+                      key: Hashable | None, inline: bool = False) -> tuple[Any, SourceError | None]:
         """One connector call of any verb through the source's guard, accounted in its stats.
 
         The failure is returned, not recorded: the caller decides whether it is the request's
@@ -101,10 +103,15 @@ class Fetcher:
         stats.calls += 1
         started = time.perf_counter()
         ended: str | None = None  # "ok" or the error's code; None: cancelled (timed, not counted)
+        share = self._share.slot(source)  # this request's share of the source; the rest is others'
         try:
             with span("source.call", attributes={"onepane.source": source, "onepane.call": what}):
-                async with self._share.slot(source):  # this request's share of the source; the rest is others'
-                    outcome = await self.gateway.guards[source].call(call, self.deadline, key)
+                if not share.take():
+                    await share.acquire(None)
+                try:
+                    outcome = await self.gateway.guards[source].call(call, self.deadline, key, inline=inline)
+                finally:
+                    share.release()
             ended = "ok"
         except SourceError as exc:
             log.warning("%s failed: %s", what, exc)
@@ -125,11 +132,8 @@ class Fetcher:
         stats.coalesced += outcome.joined
         return outcome.value, None
 
-    async def _guarded(self, source: str, what: str, call: Call,
-                       key: Hashable | None) -> tuple[list[Record], SourceError | None]:
-        value, error = await self.guarded(source, what, call, key)
-        if error is not None:
-            return [], error
+    def _arrived(self, source: str, value: Iterable[Record]) -> list[Record]:
+        """A live answer's records, counted and noted as live."""
         records = list(value)
         self.stats_of(source).seen.update(r.uid for r in records)  # counted once, however many calls sent it
         if self._freshness:  # something came from the cache: keep every record's rank exact
@@ -137,26 +141,34 @@ class Fetcher:
                 self._note(record, LIVE)
         else:  # live is the default: remembered per batch, per record only once a cached one shows up
             self._live.append(records)
-        return records, None
+        return records
 
     def loader(self, source: str, entity: str, by: str) -> BatchLoader:
-        """The request's batch loader for one (source, entity, lookup)."""
+        """The request's batch loader for one (source, entity, lookup).
+
+        Its calls run in the loader's (or its group's) own task, which nothing but the guard's
+        timeouts cancels: the guard runs them there (`inline`), with no task of their own.
+        """
         key = (source, entity, by)
         loader = self._loaders.get(key)
         if loader is None:
             connector = self.gateway.connectors[source]
-            cached = self.gateway.cache.enabled(source)
-
-            async def fetch(values: list[str]) -> Sequence[Record]:
-                what = f"{source}.lookup({entity}, {by}, {len(values)} values)"
-                if cached:
+            if self.gateway.cache.enabled(source):
+                async def cached(values: list[str]) -> Sequence[Record]:
+                    what = f"{source}.lookup({entity}, {by}, {len(values)} values)"
                     return await self._cached_lookup(source, entity, by, values, what)
-                if type(connector).lookup_many is not Connector.lookup_many:
-                    return await self._group(source, entity).fetch(by, values)
-                return await self.call(source, what, lambda: connector.lookup(entity, by, values),
-                                       ("lookup", entity, by, tuple(sorted(values))))
 
-            loader = self._loaders[key] = BatchLoader(by, fetch)
+                loader = BatchLoader(by, cached)
+            elif type(connector).lookup_many is not Connector.lookup_many:
+                loader = BatchLoader(by, group=self._group(source, entity))
+            else:
+                async def fetch(values: list[str]) -> Sequence[Record]:
+                    what = f"{source}.lookup({entity}, {by}, {len(values)} values)"
+                    return await self.call(source, what, lambda: connector.lookup(entity, by, values),
+                                           ("lookup", entity, by, tuple(sorted(values))), inline=True)
+
+                loader = BatchLoader(by, fetch)
+            self._loaders[key] = loader
         return loader
 
     def _group(self, source: str, entity: str) -> LookupGroup:
@@ -168,7 +180,7 @@ class Fetcher:
             async def fetch_many(wanted: dict[str, list[str]]) -> Sequence[Record]:
                 what = f"{source}.lookup({entity}, " + ", ".join(f"{by} {len(v)}" for by, v in wanted.items()) + ")"
                 key = ("lookup", entity, tuple(sorted((by, tuple(sorted(v))) for by, v in wanted.items())))
-                return await self.call(source, what, lambda: connector.lookup_many(entity, wanted), key)
+                return await self.call(source, what, lambda: connector.lookup_many(entity, wanted), key, inline=True)
 
             group = self._groups[(source, entity)] = LookupGroup(fetch_many)
         return group
@@ -185,9 +197,10 @@ class Fetcher:
         if not misses:
             return records
         connector = self.gateway.connectors[source]
-        fetched, error = await self._guarded(source, what, lambda: connector.lookup(entity, by, misses),
-                                             ("lookup", entity, by, tuple(sorted(misses))))
+        value, error = await self.guarded(source, what, lambda: connector.lookup(entity, by, misses),
+                                          ("lookup", entity, by, tuple(sorted(misses))), inline=True)
         if error is None:
+            fetched = self._arrived(source, value)
             await cache.store(source, entity, by, index_records(fetched, by, misses))
             return records + fetched
         stale = await cache.stale(source, entity, by, misses)
@@ -237,18 +250,25 @@ class Fetcher:
         values = list(values)
         if caller:
             check_lookup(self.gateway.value_limits, names, entity, by, values)
-        futures = [self.loader(s, entity, by).load(v) for s in names for v in values]
-        results = await asyncio.gather(*futures)
+        join = Join(len(names) * len(values))
+        index = 0
+        for source in names:
+            loader = self.loader(source, entity, by)
+            for value in values:
+                loader.load_into(value, join, index)
+                index += 1
+        results = await join.future  # at once when every value was answered earlier in the request
         return dedupe(r for batch in results for r in batch)
 
     async def search_one(self, source: str, entity: str,
                          request: SearchRequest) -> tuple[list[Record], SourceError | None]:
         """The source's records (none when it failed, the failure recorded in its stats) and its failure."""
         connector = self.gateway.connectors[source]
-        records, error = await self._guarded(source, f"{source}.search({entity})", lambda: connector.search(
+        value, error = await self.guarded(source, f"{source}.search({entity})", lambda: connector.search(
             entity, request), ("search", entity, repr(request)))
         if error is not None:
             self.stats_of(source).errors.append(error)
+        records = [] if error is not None else self._arrived(source, value)
         if len(records) >= self.gateway.config.gateway.max_search_rows:
             self.capped.add((source, entity))  # the source may hold more: an answer over all of it is partial
         return records, error
