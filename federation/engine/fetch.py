@@ -15,6 +15,7 @@ this object for records. See docs/architecture.md, "One request".
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
@@ -28,7 +29,7 @@ from federation.engine.precheck import check_lookup
 from federation.engine.stats import SourceStats
 from federation.errors import CircuitOpen, OnepaneError, SourceError, SourceUnavailable
 from federation.ops import metrics
-from federation.ops.tracing import span
+from federation.ops.tracing import span, tracing_on
 from federation.records import Record
 from federation.resilience import Deadline
 from federation.resilience.share import RequestShare
@@ -37,6 +38,8 @@ __all__ = ["LIVE", "Fetcher", "Freshness", "dedupe"]
 
 log = logging.getLogger("federation.request")
 Call = Callable[[], Awaitable[Sequence[Record]]]
+What = str | Callable[[], str]  # a call's name for the log and the trace, or how to say it
+_UNTRACED = contextlib.nullcontext()
 
 
 class Freshness:
@@ -79,7 +82,7 @@ class Fetcher:
             stats = self.stats[source] = SourceStats()
         return stats
 
-    async def call(self, source: str, what: str, call: Call, key: Hashable | None = None,
+    async def call(self, source: str, what: What, call: Call, key: Hashable | None = None,
                    inline: bool = False) -> list[Record]:
         """One guarded connector call; a failure is recorded in the stats, not raised.
         `inline`: see `SourceGuard.call` (a batch loader's task)."""
@@ -89,12 +92,14 @@ class Fetcher:
             return []
         return self._arrived(source, value)
 
-    async def guarded(self, source: str, what: str, call: Callable[[], Awaitable[Any]],
+    async def guarded(self, source: str, what: What, call: Callable[[], Awaitable[Any]],
                       key: Hashable | None, inline: bool = False) -> tuple[Any, SourceError | None]:
         """One connector call of any verb through the source's guard, accounted in its stats.
 
         The failure is returned, not recorded: the caller decides whether it is the request's
         error (a lookup) or only a reason to do it another way (an aggregate → a search).
+        `what` names the call for the log and the trace, or says it when asked (only a failure
+        or a trace needs it).
         """
         stats = self.stats_of(source)
         down = self._down.get(source)
@@ -105,7 +110,9 @@ class Fetcher:
         ended: str | None = None  # "ok" or the error's code; None: cancelled (timed, not counted)
         share = self._share.slot(source)  # this request's share of the source; the rest is others'
         try:
-            with span("source.call", attributes={"onepane.source": source, "onepane.call": what}):
+            traced = (span("source.call", attributes={"onepane.source": source, "onepane.call": _said(what)})
+                      if tracing_on() else _UNTRACED)
+            with traced:
                 if not share.take():
                     await share.acquire(None)
                 try:
@@ -114,7 +121,7 @@ class Fetcher:
                     share.release()
             ended = "ok"
         except SourceError as exc:
-            log.warning("%s failed: %s", what, exc)
+            log.warning("%s failed: %s", _said(what), exc)
             stats.attempts += getattr(exc, "attempts", 0)
             if isinstance(exc, SourceUnavailable | CircuitOpen):
                 self._down[source] = exc
@@ -163,8 +170,8 @@ class Fetcher:
                 loader = BatchLoader(by, group=self._group(source, entity))
             else:
                 async def fetch(values: list[str]) -> Sequence[Record]:
-                    what = f"{source}.lookup({entity}, {by}, {len(values)} values)"
-                    return await self.call(source, what, lambda: connector.lookup(entity, by, values),
+                    return await self.call(source, lambda: f"{source}.lookup({entity}, {by}, {len(values)} values)",
+                                           lambda: connector.lookup(entity, by, values),
                                            ("lookup", entity, by, tuple(sorted(values))), inline=True)
 
                 loader = BatchLoader(by, fetch)
@@ -178,9 +185,9 @@ class Fetcher:
             connector = self.gateway.connectors[source]
 
             async def fetch_many(wanted: dict[str, list[str]]) -> Sequence[Record]:
-                what = f"{source}.lookup({entity}, " + ", ".join(f"{by} {len(v)}" for by, v in wanted.items()) + ")"
-                key = ("lookup", entity, tuple(sorted((by, tuple(sorted(v))) for by, v in wanted.items())))
-                return await self.call(source, what, lambda: connector.lookup_many(entity, wanted), key, inline=True)
+                key = ("lookup", entity, tuple(sorted([(by, tuple(sorted(v))) for by, v in wanted.items()])))
+                return await self.call(source, lambda: _lookups(source, entity, wanted),
+                                       lambda: connector.lookup_many(entity, wanted), key, inline=True)
 
             group = self._groups[(source, entity)] = LookupGroup(fetch_many)
         return group
@@ -282,6 +289,14 @@ class Fetcher:
         source = getattr(error, "source", None)
         if isinstance(error, SourceError) and source:
             self.stats_of(source).errors.append(error)
+
+
+def _said(what: What) -> str:
+    return what if isinstance(what, str) else what()
+
+
+def _lookups(source: str, entity: str, wanted: Mapping[str, list[str]]) -> str:
+    return f"{source}.lookup({entity}, " + ", ".join(f"{by} {len(v)}" for by, v in wanted.items()) + ")"
 
 
 def dedupe(records: Iterable[Record]) -> list[Record]:
