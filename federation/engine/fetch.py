@@ -15,6 +15,7 @@ this object for records. See docs/architecture.md, "One request".
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -246,26 +247,29 @@ class Fetcher:
             copy = current if fresh is LIVE else None
         return fresh if copy is None else Freshness(round(copy.age(), 3), fresh.stale or copy.stale())
 
-    async def lookup(
+    def lookup(
         self, entity: str, by: str, values: Iterable[str], sources: Iterable[str] | None = None, caller: bool = True
-    ) -> list[Record]:
+    ) -> asyncio.Future[list[Record]]:
         """Records of `entity` whose `by` matches any value, from every able source at once; a
         caller's value no source column could hold is BAD_USER_INPUT before any call (values read
-        from records, `caller=False`, are sent as they are)."""
+        from records, `caller=False`, are sent as they are).
+
+        A future, not a coroutine: `gather` of several lookups makes no task per lookup, and a
+        lookup answered earlier in the request is done at once. Cancelling it cancels no load.
+        """
         names = self.gateway.sources_for(entity, by) if sources is None else [
             s for s in sources if by in getattr(self.gateway.entity_caps(s, entity), "lookups", ())]
         values = list(values)
         if caller:
             check_lookup(self.gateway.value_limits, names, entity, by, values)
-        join = Join(len(names) * len(values))
+        join = Join(len(names) * len(values), _flat)
         index = 0
         for source in names:
             loader = self.loader(source, entity, by)
             for value in values:
                 loader.load_into(value, join, index)
                 index += 1
-        results = await join.future  # at once when every value was answered earlier in the request
-        return dedupe(r for batch in results for r in batch)
+        return join.future
 
     async def search_one(self, source: str, entity: str,
                          request: SearchRequest) -> tuple[list[Record], SourceError | None]:
@@ -297,6 +301,10 @@ def _said(what: What) -> str:
 
 def _lookups(source: str, entity: str, wanted: Mapping[str, list[str]]) -> str:
     return f"{source}.lookup({entity}, " + ", ".join(f"{by} {len(v)}" for by, v in wanted.items()) + ")"
+
+
+def _flat(batches: list[list[Record]]) -> list[Record]:
+    return dedupe(r for batch in batches for r in batch)
 
 
 def dedupe(records: Iterable[Record]) -> list[Record]:

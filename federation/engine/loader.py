@@ -16,11 +16,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
+from typing import Any, Generic, TypeVar
 
 from federation.records import Record
 
 __all__ = ["BatchLoader", "Join", "LookupGroup", "index_records"]
 
+R = TypeVar("R")
 Fetch = Callable[[list[str]], Awaitable[Sequence[Record]]]
 Answer = list[Record] | BaseException  # one value's records, or why its batch failed
 Listener = Callable[[Answer], None]
@@ -46,20 +48,22 @@ def index_records(records: Sequence[Record], by: str, values: Sequence[str]) -> 
     return wanted
 
 
-class Join:
-    """One future for several loads: their answers in the order asked, or the first failure.
+class Join(Generic[R]):
+    """One future for several loads: `combine` of their answers in the order asked, or the first
+    failure. Already done when every load was answered before (nothing to wait for).
 
     Cancelling it (its caller gave up) cancels none of the loads; their later answers are dropped.
     """
 
-    __slots__ = ("future", "left", "results")
+    __slots__ = ("combine", "future", "left", "results")
 
-    def __init__(self, count: int) -> None:
-        self.future: asyncio.Future[list[list[Record]]] = asyncio.get_running_loop().create_future()
+    def __init__(self, count: int, combine: Callable[[list[list[Record]]], R]) -> None:
+        self.future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self.combine = combine
         self.results: list[list[Record]] = [[]] * count
         self.left = count
         if not count:
-            self.future.set_result(self.results)
+            self.future.set_result(combine(self.results))
 
     def put(self, index: int, answer: Answer) -> None:
         future = self.future
@@ -71,7 +75,7 @@ class Join:
         self.results[index] = answer
         self.left -= 1
         if not self.left:
-            future.set_result(self.results)
+            future.set_result(self.combine(self.results))
 
 
 def _to_future(future: asyncio.Future[list[Record]], answer: Answer) -> None:
@@ -108,7 +112,7 @@ class BatchLoader:
         self._listen(value, partial(_to_future, future))
         return future
 
-    def load_into(self, value: str, join: Join, index: int) -> None:
+    def load_into(self, value: str, join: Join[Any], index: int) -> None:
         """`value`'s answer as `join`'s `index`th."""
         self._listen(value, partial(join.put, index))
 
