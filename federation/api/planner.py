@@ -41,6 +41,8 @@ from graphql import (
     parse,
 )
 from graphql.execution.values import VariableValues, get_variable_values
+from strawberry.types.arguments import StrawberryArgument
+from strawberry.types.base import StrawberryOptional
 
 from federation.api.build import ModelTypes, converter
 from federation.api.declared import root_function
@@ -56,6 +58,8 @@ __all__ = ["Constant", "Derived", "Field", "Part", "Plan", "Relation", "Root", "
 # Types whose values the engine already holds as the exact Python type the serializer returns:
 # a value of that type is sent as it is (the serializer would hand it back unchanged).
 _PLAIN: dict[str, type] = {"Int": int, "Float": float, "String": str, "Boolean": bool, "ID": str}
+# Arguments of these Python types strawberry hands to a resolver as graphql-core coerced them.
+_SCALARS = frozenset({str, int, float, bool})
 
 
 class Unsupported(Exception):
@@ -143,7 +147,9 @@ class Root:
     many: bool
     fields: Selection  # an entity's selection; empty for a root returning `shape`
     nullable: bool  # when it fails: null here (True) or `data` null (False), as graphql-core propagates
-    convert: Any = None  # its strawberry arguments, when one is an input object or enum: converted as strawberry does
+    # When an argument is an input object or enum: each argument's (GraphQL name, Python name, its
+    # strawberry argument or None when its value is handed over as it is), converted as strawberry does.
+    convert: tuple[tuple[str, str, Any], ...] | None = None
     policy: Policy | None = None  # a restricted role: its arguments must not reveal what it may not read
     shape: Shape | None = None  # what a root returning objects (not units) selects of them
 
@@ -285,7 +291,7 @@ class _Planner:
             definition = (field.extensions or {}).get("strawberry-definition")
             if definition is None:
                 raise Unsupported(f"root {name}: arguments strawberry converts")
-            convert = definition.arguments
+            convert = self.arguments(definition.arguments)
         kind, nullable = field.type, not isinstance(field.type, GraphQLNonNull)
         if isinstance(kind, GraphQLNonNull):
             kind = kind.of_type
@@ -300,6 +306,22 @@ class _Planner:
                         self.shape(node, named))
         return Root(_key(node), answer, field, node, many, self.selection(node, named), nullable, convert,
                     self.policy)
+
+    def arguments(self, arguments: list[StrawberryArgument]) -> tuple[tuple[str, str, Any], ...]:
+        """How each argument reaches the root function, worked out once: strawberry's
+        `convert_argument` hands an optional or required built-in scalar back as it is, so only
+        the others (input objects, enums, lists) are converted per request."""
+        config = self.schema._strawberry_schema.config  # type: ignore[attr-defined]
+        out = []
+        for argument in arguments:
+            assert argument.python_name
+            kind = argument.type
+            if type(kind) is StrawberryOptional:  # exactly: `Maybe` (a subclass) wraps its value
+                kind = kind.of_type
+            plain = isinstance(kind, type) and kind in _SCALARS
+            out.append((config.name_converter.from_argument(argument), argument.python_name,
+                        None if plain else argument))
+        return tuple(out)
 
     def shape(self, node: FieldNode, kind: GraphQLObjectType) -> Shape:
         """The parts of a plain object a root returns: each field is its attribute (no resolver)."""
