@@ -27,13 +27,16 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLBoolean,
     GraphQLEnumType,
     GraphQLField,
+    GraphQLID,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLScalarType,
     GraphQLSchema,
+    GraphQLString,
     InlineFragmentNode,
     OperationDefinitionNode,
     OperationType,
@@ -58,6 +61,9 @@ __all__ = ["Constant", "Derived", "Field", "Part", "Plan", "Relation", "Root", "
 # Types whose values the engine already holds as the exact Python type the serializer returns:
 # a value of that type is sent as it is (the serializer would hand it back unchanged).
 _PLAIN: dict[str, type] = {"Int": int, "Float": float, "String": str, "Boolean": bool, "ID": str}
+# graphql-core's own scalars whose serializer returns a value of exactly this type unchanged
+# (not Int and Float: they check the value's range and finiteness).
+_SERIALIZED_AS_IS: dict[Any, type] = {GraphQLString: str, GraphQLID: str, GraphQLBoolean: bool}
 # Arguments of these Python types strawberry hands to a resolver as graphql-core coerced them.
 _SCALARS = frozenset({str, int, float, bool})
 
@@ -427,6 +433,9 @@ class _Planner:
             return lambda value: None if value is None else [item(v) for v in value]
         if isinstance(kind, GraphQLScalarType | GraphQLEnumType):
             serialize = kind.serialize
+            same = _SERIALIZED_AS_IS.get(kind)
+            if same is not None:  # graphql-core hands a str (a bool) back as it is: no call for it
+                return lambda value: value if type(value) is same else None if value is None else serialize(value)
             return lambda value: None if value is None else serialize(value)
         if isinstance(kind, GraphQLObjectType) and kind.name not in self.model.entities and node.selection_set:
             return self._object(kind, node)
