@@ -122,11 +122,11 @@ def _arguments(root: Root | ConstantRoot, variables: VariableValues | None, rais
         registry, config = strawberry_schema.schema_converter.scalar_registry, strawberry_schema.config
         converted: dict[str, Any] = {}
         try:  # strawberry's `convert_arguments`, with the arguments it would hand back as they are planned
-            for name, python_name, argument in root.convert:
+            for name, python_name, argument, optional in root.convert:
                 if name in arguments:
                     value = arguments[name]
-                    converted[python_name] = value if argument is None else convert_argument(
-                        value, argument.type, registry, config, None, path=(name,))
+                    converted[python_name] = value if argument is None or (value is None and optional) else \
+                        convert_argument(value, argument.type, registry, config, None, path=(name,))
         except Exception as exc:
             raise Unsupported("arguments strawberry words the error for") from exc
         return converted

@@ -153,9 +153,9 @@ class Root:
     many: bool
     fields: Selection  # an entity's selection; empty for a root returning `shape`
     nullable: bool  # when it fails: null here (True) or `data` null (False), as graphql-core propagates
-    # When an argument is an input object or enum: each argument's (GraphQL name, Python name, its
-    # strawberry argument or None when its value is handed over as it is), converted as strawberry does.
-    convert: tuple[tuple[str, str, Any], ...] | None = None
+    # When an argument is an input object or enum: how each argument is converted as strawberry
+    # converts it (`_Planner.arguments`).
+    convert: tuple[tuple[str, str, Any, bool], ...] | None = None
     policy: Policy | None = None  # a restricted role: its arguments must not reveal what it may not read
     shape: Shape | None = None  # what a root returning objects (not units) selects of them
 
@@ -313,20 +313,23 @@ class _Planner:
         return Root(_key(node), answer, field, node, many, self.selection(node, named), nullable, convert,
                     self.policy)
 
-    def arguments(self, arguments: list[StrawberryArgument]) -> tuple[tuple[str, str, Any], ...]:
+    def arguments(self, arguments: list[StrawberryArgument]) -> tuple[tuple[str, str, Any, bool], ...]:
         """How each argument reaches the root function, worked out once: strawberry's
-        `convert_argument` hands an optional or required built-in scalar back as it is, so only
-        the others (input objects, enums, lists) are converted per request."""
+        `convert_argument` hands an optional or required built-in scalar back as it is, and an
+        optional argument's null as null, so only the others (input objects, enums, lists) are
+        converted per request. Each: GraphQL name, Python name, the strawberry argument (None: as
+        it is), whether a null is handed over as it is."""
         config = self.schema._strawberry_schema.config  # type: ignore[attr-defined]
         out = []
         for argument in arguments:
             assert argument.python_name
             kind = argument.type
-            if type(kind) is StrawberryOptional:  # exactly: `Maybe` (a subclass) wraps its value
-                kind = kind.of_type
+            optional = type(kind) is StrawberryOptional  # exactly: `Maybe` (a subclass) wraps even a null
+            if optional:
+                kind = kind.of_type  # type: ignore[union-attr]
             plain = isinstance(kind, type) and kind in _SCALARS
             out.append((config.name_converter.from_argument(argument), argument.python_name,
-                        None if plain else argument))
+                        None if plain else argument, optional))
         return tuple(out)
 
     def shape(self, node: FieldNode, kind: GraphQLObjectType) -> Shape:

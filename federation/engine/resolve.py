@@ -159,15 +159,20 @@ class Resolver:
         bucket = self.gateway.scopes.bucketer(entity)
         keys = self.model.entities[entity].linking_keys
         seen: set[tuple[str, str, str]] = set()
+        where_of: dict[tuple[str, str], str | None] = {}  # (key, source) → its bucket; None: asked elsewhere
         for record in {r.uid: r for r in seeds}.values():
             found = record.keys
             for key in keys:
                 values = found.get(key)
                 if not values:
                     continue
-                if key_sources(entity, key, record.source):
+                at = (key, record.source)
+                if at in where_of:
+                    where = where_of[at]
+                else:  # the same for every record of the source: worked out once per call
+                    where = where_of[at] = None if key_sources(entity, key, record.source) else bucket(*at)
+                if where is None:
                     return False
-                where = bucket(key, record.source)
                 for value in values:
                     if (key, where, value) in seen:
                         return False

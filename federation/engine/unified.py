@@ -91,6 +91,7 @@ def _merge(decl: EntityDecl, entity: str, records: Sequence[Record], linked_by: 
     values: dict[str, Any] = {}
     conflicts: list[FieldConflict] = []
     errors: dict[str, tuple[str, ...]] = {}
+    unreadable = [r for r in ordered if r.errors]  # most records read whole: no per-field look for errors
     for name, field in decl.fields.items():
         if field.raw_of:
             values[name] = _raw_values(ordered, field.raw_of)
@@ -98,7 +99,7 @@ def _merge(decl: EntityDecl, entity: str, records: Sequence[Record], linked_by: 
         values[name], conflict = _merge_field(name, field, ordered)
         if conflict:
             conflicts.append(conflict)
-        failed = tuple(r.errors[name] for r in ordered if name in r.errors)
+        failed = tuple(r.errors[name] for r in unreadable if name in r.errors) if unreadable else ()
         if failed:
             errors[name] = failed
     primary = ordered[0]
