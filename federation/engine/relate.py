@@ -72,7 +72,7 @@ class Relator:
         for parent, signature in zip(parents, signatures, strict=True):
             firsts.setdefault(signature, parent)
         distinct = {signature: loads_of(parent) for signature, parent in firsts.items()}
-        results = await asyncio.gather(*(f for loads in distinct.values() for f in loads))
+        results = await _results([f for loads in distinct.values() for f in loads])
         grouped: dict[Hashable, list[Record]] = {}
         start = 0
         for signature, loads in distinct.items():
@@ -130,6 +130,22 @@ class Relator:
 
         self._load_fns[id(relation)] = loads  # the model's relation objects live as long as the gateway
         return loads
+
+
+async def _results(loads: list[asyncio.Future[list[Record]]]) -> list[list[Record]]:
+    """Each load's records, in order, as `gather` gives them, one event-loop pass sooner: the loads
+    are batched and under way already, so awaiting them one after another waits no longer."""
+    try:
+        return [await load for load in loads]
+    except BaseException:
+        for load in loads:  # as gather does: a load failing later is not logged as never retrieved
+            load.add_done_callback(_retrieve)
+        raise
+
+
+def _retrieve(load: asyncio.Future[list[Record]]) -> None:
+    if not load.cancelled():
+        load.exception()
 
 
 def ordered(decl: EntityDecl, units: list[Unified]) -> list[Unified]:
