@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC as _UTC
 from datetime import date, datetime
 from decimal import Decimal
@@ -22,8 +23,8 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 from connectors.sdk.arguments import check_step
 from connectors.sdk.checks import constant_problems
 from connectors.sdk.regions import Region, RegionRule, RowRegion, region_rule
-from connectors.sdk.transforms import Coded, apply_steps, as_text, shown
-from federation.keys import normalize, normalize_code, normalize_email, read_phone
+from connectors.sdk.transforms import Coded, apply_steps, as_text, compile_steps, run_steps, shown
+from federation.keys import NORMALIZERS, normalize, normalize_code, normalize_email, read_phone
 from federation.messages import cut
 from federation.model.declaration import EntityDecl, ModelDecl
 from federation.records import EMPTY, Money, Record
@@ -135,7 +136,14 @@ class EntityMapBase(BaseModel):
 
 
 class RecordMapper:
-    """Turns rows into Records for one (source, entity), checked against the model at start."""
+    """Turns rows into Records for one (source, entity), checked against the model at start.
+
+    Every row of every source goes through `to_record`, so what is fixed per mapping is worked
+    out once here: each value's reader (its column, or its transform steps looked up), the type a
+    value may already have to be its own coerced form, constants read and coerced once. A value
+    that is not already in its final form goes the whole way (`_coerced`), which labels what it
+    cannot read.
+    """
 
     def __init__(self, source: str, entity: str, mapping: EntityMapBase, model: ModelDecl, region: str,
                  source_region: str | RowRegion | None = None) -> None:
@@ -148,21 +156,54 @@ class RecordMapper:
         # The region each phone field and key is read in: field > entity > source > gateway.
         rules = {n: region_rule((s.region, mapping.region, source_region), region)
                  for n, s in (*mapping.fields.items(), *mapping.keys.items())}
-        # Per field, worked out once: where the value comes from, and the one Python type a value
-        # may already have to be its own coerced form (a str for String, an int for Int), so plain
-        # JSON or SQL values skip the coercion call. Everything else goes the full way. A field
-        # with a key normalizer (phones, emails, codes) is read by it too (`_readable`).
-        self._plan = [(name, spec, spec.origin[0] if len(spec.origin) == 1 and not spec.transform else None,
-                       decl.type_ref.name, decl.type_ref.is_list,
-                       None if decl.type_ref.is_list or decl.type_ref.name in model.enums
-                       or decl.normalize in _READ else _AS_IS.get(decl.type_ref.name),
-                       decl.normalize if decl.normalize in _READ else None, rules[name])
-                      for name, spec in mapping.fields.items() if (decl := self.decl.fields.get(name)) is not None]
-        # Keys likewise: (name, spec, the plain origin or None, the key's normalizer, its region
-        # rule), for keys the model declares (`_check` reports the others).
-        self._key_plan = [(name, spec, spec.origin[0] if len(spec.origin) == 1 and not spec.transform else None,
-                           self.decl.keys[name].normalize, rules[name])
-                          for name, spec in mapping.keys.items() if name in self.decl.keys]
+        self._fields = [self._field(name, spec, decl.type_ref.name, decl.type_ref.is_list, decl.normalize,
+                                    rules[name])
+                        for name, spec in mapping.fields.items() if (decl := self.decl.fields.get(name)) is not None]
+        # Keys likewise: (name, the plain origin or None, its reader, the key's normalizer, whether
+        # it is a phone's, its region rule), for keys the model declares (`_check` reports the others).
+        self._keys = [(name, _plain(spec), _reader(spec), _normalizer(self.decl.keys[name].normalize),
+                       self.decl.keys[name].normalize == "phone", rules[name])
+                      for name, spec in mapping.keys.items() if name in self.decl.keys]
+        self._id = (_plain(mapping.id), _reader(mapping.id), mapping.id)
+        self._refs = [(name, (_plain(spec), _reader(spec), spec)) for name, spec in mapping.refs.items()]
+        self._updated_at = None if mapping.updated_at is None else _reader(mapping.updated_at)
+
+    def _field(self, name: str, spec: FieldMap, type_name: str, is_list: bool, normalizer: str | None,
+               rule: RegionRule) -> _Field:
+        """How one field is read: (name, the plain origin or None, its reader, the type a value
+        already in its final form has or None, what else such a value must pass, whether it is
+        one item of a list field, the normalizer that must read it (emails, codes), the rest)."""
+        kind = normalizer if normalizer in _READ else None
+        slow = _Slow(name, spec, type_name, is_list, kind, rule,
+                     f" (from {', '.join(spec.origin)})" if spec.origin else "")
+        read = _reader(spec)
+        members = self.model.enums.get(type_name)
+        if members is not None:  # a member as the enum spells it (UNKNOWN keeps its raw text: the long way)
+            as_is: tuple[type, Callable[[Any], bool] | None] | None = (
+                str, frozenset(members).difference(("UNKNOWN",)).__contains__)
+        else:
+            as_is = _AS_IS.get(type_name)
+        check = None if kind is None else _NORMAL.get(kind)
+        if as_is is None or (kind is not None and check is None):  # phones are rewritten: the long way
+            return (name, _plain(spec), read, None, None, False, None, slow)
+        if not spec.origin and kind is None:
+            constant = self._constant(slow, read)
+            if constant is not None:
+                return (name, None, lambda _get: constant[0], type(constant[0]), None, False, None, slow)
+        return (name, _plain(spec), read, as_is[0], as_is[1], is_list, check, slow)
+
+    def _constant(self, slow: _Slow, read: Read) -> tuple[Any] | None:
+        """A written-in value (`value: WEB`) read and coerced once, when that reads it cleanly
+        (no field error, no raw text) into a value that cannot change; None otherwise."""
+        raw: dict[str, str] = {}
+        errors: dict[str, str] = {}
+        try:
+            value = self._coerced(slow, read(_no_row), _no_row, "", raw, errors)
+        except (ValueError, TypeError, ArithmeticError, LookupError):
+            return None
+        if raw or errors or not isinstance(value, _IMMUTABLE):
+            return None
+        return (value,)
 
     def _check(self, decl: EntityDecl) -> list[str]:
         out = [f"fields.{f}: {self.entity} has no field '{f}' (valid: {', '.join(sorted(decl.fields))})"
@@ -184,81 +225,153 @@ class RecordMapper:
         return out
 
     def to_record(self, get: Getter, as_of: datetime | None = None) -> Record:
-        local_id = _local_id(self.mapping.id, get)
+        local_id = _id_of(self._id, get)
         fields: dict[str, Any] = {}
         raw: dict[str, str] = {}
         errors: dict[str, str] = {}
-        for name, spec, plain, type_name, is_list, as_is, kind, rule in self._plan:
+        for name, plain, read, as_is, fits, listed, check, slow in self._fields:
             try:
-                value = get(plain) if plain is not None else spec.read(get)
-                if as_is is not None and type(value) is as_is and value != "" and (
-                        as_is is not int or value in _INT_RANGE):
-                    fields[name] = value
+                value = get(plain) if plain is not None else read(get)
+                # Already its own coerced form (a non-empty str for String, an aware datetime for
+                # DateTime, an enum's member as spelled): as is, after the normalizer reads it.
+                if type(value) is as_is and (fits is None or fits(value)) and (
+                        check is None or check(value, "") is not None):
+                    fields[name] = [value] if listed else value
                     continue
-                if isinstance(value, Coded):
-                    raw[name] = value.raw
-                    value = value.value
-                fields[name] = coerce(self.model, type_name, is_list, value)
-                if fields[name] == "UNKNOWN" and name not in raw and type_name in self.model.enums:
-                    raw[name] = as_text(value)  # a code outside the enum: served as UNKNOWN, kept as read
-                if kind is not None and fields[name]:
-                    fields[name], problem = _readable(kind, fields[name], rule, get)
-                    if problem:
-                        origin = f" (from {', '.join(spec.origin)})" if spec.origin else ""
-                        errors[name] = f"{self.entity} {self.source}:{local_id} field {name}{origin}: {problem}"
+                fields[name] = self._coerced(slow, value, get, local_id, raw, errors)
             except (ValueError, TypeError, ArithmeticError) as exc:
                 fields[name] = None
-                origin = f" (from {', '.join(spec.origin)})" if spec.origin else ""
-                errors[name] = f"{self.entity} {self.source}:{local_id} field {name}{origin}: {exc}"
+                errors[name] = f"{self.entity} {self.source}:{local_id} field {name}{slow.note}: {exc}"
+        keys: dict[str, tuple[str, ...]] = {}
+        for name, plain, read, normal, phone, rule in self._keys:
+            try:
+                value = get(plain) if plain is not None else read(get)
+            except (ValueError, TypeError):
+                continue
+            region = rule.of(get)[0] if phone else ""
+            if not isinstance(value, list | tuple):  # the usual case: one value
+                if value is not None and (one := normal(str(value), region)):
+                    keys[name] = (one,)
+                continue
+            normal_values = [n for v in value if v is not None and (n := normal(str(v), region))]
+            if normal_values:
+                keys[name] = tuple(dict.fromkeys(normal_values))
+        refs: dict[str, str] = {}
+        for name, ref in self._refs:
+            if found := _id_of(ref, get):
+                refs[name] = found
         return Record(
             entity=self.entity,
             source=self.source,
             local_id=local_id or "",
             fields=fields,
-            keys=self._keys(get),
-            refs=self._refs(get),
-            updated_at=self._updated_at(get),
+            keys=keys,
+            refs=refs,
+            updated_at=None if self._updated_at is None else _updated_at(self.model, self._updated_at, get),
             raw=raw or EMPTY,
             errors=errors or EMPTY,
             as_of=as_of,
         )
 
-    def _keys(self, get: Getter) -> dict[str, tuple[str, ...]]:
-        out: dict[str, tuple[str, ...]] = {}
-        for name, spec, plain, kind, rule in self._key_plan:
-            try:
-                value = get(plain) if plain is not None else spec.read(get)
-            except (ValueError, TypeError):
-                continue
-            region = rule.of(get)[0] if kind == "phone" else ""
-            if not isinstance(value, list | tuple):  # the usual case: one value
-                if (one := normalize(kind, value, region)) is not None and one:
-                    out[name] = (one,)
-                continue
-            normal = [n for v in value if (n := normalize(kind, v, region))]
-            if normal:
-                out[name] = tuple(dict.fromkeys(normal))
+    def _coerced(self, slow: _Slow, value: Any, get: Getter, local_id: str | None, raw: dict[str, str],
+                 errors: dict[str, str]) -> Any:
+        """A field's value the whole way: decoded, coerced to the model's type, read by its
+        normalizer; what cannot be read is labelled (a code outside the enum keeps its raw text)."""
+        name = slow.name
+        if isinstance(value, Coded):
+            raw[name] = value.raw
+            value = value.value
+        out = coerce(self.model, slow.type_name, slow.is_list, value)
+        if out == "UNKNOWN" and name not in raw and slow.type_name in self.model.enums:
+            raw[name] = as_text(value)  # a code outside the enum: served as UNKNOWN, kept as read
+        if slow.kind is not None and out:
+            out, problem = _readable(slow.kind, out, slow.rule, get)
+            if problem:
+                errors[name] = f"{self.entity} {self.source}:{local_id} field {name}{slow.note}: {problem}"
         return out
 
-    def _refs(self, get: Getter) -> dict[str, str]:
-        out = {}
-        for name, spec in self.mapping.refs.items():
-            value = _local_id(spec, get)
-            if value:
-                out[name] = value
-        return out
 
-    def _updated_at(self, get: Getter) -> datetime | None:
-        if self.mapping.updated_at is None:
+Read = Callable[[Getter], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class _Slow:
+    """What a field's value needs when it is not already in its final form (`_coerced`)."""
+
+    name: str
+    spec: FieldMap
+    type_name: str
+    is_list: bool
+    kind: str | None  # the normalizer that reads it: phone, email, code
+    rule: RegionRule
+    note: str  # " (from <columns>)", for its errors
+
+
+# (name, plain origin, reader, final type, its test, list item, normalizer's check, _Slow)
+_Field = tuple[str, str | None, Read, type | None, Callable[[Any], bool] | None, bool,
+               Callable[[Any, str], str | None] | None, _Slow]
+_Id = tuple[str | None, Read, FieldMap]
+
+
+def _plain(spec: FieldMap) -> str | None:
+    """The one column or path a value is read from as it is (no transform), else None."""
+    return spec.origin[0] if len(spec.origin) == 1 and not spec.transform else None
+
+
+def _reader(spec: FieldMap) -> Read:
+    """`spec.read` with its transform steps looked up once and its number of origins known."""
+    try:
+        steps = compile_steps(spec.transform)
+    except (KeyError, ValueError, TypeError, AttributeError):  # steps validation refuses: fail per row, as ever
+        return spec.read
+    if not spec.origin:
+        constant = spec.value
+        return lambda _get: run_steps(constant, steps)
+    if len(spec.origin) > 1:
+        origins = spec.origin
+        return lambda get: run_steps([get(o) for o in origins], steps)
+    origin = spec.origin[0]
+    if len(steps) == 1:
+        ((step, arg),) = steps
+        return lambda get: step(get(origin), arg)
+    return lambda get: run_steps(get(origin), steps)
+
+
+def _no_row(origin: str) -> Any:
+    raise LookupError(origin)  # a constant's reading never reads the row
+
+
+def _normalizer(kind: str) -> Callable[[str, str], str | None]:
+    found = NORMALIZERS.get(kind)
+    if found is not None:
+        return found
+    return lambda text, region: normalize(kind, text, region)  # unknown: fails per row, as ever
+
+
+def _id_of(plan: _Id, get: Getter) -> str | None:
+    """An id or ref through its transforms; one they cannot read stays as the source wrote it, so
+    the record is kept and still found by that id (an id has no field to carry an error)."""
+    plain, read, spec = plan
+    try:
+        value = get(plain) if plain is not None else read(get)
+        if value is None:
             return None
-        try:
-            value = coerce(self.model, "DateTime", False, self.mapping.updated_at.read(get))
-        except (ValueError, TypeError):
-            return None
-        return value if isinstance(value, datetime) else None
+        return str(value).strip() or None
+    except (ValueError, TypeError, ArithmeticError):
+        return _text(" ".join(str(get(o)) for o in spec.origin if get(o) is not None))
+
+
+def _updated_at(model: ModelDecl, read: Read, get: Getter) -> datetime | None:
+    try:
+        value = coerce(model, "DateTime", False, read(get))
+    except (ValueError, TypeError):
+        return None
+    return value if isinstance(value, datetime) else None
 
 
 _READ = frozenset({"phone", "email", "code"})
+# The normalizers that only read a value, never rewrite it (phones become E.164: `_readable`).
+_NORMAL: Mapping[str, Callable[[str, str], str | None]] = {"email": normalize_email, "code": normalize_code}
 
 
 def _readable(kind: str, value: Any, rule: RegionRule, get: Getter) -> tuple[Any, str | None]:
@@ -289,15 +402,6 @@ def _readable(kind: str, value: Any, rule: RegionRule, get: Getter) -> tuple[Any
         quoted = ", ".join(f"'{cut(u.strip())}'" for u in unread[:3])
         problem = "; ".join(p for p in (problem, f"{quoted} is not {what}; kept as written") if p)
     return (out if isinstance(value, list) else out[0]), problem
-
-
-def _local_id(spec: FieldMap, get: Getter) -> str | None:
-    """An id or ref through its transforms; one they cannot read stays as the source wrote it, so
-    the record is kept and still found by that id (an id has no field to carry an error)."""
-    try:
-        return _text(spec.read(get))
-    except (ValueError, TypeError, ArithmeticError):
-        return _text(" ".join(str(get(o)) for o in spec.origin if get(o) is not None))
 
 
 def _text(value: Any) -> str | None:
@@ -437,9 +541,17 @@ def _to_decimal(value: Any) -> Decimal:
 
 
 
-# Types whose values coerce to themselves (see _to_str, _to_int, _to_bool); an int only within
-# Int's range (checked there). Not float: NaN and infinity are floats no GraphQL Float can carry.
-_AS_IS: Mapping[str, type] = {"String": str, "ID": str, "Int": int, "Boolean": bool}
+# Per type, the one Python type whose values (that pass the test) coerce to themselves, so a
+# value already in that form skips `coerce` (each matches what its `_to_*` returns unchanged):
+# a non-empty str, an int within Int's range, a finite float or Decimal, a date that is no
+# datetime (type() is exact), an aware datetime, Money.
+_AS_IS: Mapping[str, tuple[type, Callable[[Any], bool] | None]] = {
+    "String": (str, "".__ne__), "ID": (str, "".__ne__), "Int": (int, _INT_RANGE.__contains__),
+    "Boolean": (bool, None), "Float": (float, math.isfinite), "Decimal": (Decimal, Decimal.is_finite),
+    "Date": (date, None), "DateTime": (datetime, lambda value: value.tzinfo is not None), "Money": (Money, None),
+}
+# Values a record may share with every other record of its mapping (a constant read once).
+_IMMUTABLE = (str, int, float, Decimal, date, Money, type(None))
 
 _SCALAR: Mapping[str, Callable[[Any], Any]] = {
     "String": _to_str,

@@ -6,6 +6,7 @@ ValueError with a message fit for a field error when the value does not fit.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -18,7 +19,8 @@ from connectors.sdk.currency import currency_code, minor_digits
 from federation.messages import cut
 from federation.records import Money
 
-__all__ = ["EPOCH_UNITS", "TRANSFORMS", "Coded", "Step", "apply_steps", "as_text", "shown", "strptime_format"]
+__all__ = ["EPOCH_UNITS", "TRANSFORMS", "Coded", "Step", "Steps", "apply_steps", "as_text", "compile_steps",
+           "run_steps", "shown", "strptime_format"]
 
 Step = str | Mapping[str, Any]
 Transform = Callable[[Any, Any], Any]
@@ -117,7 +119,8 @@ def _date(value: Any, arg: Any) -> Any:
     try:
         return _parse_datetime(text, arg).date()
     except ValueError:
-        raise ValueError(f"'{cut(text)}' is not a date in the format {arg or 'ISO'}") from None
+        # Blank once trimmed (spaces, a lone NEL): the value as read, so the error shows it.
+        raise ValueError(f"'{cut(text or as_text(value))}' is not a date in the format {arg or 'ISO'}") from None
 
 
 def _datetime(value: Any, arg: Any) -> Any:
@@ -138,7 +141,7 @@ def _datetime(value: Any, arg: Any) -> Any:
         try:
             parsed = _parse_datetime(text, options.get("format"))
         except ValueError:
-            raise ValueError(f"'{cut(text)}' is not a date-time in the format "
+            raise ValueError(f"'{cut(text or as_text(value))}' is not a date-time in the format "
                              f"{options.get('format') or 'ISO'}") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
 
@@ -161,6 +164,8 @@ def _epoch(value: Any, arg: Any) -> Any:
 
 def _decimal(value: Any) -> Decimal:
     """An amount: a number or numeric text; never a boolean, NaN or infinity."""
+    if type(value) is int:  # an INTEGER column: exact either way, without the text in between
+        return Decimal(value)
     try:
         number = Decimal(value.strip() if isinstance(value, str) else str(value))
     except InvalidOperation:
@@ -186,7 +191,7 @@ def _money(value: Any, arg: Any) -> Any:
     amount = _decimal(value)
     if not arg:
         raise ValueError(f"the amount {amount} has no currency: give {{money: GBP}} or a currency column")
-    return Money(amount, currency_code(arg))
+    return Money(amount, _code(arg))
 
 
 def _money_minor(value: Any, arg: Any) -> Any:
@@ -194,8 +199,8 @@ def _money_minor(value: Any, arg: Any) -> Any:
     pence (1234 → 12.34), `{money_minor: JPY}` yen (1234 → 1234), `{money_minor: BHD}` fils."""
     if value is None or value == "":
         return None
-    code = currency_code(arg)
-    digits = minor_digits(code)
+    code = _code(arg)
+    digits = _minor_digits(code)
     if digits is None:
         raise ValueError(f"{code} has no minor unit; map it with {{money: {code}}}")
     return Money(_decimal(value).scaleb(-digits), code)
@@ -204,8 +209,24 @@ def _money_minor(value: Any, arg: Any) -> Any:
 def _currency(value: Any) -> str:
     """A currency code read from the source; the raw value shown when it is not ISO 4217."""
     if isinstance(value, str):
-        return currency_code(value)
+        return _code(value)
     raise ValueError(f"the currency read is {type(value).__name__} {cut(repr(value))}, not an ISO 4217 code")
+
+
+def _code(value: Any) -> str:
+    """`currency_code`, kept per spelling: a mapping's currency (or a currency column's few values)
+    is read on every row. A spelling that is no code raises each time (errors are not kept)."""
+    return _known_code(value) if isinstance(value, str) else currency_code(value)
+
+
+@functools.lru_cache(maxsize=1024)
+def _known_code(text: str) -> str:
+    return currency_code(text)
+
+
+@functools.lru_cache(maxsize=256)
+def _minor_digits(code: str) -> int | None:
+    return minor_digits(code)
 
 
 def _enum(value: Any, arg: Any) -> Any:
@@ -259,6 +280,28 @@ def apply_steps(value: Any, steps: tuple[Step, ...]) -> Any:
         else:
             ((name, arg),) = step.items()
             value = TRANSFORMS[name](value, arg)
+    return value
+
+
+Steps = tuple[tuple[Transform, Any], ...]
+
+
+def compile_steps(steps: tuple[Step, ...]) -> Steps:
+    """Each step's transform and argument, looked up once (a mapping's steps run on every row)."""
+    out = []
+    for step in steps:
+        if isinstance(step, str):
+            out.append((TRANSFORMS[step], None))
+        else:
+            ((name, arg),) = step.items()
+            out.append((TRANSFORMS[name], arg))
+    return tuple(out)
+
+
+def run_steps(value: Any, steps: Steps) -> Any:
+    """`apply_steps` with steps `compile_steps` looked up."""
+    for transform, arg in steps:
+        value = transform(value, arg)
     return value
 
 

@@ -8,6 +8,9 @@ Here SQLAlchemy still builds and compiles every statement and owns the pool (its
 set read-only and the statement timeout, its invalidation replaces lost connections); what is
 skipped is done once per statement shape: the SQL text with its IN lists expanded, kept per
 (statement, list lengths), then `asyncpg.Connection.fetch`, whose own cache keeps it prepared.
+Rows come back as asyncpg's own records, read by column name like a mapping (no dict built per
+row), once a statement's first rows showed asyncpg names the columns as SQLAlchemy does (else
+one dict a row, keyed by those names).
 
 While anything listens to SQLAlchemy's statement events, lookups go through SQLAlchemy as before.
 Errors leave as SQLAlchemy's would (`DBAPIError` over the dialect's DBAPI error), so
@@ -29,7 +32,8 @@ from sqlalchemy.util import greenlet_spawn
 __all__ = ["DirectPostgres", "Fetch"]
 
 T = TypeVar("T")
-Fetch = Callable[[sa.Select[Any], Mapping[str, Sequence[Any]]], Awaitable[list[dict[str, Any]]]]
+# Rows read by column name: `row[name]` (asyncpg's records, or dicts).
+Fetch = Callable[[sa.Select[Any], Mapping[str, Sequence[Any]]], Awaitable[Sequence[Any]]]
 
 _MAX_SHAPES = 2000  # (statement, IN-list lengths) kept; past it the cache starts again
 
@@ -37,7 +41,7 @@ _MAX_SHAPES = 2000  # (statement, IN-list lengths) kept; past it the cache start
 class _Shape:
     """One statement with given IN-list lengths: its SQL text and where each `$n` comes from."""
 
-    __slots__ = ("names", "processed", "processors", "slots", "sql", "statement", "tupled")
+    __slots__ = ("named", "names", "processed", "processors", "slots", "sql", "statement", "tupled")
 
     def __init__(self, statement: sa.Select[Any], sql: str, slots: list[tuple[str, int | None]],
                  processors: Sequence[Callable[[Any], Any] | None], names: list[str],
@@ -49,6 +53,8 @@ class _Shape:
         self.processed = any(p is not None for p in processors)
         self.tupled = tupled
         self.names = names
+        # Whether asyncpg's records name the columns as `names` does (None: no rows seen yet).
+        self.named: bool | None = None
 
 
 class DirectPostgres:
@@ -83,16 +89,21 @@ class DirectPostgres:
         driver = fairy.driver_connection
         assert driver is not None
         try:
-            async def fetch(statement: sa.Select[Any], params: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
+            async def fetch(statement: sa.Select[Any], params: Mapping[str, Sequence[Any]]) -> Sequence[Any]:
                 shape = self._shape(statement, params)
                 if shape.tupled:  # a tuple IN list: each tuple's values, in order, as the SQL has them
                     params = {n: [x for t in v for x in t] if n in shape.tupled else v for n, v in params.items()}
                 args = [params[name] if index is None else params[name][index] for name, index in shape.slots]
                 if shape.processed:
                     args = [v if p is None else p(v) for v, p in zip(args, shape.processors, strict=True)]
-                names = shape.names
                 self.sent += 1
-                return [dict(zip(names, record, strict=True)) for record in await driver.fetch(shape.sql, *args)]
+                records: list[Any] = await driver.fetch(shape.sql, *args)
+                if shape.named is None and records:
+                    shape.named = tuple(records[0].keys()) == tuple(shape.names)
+                if shape.named or not records:
+                    return records
+                names = shape.names
+                return [dict(zip(names, record, strict=True)) for record in records]
 
             return await work(fetch)
         except BaseException as exc:

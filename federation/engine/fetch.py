@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -161,19 +162,26 @@ class Fetcher:
         loader = self._loaders.get(key)
         if loader is None:
             connector = self.gateway.connectors[source]
+            mine = weakref.ref(self)  # not `self`: the fetcher holds its loaders, and a cycle outlives the request
             if self.gateway.cache.enabled(source):
                 async def cached(values: list[str]) -> Sequence[Record]:
+                    fetcher = mine()
+                    if fetcher is None:  # the request is gone: nobody waits for these records
+                        return []
                     what = f"{source}.lookup({entity}, {by}, {len(values)} values)"
-                    return await self._cached_lookup(source, entity, by, values, what)
+                    return await fetcher._cached_lookup(source, entity, by, values, what)
 
                 loader = BatchLoader(by, cached)
             elif type(connector).lookup_many is not Connector.lookup_many:
                 loader = BatchLoader(by, group=self._group(source, entity))
             else:
                 async def fetch(values: list[str]) -> Sequence[Record]:
-                    return await self.call(source, lambda: f"{source}.lookup({entity}, {by}, {len(values)} values)",
-                                           lambda: connector.lookup(entity, by, values),
-                                           ("lookup", entity, by, tuple(sorted(values))), inline=True)
+                    fetcher = mine()
+                    if fetcher is None:
+                        return []
+                    return await fetcher.call(source, lambda: f"{source}.lookup({entity}, {by}, {len(values)} values)",
+                                              lambda: connector.lookup(entity, by, values),
+                                              ("lookup", entity, by, tuple(sorted(values))), inline=True)
 
                 loader = BatchLoader(by, fetch)
             self._loaders[key] = loader
@@ -184,11 +192,15 @@ class Fetcher:
         group = self._groups.get((source, entity))
         if group is None:
             connector = self.gateway.connectors[source]
+            mine = weakref.ref(self)  # as in `loader`: no cycle through the fetcher's groups
 
             async def fetch_many(wanted: dict[str, list[str]]) -> Sequence[Record]:
+                fetcher = mine()
+                if fetcher is None:
+                    return []
                 key = ("lookup", entity, tuple(sorted([(by, tuple(sorted(v))) for by, v in wanted.items()])))
-                return await self.call(source, lambda: _lookups(source, entity, wanted),
-                                       lambda: connector.lookup_many(entity, wanted), key, inline=True)
+                return await fetcher.call(source, lambda: _lookups(source, entity, wanted),
+                                          lambda: connector.lookup_many(entity, wanted), key, inline=True)
 
             group = self._groups[(source, entity)] = LookupGroup(fetch_many)
         return group
