@@ -73,6 +73,7 @@ class _Info:
 async def execute(plan: Plan, variables: VariableValues | None, request: Request) -> Answer:
     """The response for the plan; Unsupported when an answer needs the strawberry path."""
     raised: list[GraphQLError] = []
+    request.fetcher.prompt = plan.sequential  # one chain of loads: each level's batches sent at once
     # graphql-core calls every root's resolver in document order before awaiting any: what fails
     # at once (a role's argument check) is reported before what fails while awaited.
     arguments = [_arguments(root, variables, raised, plan.schema) for root in plan.roots]

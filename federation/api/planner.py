@@ -175,6 +175,10 @@ class Plan:
     fetches: bool  # whether answering calls any source (a document of constants does not)
     schema: GraphQLSchema
     definitions: tuple[Any, ...]  # the operation's variable definitions
+    # One root whose every level has at most one relation and nothing else that loads (no derived
+    # field, no page of parts): each step of it issues all its loads at once, and no sibling can
+    # add to a batch, so the engine may send them at once (`Fetcher.prompt`).
+    sequential: bool = False
 
     def variables(self, given: Mapping[str, Any] | None) -> VariableValues | None:
         """The request's variables coerced to their declared types (graphql-core's own coercion);
@@ -211,8 +215,17 @@ def compile_plan(query: str, operation_name: str | None, schema: GraphQLSchema, 
     planner = _Planner(schema, model, types, fragments, policy)
     roots = tuple(planner.root(node, query_type) for node in planner.fields(op, query_type))
     _unique(roots)
+    sequential = len(roots) == 1 and isinstance(roots[0], Root) and roots[0].shape is None \
+        and _one_branch(roots[0].fields)
     return Plan(roots, op.name.value if op.name else None, any(isinstance(r, Root) for r in roots), schema,
-                tuple(op.variable_definitions or ()))
+                tuple(op.variable_definitions or ()), sequential)
+
+
+def _one_branch(fields: Selection) -> bool:
+    """No derived field, and at most one relation per level: one chain of loads, level after level."""
+    relations = [f for f in fields if isinstance(f, Relation)]
+    return not any(isinstance(f, Derived) for f in fields) and len(relations) <= 1 \
+        and all(_one_branch(r.fields) for r in relations)
 
 
 def _unique(items: tuple[Any, ...]) -> None:

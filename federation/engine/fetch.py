@@ -71,6 +71,10 @@ class Fetcher:
         # Called once, when the first source call of this request returns (answered or failed):
         # the compiled path closes its window for joining this operation then.
         self.on_first_answer: Callable[[], None] | None = None
+        # Set by a caller whose every step issues all its loads at once with no sibling still to
+        # add one (the compiled path on a plan of one branch): `issued` then sends them at once
+        # instead of after the hops that let strawberry's sibling resolvers join a batch.
+        self.prompt = False
         self._loaders: dict[tuple[str, str, str], BatchLoader] = {}
         self._groups: dict[tuple[str, str], LookupGroup] = {}
         self._freshness: dict[tuple[str, str, str], Freshness] = {}
@@ -187,6 +191,13 @@ class Fetcher:
                 loader = BatchLoader(by, fetch)
             self._loaders[key] = loader
         return loader
+
+    def issued(self) -> None:
+        """The caller has issued every load of its step: when `prompt`, send them now (the same
+        batches the hops would send, two or three loop passes sooner); otherwise nothing."""
+        if self.prompt:
+            for loader in self._loaders.values():
+                loader.send()
 
     def _group(self, source: str, entity: str) -> LookupGroup:
         """Lookups of one source and entity in the same tick, for a source that takes them at once."""

@@ -108,6 +108,7 @@ class BatchLoader:
         self._waiting: dict[str, list[Listener]] = {}  # asked, not answered yet (queued or in flight)
         self._queued: list[str] = []  # asked, not sent yet
         self._scheduled = False
+        self._hop: asyncio.Handle | None = None  # the hop `send` may skip; None once the batch's task is made
 
     def load(self, value: str) -> asyncio.Future[list[Record]]:
         """The records matching `value`, as a future of the caller's own: the answer is shared by
@@ -134,16 +135,31 @@ class BatchLoader:
         if not self._scheduled:
             self._scheduled = True
             # Two hops of the loop let sibling resolvers started in the same tick join the batch.
-            asyncio.get_running_loop().call_soon(self._second_hop)
+            self._hop = asyncio.get_running_loop().call_soon(self._second_hop)
+
+    def send(self) -> None:
+        """Send what is queued without waiting out the hops: for a caller that has issued every
+        load of its step and has no sibling that could still add one (`Fetcher.issued`). The
+        batch is the one the hops would have sent; only the loop passes before it are saved."""
+        hop = self._hop
+        if hop is None:  # nothing queued, or the batch's task is made and takes it when it starts
+            return
+        hop.cancel()
+        if self._group is None:
+            self._hop = None
+            asyncio.get_running_loop().create_task(self._run())
+        else:
+            self._join_group()
 
     def _second_hop(self) -> None:
         if self._group is None:  # the task takes the batch when it starts: the hop's own tick
+            self._hop = None
             asyncio.get_running_loop().create_task(self._run())
         else:
-            asyncio.get_running_loop().call_soon(self._join_group)
+            self._hop = asyncio.get_running_loop().call_soon(self._join_group)
 
     def _take(self) -> list[str]:
-        values, self._queued, self._scheduled = self._queued, [], False
+        values, self._queued, self._scheduled, self._hop = self._queued, [], False, None
         return values
 
     def _join_group(self) -> None:

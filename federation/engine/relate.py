@@ -72,6 +72,7 @@ class Relator:
         for parent, signature in zip(parents, signatures, strict=True):
             firsts.setdefault(signature, parent)
         distinct = {signature: loads_of(parent) for signature, parent in firsts.items()}
+        self.fetcher.issued()
         results = await _results([f for loads in distinct.values() for f in loads])
         grouped: dict[Hashable, list[Record]] = {}
         start = 0

@@ -109,7 +109,7 @@ class Resolver:
             return self._lone_units(decl, entity, seeds)
         # The seeds' blocking values are asked while the keys expand; the rest's afterwards.
         early = asyncio.ensure_future(self._candidates(entity, fuzzy, seeds)) if fuzzy else None
-        records = await self._expand(entity, seeds, overrides, {}, answered)
+        records = await self._expand(entity, seeds, overrides, {}, answered, alone=early is None)
         mine = list(records.values())
         found_pairs: list[Match] = []
         if fuzzy is not None and early is not None:
@@ -180,9 +180,11 @@ class Resolver:
         return True
 
     async def _expand(self, entity: str, seeds: Iterable[Record], overrides: Overrides,
-                      have: Mapping[Uid, Record], known: Iterable[tuple[str, str, str]] = ()) -> dict[Uid, Record]:
+                      have: Mapping[Uid, Record], known: Iterable[tuple[str, str, str]] = (),
+                      alone: bool = True) -> dict[Uid, Record]:
         """`seeds` plus every record their linking keys and must-link overrides reach within the hops
-        (`known`: lookups already answered, with every record they found among `seeds`)."""
+        (`known`: lookups already answered, with every record they found among `seeds`; `alone`:
+        no task of this call's own, the fuzzy candidates', may still add loads to a hop's batch)."""
         decl = self.model.entities[entity]
         records = {r.uid: r for r in seeds if r.uid not in have}
         asked: set[tuple[str, str, str]] = set(known)
@@ -198,10 +200,11 @@ class Resolver:
             if not pairs and not refs:
                 break
             asked |= pairs
-            batches = await asyncio.gather(*(lookup(entity, f"key:{k}", [v], [s], caller=False)
-                                             for k, v, s in pairs),
-                                           *(lookup(entity, "id", [ref.local_id], [ref.source], caller=False)
-                                             for ref in refs))
+            loads = [*(lookup(entity, f"key:{k}", [v], [s], caller=False) for k, v, s in pairs),
+                     *(lookup(entity, "id", [ref.local_id], [ref.source], caller=False) for ref in refs)]
+            if alone:
+                self.fetcher.issued()
+            batches = await asyncio.gather(*loads)
             frontier = [r for batch in batches for r in batch if r.uid not in records and r.uid not in have]
             records.update((r.uid, r) for r in frontier)
         return records
@@ -295,8 +298,9 @@ class Resolver:
             return None
         if "id" not in getattr(self.gateway.entity_caps(ref.source, entity), "lookups", ()):
             return None
-        records = await self.fetcher.lookup(entity, "id", [ref.local_id], [ref.source])
-        units = await self.unify(entity, records)
+        found = self.fetcher.lookup(entity, "id", [ref.local_id], [ref.source])
+        self.fetcher.issued()
+        units = await self.unify(entity, await found)
         return units[0] if units else None
 
     async def find(self, entity: str, key: str, values: Sequence[str]) -> list[Unified]:
@@ -306,6 +310,8 @@ class Resolver:
         seeds: the hops need not ask those again (the c360 customer's shop and POS records, found
         by email, would each ask the other's source for the same email)."""
         by = f"key:{key}"
-        seeds = await self.fetcher.lookup(entity, by, values)
+        found = self.fetcher.lookup(entity, by, values)
+        self.fetcher.issued()
+        seeds = await found
         asked = [(key, v, s) for s in self.gateway.sources_for(entity, by) for v in values]
         return await self.unify(entity, seeds, answered=asked)

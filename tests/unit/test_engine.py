@@ -294,3 +294,45 @@ async def test_a_record_counts_once_in_its_sources_records_however_the_lookups_m
     assert (together.stats["pos"].calls, apart.stats["pos"].calls) == (1, 3)
     assert together.stats["pos"].records == apart.stats["pos"].records == 2
     assert together.stats["pos"].as_json()["records"] == 2
+
+
+async def test_a_prompt_request_makes_the_same_calls_as_the_hops() -> None:
+    """`Fetcher.prompt` (the compiled path on a plan of one branch) only sends a step's batches
+    sooner: the calls, their values and the answer are the ones the hops give."""
+    answers = []
+    for prompt in (False, True):
+        shop = Memory("shop", [cust("shop", "1", email="a@x.com", phone="+442079460958", loyaltyNumber="L1")])
+        pos = Combining("pos", [cust("pos", "P1", phone="+442079460958"), cust("pos", "P2", loyaltyNumber="L1"),
+                                cust("pos", "P3", email="a@x.com")])
+        request = Request(gateway(shop, pos))
+        request.fetcher.prompt = prompt
+        (unit,) = await request.find("Customer", "email", ["a@x.com"])
+        answers.append(({str(r.ref) for r in unit.records}, [sorted(c) for c in pos.many], sorted(shop.calls)))
+    assert answers[0] == answers[1]
+
+
+async def test_issued_sends_a_steps_loads_as_one_batch_before_the_next_loop_pass_ends() -> None:
+    pos = Combining("pos", [cust("pos", "P1", email="a@x.com", phone="+442079460958")])
+    shop = Memory("shop", [cust("shop", "1", email="a@x.com")])
+    request = Request(gateway(shop, pos))
+    fetcher = request.fetcher
+    fetcher.prompt = True
+    loads = [fetcher.lookup("Customer", "key:email", ["a@x.com"]),
+             fetcher.lookup("Customer", "key:phone", ["+442079460958"], ["pos"])]
+    fetcher.issued()
+    await asyncio.sleep(0)  # one pass: the batches' tasks have started, so the calls are made
+    assert pos.many == [{"key:email": ["a@x.com"], "key:phone": ["+442079460958"]}]
+    assert shop.calls == [("Customer", "key:email", ("a@x.com",))]
+    assert [len(r) for r in await asyncio.gather(*loads)] == [2, 1]
+    fetcher.issued()  # nothing queued: no call
+    assert len(pos.many) == 1 and len(shop.calls) == 1
+
+
+async def test_issued_is_nothing_without_prompt() -> None:
+    pos = Combining("pos", [cust("pos", "P1", email="a@x.com")])
+    request = Request(gateway(pos))
+    load = request.fetcher.lookup("Customer", "key:email", ["a@x.com"])
+    request.fetcher.issued()
+    await asyncio.sleep(0)
+    assert pos.many == []  # still in the hops that let sibling resolvers join the batch
+    assert [r.local_id for r in await load] == ["P1"]
