@@ -25,6 +25,7 @@ from federation.config.models import Config
 from federation.contract import EntityCapabilities, SearchRequest
 from federation.engine.fetch import Fetcher, dedupe
 from federation.engine.identity import Cluster, Edge, cluster_records, linking_pairs
+from federation.engine.loader import Join
 from federation.engine.residual import matches
 from federation.engine.unified import Unified, dedupe_units, lone, merge
 from federation.identity.fellegi import IdentityModel
@@ -189,7 +190,7 @@ class Resolver:
         records = {r.uid: r for r in seeds if r.uid not in have}
         asked: set[tuple[str, str, str]] = set(known)
         frontier = [r for r in records.values() if r.uid not in self.units]
-        lookup = self.fetcher.lookup
+        lookup_each = self.fetcher.lookup_each
         for _ in range(self.gateway.config.gateway.max_hops):
             pairs = {(k, v, s) for r in frontier for k, v in linking_pairs(r, decl.linking_keys)
                      for s in self.gateway.key_sources(entity, k, r.source)} - asked  # only where the key's scope links
@@ -200,11 +201,11 @@ class Resolver:
             if not pairs and not refs:
                 break
             asked |= pairs
-            loads = [*(lookup(entity, f"key:{k}", [v], [s], caller=False) for k, v, s in pairs),
-                     *(lookup(entity, "id", [ref.local_id], [ref.source], caller=False) for ref in refs)]
+            loads = lookup_each(entity, [*((f"key:{k}", (v,), (s,)) for k, v, s in pairs),
+                                         *(("id", (ref.local_id,), (ref.source,)) for ref in refs)])
             if alone:
                 self.fetcher.issued()
-            batches = await asyncio.gather(*loads)
+            batches = await loads
             frontier = [r for batch in batches for r in batch if r.uid not in records and r.uid not in have]
             records.update((r.uid, r) for r in frontier)
         return records
@@ -233,8 +234,11 @@ class Resolver:
 
     async def _block_lookup(self, source: str, entity: str, query: BlockQuery) -> list[Record]:
         loader = self.fetcher.loader(source, entity, f"key:{query.parts[0]}")
-        found = await asyncio.gather(*(loader.load(str(v)) for v in query.values[0]))
-        return [r for batch in found if len(batch) <= query.max_block for r in batch]
+        values = query.values[0]
+        join = Join(len(values), lambda found: [r for batch in found if len(batch) <= query.max_block for r in batch])
+        for index, value in enumerate(values):  # one future for every value: no gather, no loop pass more
+            loader.load_into(str(value), join, index)
+        return await join.future
 
     async def _block_search(self, source: str, entity: str, query: BlockQuery) -> list[Record]:
         conditions = query.conditions()
