@@ -69,6 +69,22 @@ class Learn(SchemaExtension):
         yield
 
 
+class _Open:
+    """An execution identical requests may join: its plan, and the future of its answer, made
+    when the first request joins (most executions are never joined: no future for them)."""
+
+    __slots__ = ("future", "plan")
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.future: asyncio.Future[Answer | None] | None = None
+
+    def shared(self) -> asyncio.Future[Answer | None]:
+        if self.future is None:
+            self.future = asyncio.get_running_loop().create_future()
+        return self.future
+
+
 class FastPath:
     """Compiled plans per validated (document, operationName, role), and the answer for requests
     that can use one."""
@@ -97,7 +113,7 @@ class FastPath:
         # document, so a repeat skips JSON parsing and the plan look-up.
         self._by_body: dict[tuple[bytes, str | None], Plan] = {}
         self.coalesce = gateway.config.gateway.coalesce_operations
-        self._open: dict[Hashable, tuple[Plan, asyncio.Future[Answer | None]]] = {}  # joinable executions
+        self._open: dict[Hashable, _Open] = {}  # joinable executions
         # A document of constants calls no source, so its body is the same every time unless it
         # carries `extensions.sources` (each source's breaker state, which changes): built once.
         self.fixed_answers = not gateway.config.gateway.response_extensions
@@ -183,8 +199,8 @@ class FastPath:
         key = (id(plan), given)  # the plan is per document and role; with the variables, per operation
         with span("graphql.request") as current:
             running = self._open.get(key)
-            if running is not None and running[0] is plan:
-                answer, joined = await self._join(running[1], plan, variables)
+            if running is not None and running.plan is plan:
+                answer, joined = await self._join(running.shared(), plan, variables)
                 if joined:
                     metrics.TALLY.coalesced(name)
                     current.set_attribute("onepane.coalesced", True)
@@ -226,11 +242,10 @@ class FastPath:
         that joined it run the plan themselves (`_join`).
         """
         engine = Request(self.gateway)
-        shared: asyncio.Future[Answer | None] = asyncio.get_running_loop().create_future()
-        self._open[key] = (plan, shared)
+        opening = self._open[key] = _Open(plan)
 
         def close() -> None:
-            if self._open.get(key, (None, None))[1] is shared:
+            if self._open.get(key) is opening:
                 del self._open[key]
 
         engine.on_first_answer = close
@@ -238,15 +253,18 @@ class FastPath:
             answer = await self._answer(plan, variables, engine)
         except asyncio.CancelledError:
             close()
-            shared.cancel()
+            if opening.future is not None:
+                opening.future.cancel()
             raise
         except BaseException as exc:
             close()
-            shared.set_exception(exc)
-            shared.exception()  # the joiners raise it; without any, no "never retrieved" noise
+            if opening.future is not None:
+                opening.future.set_exception(exc)
+                opening.future.exception()  # the joiners raise it; no "never retrieved" noise
             raise
         close()
-        shared.set_result(answer)
+        if opening.future is not None:
+            opening.future.set_result(answer)
         return answer
 
     async def _join(self, shared: asyncio.Future[Answer | None], plan: Plan,
