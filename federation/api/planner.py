@@ -176,8 +176,9 @@ class Plan:
     schema: GraphQLSchema
     definitions: tuple[Any, ...]  # the operation's variable definitions
     # One root whose every level has at most one relation and nothing else that loads (no derived
-    # field, no page of parts): each step of it issues all its loads at once, and no sibling can
-    # add to a batch, so the engine may send them at once (`Fetcher.prompt`).
+    # field, at most one part of a page selecting units that load): each step of it issues all
+    # its loads at once and no sibling can add to a batch, so the engine may send them at once
+    # (`Fetcher.prompt`).
     sequential: bool = False
 
     def variables(self, given: Mapping[str, Any] | None) -> VariableValues | None:
@@ -215,10 +216,28 @@ def compile_plan(query: str, operation_name: str | None, schema: GraphQLSchema, 
     planner = _Planner(schema, model, types, fragments, policy)
     roots = tuple(planner.root(node, query_type) for node in planner.fields(op, query_type))
     _unique(roots)
-    sequential = len(roots) == 1 and isinstance(roots[0], Root) and roots[0].shape is None \
-        and _one_branch(roots[0].fields)
     return Plan(roots, op.name.value if op.name else None, any(isinstance(r, Root) for r in roots), schema,
-                tuple(op.variable_definitions or ()), sequential)
+                tuple(op.variable_definitions or ()), _sequential(roots))
+
+
+def _sequential(roots: tuple[Root | ConstantRoot, ...]) -> bool:
+    """One root, one chain of loads: see `Plan.sequential`."""
+    if len(roots) != 1 or not isinstance(roots[0], Root) or not _one_branch(roots[0].fields):
+        return False
+    loading = _loading(roots[0].shape) if roots[0].shape is not None else []
+    return len(loading) <= 1 and all(_one_branch(units) for units in loading)
+
+
+def _loading(shape: Shape) -> list[Selection]:
+    """The unit selections of a shape's parts that load anything: each part is completed beside
+    the others (`executor._shaped`), so two of them are two branches."""
+    out: list[Selection] = []
+    for part in shape.parts:
+        if part.units is not None and any(isinstance(f, Relation | Derived) for f in part.units):
+            out.append(part.units)
+        if part.shape is not None:
+            out += _loading(part.shape)
+    return out
 
 
 def _one_branch(fields: Selection) -> bool:
