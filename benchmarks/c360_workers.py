@@ -6,13 +6,21 @@ gateway runs as `federation serve CONFIG --workers N` on loopback; wrk sends the
 for a random customer per request (emails as people type them) at `--connections`, after a
 warm-up. Every second each worker's RSS and CPU time are read from /proc: the report gives
 req/s, each worker's share of the gateway's CPU time (SO_REUSEPORT spreads connections, not
-requests, so a share far from 1/N means idle cores), and each worker's RSS at start, end and
-peak with its trend. wrk counts every non-200 answer and every answer holding "errors"; a run
-with any is reported as failed, without figures.
+requests, so a share far from 1/N means idle cores), and each worker's memory: RSS idle (started,
+one answer given), after the warm-up (the measured run's start), at the end and its peak, the
+trend over the measured run and the slope over its last `--window` seconds (issue 19: at most
+200 MB, flat). wrk counts every non-200 answer and every answer holding "errors"; a run with any
+is reported as failed, without figures.
 
-Run: `python benchmarks/c360_workers.py [--workers 1 2] [--seconds 60] [--reuse] [--advised-indexes]`.
-The machine's load average is printed: with 2 cores and wrk on the same machine, the 2-worker
-figure is what the machine allows, not what two free cores would.
+`--databases c360 --reuse --customers 100000` serves the c360 workload's own databases
+(`c360_shop`, `c360_pos`, ../shared/bench/c360) as they are: their emails are the same
+`customerN@example.com`. `--trees A B` runs the gateway from each source tree in turn (its
+`PYTHONPATH`), `--rounds` times, alternating: a before/after in one run.
+
+Run: `python benchmarks/c360_workers.py [--workers 1 2] [--seconds 60] [--warmup 5] [--window 60]
+[--reuse] [--advised-indexes] [--trees DIR ...] [--rounds 1]`. The machine's load average is
+printed: with 2 cores and wrk on the same machine, the 2-worker figure is what the machine
+allows, not what two free cores would.
 """
 
 from __future__ import annotations
@@ -103,19 +111,30 @@ def cpu_seconds(pid: int) -> float:
 
 
 def slope_per_minute(samples: list[float]) -> float:
+    """MB per minute of a straight line through one sample a second (least squares)."""
     xs = range(len(samples))
     mx, my = statistics.mean(xs), statistics.mean(samples)
     var = sum((x - mx) ** 2 for x in xs)
     return 60 * sum((x - mx) * (y - my) for x, y in zip(xs, samples, strict=True)) / var if var else 0.0
 
 
+def tree_commit(tree: Path) -> str:
+    """`git describe --always --dirty` of a source tree, or "unknown"."""
+    try:
+        return subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True,
+                              cwd=tree, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
 def run(config_path: Path, emails_file: Path, emails: list[str], workers: int, connections: int,
-        seconds: int, warmup: int) -> list[str]:
+        seconds: int, warmup: int, window: int, tree: Path | None = None) -> list[str]:
     port = free_port()
     url = f"http://127.0.0.1:{port}/graphql"
+    env = {**os.environ, "PYTHONPATH": str(tree)} if tree is not None else None
     gateway = subprocess.Popen([sys.executable, "-m", "federation", "serve", str(config_path), "--host", "127.0.0.1",
                                 "--port", str(port), "--workers", str(workers)], start_new_session=True,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -131,13 +150,15 @@ def run(config_path: Path, emails_file: Path, emails: list[str], workers: int, c
         pids = children(gateway.pid) if workers > 1 else [gateway.pid]  # one worker serves in-process
         if len(pids) != workers:
             fail(f"expected {workers} worker processes, found {pids}")
+        idle = {p: rss_mb(p) for p in pids}
         script = emails_file.parent / "c360.lua"
         script.write_text(LUA)
-        env = {**os.environ, "EMAILS": str(emails_file), "QUERY": QUERY.replace('"', '\\"')}
+        load_env = {**os.environ, "EMAILS": str(emails_file), "QUERY": QUERY.replace('"', '\\"')}
         wrk = ["wrk", "-t2", f"-c{connections}", "-s", str(script), url]
-        subprocess.run([*wrk[:3], f"-d{warmup}s", *wrk[3:]], env=env, check=True, capture_output=True)
+        subprocess.run([*wrk[:3], f"-d{warmup}s", *wrk[3:]], env=load_env, check=True, capture_output=True)
         cpu0 = {p: cpu_seconds(p) for p in pids}
-        load = subprocess.Popen([*wrk[:3], f"-d{seconds}s", *wrk[3:]], env=env, stdout=subprocess.PIPE, text=True)
+        load = subprocess.Popen([*wrk[:3], f"-d{seconds}s", *wrk[3:]], env=load_env, stdout=subprocess.PIPE,
+                                text=True)
         rss: dict[int, list[float]] = {p: [] for p in pids}
         while load.poll() is None:
             for p in pids:
@@ -158,15 +179,18 @@ def run(config_path: Path, emails_file: Path, emails: list[str], workers: int, c
             os.killpg(gateway.pid, signal.SIGTERM)
             gateway.wait(timeout=20)
     total = sum(cpu.values()) or 1.0
-    lines = [f"- {workers} worker(s): **{float(rate.group(1)):,.0f} req/s**, p50 {latency.group(1)} ms, "
+    source = f" from {tree} ({tree_commit(tree)})" if tree is not None else ""
+    lines = [f"- {workers} worker(s){source}: **{float(rate.group(1)):,.0f} req/s**, p50 {latency.group(1)} ms, "
              f"p99 {latency.group(2)} ms, 0 bad answers; gateway CPU {total / seconds:.2f} cores "
              f"({total / seconds / (os.cpu_count() or 1):.0%} of the machine), load average after "
              f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}"]
     for n, p in enumerate(pids, 1):
         samples = rss[p]
-        lines.append(f"  - worker {n}: {cpu[p] / total:.0%} of the gateway's CPU time; RSS start {samples[0]:.0f} MB, "
-                     f"end {samples[-1]:.0f} MB, peak {max(samples):.0f} MB, trend {slope_per_minute(samples):+.1f} "
-                     f"MB/min ({len(samples)} samples)")
+        last = samples[-window:]
+        lines.append(f"  - worker {n}: {cpu[p] / total:.0%} of the gateway's CPU time; RSS idle {idle[p]:.1f} MB, "
+                     f"after the warm-up {samples[0]:.1f} MB, end {samples[-1]:.1f} MB, peak {max(samples):.1f} MB; "
+                     f"trend {slope_per_minute(samples):+.2f} MB/min over the run ({len(samples)} samples), "
+                     f"{slope_per_minute(last):+.2f} MB/min over its last {len(last)} s")
     lines.append(f"RATE {workers} {float(rate.group(1))}")
     return lines
 
@@ -178,6 +202,10 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--window", type=int, default=60, help="seconds at the end of the run the slope is taken over")
+    parser.add_argument("--trees", type=Path, nargs="+",
+                        help="source trees to serve from, in turn (PYTHONPATH); default: the installed federation")
+    parser.add_argument("--rounds", type=int, default=1, help="times each tree runs, alternating")
     parser.add_argument("--postgres", default="postgres@127.0.0.1:5432")
     parser.add_argument("--databases", default="onepane_execution", help="prefix of the two databases' names")
     parser.add_argument("--reuse", action="store_true", help="keep the databases an earlier run created")
@@ -185,6 +213,8 @@ def main() -> None:
                         help="add the indexes `federation indexes` advises to the benchmark's databases")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
+    if args.databases == "c360" and (not args.reuse or args.advised_indexes):
+        fail("the c360 workload's databases are served as they are: --reuse, never rebuilt or given indexes")
     tables, emails = rows(args.customers)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -197,9 +227,12 @@ def main() -> None:
         emails_file.write_text("\n".join(emails) + "\n", "utf-8")
         path = config(folder, urls)
         before = os.getloadavg()
-        results = [line for n in args.workers
-                   for line in run(path, emails_file, emails, n, args.connections, args.seconds, args.warmup)]
+        trees: list[Path | None] = list(args.trees) if args.trees else [None]
+        results = [line for _ in range(args.rounds) for tree in trees for n in args.workers
+                   for line in run(path, emails_file, emails, n, args.connections, args.seconds, args.warmup,
+                                   args.window, tree)]
     rates = {int(line.split()[1]): float(line.split()[2]) for line in results if line.startswith("RATE")}
+    # (with several trees or rounds the last run of each worker count is compared)
     lines = [
         f"c360 under `federation serve --workers N` ({args.customers} customers, PostgreSQL"
         f"{', advised indexes: ' + str(len(advice)) if args.advised_indexes else ''}; wrk -t2 "

@@ -137,6 +137,8 @@ _CENTS = Decimal("0.01")
 def _money(value: Money) -> MoneyType:
     """At least two decimals, as money is written (a REAL 25 from SQLite reads 25.00)."""
     amount = value.amount
+    if amount.same_quantum(_CENTS):  # already two decimals, the usual case (as_tuple costs more)
+        return MoneyType(amount=amount, currency=value.currency)
     exponent = amount.as_tuple().exponent
     if isinstance(exponent, int) and exponent > -2:
         amount = amount.quantize(_CENTS)

@@ -25,7 +25,7 @@ from typing import Any
 import orjson
 from graphql import GraphQLError, GraphQLSchema, located_error
 from graphql.execution.values import VariableValues, get_argument_values
-from strawberry.types.arguments import convert_arguments
+from strawberry.types.arguments import convert_argument
 
 from federation.api.context import CALLER_POLICY, KEY
 from federation.api.extensions import answer_errors, sources_json
@@ -119,11 +119,17 @@ def _arguments(root: Root | ConstantRoot, variables: VariableValues | None, rais
             return _FAILED
     if root.convert is not None:  # input objects and enums, as strawberry hands them to its resolvers
         strawberry_schema: Any = schema._strawberry_schema  # type: ignore[attr-defined]
-        try:
-            arguments = convert_arguments(arguments, root.convert, strawberry_schema.schema_converter.scalar_registry,
-                                          strawberry_schema.config)
+        registry, config = strawberry_schema.schema_converter.scalar_registry, strawberry_schema.config
+        converted: dict[str, Any] = {}
+        try:  # strawberry's `convert_arguments`, with the arguments it would hand back as they are planned
+            for name, python_name, argument, optional in root.convert:
+                if name in arguments:
+                    value = arguments[name]
+                    converted[python_name] = value if argument is None or (value is None and optional) else \
+                        convert_argument(value, argument.type, registry, config, None, path=(name,))
         except Exception as exc:
             raise Unsupported("arguments strawberry words the error for") from exc
+        return converted
     return arguments
 
 

@@ -97,7 +97,7 @@ class FastPath:
         # document, so a repeat skips JSON parsing and the plan look-up.
         self._by_body: dict[tuple[bytes, str | None], Plan] = {}
         self.coalesce = gateway.config.gateway.coalesce_operations
-        self._open: dict[Hashable, tuple[Plan, asyncio.Task[Answer | None]]] = {}  # joinable executions
+        self._open: dict[Hashable, tuple[Plan, asyncio.Future[Answer | None]]] = {}  # joinable executions
         # A document of constants calls no source, so its body is the same every time unless it
         # carries `extensions.sources` (each source's breaker state, which changes): built once.
         self.fixed_answers = not gateway.config.gateway.response_extensions
@@ -184,11 +184,12 @@ class FastPath:
         with span("graphql.request") as current:
             running = self._open.get(key)
             if running is not None and running[0] is plan:
-                answer = await asyncio.shield(running[1])
-                metrics.TALLY.coalesced(name)
-                current.set_attribute("onepane.coalesced", True)
+                answer, joined = await self._join(running[1], plan, variables)
+                if joined:
+                    metrics.TALLY.coalesced(name)
+                    current.set_attribute("onepane.coalesced", True)
             elif self.coalesce and plan.fetches:
-                answer = await asyncio.shield(self._lead(plan, variables, key))
+                answer = await self._lead(plan, variables, key)
             elif not plan.fetches and self.fixed_answers:
                 answer = await self._constant(plan)
             else:
@@ -213,28 +214,52 @@ class FastPath:
         self._fixed[id(plan)] = (plan, answer)
         return answer
 
-    def _lead(self, plan: Plan, variables: VariableValues | None, key: Hashable) -> asyncio.Task[Answer | None]:
-        """Execute `plan` as a task identical requests may join until its first source call returns.
+    async def _lead(self, plan: Plan, variables: VariableValues | None, key: Hashable) -> Answer | None:
+        """Execute `plan`, joinable by identical requests until its first source call returns.
 
         Those are the requests whose own first call would have joined that call anyway (the guard
         coalesces identical calls in flight), and every later call of the plan follows from that
         first answer; so a joiner gets the answer it would have computed, without computing it.
         A request that arrives later runs the plan itself: nothing is kept once answered. The
-        task is shielded, so one client going away does not cancel the answer others wait for.
+        leader executes in its own request's task (a task of its own, shielded, cost every request
+        ~9 µs of CPU and two event-loop passes); if it goes away before answering, the requests
+        that joined it run the plan themselves (`_join`).
         """
         engine = Request(self.gateway)
-        task = asyncio.ensure_future(self._answer(plan, variables, engine))
-        self._open[key] = (plan, task)
+        shared: asyncio.Future[Answer | None] = asyncio.get_running_loop().create_future()
+        self._open[key] = (plan, shared)
 
-        def close(*_: object) -> None:
-            if self._open.get(key, (None, None))[1] is task:
+        def close() -> None:
+            if self._open.get(key, (None, None))[1] is shared:
                 del self._open[key]
-            if task.done() and not task.cancelled():
-                task.exception()  # awaiting requests raise it; if all went away, no "never retrieved" noise
 
         engine.on_first_answer = close
-        task.add_done_callback(close)
-        return task
+        try:
+            answer = await self._answer(plan, variables, engine)
+        except asyncio.CancelledError:
+            close()
+            shared.cancel()
+            raise
+        except BaseException as exc:
+            close()
+            shared.set_exception(exc)
+            shared.exception()  # the joiners raise it; without any, no "never retrieved" noise
+            raise
+        close()
+        shared.set_result(answer)
+        return answer
+
+    async def _join(self, shared: asyncio.Future[Answer | None], plan: Plan,
+                    variables: VariableValues | None) -> tuple[Answer | None, bool]:
+        """The answer of the execution this request joined (and True); when its leader went away
+        before answering, the one this request computes itself (and False)."""
+        try:
+            return await asyncio.shield(shared), True  # this request going away cancels nothing shared
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if not shared.cancelled() or (task is not None and task.cancelling()):
+                raise  # this request itself is cancelled
+        return await self._answer(plan, variables), False
 
     async def _answer(self, plan: Plan, variables: VariableValues | None,
                       engine: Request | None = None) -> Answer | None:

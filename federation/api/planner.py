@@ -27,13 +27,16 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLBoolean,
     GraphQLEnumType,
     GraphQLField,
+    GraphQLID,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLScalarType,
     GraphQLSchema,
+    GraphQLString,
     InlineFragmentNode,
     OperationDefinitionNode,
     OperationType,
@@ -41,6 +44,8 @@ from graphql import (
     parse,
 )
 from graphql.execution.values import VariableValues, get_variable_values
+from strawberry.types.arguments import StrawberryArgument
+from strawberry.types.base import StrawberryOptional
 
 from federation.api.build import ModelTypes, converter
 from federation.api.declared import root_function
@@ -56,6 +61,11 @@ __all__ = ["Constant", "Derived", "Field", "Part", "Plan", "Relation", "Root", "
 # Types whose values the engine already holds as the exact Python type the serializer returns:
 # a value of that type is sent as it is (the serializer would hand it back unchanged).
 _PLAIN: dict[str, type] = {"Int": int, "Float": float, "String": str, "Boolean": bool, "ID": str}
+# graphql-core's own scalars whose serializer returns a value of exactly this type unchanged
+# (not Int and Float: they check the value's range and finiteness).
+_SERIALIZED_AS_IS: dict[Any, type] = {GraphQLString: str, GraphQLID: str, GraphQLBoolean: bool}
+# Arguments of these Python types strawberry hands to a resolver as graphql-core coerced them.
+_SCALARS = frozenset({str, int, float, bool})
 
 
 class Unsupported(Exception):
@@ -143,7 +153,9 @@ class Root:
     many: bool
     fields: Selection  # an entity's selection; empty for a root returning `shape`
     nullable: bool  # when it fails: null here (True) or `data` null (False), as graphql-core propagates
-    convert: Any = None  # its strawberry arguments, when one is an input object or enum: converted as strawberry does
+    # When an argument is an input object or enum: how each argument is converted as strawberry
+    # converts it (`_Planner.arguments`).
+    convert: tuple[tuple[str, str, Any, bool], ...] | None = None
     policy: Policy | None = None  # a restricted role: its arguments must not reveal what it may not read
     shape: Shape | None = None  # what a root returning objects (not units) selects of them
 
@@ -285,7 +297,7 @@ class _Planner:
             definition = (field.extensions or {}).get("strawberry-definition")
             if definition is None:
                 raise Unsupported(f"root {name}: arguments strawberry converts")
-            convert = definition.arguments
+            convert = self.arguments(definition.arguments)
         kind, nullable = field.type, not isinstance(field.type, GraphQLNonNull)
         if isinstance(kind, GraphQLNonNull):
             kind = kind.of_type
@@ -300,6 +312,25 @@ class _Planner:
                         self.shape(node, named))
         return Root(_key(node), answer, field, node, many, self.selection(node, named), nullable, convert,
                     self.policy)
+
+    def arguments(self, arguments: list[StrawberryArgument]) -> tuple[tuple[str, str, Any, bool], ...]:
+        """How each argument reaches the root function, worked out once: strawberry's
+        `convert_argument` hands an optional or required built-in scalar back as it is, and an
+        optional argument's null as null, so only the others (input objects, enums, lists) are
+        converted per request. Each: GraphQL name, Python name, the strawberry argument (None: as
+        it is), whether a null is handed over as it is."""
+        config = self.schema._strawberry_schema.config  # type: ignore[attr-defined]
+        out = []
+        for argument in arguments:
+            assert argument.python_name
+            kind = argument.type
+            optional = type(kind) is StrawberryOptional  # exactly: `Maybe` (a subclass) wraps even a null
+            if optional:
+                kind = kind.of_type  # type: ignore[union-attr]
+            plain = isinstance(kind, type) and kind in _SCALARS
+            out.append((config.name_converter.from_argument(argument), argument.python_name,
+                        None if plain else argument, optional))
+        return tuple(out)
 
     def shape(self, node: FieldNode, kind: GraphQLObjectType) -> Shape:
         """The parts of a plain object a root returns: each field is its attribute (no resolver)."""
@@ -405,6 +436,9 @@ class _Planner:
             return lambda value: None if value is None else [item(v) for v in value]
         if isinstance(kind, GraphQLScalarType | GraphQLEnumType):
             serialize = kind.serialize
+            same = _SERIALIZED_AS_IS.get(kind)
+            if same is not None:  # graphql-core hands a str (a bool) back as it is: no call for it
+                return lambda value: value if type(value) is same else None if value is None else serialize(value)
             return lambda value: None if value is None else serialize(value)
         if isinstance(kind, GraphQLObjectType) and kind.name not in self.model.entities and node.selection_set:
             return self._object(kind, node)

@@ -16,20 +16,22 @@ this object for records. See docs/architecture.md, "One request".
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
 from federation.cache import Entry
 from federation.contract import Connector, DataAge, SearchRequest
 from federation.engine.gateway import Gateway
-from federation.engine.loader import BatchLoader, LookupGroup, index_records
+from federation.engine.loader import BatchLoader, Join, LookupGroup, index_records
 from federation.engine.precheck import check_lookup
 from federation.engine.stats import SourceStats
 from federation.errors import CircuitOpen, OnepaneError, SourceError, SourceUnavailable
 from federation.ops import metrics
-from federation.ops.tracing import span
+from federation.ops.tracing import span, tracing_on
 from federation.records import Record
 from federation.resilience import Deadline
 from federation.resilience.share import RequestShare
@@ -38,6 +40,8 @@ __all__ = ["LIVE", "Fetcher", "Freshness", "dedupe"]
 
 log = logging.getLogger("federation.request")
 Call = Callable[[], Awaitable[Sequence[Record]]]
+What = str | Callable[[], str]  # a call's name for the log and the trace, or how to say it
+_UNTRACED = contextlib.nullcontext()
 
 
 class Freshness:
@@ -80,19 +84,24 @@ class Fetcher:
             stats = self.stats[source] = SourceStats()
         return stats
 
-    async def call(self, source: str, what: str, call: Call, key: Hashable | None = None) -> list[Record]:
-        """One guarded connector call; a failure is recorded in the stats, not raised."""
-        records, error = await self._guarded(source, what, call, key)
+    async def call(self, source: str, what: What, call: Call, key: Hashable | None = None,
+                   inline: bool = False) -> list[Record]:
+        """One guarded connector call; a failure is recorded in the stats, not raised.
+        `inline`: see `SourceGuard.call` (a batch loader's task)."""
+        value, error = await self.guarded(source, what, call, key, inline)
         if error is not None:
             self.stats_of(source).errors.append(error)
-        return records
+            return []
+        return self._arrived(source, value)
 
-    async def guarded(self, source: str, what: str, call: Callable[[], Awaitable[Any]],
-                      key: Hashable | None) -> tuple[Any, SourceError | None]:
+    async def guarded(self, source: str, what: What, call: Callable[[], Awaitable[Any]],
+                      key: Hashable | None, inline: bool = False) -> tuple[Any, SourceError | None]:
         """One connector call of any verb through the source's guard, accounted in its stats.
 
         The failure is returned, not recorded: the caller decides whether it is the request's
         error (a lookup) or only a reason to do it another way (an aggregate → a search).
+        `what` names the call for the log and the trace, or says it when asked (only a failure
+        or a trace needs it).
         """
         stats = self.stats_of(source)
         down = self._down.get(source)
@@ -101,13 +110,20 @@ class Fetcher:
         stats.calls += 1
         started = time.perf_counter()
         ended: str | None = None  # "ok" or the error's code; None: cancelled (timed, not counted)
+        share = self._share.slot(source)  # this request's share of the source; the rest is others'
         try:
-            with span("source.call", attributes={"onepane.source": source, "onepane.call": what}):
-                async with self._share.slot(source):  # this request's share of the source; the rest is others'
-                    outcome = await self.gateway.guards[source].call(call, self.deadline, key)
+            traced = (span("source.call", attributes={"onepane.source": source, "onepane.call": _said(what)})
+                      if tracing_on() else _UNTRACED)
+            with traced:
+                if not share.take():
+                    await share.acquire(None)
+                try:
+                    outcome = await self.gateway.guards[source].call(call, self.deadline, key, inline=inline)
+                finally:
+                    share.release()
             ended = "ok"
         except SourceError as exc:
-            log.warning("%s failed: %s", what, exc)
+            log.warning("%s failed: %s", _said(what), exc)
             stats.attempts += getattr(exc, "attempts", 0)
             if isinstance(exc, SourceUnavailable | CircuitOpen):
                 self._down[source] = exc
@@ -125,11 +141,8 @@ class Fetcher:
         stats.coalesced += outcome.joined
         return outcome.value, None
 
-    async def _guarded(self, source: str, what: str, call: Call,
-                       key: Hashable | None) -> tuple[list[Record], SourceError | None]:
-        value, error = await self.guarded(source, what, call, key)
-        if error is not None:
-            return [], error
+    def _arrived(self, source: str, value: Iterable[Record]) -> list[Record]:
+        """A live answer's records, counted and noted as live."""
         records = list(value)
         self.stats_of(source).seen.update(r.uid for r in records)  # counted once, however many calls sent it
         if self._freshness:  # something came from the cache: keep every record's rank exact
@@ -137,26 +150,41 @@ class Fetcher:
                 self._note(record, LIVE)
         else:  # live is the default: remembered per batch, per record only once a cached one shows up
             self._live.append(records)
-        return records, None
+        return records
 
     def loader(self, source: str, entity: str, by: str) -> BatchLoader:
-        """The request's batch loader for one (source, entity, lookup)."""
+        """The request's batch loader for one (source, entity, lookup).
+
+        Its calls run in the loader's (or its group's) own task, which nothing but the guard's
+        timeouts cancels: the guard runs them there (`inline`), with no task of their own.
+        """
         key = (source, entity, by)
         loader = self._loaders.get(key)
         if loader is None:
             connector = self.gateway.connectors[source]
-            cached = self.gateway.cache.enabled(source)
+            mine = weakref.ref(self)  # not `self`: the fetcher holds its loaders, and a cycle outlives the request
+            if self.gateway.cache.enabled(source):
+                async def cached(values: list[str]) -> Sequence[Record]:
+                    fetcher = mine()
+                    if fetcher is None:  # the request is gone: nobody waits for these records
+                        return []
+                    what = f"{source}.lookup({entity}, {by}, {len(values)} values)"
+                    return await fetcher._cached_lookup(source, entity, by, values, what)
 
-            async def fetch(values: list[str]) -> Sequence[Record]:
-                what = f"{source}.lookup({entity}, {by}, {len(values)} values)"
-                if cached:
-                    return await self._cached_lookup(source, entity, by, values, what)
-                if type(connector).lookup_many is not Connector.lookup_many:
-                    return await self._group(source, entity).fetch(by, values)
-                return await self.call(source, what, lambda: connector.lookup(entity, by, values),
-                                       ("lookup", entity, by, tuple(sorted(values))))
+                loader = BatchLoader(by, cached)
+            elif type(connector).lookup_many is not Connector.lookup_many:
+                loader = BatchLoader(by, group=self._group(source, entity))
+            else:
+                async def fetch(values: list[str]) -> Sequence[Record]:
+                    fetcher = mine()
+                    if fetcher is None:
+                        return []
+                    return await fetcher.call(source, lambda: f"{source}.lookup({entity}, {by}, {len(values)} values)",
+                                              lambda: connector.lookup(entity, by, values),
+                                              ("lookup", entity, by, tuple(sorted(values))), inline=True)
 
-            loader = self._loaders[key] = BatchLoader(by, fetch)
+                loader = BatchLoader(by, fetch)
+            self._loaders[key] = loader
         return loader
 
     def _group(self, source: str, entity: str) -> LookupGroup:
@@ -164,11 +192,15 @@ class Fetcher:
         group = self._groups.get((source, entity))
         if group is None:
             connector = self.gateway.connectors[source]
+            mine = weakref.ref(self)  # as in `loader`: no cycle through the fetcher's groups
 
             async def fetch_many(wanted: dict[str, list[str]]) -> Sequence[Record]:
-                what = f"{source}.lookup({entity}, " + ", ".join(f"{by} {len(v)}" for by, v in wanted.items()) + ")"
-                key = ("lookup", entity, tuple(sorted((by, tuple(sorted(v))) for by, v in wanted.items())))
-                return await self.call(source, what, lambda: connector.lookup_many(entity, wanted), key)
+                fetcher = mine()
+                if fetcher is None:
+                    return []
+                key = ("lookup", entity, tuple(sorted([(by, tuple(sorted(v))) for by, v in wanted.items()])))
+                return await fetcher.call(source, lambda: _lookups(source, entity, wanted),
+                                          lambda: connector.lookup_many(entity, wanted), key, inline=True)
 
             group = self._groups[(source, entity)] = LookupGroup(fetch_many)
         return group
@@ -185,9 +217,10 @@ class Fetcher:
         if not misses:
             return records
         connector = self.gateway.connectors[source]
-        fetched, error = await self._guarded(source, what, lambda: connector.lookup(entity, by, misses),
-                                             ("lookup", entity, by, tuple(sorted(misses))))
+        value, error = await self.guarded(source, what, lambda: connector.lookup(entity, by, misses),
+                                          ("lookup", entity, by, tuple(sorted(misses))), inline=True)
         if error is None:
+            fetched = self._arrived(source, value)
             await cache.store(source, entity, by, index_records(fetched, by, misses))
             return records + fetched
         stale = await cache.stale(source, entity, by, misses)
@@ -226,29 +259,39 @@ class Fetcher:
             copy = current if fresh is LIVE else None
         return fresh if copy is None else Freshness(round(copy.age(), 3), fresh.stale or copy.stale())
 
-    async def lookup(
+    def lookup(
         self, entity: str, by: str, values: Iterable[str], sources: Iterable[str] | None = None, caller: bool = True
-    ) -> list[Record]:
+    ) -> asyncio.Future[list[Record]]:
         """Records of `entity` whose `by` matches any value, from every able source at once; a
         caller's value no source column could hold is BAD_USER_INPUT before any call (values read
-        from records, `caller=False`, are sent as they are)."""
+        from records, `caller=False`, are sent as they are).
+
+        A future, not a coroutine: `gather` of several lookups makes no task per lookup, and a
+        lookup answered earlier in the request is done at once. Cancelling it cancels no load.
+        """
         names = self.gateway.sources_for(entity, by) if sources is None else [
             s for s in sources if by in getattr(self.gateway.entity_caps(s, entity), "lookups", ())]
         values = list(values)
         if caller:
             check_lookup(self.gateway.value_limits, names, entity, by, values)
-        futures = [self.loader(s, entity, by).load(v) for s in names for v in values]
-        results = await asyncio.gather(*futures)
-        return dedupe(r for batch in results for r in batch)
+        join = Join(len(names) * len(values), _flat)
+        index = 0
+        for source in names:
+            loader = self.loader(source, entity, by)
+            for value in values:
+                loader.load_into(value, join, index)
+                index += 1
+        return join.future
 
     async def search_one(self, source: str, entity: str,
                          request: SearchRequest) -> tuple[list[Record], SourceError | None]:
         """The source's records (none when it failed, the failure recorded in its stats) and its failure."""
         connector = self.gateway.connectors[source]
-        records, error = await self._guarded(source, f"{source}.search({entity})", lambda: connector.search(
+        value, error = await self.guarded(source, f"{source}.search({entity})", lambda: connector.search(
             entity, request), ("search", entity, repr(request)))
         if error is not None:
             self.stats_of(source).errors.append(error)
+        records = [] if error is not None else self._arrived(source, value)
         if len(records) >= self.gateway.config.gateway.max_search_rows:
             self.capped.add((source, entity))  # the source may hold more: an answer over all of it is partial
         return records, error
@@ -262,6 +305,18 @@ class Fetcher:
         source = getattr(error, "source", None)
         if isinstance(error, SourceError) and source:
             self.stats_of(source).errors.append(error)
+
+
+def _said(what: What) -> str:
+    return what if isinstance(what, str) else what()
+
+
+def _lookups(source: str, entity: str, wanted: Mapping[str, list[str]]) -> str:
+    return f"{source}.lookup({entity}, " + ", ".join(f"{by} {len(v)}" for by, v in wanted.items()) + ")"
+
+
+def _flat(batches: list[list[Record]]) -> list[Record]:
+    return dedupe(r for batch in batches for r in batch)
 
 
 def dedupe(records: Iterable[Record]) -> list[Record]:

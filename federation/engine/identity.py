@@ -59,7 +59,14 @@ class _Sets:
         self.parent = list(range(len(records)))
         self.members: dict[int, set[int]] = {i: {i} for i in range(len(records))}
         self.records, self.name_field, self.never = records, name_field, never
-        self.named = {i for i, r in enumerate(records) if name_tokens(r, name_field)}
+        self._named: set[int] | None = None
+
+    @property
+    def named(self) -> set[int]:
+        """The records with a name; asked only by shared keys, so only they pay for the names."""
+        if self._named is None:
+            self._named = {i for i, r in enumerate(self.records) if name_tokens(r, self.name_field)}
+        return self._named
 
     def find(self, i: int) -> int:
         root = i

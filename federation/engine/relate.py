@@ -72,7 +72,7 @@ class Relator:
         for parent, signature in zip(parents, signatures, strict=True):
             firsts.setdefault(signature, parent)
         distinct = {signature: loads_of(parent) for signature, parent in firsts.items()}
-        results = await asyncio.gather(*(f for loads in distinct.values() for f in loads))
+        results = await _results([f for loads in distinct.values() for f in loads])
         grouped: dict[Hashable, list[Record]] = {}
         start = 0
         for signature, loads in distinct.items():
@@ -104,6 +104,7 @@ class Relator:
                    getattr(keys.get(theirs), "normalize", None) == "phone")
                   for mine, theirs in relation.keys.items()]
         scopes = self.gateway.scopes
+        gateway = self.gateway  # not `self`: this function is kept in self._load_fns (a cycle outlives the request)
 
         def loads(parent: Unified) -> list[asyncio.Future[list[Record]]]:
             out: list[asyncio.Future[list[Record]]] = []
@@ -116,7 +117,7 @@ class Relator:
                     local = record.refs.get(ref)
                     if local and record.source in id_sources:
                         out.append(loader(record.source, target, "id").load(local))
-            scoped = self.gateway.relation_scoped(parent.entity, relation.keys, target)
+            scoped = gateway.relation_scoped(parent.entity, relation.keys, target)
             for mine, theirs, loaders, phone in by_key:
                 if scoped:  # each record's values only to the sources both keys' scopes link it to
                     out += [load.load(value) for r in records for value in _related_keys(r.keys.get(mine, ()), phone)
@@ -129,6 +130,22 @@ class Relator:
 
         self._load_fns[id(relation)] = loads  # the model's relation objects live as long as the gateway
         return loads
+
+
+async def _results(loads: list[asyncio.Future[list[Record]]]) -> list[list[Record]]:
+    """Each load's records, in order, as `gather` gives them, one event-loop pass sooner: the loads
+    are batched and under way already, so awaiting them one after another waits no longer."""
+    try:
+        return [await load for load in loads]
+    except BaseException:
+        for load in loads:  # as gather does: a load failing later is not logged as never retrieved
+            load.add_done_callback(_retrieve)
+        raise
+
+
+def _retrieve(load: asyncio.Future[list[Record]]) -> None:
+    if not load.cancelled():
+        load.exception()
 
 
 def ordered(decl: EntityDecl, units: list[Unified]) -> list[Unified]:

@@ -88,12 +88,15 @@ class Resolver:
         self._link_scores: dict[Uid, list[tuple[Record, Score]]] = {}
         self._possible: dict[int, dict[int, PossibleMatch]] = {}
 
-    async def unify(self, entity: str, seeds: Sequence[Record]) -> list[Unified]:
+    async def unify(self, entity: str, seeds: Sequence[Record],
+                    answered: Iterable[tuple[str, str, str]] = ()) -> list[Unified]:
         """Expand `seeds` over the configured hops, add fuzzy candidates, cluster, merge.
 
         Overrides apply before clustering (never-link beats any key, must-link joins); fuzzy
         pairs at or above a rule's `link` join only where the rule says `autoLink`, the rest
-        at or above `suggest` become `possible_matches` of the unified entity.
+        at or above `suggest` become `possible_matches` of the unified entity. `answered`: the
+        (key, value, source) lookups whose every record is among `seeds` (the lookup that found
+        them), which a hop would only ask again.
         """
         decl = self.model.entities[entity]
         known = [self.units.get(r.uid) for r in seeds]
@@ -106,7 +109,7 @@ class Resolver:
             return self._lone_units(decl, entity, seeds)
         # The seeds' blocking values are asked while the keys expand; the rest's afterwards.
         early = asyncio.ensure_future(self._candidates(entity, fuzzy, seeds)) if fuzzy else None
-        records = await self._expand(entity, seeds, overrides, {})
+        records = await self._expand(entity, seeds, overrides, {}, answered)
         mine = list(records.values())
         found_pairs: list[Match] = []
         if fuzzy is not None and early is not None:
@@ -156,15 +159,20 @@ class Resolver:
         bucket = self.gateway.scopes.bucketer(entity)
         keys = self.model.entities[entity].linking_keys
         seen: set[tuple[str, str, str]] = set()
+        where_of: dict[tuple[str, str], str | None] = {}  # (key, source) → its bucket; None: asked elsewhere
         for record in {r.uid: r for r in seeds}.values():
             found = record.keys
             for key in keys:
                 values = found.get(key)
                 if not values:
                     continue
-                if key_sources(entity, key, record.source):
+                at = (key, record.source)
+                if at in where_of:
+                    where = where_of[at]
+                else:  # the same for every record of the source: worked out once per call
+                    where = where_of[at] = None if key_sources(entity, key, record.source) else bucket(*at)
+                if where is None:
                     return False
-                where = bucket(key, record.source)
                 for value in values:
                     if (key, where, value) in seen:
                         return False
@@ -172,11 +180,12 @@ class Resolver:
         return True
 
     async def _expand(self, entity: str, seeds: Iterable[Record], overrides: Overrides,
-                      have: Mapping[Uid, Record]) -> dict[Uid, Record]:
-        """`seeds` plus every record their linking keys and must-link overrides reach within the hops."""
+                      have: Mapping[Uid, Record], known: Iterable[tuple[str, str, str]] = ()) -> dict[Uid, Record]:
+        """`seeds` plus every record their linking keys and must-link overrides reach within the hops
+        (`known`: lookups already answered, with every record they found among `seeds`)."""
         decl = self.model.entities[entity]
         records = {r.uid: r for r in seeds if r.uid not in have}
-        asked: set[tuple[str, str, str]] = set()
+        asked: set[tuple[str, str, str]] = set(known)
         frontier = [r for r in records.values() if r.uid not in self.units]
         lookup = self.fetcher.lookup
         for _ in range(self.gateway.config.gateway.max_hops):
@@ -291,5 +300,12 @@ class Resolver:
         return units[0] if units else None
 
     async def find(self, entity: str, key: str, values: Sequence[str]) -> list[Unified]:
-        """Unified entities with any of `values` for match key `key`."""
-        return await self.unify(entity, await self.fetcher.lookup(entity, f"key:{key}", values))
+        """Unified entities with any of `values` for match key `key`.
+
+        Every source that looks the key up was asked for every value, and all they found are the
+        seeds: the hops need not ask those again (the c360 customer's shop and POS records, found
+        by email, would each ask the other's source for the same email)."""
+        by = f"key:{key}"
+        seeds = await self.fetcher.lookup(entity, by, values)
+        asked = [(key, v, s) for s in self.gateway.sources_for(entity, by) for v in values]
+        return await self.unify(entity, seeds, answered=asked)

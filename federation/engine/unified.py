@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from federation.engine.residual import comparable
 from federation.keys import normalize, readable
 from federation.model.declaration import EntityDecl, FieldDecl
-from federation.records import Record
+from federation.records import Money, Record
 
 __all__ = ["UNKNOWN", "ConflictValue", "FieldConflict", "Unified", "dedupe_units", "lone", "merge"]
 
@@ -90,6 +91,7 @@ def _merge(decl: EntityDecl, entity: str, records: Sequence[Record], linked_by: 
     values: dict[str, Any] = {}
     conflicts: list[FieldConflict] = []
     errors: dict[str, tuple[str, ...]] = {}
+    unreadable = [r for r in ordered if r.errors]  # most records read whole: no per-field look for errors
     for name, field in decl.fields.items():
         if field.raw_of:
             values[name] = _raw_values(ordered, field.raw_of)
@@ -97,7 +99,7 @@ def _merge(decl: EntityDecl, entity: str, records: Sequence[Record], linked_by: 
         values[name], conflict = _merge_field(name, field, ordered)
         if conflict:
             conflicts.append(conflict)
-        failed = tuple(r.errors[name] for r in ordered if name in r.errors)
+        failed = tuple(r.errors[name] for r in unreadable if name in r.errors) if unreadable else ()
         if failed:
             errors[name] = failed
     primary = ordered[0]
@@ -119,22 +121,42 @@ def _single(decl: EntityDecl, entity: str, record: Record, linked_by: Mapping[Re
     Nothing is remembered across requests: a memo per record (tried) kept thousands of records and
     units alive past their request, and freeing them later, cold, cost more than building a unit
     (`{posts{title}}` executions 3.3 → 1.7 ms, a cached customer-360 no slower; docs/benchmarks.md).
+    What each field needs is worked out once per entity (`_recipe`), not per record and field.
     """
     values: dict[str, Any] = {}
-    fields = record.fields
-    for name, field in decl.fields.items():
-        if field.raw_of:
-            raw = record.raw.get(field.raw_of)
-            values[name] = [] if raw is None else [raw]
-            continue
-        value = fields.get(name)
-        present = value is not None and value != "" and value != []
-        if field.rule == "union":
+    get = record.fields.get
+    for name, how, field, raw_of in _recipe(decl):
+        value = get(name)
+        if how == _AS_IS:
+            # A value of a type that is never empty is kept without comparing it to "" and [].
+            values[name] = value if value is not None and (value.__class__ in _NEVER_EMPTY or (
+                value != "" and value != [])) else None
+        elif how == _UNION:
+            present = value is not None and value != "" and value != []
             values[name] = _union(name, field, [record]) if present else []
-        else:
-            values[name] = value if present else None
+        else:  # the source's own text of another field (`rawStatuses`)
+            raw = record.raw.get(raw_of)
+            values[name] = [] if raw is None else [raw]
     errors = {n: (m,) for n, m in record.errors.items() if n in decl.fields} if record.errors else {}
     return Unified(entity, f"{record.source}:{record.local_id}", (record,), linked_by, values, (), errors)
+
+
+_AS_IS, _UNION, _RAW = 0, 1, 2  # how `_single` reads a field
+_NEVER_EMPTY = frozenset({int, float, bool, Decimal, datetime, date, Money})  # never == "" nor == []
+# id(decl) → (decl, its fields' (name, how, field, raw field read)); the decl is held so its id stays its own.
+_RECIPES: dict[int, tuple[EntityDecl, tuple[tuple[str, int, FieldDecl, str], ...]]] = {}
+
+
+def _recipe(decl: EntityDecl) -> tuple[tuple[str, int, FieldDecl, str], ...]:
+    kept = _RECIPES.get(id(decl))
+    if kept is not None and kept[0] is decl:
+        return kept[1]
+    recipe = tuple((name, _RAW if field.raw_of else _UNION if field.rule == "union" else _AS_IS, field,
+                    field.raw_of or "") for name, field in decl.fields.items())
+    if len(_RECIPES) >= 256:  # models are built once per gateway; bounded for processes that build many
+        _RECIPES.clear()
+    _RECIPES[id(decl)] = (decl, recipe)
+    return recipe
 
 
 def dedupe_units(units: Iterable[Unified]) -> list[Unified]:

@@ -58,42 +58,51 @@ class Bulkhead:
         try:
             yield
         finally:
-            self._release()
+            self.release()
+
+    def take(self) -> bool:
+        """A slot now if one is free and no one waits for one (never jumps the queue); pair with
+        `release`. The guard's common case: no coroutine, no context manager, no future."""
+        if self.active < self.limit and (not self._waiters or not self.waiting):
+            self.active += 1
+            return True
+        return False
 
     @asynccontextmanager
     async def wait_slot(self, timeout: float) -> AsyncIterator[float]:
         """A slot within `timeout` seconds, else `SlotWaitTimeout`; yields the seconds waited."""
-        waited = await self._acquire(timeout)
+        waited = await self.acquire(timeout)
         try:
             yield waited
         finally:
-            self._release()
+            self.release()
 
-    async def _acquire(self, timeout: float) -> float:
-        if self.active < self.limit and not self.waiting:
-            self.active += 1
+    async def acquire(self, timeout: float | None) -> float:
+        """A slot within `timeout` seconds (None: however long it takes; first come, first
+        served), else `SlotWaitTimeout`; the seconds waited. Pair with `release`."""
+        if self.take():
             return 0.0
         loop = asyncio.get_running_loop()
         started = loop.time()
         waiter: asyncio.Future[None] = loop.create_future()
         self._waiters.append(waiter)
         try:
-            async with asyncio.timeout(max(timeout, 0.0)):
+            async with asyncio.timeout(None if timeout is None else max(timeout, 0.0)):
                 await waiter
         except TimeoutError:
             # The slot may have been handed over in the same tick the timer fired: keep it then.
             if not (waiter.done() and not waiter.cancelled()):
-                raise SlotWaitTimeout(self.source, f"busy: no free slot within {timeout:.2g} s") from None
+                raise SlotWaitTimeout(self.source, f"busy: no free slot within {timeout or 0:.2g} s") from None
         except BaseException:
             # Cancelled (the caller gave up): a slot already handed to us goes to the next waiter.
             if waiter.done() and not waiter.cancelled():
-                self._release()
+                self.release()
             raise
         finally:
             self._forget(waiter)
         return loop.time() - started
 
-    def _release(self) -> None:
+    def release(self) -> None:
         """Hand the slot to the oldest live waiter (it stays counted as active), or free it."""
         while self._waiters:
             waiter = self._waiters.popleft()
@@ -103,5 +112,5 @@ class Bulkhead:
         self.active -= 1
 
     def _forget(self, waiter: asyncio.Future[None]) -> None:
-        with suppress(ValueError):  # already popped by `_release`
+        with suppress(ValueError):  # already popped by `release`
             self._waiters.remove(waiter)

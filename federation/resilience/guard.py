@@ -1,4 +1,8 @@
-"""One source's guard: coalescing → breaker → retries → bulkhead and timeout per attempt."""
+"""One source's guard: coalescing → breaker → retries → bulkhead and timeout per attempt.
+
+A call that succeeds at once costs one coroutine per layer that has work to do and one timer
+(the attempt's): no task, shield or tenacity state unless it is shared or retried.
+"""
 
 from __future__ import annotations
 
@@ -47,10 +51,27 @@ class SourceGuard:
         self._coalescer: Coalescer[Outcome[object]] = Coalescer()
 
     async def call(self, factory: Callable[[], Awaitable[T]], deadline: Deadline,
-                   key: Hashable | None = None) -> Outcome[T]:
-        """Run `factory()` under the guard; identical `key`s in flight share one call."""
+                   key: Hashable | None = None, *, inline: bool = False) -> Outcome[T]:
+        """Run `factory()` under the guard; identical `key`s in flight share one call.
+
+        `inline`: the caller runs in a task of the engine's own that nothing cancels but this
+        call's own timeouts (a batch loader's), so a call it starts runs right there, with no
+        task, shield or deadline timer of its own: every wait in it (a bulkhead slot, the
+        attempt, a retry's backoff) already ends by the deadline. Other callers of the same key
+        join it as they join any call.
+        """
         if key is None or not self.settings.coalesce:
             return await self._retried(factory, deadline)
+        if inline:
+            led = self._coalescer.lead(key)
+            if led is not None:
+                try:
+                    outcome = await self._retried(factory, deadline)
+                except BaseException as exc:
+                    self._coalescer.settle(key, led, exc)
+                    raise
+                self._coalescer.settle(key, led, outcome)  # type: ignore[arg-type]
+                return outcome
         try:
             async with asyncio.timeout(deadline.remaining):
                 shared, joined = await self._coalescer.run(key, lambda: self._retried(factory, deadline))
@@ -104,41 +125,44 @@ class SourceGuard:
         return value
 
     async def _attempt(self, factory: Callable[[], Awaitable[T]], deadline: Deadline) -> T:
-        try:
-            budget = deadline.cap(self.timeout)
-            if budget <= 0:
-                raise DeadlinePassed(self.source, "no answer within the request deadline")
+        """One try: a bulkhead slot, then the call, within the source's timeout or what is left of
+        the deadline; who cut it short decides the error."""
+        budget = deadline.cap(self.timeout)
+        cut = budget < self.timeout
+        if budget <= 0:
+            raise DeadlinePassed(self.source, "no answer within the request deadline")
+        bulkhead = self.bulkhead
+        waited = 0.0
+        if not bulkhead.take():
             # Waiting for a slot and the call share one attempt's time, so a request never waits
             # longer for a busy source than it would for a slow one.
-            async with self.bulkhead.wait_slot(budget) as waited:
-                return await self._timed(factory, budget - waited, cut=budget < self.timeout, queued=waited)
-        except SlotWaitTimeout:
-            if budget < self.timeout:
-                raise DeadlinePassed(self.source, "no answer within the request deadline") from None
-            raise
-        except OnepaneError:
-            raise
-        except Exception as exc:
-            incident = uuid.uuid4().hex[:12]
-            log_incident(log, f"{self.source}: connector raised unexpectedly", incident, exc)
-            raise SourceError(self.source, f"internal connector error (incident {incident})") from None
-
-    async def _timed(self, factory: Callable[[], Awaitable[T]], budget: float, cut: bool,
-                     queued: float) -> T:
-        """The call under what is left of the attempt's time; who cut it short decides the error."""
+            try:
+                waited = await bulkhead.acquire(budget)
+            except SlotWaitTimeout:
+                if cut:
+                    raise DeadlinePassed(self.source, "no answer within the request deadline") from None
+                raise
         try:
-            async with asyncio.timeout(max(budget, 0.0)):
+            async with asyncio.timeout(max(budget - waited, 0.0)):
                 return await factory()
         except SourceError:
             raise
         except TimeoutError:
             if cut:
                 raise DeadlinePassed(self.source, "no answer within the request deadline") from None
-            if queued > 0:
+            if waited > 0:
                 # The source had less than its whole timeout: no verdict on it, as for a deadline.
                 raise SlotWaitTimeout(self.source, f"busy: no answer within {self.timeout:g} s "
-                                      f"(queued {queued:.2g} s for a slot)") from None
+                                      f"(queued {waited:.2g} s for a slot)") from None
             raise SourceTimeout(self.source, f"no answer within {self.timeout:g} s") from None
+        except OnepaneError:
+            raise
+        except Exception as exc:
+            incident = uuid.uuid4().hex[:12]
+            log_incident(log, f"{self.source}: connector raised unexpectedly", incident, exc)
+            raise SourceError(self.source, f"internal connector error (incident {incident})") from None
+        finally:
+            bulkhead.release()
 
 
 class DeadlinePassed(SourceTimeout):

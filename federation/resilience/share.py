@@ -10,8 +10,9 @@ sits in front of the shared bulkhead and does not change it.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
+
+from federation.resilience.bulkhead import Bulkhead
 
 __all__ = ["RequestShare", "share_of"]
 
@@ -22,16 +23,20 @@ def share_of(max_concurrent: int, share: float) -> int:
 
 
 class RequestShare:
-    """One per request: a semaphore per source, sized by that source's share; made on first use."""
+    """One per request: a slot queue per source (a `Bulkhead`: first come, first served, and
+    a caller cancelled while queued hands on a slot it was given), sized by that source's share;
+    made on first use. Its callers wait without a bound of their own: every call holding a slot
+    ends by the request's deadline."""
 
     __slots__ = ("_limits", "_slots")
 
     def __init__(self, limits: Mapping[str, int]) -> None:
         self._limits = limits
-        self._slots: dict[str, asyncio.Semaphore] = {}
+        self._slots: dict[str, Bulkhead] = {}
 
-    def slot(self, source: str) -> asyncio.Semaphore:
+    def slot(self, source: str) -> Bulkhead:
+        """The request's slots of `source`: `take()` or `await acquire(None)`, then `release()`."""
         found = self._slots.get(source)
         if found is None:
-            found = self._slots[source] = asyncio.Semaphore(self._limits.get(source, 1))
+            found = self._slots[source] = Bulkhead(source, self._limits.get(source, 1))
         return found
