@@ -190,6 +190,8 @@ class SqlConnector(BaseConnector):
 
     async def close(self) -> None:
         engine, self._engine = self._engine, None
+        if self._direct is not None:  # its kept connections back to the pool, then disposed with it
+            await self._direct.close()
         if self._sqlite_calls is not None:  # calls whose callers left still hold connections
             await self._sqlite_calls.drain(self.options.statement_timeout + 1)
         if engine is not None:
@@ -779,7 +781,7 @@ class SqlConnector(BaseConnector):
         except sa.exc.ArgumentError as exc:
             raise SourceError(self.name, f"cannot use the database URL ({type(exc).__name__})") from None
         event.listen(engine.sync_engine, "connect", self._on_connect)
-        self._direct = DirectPostgres(engine) if DirectPostgres.serves(engine) else None
+        self._direct = DirectPostgres(engine, self.options.pool_size) if DirectPostgres.serves(engine) else None
         if watched is not None:
             follow_path(engine, watched)  # a file moved away or replaced is not read through old connections
         return engine
