@@ -188,6 +188,41 @@ async def test_coalescer_shares_one_call_and_survives_a_cancelled_waiter() -> No
     assert calls == 1 and len(coalescer) == 0
 
 
+async def test_a_call_run_inline_is_shared_with_joiners_and_so_is_its_failure() -> None:
+    """`inline=True`: the first caller runs the call in its own task (no task of the guard's);
+    callers of the same key meanwhile join it, its answer or its error, and a joiner giving up
+    leaves the call running."""
+    g = SourceGuard("crm", 1.0, GuardSettings(retries=0))
+    gate = asyncio.Event()
+    calls = 0
+
+    async def call() -> str:
+        nonlocal calls
+        calls += 1
+        await gate.wait()
+        return "ok"
+
+    leader = asyncio.ensure_future(g.call(call, Deadline(5), "k", inline=True))
+    await asyncio.sleep(0)
+    quitter = asyncio.ensure_future(g.call(call, Deadline(5), "k", inline=True))
+    joiner = asyncio.ensure_future(g.call(call, Deadline(5), "k"))
+    await asyncio.sleep(0.01)
+    quitter.cancel()
+    gate.set()
+    first, joined = await leader, await joiner
+    assert (first.value, first.joined, joined.value, joined.joined) == ("ok", False, "ok", True)
+    assert calls == 1 and len(g._coalescer) == 0 and quitter.cancelled()
+
+    async def refused() -> str:
+        await asyncio.sleep(0.01)
+        raise SourceUnavailable("crm", "refused")
+
+    both = await asyncio.gather(g.call(refused, Deadline(5), "r", inline=True),
+                                g.call(refused, Deadline(5), "r", inline=True), return_exceptions=True)
+    assert [type(e) for e in both] == [SourceUnavailable, SourceUnavailable]
+    assert g.breaker.recent_calls == 2  # one verdict per call made: the success and the failure
+
+
 def guard(retries: int = 2, timeout: float = 1.0, **breaker_settings: float) -> SourceGuard:
     settings = GuardSettings(retries=retries, backoff=0.001, backoff_max=0.005,
                              breaker=BreakerSettings(**breaker_settings))  # type: ignore[arg-type]
