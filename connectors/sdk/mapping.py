@@ -156,6 +156,7 @@ class RecordMapper:
         # The region each phone field and key is read in: field > entity > source > gateway.
         rules = {n: region_rule((s.region, mapping.region, source_region), region)
                  for n, s in (*mapping.fields.items(), *mapping.keys.items())}
+        # Per field, how it is read (`_field`); for fields the model declares (`_check` reports the others).
         fields = [self._field(name, spec, decl.type_ref.name, decl.type_ref.is_list, decl.normalize, rules[name])
                   for name, spec in mapping.fields.items() if (decl := self.decl.fields.get(name)) is not None]
         # Keys likewise: (name, the plain origin or None, its reader, the key's normalizer, whether
@@ -181,7 +182,7 @@ class RecordMapper:
         already in its final form has or None, what else such a value must pass, whether it is
         one item of a list field, the normalizer that must read it (emails, codes), the rest)."""
         kind = normalizer if normalizer in _READ else None
-        slow = _Slow(name, spec, type_name, is_list, kind, rule,
+        slow = _Slow(name, type_name, is_list, kind, rule,
                      f" (from {', '.join(spec.origin)})" if spec.origin else "")
         read = _reader(spec)
         members = self.model.enums.get(type_name)
@@ -310,7 +311,6 @@ class _Slow:
     """What a field's value needs when it is not already in its final form (`_coerced`)."""
 
     name: str
-    spec: FieldMap
     type_name: str
     is_list: bool
     kind: str | None  # the normalizer that reads it: phone, email, code
