@@ -75,6 +75,7 @@ __all__ = [
     "SourceRejectedInput",
     "SourceTimeout",
     "SourceUnavailable",
+    "without_tracebacks",
 ]
 
 
@@ -239,3 +240,24 @@ class SourceDataError(SourceError):
     """A value from the source does not fit its declared type; only that field fails."""
 
     code = SOURCE_DATA_ERROR
+
+
+def without_tracebacks(error: BaseException) -> BaseException:
+    """`error` with its traceback and its causes' dropped, for a failure that is kept after it was
+    raised (a request's stats, a retry's last outcome).
+
+    A traceback holds the frames it passed through, and their locals hold the request's fetcher and
+    the guard's retry state, which holds the failure again: kept, it makes a reference cycle that
+    only the cyclic collector frees, holding the whole request (tests/integration/
+    test_request_garbage.py). Nothing reads them: failures are logged and answered by their message.
+    """
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [error]
+    while todo:
+        one = todo.pop()
+        if one is None or id(one) in seen:
+            continue
+        seen.add(id(one))
+        one.__traceback__ = None
+        todo += [one.__cause__, one.__context__]
+    return error

@@ -206,13 +206,16 @@ async def _relation(rel: Relation, parents: list[Unified], built: Mapping[int, d
 
 def _values(unit: Unified, fields: Selection, info: _Info | None,
             pending: list[tuple[dict[str, Any], Derived, Any]]) -> dict[str, Any]:
-    errors = unit.field_errors
+    errors, values = unit.field_errors, unit.values
     out: dict[str, Any] = {}
     for field in fields:
         if isinstance(field, Field):
-            if field.checked and field.name in errors:
-                raise Unsupported("a field error, or a value kept as written (a note)")
-            value = field.read(unit)
+            if field.checked:  # a model field: what `field.read` reads, without the call
+                if field.name in errors:
+                    raise Unsupported("a field error, or a value kept as written (a note)")
+                value = values.get(field.name)
+            else:
+                value = field.read(unit)
             if type(value) is not field.plain:
                 if value is not None and field.convert is not None:
                     value = field.convert(value)

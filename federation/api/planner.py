@@ -82,7 +82,7 @@ class Field:
     key: str
     name: str
     read: Callable[[Unified], Any]
-    checked: bool  # a model field: a field error on it needs strawberry's path
+    checked: bool  # a model field, read as `unit.values.get(name)`: a field error on it needs strawberry's path
     convert: Callable[[Any], Any] | None  # the model's converter (build.converter); None: as read
     plain: type | None  # a value of exactly this type is already its JSON value
     complete: Complete
@@ -423,6 +423,8 @@ class _Planner:
         """graphql-core's completion of a resolved value of `kind`, for values the engine holds:
         the schema's own serializers; a null where the type forbids one needs strawberry's path."""
         if isinstance(kind, GraphQLNonNull):
+            if isinstance(kind.of_type, GraphQLScalarType | GraphQLEnumType):
+                return _required_scalar(kind.of_type)
             inner = self.complete(kind.of_type, node)
 
             def required(value: Any) -> Any:
@@ -482,6 +484,21 @@ class _Keyed:
 
 
 _ALLOWED = object()
+
+
+def _required_scalar(kind: GraphQLScalarType | GraphQLEnumType) -> Complete:
+    """A non-null scalar's completion in one call (the nullable one's, with the null refused)."""
+    serialize = kind.serialize
+    same = _SERIALIZED_AS_IS.get(kind)
+
+    def required(value: Any) -> Any:
+        if type(value) is same:
+            return value
+        if value is None:
+            raise Unsupported("a null where the type forbids one")
+        return serialize(value)
+
+    return required
 
 
 def _guarded(guard: Callable[[Any], Any], complete: Complete) -> Complete:

@@ -29,7 +29,7 @@ from federation.engine.gateway import Gateway
 from federation.engine.loader import BatchLoader, Join, LookupGroup, index_records
 from federation.engine.precheck import check_lookup
 from federation.engine.stats import SourceStats
-from federation.errors import CircuitOpen, OnepaneError, SourceError, SourceUnavailable
+from federation.errors import CircuitOpen, OnepaneError, SourceError, SourceUnavailable, without_tracebacks
 from federation.ops import metrics
 from federation.ops.tracing import span, tracing_on
 from federation.records import Record
@@ -123,6 +123,7 @@ class Fetcher:
                     share.release()
             ended = "ok"
         except SourceError as exc:
+            without_tracebacks(exc)  # kept in the stats: no cycle through this frame
             log.warning("%s failed: %s", _said(what), exc)
             stats.attempts += getattr(exc, "attempts", 0)
             if isinstance(exc, SourceUnavailable | CircuitOpen):

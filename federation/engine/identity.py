@@ -109,6 +109,56 @@ def cluster_records(records: Sequence[Record], linking_keys: Sequence[str], shar
         # Nothing can link (no shared key values, no overrides, no scored pairs): one record per
         # cluster, with nothing to explain. The common case for child entities; skip union-find.
         return [Cluster([r], {r: ()}) for r in records]
+    holders: dict[Holder, list[int]] = {}
+    pairs_of: list[list[Holder]] = []
+    for i, record in enumerate(records):
+        pairs = [(k, scope(k, record.source) if scope else "", v) for k, v in linking_pairs(record, linking_keys)]
+        pairs_of.append(pairs)
+        for pair in pairs:
+            holders.setdefault(pair, []).append(i)
+    never = list(never)
+    if joins or scored or never or any(key in shared_keys for key, _, _ in holders):
+        roots, applied = _evidence_roots(records, holders, shared_keys, name_field, joins, scored, never)
+    else:  # linking keys alone (the usual request): a plain union-find, nothing to refuse
+        roots, applied = _key_roots(len(records), holders), []
+    groups: dict[int, list[int]] = {}
+    for i, root in enumerate(roots):
+        groups.setdefault(root, []).append(i)
+    clusters = []
+    for members in groups.values():
+        inside = set(members)
+        linked = {records[i]: _reasons(i, pairs_of[i], holders, records, inside)
+                  + _edge_reasons(records[i], applied) for i in members}
+        clusters.append(Cluster([records[i] for i in members], linked))
+    return clusters
+
+
+def _key_roots(count: int, holders: dict[Holder, list[int]]) -> list[int]:
+    """Each record's set, when only non-shared linking values join records: every holder of a
+    value joins the value's first holder (no never-link, name or override to respect)."""
+    parent = list(range(count))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for members in holders.values():
+        first = find(members[0])
+        for other in members[1:]:
+            root = find(other)
+            if root != first:
+                low, high = min(root, first), max(root, first)
+                parent[high], first = low, low
+    return [find(i) for i in range(count)]
+
+
+def _evidence_roots(records: Sequence[Record], holders: dict[Holder, list[int]], shared_keys: frozenset[str],
+                    name_field: str | None, joins: Sequence[Edge], scored: Sequence[Edge],
+                    never: list[tuple[Record, Record]]) -> tuple[list[int], list[Edge]]:
+    """Each record's set, and the edges applied: overrides, then keys, shared keys, scored links,
+    every union refused that would join a never-link pair (or, for shared keys, disagreeing names)."""
     index = {r: i for i, r in enumerate(records)}
     forbidden: dict[int, set[int]] = defaultdict(set)
     for a, b in never:
@@ -117,13 +167,6 @@ def cluster_records(records: Sequence[Record], linking_keys: Sequence[str], shar
             forbidden[index[b]].add(index[a])
     sets = _Sets(records, name_field, forbidden)
     applied = [e for e in joins if e.a in index and e.b in index and sets.union(index[e.a], index[e.b])]
-    holders: dict[Holder, list[int]] = defaultdict(list)
-    pairs_of: list[list[Holder]] = []
-    for i, record in enumerate(records):
-        pairs = [(k, scope(k, record.source) if scope else "", v) for k, v in linking_pairs(record, linking_keys)]
-        pairs_of.append(pairs)
-        for pair in pairs:
-            holders[pair].append(i)
     for (key, _, _), members in holders.items():
         if key not in shared_keys:
             for other in members[1:]:
@@ -132,16 +175,7 @@ def cluster_records(records: Sequence[Record], linking_keys: Sequence[str], shar
         if key in shared_keys:
             _join_shared(sets, members)
     applied += [e for e in scored if e.a in index and e.b in index and sets.union(index[e.a], index[e.b])]
-    groups: dict[int, list[int]] = defaultdict(list)
-    for i in range(len(records)):
-        groups[sets.find(i)].append(i)
-    clusters = []
-    for members in groups.values():
-        inside = set(members)
-        linked = {records[i]: _reasons(i, pairs_of[i], holders, records, inside)
-                  + _edge_reasons(records[i], applied) for i in members}
-        clusters.append(Cluster([records[i] for i in members], linked))
-    return clusters
+    return [sets.find(i) for i in range(len(records))], applied
 
 
 def _join_shared(sets: _Sets, members: list[int]) -> None:

@@ -33,6 +33,9 @@ def index_records(records: Sequence[Record], by: str, values: Sequence[str]) -> 
     """Group `records` under each requested value they match on `by`."""
     wanted = {v: [] for v in values}  # type: dict[str, list[Record]]
     kind, _, name = by.partition(":")
+    # A row answered twice (two statements of one batch found it) is filed once per value, by its
+    # uid: `record not in bucket` compared whole records, ~120 __eq__ calls for 16 purchases.
+    filed: set[tuple[str, tuple[str, str, str]]] = set()
     for record in records:
         if kind == "id":
             hits: Sequence[str] = (record.local_id,)
@@ -43,7 +46,8 @@ def index_records(records: Sequence[Record], by: str, values: Sequence[str]) -> 
             hits = record.keys.get(name, ())
         for hit in hits:
             bucket = wanted.get(hit)
-            if bucket is not None and record not in bucket:
+            if bucket is not None and (mark := (hit, record.uid)) not in filed:
+                filed.add(mark)
                 bucket.append(record)
     return wanted
 

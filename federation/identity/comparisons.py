@@ -9,7 +9,7 @@ model file, so changing a method's levels here makes old model files a start-up 
 | method | levels, strongest first |
 | --- | --- |
 | name | exact, swapped, close, similar, one part, family only, given only, else |
-| date | exact, one digit, transposed, day-month swap, same year, else |
+| date | exact, one digit, transposed, day-month swap, day and month, same year, else |
 | code | exact, 1 edit, 2 edits, else (postcodes, identity numbers; two adjacent characters swapped are one edit) |
 | address | exact, token 0.9, token 0.75, token 0.6, else |
 | text | exact, jaro-winkler 0.92, jaro-winkler 0.8, else |
@@ -55,7 +55,7 @@ _NICKNAMES = {
 
 LEVELS: dict[str, tuple[str, ...]] = {
     "name": ("exact", "swapped", "close", "similar", "one part", "family only", "given only", "else"),
-    "date": ("exact", "one digit", "transposed", "day-month swap", "same year", "else"),
+    "date": ("exact", "one digit", "transposed", "day-month swap", "day and month", "same year", "else"),
     "code": ("exact", "1 edit", "2 edits", "else"),
     "address": ("exact", "token 0.9", "token 0.75", "token 0.6", "else"),
     "text": ("exact", "jaro-winkler 0.92", "jaro-winkler 0.8", "else"),
@@ -216,7 +216,11 @@ def date_level(x: date, y: date) -> int:
         return 2
     if x.year == y.year and x.month == y.day and x.day == y.month:
         return 3
-    return 4 if x.year == y.year else 5
+    if (x.month, x.day) == (y.month, y.day):
+        # Two of three parts agree, the year not (a two-digit year read into the wrong century, a
+        # year keyed for another's): relatives at one address seldom share a birthday's day and month.
+        return 4
+    return 5 if x.year == y.year else 6
 
 
 # -- codes, addresses, text --------------------------------------------------------------------

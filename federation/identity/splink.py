@@ -9,6 +9,9 @@ each Onepane level, the Splink level such a pair would land in; its m and u are 
 - edits and one digit: the tightest `levenshtein`/`damerau_levenshtein <= k` level that holds;
 - Jaro-Winkler levels: the tightest `jaro_winkler_similarity >= t` level with t at most Onepane's;
 - a date's day-month swap and same year: the tightest `<= 1 year`-or-wider date difference level;
+- a date's day and month (the years apart, not by one digit): the tightest `<= 2` edits level (two
+  year digits, as 1962 ~ 1930 or 1962 ~ 2062, are two edits), else Splink's `ELSE`: no date
+  difference level holds a wrong year whatever its distance;
 - anything else: Splink's `ELSE`.
 
 Onepane's `name` comparison over `[given, family]` takes Splink's two name comparisons: a level's
@@ -99,7 +102,8 @@ def _onepane_level(method: str, name: str, levels: Sequence[_Level]) -> _Level:
     year = _pick(levels, "within", lambda b: b >= _YEAR_SECONDS)
     wanted: dict[str, _Level | None] = {
         "exact": exact, "1 edit": edits[1], "2 edits": edits[2], "one digit": edits[1] or year,
-        "transposed": edits[2] or year, "day-month swap": edits[2] or year, "same year": year,
+        "transposed": edits[2] or year, "day-month swap": edits[2] or year, "day and month": edits[2],
+        "same year": year,
         "jaro-winkler 0.92": jaro[0.92], "jaro-winkler 0.8": jaro[0.8], "close": jaro[0.92],
         "similar": jaro[0.8], "token 0.9": jaro[0.92], "token 0.75": jaro[0.8],
         "token 0.6": jaro[0.7]}
@@ -213,6 +217,7 @@ def _sql(method: str, level: str, fields: Sequence[str]) -> str:
               "transposed": f"damerau_levenshtein({left}, {right}) <= 1",
               "day-month swap": f"substr({left}, 1, 4) = substr({right}, 1, 4) AND substr({left}, 5, 2) = "
                                 f"substr({right}, 7, 2) AND substr({left}, 7, 2) = substr({right}, 5, 2)",
+              "day and month": f"substr({left}, 5, 4) = substr({right}, 5, 4)",
               "same year": f"substr({left}, 1, 4) = substr({right}, 1, 4)",
               "jaro-winkler 0.92": f"jaro_winkler_similarity({left}, {right}) >= 0.92",
               "jaro-winkler 0.8": f"jaro_winkler_similarity({left}, {right}) >= 0.8",

@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Generic, TypeVar
 
+from federation.errors import OnepaneError, without_tracebacks
+
 __all__ = ["Coalescer"]
 
 T = TypeVar("T")
@@ -52,6 +54,11 @@ class Coalescer(Generic[T]):
         if isinstance(outcome, asyncio.CancelledError):
             future.cancel()
         elif isinstance(outcome, BaseException):
+            if isinstance(outcome, OnepaneError):
+                # The future keeps the traceback it is given, and the traceback the leader's frame,
+                # which holds this future: a reference cycle holding the request's objects until the
+                # cyclic collector runs. A source failure is answered by its message, never its frames.
+                without_tracebacks(outcome)
             future.set_exception(outcome)
             future.exception()  # retrieved: the leader raised it; joiners may be none
         else:

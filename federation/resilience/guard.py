@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from federation.config.models import GuardSettings
-from federation.errors import OnepaneError, QueryError, SourceError, SourceTimeout
+from federation.errors import OnepaneError, QueryError, SourceError, SourceTimeout, without_tracebacks
 from federation.errors_log import log_incident
 from federation.resilience.breaker import CircuitBreaker
 from federation.resilience.budget import RetryBudget
@@ -107,6 +107,8 @@ class SourceGuard:
         except SourceError as exc:
             verdict = self.breaker.failure
             exc.attempts = tally[0]  # type: ignore[attr-defined]  # for extensions.sources
+            if tally[0] > 1:  # as in `_retry_after_first`: the retry state holds this failure too
+                without_tracebacks(exc)
             raise
         finally:
             verdict()
@@ -115,13 +117,24 @@ class SourceGuard:
                                  first: SourceError, tally: list[int]) -> T:
         """Attempts two and on, under the retry policy; `tally[0]` counts every attempt made."""
         replayed = False
-        async for attempt in retrying(self.settings, deadline, self.budget):
-            with attempt:
-                if not replayed:  # tenacity's attempt one is the one already made
-                    replayed = True
-                    raise first
-                tally[0] += 1
-                value = await self._attempt(factory, deadline)
+        policy = retrying(self.settings, deadline, self.budget)
+        try:
+            async for attempt in policy:
+                with attempt:
+                    if not replayed:  # tenacity's attempt one is the one already made
+                        replayed = True
+                        raise first
+                    tally[0] += 1
+                    value = await self._attempt(factory, deadline)
+        finally:
+            # No reference cycles left behind (tests/integration/test_request_garbage.py): the retry
+            # state holds each attempt's failure, and their tracebacks this frame, which holds the
+            # retry state; tenacity keeps an `async for`'s state on the policy, which the state points
+            # back to, and its pending actions (the policy's own bound methods) in `iter_state`.
+            # Dropped, the call's objects (its deadline among them) go with reference counting.
+            without_tracebacks(first)
+            policy.iter_state.reset()
+            vars(policy).pop("_retry_state", None)
         return value
 
     async def _attempt(self, factory: Callable[[], Awaitable[T]], deadline: Deadline) -> T:

@@ -262,6 +262,23 @@ async def test_a_cancelled_caller_leaves_a_shared_load_to_the_others() -> None:
     assert [r.local_id for r in await loader.load("C-2")] == ["C-2"]  # remembered for later callers too
 
 
+async def test_a_cancelled_lookup_leaves_the_shared_batch_to_the_others() -> None:
+    """`Fetcher.lookup` is one future per caller over the loaders' batches: cancelling it (a
+    resolver graphql-core gave up on) cancels no batch another lookup waits for."""
+    pos = Combining("pos", [cust("pos", "P1", email="a@x.com"), cust("pos", "P2", email="b@x.com")], delay=0.01)
+    request = Request(gateway(pos))
+    gone = request.fetcher.lookup("Customer", "key:email", ["a@x.com", "b@x.com"])
+    staying = request.fetcher.lookup("Customer", "key:email", ["a@x.com"])
+    await asyncio.sleep(0.001)
+    gone.cancel()
+    assert [r.local_id for r in await staying] == ["P1"]
+    assert pos.many == [{"key:email": ["a@x.com", "b@x.com"]}]
+    assert request.failures() == []
+    # Remembered for the request: answered at once, with no call.
+    assert [r.local_id for r in await request.fetcher.lookup("Customer", "key:email", ["b@x.com"])] == ["P2"]
+    assert len(pos.many) == 1
+
+
 async def test_a_record_counts_once_in_its_sources_records_however_the_lookups_met() -> None:
     """Lookups in one tick go to a combining source as one call, in two ticks as two, and which
     happens depends on when other sources answered: a record both lookups find is one record read

@@ -45,6 +45,12 @@ def test_name_levels(a: object, b: object, expected: str) -> None:
     ("19580614", "19850614", "transposed"),
     ("19850604", "19850406", "day-month swap"),
     ("19850604", "19851122", "same year"),
+    ("19620609", "19300609", "day and month"),               # the year replaced, day and month kept
+    ("19620609", "20620609", "day and month"),               # a two-digit year read into the wrong century
+    ("19620609", "19630609", "one digit"),                   # a year one digit off stays a typo
+    ("19620609", "19260609", "transposed"),
+    ("19620631", "19300631", None),                          # 31 June is no date, even when both say it
+    ("19620609", "19300631", None),
     ("19850604", "19721122", "else"),
     (date(1985, 6, 4), "19850604", "exact"),
     ("19560231", "19560213", None),                          # 31 February: not a date, weighs nothing

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import sqlite3
 from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
@@ -15,6 +16,7 @@ from federation.identity.fellegi import IdentityModel, ModelError, score_trained
 from federation.identity.matching import scored_pairs
 from federation.identity.model_file import load_model
 from federation.identity.scoring import score_pair
+from federation.identity.splink import from_splink, to_splink
 from federation.identity.training import Levels, em, train, u_from_levels
 from federation.model import builtin_model
 from federation.model.identity import LINK, SUGGEST
@@ -72,8 +74,10 @@ def _person(source: str, local_id: str, given: str | None, family: str, born: st
                                                         "dateOfBirth": born, "postcode": postcode})
 
 
-def _samples(seed: int = 5, people: int = 600) -> dict[str, list[Record]]:
-    """Two systems; each person in one or both, the second copy with a typo, a missing or wrong value."""
+def _samples(seed: int = 5, people: int = 600, wrong_century: float = 0.0) -> dict[str, list[Record]]:
+    """Two systems; each person in one or both, the second copy with a typo, a missing or wrong value
+    (and, with `wrong_century`, that share of second copies with the birth year in the next century:
+    a two-digit year read as 20xx)."""
     rng = random.Random(seed)
     a: list[Record] = []
     b: list[Record] = []
@@ -93,6 +97,8 @@ def _samples(seed: int = 5, people: int = 600) -> dict[str, list[Record]]:
                 g = None
             elif noise < 0.8:
                 p = p[:3] + str((int(p[3]) + 1) % 10)
+            if rng.random() < wrong_century:
+                d = "20" + d[2:]
             b.append(_person("b", str(i), g, f, d, p))
         else:
             b.append(_person("b", str(i), rng.choice(GIVEN), rng.choice(FAMILY),
@@ -219,3 +225,81 @@ def test_twins_at_one_address_are_offered_never_merged_and_siblings_neither(mode
 
     sibling = _person("b", "3", "susan", "okafor", "19930807", "2200")
     assert scored_pairs(IDENTITY, ENTITY, [one], [sibling], model) == []
+
+
+def test_day_and_month_is_learned_from_the_data_and_relatives_are_still_not_offered() -> None:
+    """Where a system reads some two-digit years into the wrong century, EM learns the `day and
+    month` level as evidence for a match; it is personal (relatives seldom share a birthday's day and
+    month), so one record whose given name was also replaced is offered at its address. A parent and
+    a child at that address (other given name, other birth date) are still neither merged nor offered."""
+    model = train("Customer", IDENTITY, ENTITY, _samples(wrong_century=0.1), random_pairs=30_000)
+    dob = model.rules["person"].comparisons["dateOfBirth"]
+    weights = dict(zip(dob.levels, (dob.weight(i) for i in range(len(dob.levels))), strict=True))
+    assert weights["day and month"] > 0 > weights["else"]
+    assert weights["exact"] > weights["day and month"]
+
+    child = _person("a", "1", "peter", "okafor", "19900412", "2200")
+    parent = _person("b", "2", "susan", "okafor", "19620907", "2200")
+    assert scored_pairs(IDENTITY, ENTITY, [child], [parent], model) == []
+    mother = _person("b", "3", "susan", "okafor", "19620412", "2200")   # day and month shared by chance
+    assert all(not m.links for m in scored_pairs(IDENTITY, ENTITY, [child], [mother], model))
+
+    renamed = _person("b", "4", "susan", "okafor", "20900412", "2200")   # the same person, two fields wrong
+    [offered] = scored_pairs(IDENTITY, ENTITY, [child], [renamed], model)
+    assert {c.member: c.level for c in offered.score.comparisons}["dateOfBirth"] == "day and month"
+    assert not offered.links and offered.offered >= SUGGEST
+
+
+def test_a_model_trained_before_the_day_and_month_level_is_refused(model: IdentityModel, tmp_path: Path) -> None:
+    """A model file written before `day and month` existed has one date level fewer: a start-up error
+    naming the comparison and saying to train again, never a silent shift of every later level."""
+    path = tmp_path / "old.json"
+    model.write(path)
+    data = json.loads(path.read_text())
+    levels = data["rules"]["person"]["comparisons"]["dateOfBirth"]["levels"]
+    data["rules"]["person"]["comparisons"]["dateOfBirth"]["levels"] = [lv for lv in levels
+                                                                      if lv["level"] != "day and month"]
+    path.write_text(json.dumps(data))
+    with pytest.raises(ModelError, match=r"dateOfBirth has levels exact, one digit, transposed, day-month swap, "
+                                         r"same year, else; this gateway's date levels are .*day-month swap, "
+                                         r"day and month, same year, else: train again"):
+        load_model(path, "Customer", IDENTITY, ["a", "b"])
+
+
+def _splink_levels(column: str, levels: list[tuple[str, float, float]]) -> dict[str, object]:
+    return {"output_column_name": column, "comparison_levels": [
+        {"sql_condition": f'"{column}_l" IS NULL OR "{column}_r" IS NULL', "is_null_level": True},
+        *({"sql_condition": sql, "label_for_charts": sql, "m_probability": m, "u_probability": u}
+          for sql, m, u in levels)]}
+
+
+def test_day_and_month_goes_to_splink_as_sql_and_comes_back_from_its_two_edits_level(model: IdentityModel) -> None:
+    """Exported: the level's SQL holds for a wrong year with day and month kept, not for another day
+    (Splink takes the first level that holds, so an exact date meets `exact` first). Imported: a
+    Splink date comparison's `<= 2` edits level (two year digits), else its ELSE, as no
+    date-difference level holds a wrong year whatever its distance."""
+    exported = to_splink(model, "person")
+    dob = next(c for c in exported["comparisons"] if c["output_column_name"] == "dateOfBirth")
+    level = next(lv for lv in dob["comparison_levels"] if lv["label_for_charts"] == "dateOfBirth day and month")
+    trained = model.rules["person"].comparisons["dateOfBirth"]
+    assert (level["m_probability"], level["u_probability"]) == (trained.m[4], trained.u[4])
+    with sqlite3.connect(":memory:") as db:   # Splink's SQL, on a real engine
+        def holds(left: str, right: str) -> bool:
+            sql = level["sql_condition"].replace('"dateOfBirth_l"', "?", 1).replace('"dateOfBirth_r"', "?", 1)
+            return bool(db.execute(f"SELECT {sql}", (left, right)).fetchone()[0])
+        assert holds("19620609", "19300609") and holds("19620609", "20620609")
+        assert not holds("19620609", "19620610")
+
+    words = [("given_name", "given"), ("family_name", "family")]
+    names = [_splink_levels(c, [(f'"{c}_l" = "{c}_r"', 0.9, 0.01), ("ELSE", 0.1, 0.99)]) for c, _ in words]
+    postcode = _splink_levels("postcode", [('"postcode_l" = "postcode_r"', 0.9, 0.01), ("ELSE", 0.1, 0.99)])
+    date_levels = [('"date_of_birth_l" = "date_of_birth_r"', 0.8, 0.001),
+                   ('damerau_levenshtein("date_of_birth_l", "date_of_birth_r") <= 1', 0.1, 0.004),
+                   ('damerau_levenshtein("date_of_birth_l", "date_of_birth_r") <= 2', 0.05, 0.02),
+                   ("ELSE", 0.05, 0.975)]
+    for levels, expected in ((date_levels, (0.05, 0.02)), ([*date_levels[:2], date_levels[3]], (0.05, 0.975))):
+        data = {"probability_two_random_records_match": 0.001,
+                "comparisons": [*names, _splink_levels("date_of_birth", levels), postcode]}
+        read = from_splink(data, "Customer", IDENTITY, ["a", "b"], "splink.json").rules["person"]
+        found = read.comparisons["dateOfBirth"]
+        assert (found.m[4], found.u[4]) == expected

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import time
 
 import pytest
@@ -188,6 +190,41 @@ async def test_coalescer_shares_one_call_and_survives_a_cancelled_waiter() -> No
     assert calls == 1 and len(coalescer) == 0
 
 
+async def test_a_call_run_inline_is_shared_with_joiners_and_so_is_its_failure() -> None:
+    """`inline=True`: the first caller runs the call in its own task (no task of the guard's);
+    callers of the same key meanwhile join it, its answer or its error, and a joiner giving up
+    leaves the call running."""
+    g = SourceGuard("crm", 1.0, GuardSettings(retries=0))
+    gate = asyncio.Event()
+    calls = 0
+
+    async def call() -> str:
+        nonlocal calls
+        calls += 1
+        await gate.wait()
+        return "ok"
+
+    leader = asyncio.ensure_future(g.call(call, Deadline(5), "k", inline=True))
+    await asyncio.sleep(0)
+    quitter = asyncio.ensure_future(g.call(call, Deadline(5), "k", inline=True))
+    joiner = asyncio.ensure_future(g.call(call, Deadline(5), "k"))
+    await asyncio.sleep(0.01)
+    quitter.cancel()
+    gate.set()
+    first, joined = await leader, await joiner
+    assert (first.value, first.joined, joined.value, joined.joined) == ("ok", False, "ok", True)
+    assert calls == 1 and len(g._coalescer) == 0 and quitter.cancelled()
+
+    async def refused() -> str:
+        await asyncio.sleep(0.01)
+        raise SourceUnavailable("crm", "refused")
+
+    both = await asyncio.gather(g.call(refused, Deadline(5), "r", inline=True),
+                                g.call(refused, Deadline(5), "r", inline=True), return_exceptions=True)
+    assert [type(e) for e in both] == [SourceUnavailable, SourceUnavailable]
+    assert g.breaker.recent_calls == 2  # one verdict per call made: the success and the failure
+
+
 def guard(retries: int = 2, timeout: float = 1.0, **breaker_settings: float) -> SourceGuard:
     settings = GuardSettings(retries=retries, backoff=0.001, backoff_max=0.005,
                              breaker=BreakerSettings(**breaker_settings))  # type: ignore[arg-type]
@@ -335,3 +372,27 @@ async def test_the_breaker_judges_calls_after_their_retries() -> None:
         with pytest.raises(SourceUnavailable):
             await g.call(Flaky(3, SourceUnavailable("crm", "HTTP 503")), Deadline(5))
     assert state(g.breaker) is BreakerState.OPEN
+
+
+@pytest.mark.parametrize("inline", [False, True])
+@pytest.mark.parametrize("failures", [1, 3])  # retried then answered; retried until it gave up
+async def test_a_retried_call_leaves_no_reference_cycles(inline: bool, failures: int) -> None:
+    """A failed attempt's traceback holds the guard's frames, which hold tenacity's retry state and
+    the coalescing future, which hold the failure: kept, they are a cycle that holds the caller's
+    request until the cyclic collector runs (a worker's memory grew so under load)."""
+    g = guard(retries=3)
+    gc.collect()
+    gc.disable()
+    try:
+        for n in range(3):
+            flaky = Flaky(failures, SourceUnavailable("crm", "HTTP 503"))
+            with contextlib.suppress(SourceUnavailable):  # failures > retries: it gives up
+                await g.call(flaky, Deadline(5), f"key {n}", inline=inline)
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        gc.collect()
+        left = [type(o).__qualname__ for o in gc.garbage if type(o).__module__.startswith("federation.")]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert left == []
