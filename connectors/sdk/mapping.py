@@ -156,14 +156,22 @@ class RecordMapper:
         # The region each phone field and key is read in: field > entity > source > gateway.
         rules = {n: region_rule((s.region, mapping.region, source_region), region)
                  for n, s in (*mapping.fields.items(), *mapping.keys.items())}
-        self._fields = [self._field(name, spec, decl.type_ref.name, decl.type_ref.is_list, decl.normalize,
-                                    rules[name])
-                        for name, spec in mapping.fields.items() if (decl := self.decl.fields.get(name)) is not None]
+        # Per field, how it is read (`_field`); for fields the model declares (`_check` reports the others).
+        fields = [self._field(name, spec, decl.type_ref.name, decl.type_ref.is_list, decl.normalize, rules[name])
+                  for name, spec in mapping.fields.items() if (decl := self.decl.fields.get(name)) is not None]
         # Keys likewise: (name, the plain origin or None, its reader, the key's normalizer, whether
-        # it is a phone's, its region rule), for keys the model declares (`_check` reports the others).
-        self._keys = [(name, _plain(spec), _reader(spec), _normalizer(self.decl.keys[name].normalize),
-                       self.decl.keys[name].normalize == "phone", rules[name])
-                      for name, spec in mapping.keys.items() if name in self.decl.keys]
+        # it is a phone's, its region rule, the column a field's check already normalizes the same
+        # way, or None), for keys the model declares (`_check` reports the others). An email read
+        # into a field and a key is normalized once.
+        checked = {(f[1], f[6]) for f in fields if f[6] is not None}
+        self._keys = [(name, plain, _reader(spec), normal, kind == "phone", rules[name],
+                       plain if (plain, normal) in checked else None)
+                      for name, spec in mapping.keys.items() if name in self.decl.keys
+                      for kind in (self.decl.keys[name].normalize,)
+                      for plain, normal in ((_plain(spec), _normalizer(kind)),)]
+        shared = {k[6] for k in self._keys}
+        self._fields = [(n, p, r, t, fit, li, c, p is not None and p in shared, sl)
+                        for n, p, r, t, fit, li, c, _, sl in fields]
         self._id = (_plain(mapping.id), _reader(mapping.id), mapping.id)
         self._refs = [(name, (_plain(spec), _reader(spec), spec)) for name, spec in mapping.refs.items()]
         self._updated_at = None if mapping.updated_at is None else _reader(mapping.updated_at)
@@ -174,7 +182,7 @@ class RecordMapper:
         already in its final form has or None, what else such a value must pass, whether it is
         one item of a list field, the normalizer that must read it (emails, codes), the rest)."""
         kind = normalizer if normalizer in _READ else None
-        slow = _Slow(name, spec, type_name, is_list, kind, rule,
+        slow = _Slow(name, type_name, is_list, kind, rule,
                      f" (from {', '.join(spec.origin)})" if spec.origin else "")
         read = _reader(spec)
         members = self.model.enums.get(type_name)
@@ -183,14 +191,15 @@ class RecordMapper:
                 str, frozenset(members).difference(("UNKNOWN",)).__contains__)
         else:
             as_is = _AS_IS.get(type_name)
-        check = None if kind is None else _NORMAL.get(kind)
-        if as_is is None or (kind is not None and check is None):  # phones are rewritten: the long way
-            return (name, _plain(spec), read, None, None, False, None, slow)
+        if as_is is None or kind == "phone":  # phones are rewritten (E.164): the long way
+            return (name, _plain(spec), read, None, None, False, None, False, slow)
+        # An email or code is read by its normalizer (`_readable`), which passes any other type.
+        check = _NORMAL[kind] if kind is not None and as_is[0] is str else None
         if not spec.origin and kind is None:
             constant = self._constant(slow, read)
             if constant is not None:
-                return (name, None, lambda _get: constant[0], type(constant[0]), None, False, None, slow)
-        return (name, _plain(spec), read, as_is[0], as_is[1], is_list, check, slow)
+                return (name, None, lambda _get: constant[0], type(constant[0]), None, False, None, False, slow)
+        return (name, _plain(spec), read, as_is[0], as_is[1], is_list, check, False, slow)
 
     def _constant(self, slow: _Slow, read: Read) -> tuple[Any] | None:
         """A written-in value (`value: WEB`) read and coerced once, when that reads it cleanly
@@ -229,21 +238,31 @@ class RecordMapper:
         fields: dict[str, Any] = {}
         raw: dict[str, str] = {}
         errors: dict[str, str] = {}
-        for name, plain, read, as_is, fits, listed, check, slow in self._fields:
+        normals: dict[str, str] = {}  # column → its value normalized by a field's check, for the keys
+        for name, plain, read, as_is, fits, listed, check, share, slow in self._fields:
             try:
                 value = get(plain) if plain is not None else read(get)
                 # Already its own coerced form (a non-empty str for String, an aware datetime for
                 # DateTime, an enum's member as spelled): as is, after the normalizer reads it.
-                if type(value) is as_is and (fits is None or fits(value)) and (
-                        check is None or check(value, "") is not None):
-                    fields[name] = [value] if listed else value
-                    continue
+                if type(value) is as_is and (fits is None or fits(value)):
+                    if check is None:
+                        fields[name] = [value] if listed else value
+                        continue
+                    normalized = check(value, "")
+                    if normalized is not None:
+                        fields[name] = [value] if listed else value
+                        if share and plain is not None:
+                            normals[plain] = normalized
+                        continue
                 fields[name] = self._coerced(slow, value, get, local_id, raw, errors)
             except (ValueError, TypeError, ArithmeticError) as exc:
                 fields[name] = None
                 errors[name] = f"{self.entity} {self.source}:{local_id} field {name}{slow.note}: {exc}"
         keys: dict[str, tuple[str, ...]] = {}
-        for name, plain, read, normal, phone, rule in self._keys:
+        for name, plain, read, normal, phone, rule, via in self._keys:
+            if via is not None and (one := normals.get(via)):
+                keys[name] = (one,)
+                continue
             try:
                 value = get(plain) if plain is not None else read(get)
             except (ValueError, TypeError):
@@ -260,18 +279,11 @@ class RecordMapper:
         for name, ref in self._refs:
             if found := _id_of(ref, get):
                 refs[name] = found
-        return Record(
-            entity=self.entity,
-            source=self.source,
-            local_id=local_id or "",
-            fields=fields,
-            keys=keys,
-            refs=refs,
-            updated_at=None if self._updated_at is None else _updated_at(self.model, self._updated_at, get),
-            raw=raw or EMPTY,
-            errors=errors or EMPTY,
-            as_of=as_of,
-        )
+        # entity, source, local_id, fields, keys, refs, updated_at, raw, errors, as_of (positional:
+        # one call per row)
+        return Record(self.entity, self.source, local_id or "", fields, keys, refs,
+                      None if self._updated_at is None else _updated_at(self.model, self._updated_at, get),
+                      raw or EMPTY, errors or EMPTY, as_of)
 
     def _coerced(self, slow: _Slow, value: Any, get: Getter, local_id: str | None, raw: dict[str, str],
                  errors: dict[str, str]) -> Any:
@@ -299,7 +311,6 @@ class _Slow:
     """What a field's value needs when it is not already in its final form (`_coerced`)."""
 
     name: str
-    spec: FieldMap
     type_name: str
     is_list: bool
     kind: str | None  # the normalizer that reads it: phone, email, code
@@ -307,9 +318,10 @@ class _Slow:
     note: str  # " (from <columns>)", for its errors
 
 
-# (name, plain origin, reader, final type, its test, list item, normalizer's check, _Slow)
+# (name, plain origin, reader, final type, its test, list item, normalizer's check, whether a
+# key takes the check's result, _Slow)
 _Field = tuple[str, str | None, Read, type | None, Callable[[Any], bool] | None, bool,
-               Callable[[Any, str], str | None] | None, _Slow]
+               Callable[[Any, str], str | None] | None, bool, _Slow]
 _Id = tuple[str | None, Read, FieldMap]
 
 

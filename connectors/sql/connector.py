@@ -190,6 +190,8 @@ class SqlConnector(BaseConnector):
 
     async def close(self) -> None:
         engine, self._engine = self._engine, None
+        if self._direct is not None:  # its kept connections back to the pool, then disposed with it
+            await self._direct.close()
         if self._sqlite_calls is not None:  # calls whose callers left still hold connections
             await self._sqlite_calls.drain(self.options.statement_timeout + 1)
         if engine is not None:
@@ -475,9 +477,12 @@ class SqlConnector(BaseConnector):
                 statement = self._lookup_statement(entity, spec, [(by, way) for by, way, _, _ in chosen], fold)
                 yield statement, {f"v{i}": p for i, (_, _, p, _) in enumerate(chosen)}
                 return
-            for by, way, _, taken in chosen:
+            for by, way, params, taken in chosen:
                 statement = self._lookup_statement(entity, spec, [(by, way)], fold)
                 size = max(1, min(self.options.max_batch, limit // way.per_value))
+                if len(taken) <= size:  # one chunk: its parameters are those _choose worked out
+                    yield statement, {"v0": params}
+                    continue
                 for chunk in _chunks(taken, size):
                     if chunk_params := way.params(chunk)[0]:
                         yield statement, {"v0": chunk_params}
@@ -505,11 +510,12 @@ class SqlConnector(BaseConnector):
             found = await self._run_direct(direct)
         else:
             found = await self._run(work)
-        # A row two lookups found comes back twice from separate statements: once per local id.
-        # (Deduplicated as records, not rows: a row may hold a value that cannot be hashed, an array.)
-        records = {r.uid: r for r in self._records(entity, found, mapped=True)}
-        sets = {by: set(values) for by, values in asked.items()}
-        return [r for r in records.values() if any(_found(r, by, values) for by, values in sets.items())]
+        # A row two lookups found comes back twice from separate statements: `_records` keeps one
+        # record per local id. (Deduplicated as records, not rows: a row may hold a value that
+        # cannot be hashed, an array.)
+        sets = [(by, set(values)) for by, values in asked.items()]
+        records = self._records(entity, found, mapped=True)
+        return [r for r in records if any(_found(r, by, values) for by, values in sets)]
 
     async def search(self, entity: str, request: SearchRequest) -> Sequence[Record]:
         spec = self._entity(entity)
@@ -593,8 +599,9 @@ class SqlConnector(BaseConnector):
             ways = [_Way(lambda _fold: query.id_target(plan, cols, col_kinds),
                          lambda chunk: (query.id_params(plan, col_kinds, chunk), []), len(cols), plan.stored)]
             column_facts = facts_of(facts, plan.columns[0], dialect)
-            if len(cols) == 1 and not plan.stored and col_kinds[0] in (None, "str") and column_facts is not None:
-                folds = plan.case != ""
+            folds = plan.case != ""
+            if len(cols) == 1 and not plan.stored and col_kinds[0] in (None, "str") and query.plain_serves(
+                    column_facts, col_kinds[0], folds):
                 ways.insert(0, _Way(
                     lambda _fold: cols[0],
                     lambda chunk: query.plain_params(column_facts, col_kinds[0], folds, chunk,
@@ -616,8 +623,9 @@ class SqlConnector(BaseConnector):
             # expression also returns the rows SQL cannot judge (query.UNSURE), so one question
             # has one answer (tests/integration/test_one_answer.py found a tab a _ci column kept).
             # A tidy key (KeyMap.tidy) needs only trim and case: a `_ci` PAD SPACE column does both.
-            if not kplan.stored and (kplan.style == "exact" or kplan.tidy) and column_facts is not None:
-                folds = kplan.tidy
+            folds = kplan.tidy
+            if not kplan.stored and (kplan.style == "exact" or kplan.tidy) and query.plain_serves(
+                    column_facts, col_kind, folds):
                 ways.insert(0, _Way(
                     lambda _fold: col,
                     lambda chunk: query.plain_params(
@@ -773,7 +781,7 @@ class SqlConnector(BaseConnector):
         except sa.exc.ArgumentError as exc:
             raise SourceError(self.name, f"cannot use the database URL ({type(exc).__name__})") from None
         event.listen(engine.sync_engine, "connect", self._on_connect)
-        self._direct = DirectPostgres(engine) if DirectPostgres.serves(engine) else None
+        self._direct = DirectPostgres(engine, self.options.pool_size) if DirectPostgres.serves(engine) else None
         if watched is not None:
             follow_path(engine, watched)  # a file moved away or replaced is not read through old connections
         return engine

@@ -32,7 +32,7 @@ from federation.records import Money
 
 __all__ = ["LOWER", "TAIL", "UNSURE", "Kind", "Source", "TextFold", "condition_clause", "id_clause", "id_expr",
            "id_params", "id_target", "key_clause", "key_expr", "key_params", "kinds_of", "order_terms", "phone_tails",
-           "plain_params", "plain_per_value", "sql_fold", "text_date", "widens"]
+           "plain_params", "plain_per_value", "plain_serves", "sql_fold", "text_date", "widens"]
 
 Kind = str | None
 Clause = ColumnElement[Any]
@@ -485,6 +485,16 @@ def column_kinds(kinds: Mapping[str, Kind], names: Iterable[str]) -> list[Kind]:
 
 
 # Comparing the bare column: a plain index serves it.
+
+def plain_serves(facts: ColumnFacts | None, kind: Kind, folds_case: bool) -> bool:
+    """Whether `plain_params` can serve any value on this column (`_plain`'s cases); when not,
+    every lookup needs the expression, and trying the bare column first only costs time."""
+    if facts is None:
+        return False
+    if facts.integers and kind in (None, "int"):
+        return True
+    return kind in (None, "str") and facts.pads and (facts.case_blind or not folds_case)
+
 
 def plain_per_value(facts: ColumnFacts | None) -> int:
     """Parameters `plain_params` may bind per value (for chunking)."""

@@ -142,3 +142,27 @@ async def test_direct_lookup_database_gone_and_back(pg: LegacyDb, tmp_path: Path
         await connector.close()
         if proxy._server is not None:
             await proxy.stop()
+
+
+async def test_a_kept_connection_serves_the_next_lookup_unless_the_server_ended_it(connector: SqlConnector) -> None:
+    """A lookup's connection is kept for the next one (no pool checkout per statement); one the
+    server ended while it was kept is not reused (the lookup answers on a fresh one); close hands
+    every kept connection back to the pool."""
+    pool = connector._require_engine().sync_engine.pool
+    assert len(await connector.lookup("Product", "id", ["1"])) == 1  # through SQLAlchemy: types learnt
+    assert len(await connector.lookup("Product", "id", ["1"])) == 1  # straight to asyncpg, then kept
+    direct = connector._direct
+    assert direct is not None and len(direct._idle) == 1 and pool.checkedout() == 1
+    kept = direct._idle[0][0].driver_connection
+    assert len(await connector.lookup("Product", "id", ["2"])) == 1
+    assert len(direct._idle) == 1 and direct._idle[0][0].driver_connection is kept and pool.checkedout() == 1
+    await _admin(PG_ADMIN, f"SELECT pg_terminate_backend({int(kept.get_server_pid())})")
+    for _ in range(100):  # the server's goodbye reaches the kept connection while it waits
+        if kept.is_closed():
+            break
+        await asyncio.sleep(0.02)
+    assert kept.is_closed()
+    assert len(await connector.lookup("Product", "id", ["3"])) == 1  # no error: a fresh connection
+    assert direct._idle[0][0].driver_connection is not kept
+    await connector.close()
+    assert pool.checkedout() == 0

@@ -54,6 +54,8 @@ async def _sources(tmp_path: Path) -> AsyncIterator[tuple[Path, dict[str, str]]]
     settings["gateway"]["request_timeout"] = 60
     for source in settings["sources"].values():
         source["timeout"] = 30
+        if source["type"] == "sql":  # the SQL connector's own bound on a statement (3 s by default)
+            source["statement_timeout"] = 30
     config.write_text(yaml.safe_dump(settings, sort_keys=False), "utf-8")
     key = secrets.token_urlsafe(18)
     crm, port = await serve_crm(files.crm, key, host="127.0.0.1", port=0)
