@@ -58,7 +58,9 @@ request = function()
   return wrk.format("POST", "/graphql", {["Content-Type"] = "application/json"}, body)
 end
 response = function(status, headers, body)
-  if status ~= 200 then bad = bad + 1 elseif body:find('"errors"', 1, true) then errs = errs + 1 end
+  local at = body:find('"errors"', 1, true)
+  if status ~= 200 then bad = bad + 1 elseif at then errs = errs + 1 else return end
+  if bad + errs <= 3 then io.write("bad answer: ", status, " ", body:sub(at or 1, (at or 1) + 300), "\\n") end
 end
 done = function(summary, latency, requests)
   local b, e = 0, 0
@@ -173,7 +175,9 @@ def run(config_path: Path, emails_file: Path, emails: list[str], workers: int, c
             fail(f"wrk failed: {out.strip()[-300:]}")
         assert rate is not None and check is not None and latency is not None
         if int(check.group(1)) or int(check.group(2)):
-            fail(f"{workers} worker(s): {check.group(1)} non-200 and {check.group(2)} error answers; no figures")
+            shown = "\n".join(line for line in out.splitlines() if line.startswith("bad answer: "))
+            fail(f"{workers} worker(s): {check.group(1)} non-200 and {check.group(2)} error answers; no figures; "
+                 f"the first (per wrk thread):\n{shown}")
     finally:
         if gateway.poll() is None:
             os.killpg(gateway.pid, signal.SIGTERM)
