@@ -21,15 +21,13 @@ import argparse
 import asyncio
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import orjson
 import yaml
-from machine import machine_line
+from machine import alternate_trees, machine_line
 
 from federation.api.fastpath import FastPath
 from federation.api.planner import compile_plan
@@ -80,20 +78,9 @@ async def one_tree(databases: str, customers: int, blocks: int = 7) -> float:
 
 
 def ab(trees: list[str], rounds: int, databases: str, customers: int) -> list[str]:
-    medians: dict[str, list[float]] = {t: [] for t in trees}
-    for _ in range(rounds):
-        for tree in trees:
-            env = {**os.environ, "PYTHONPATH": tree}
-            out = subprocess.run([sys.executable, __file__, "--databases", databases, "--customers", str(customers)],
-                                 env=env, check=True, capture_output=True, text=True).stdout
-            medians[tree].append(float(out.split()[-1]))
-    lines = [machine_line(), f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}"]
-    for tree in trees:
-        lines.append(f"{tree}: median of round medians {statistics.median(medians[tree]):.1f} µs CPU per request "
-                     f"(rounds: {', '.join(f'{m:.1f}' for m in medians[tree])})")
-    base, new = (statistics.median(medians[t]) for t in trees)
-    lines.append(f"ratio new/old: {new / base:.3f}")
-    return lines
+    command = [__file__, "--databases", databases, "--customers", str(customers)]
+    return [machine_line(), f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}",
+            *alternate_trees(trees, rounds, command, "µs CPU per request", digits=1)]
 
 
 def main() -> None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import platform
+import statistics
 import subprocess
-from collections.abc import Iterable
+import sys
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-__all__ = ["cpu_model", "git_commit", "machine_line", "versions"]
+__all__ = ["alternate_trees", "cpu_model", "git_commit", "machine_line", "versions"]
 
 
 def cpu_model() -> str:
@@ -37,3 +39,24 @@ def git_commit() -> str:
                               cwd=Path(__file__).parent, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+
+
+def alternate_trees(trees: Sequence[str], rounds: int, command: Sequence[str], unit: str,
+                    digits: int = 2) -> list[str]:
+    """An A/B of two source trees: `command` (a script that prints its figure last) run under each
+    tree's PYTHONPATH in turn, `rounds` times, alternately so the machine's drift hits both; the
+    lines report each tree's median of the round figures and the ratio new/old."""
+    figures: dict[str, list[float]] = {t: [] for t in trees}
+    for _ in range(rounds):
+        for tree in trees:
+            env = {**os.environ, "PYTHONPATH": tree}
+            out = subprocess.run([sys.executable, *command], env=env, check=True, capture_output=True,
+                                 text=True).stdout
+            figures[tree].append(float(out.split()[-1]))
+    lines = []
+    for tree in trees:
+        lines.append(f"{tree}: median of round medians {statistics.median(figures[tree]):.{digits}f} {unit} "
+                     f"(rounds: {', '.join(f'{m:.{digits}f}' for m in figures[tree])})")
+    base, new = (statistics.median(figures[t]) for t in trees)
+    lines.append(f"ratio new/old: {new / base:.3f}")
+    return lines

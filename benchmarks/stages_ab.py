@@ -18,14 +18,12 @@ import argparse
 import asyncio
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import yaml
-from machine import machine_line, versions
+from machine import alternate_trees, machine_line, versions
 
 from federation.config import load_config
 from federation.demo.data import build_demo
@@ -70,20 +68,8 @@ async def one_tree(iterations: int) -> float:
 
 
 def ab(trees: list[str], rounds: int, iterations: int) -> list[str]:
-    medians: dict[str, list[float]] = {t: [] for t in trees}
-    for _ in range(rounds):
-        for tree in trees:
-            env = {**os.environ, "PYTHONPATH": tree}
-            out = subprocess.run([sys.executable, __file__, "--iterations", str(iterations)], env=env,
-                                 check=True, capture_output=True, text=True).stdout
-            medians[tree].append(float(out.split()[-1]))
-    lines = [machine_line(), versions(["strawberry-graphql", "aiohttp", "SQLAlchemy"])]
-    for tree in trees:
-        lines.append(f"{tree}: median of round medians {statistics.median(medians[tree]):.2f} ms "
-                     f"(rounds: {', '.join(f'{m:.2f}' for m in medians[tree])})")
-    base, new = (statistics.median(medians[t]) for t in trees)
-    lines.append(f"ratio new/old: {new / base:.3f}")
-    return lines
+    return [machine_line(), versions(["strawberry-graphql", "aiohttp", "SQLAlchemy"]),
+            *alternate_trees(trees, rounds, [__file__, "--iterations", str(iterations)], "ms")]
 
 
 def main() -> None:
